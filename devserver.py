@@ -1,0 +1,128 @@
+"""Start the local KCO emulator and the shop side by side: what `make run` calls.
+
+Both servers print one line `... listening on http://HOST:PORT` once their socket accepts
+connections; `ServerProcess` waits for that line, so neither this script nor the tests need to
+guess when a server is ready. The test fixtures use the same class.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+LISTENING = re.compile(r"listening on (http://\S+)")
+
+
+class ServerNotReady(RuntimeError):
+    """The process exited, or never said where it listens."""
+
+
+class ServerProcess:
+    """One server in a child process; its output is kept in `output` (and echoed if asked)."""
+
+    def __init__(self, name: str, argv: list[str], env: Mapping[str, str] | None = None,
+                 echo: bool = False) -> None:
+        self.name = name
+        self.argv = argv
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.echo = echo
+        self.output: list[str] = []
+        self.url = ""
+        self._process: subprocess.Popen[str] | None = None
+        self._ready = threading.Event()
+
+    def start(self, timeout: float = 20.0) -> str:
+        self._process = subprocess.Popen(
+            self.argv, cwd=ROOT, env=self.env, text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        threading.Thread(target=self._read_output, daemon=True).start()
+        if not self._ready.wait(timeout) or not self.url:
+            self.stop()
+            raise ServerNotReady(f"{self.name} did not start:\n" + "".join(self.output[-40:]))
+        return self.url
+
+    def _read_output(self) -> None:
+        assert self._process and self._process.stdout
+        for line in self._process.stdout:
+            self.output.append(line)
+            if self.echo:
+                sys.stdout.write(f"[{self.name}] {line}")
+            if not self.url and (match := LISTENING.search(line)):
+                self.url = match.group(1).rstrip("/")
+                self._ready.set()
+        self._ready.set()  # the process ended: wake a waiting start()
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def wait(self) -> int:
+        assert self._process
+        return self._process.wait()
+
+    def stop(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.send_signal(signal.SIGTERM)
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def emulator_process(host: str = "127.0.0.1", port: int = 5001, env: Mapping[str, str] | None = None,
+                     echo: bool = False) -> ServerProcess:
+    argv = [sys.executable, "-m", "emulator", "--host", host, "--port", str(port)]
+    return ServerProcess("emulator", argv, env, echo)
+
+
+def shop_process(kco_api_url: str, host: str = "127.0.0.1", port: int = 5000,
+                 env: Mapping[str, str] | None = None, echo: bool = False) -> ServerProcess:
+    argv = [sys.executable, "app.py", "--host", host, "--port", str(port)]
+    return ServerProcess("shop", argv, {"KCO_API_URL": kco_api_url, **(env or {})}, echo)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--emulator-port", type=int, default=5001)
+    parser.add_argument("--shop-port", type=int, default=5000)
+    args = parser.parse_args()
+
+    servers: list[ServerProcess] = []
+    use_emulator = not (os.environ.get("KCO_API_URL") or os.environ.get("KCO_REGION"))
+    try:
+        kco_api_url = os.environ.get("KCO_API_URL", "")
+        if use_emulator:
+            emulator = emulator_process(args.host, args.emulator_port, echo=True)
+            servers.append(emulator)
+            kco_api_url = emulator.start()
+        if (ROOT / "app.py").exists():
+            shop = shop_process(kco_api_url, args.host, args.shop_port, echo=True)
+            servers.append(shop)
+            print(f"\n  The shop is ready: {shop.start()}\n  Ctrl-C stops everything.\n", flush=True)
+        for server in servers:
+            server.wait()
+    except KeyboardInterrupt:
+        print("\nStopping.")
+    except ServerNotReady as error:
+        print(error, file=sys.stderr)
+        return 1
+    finally:
+        for server in servers:
+            server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
