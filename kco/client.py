@@ -1,0 +1,430 @@
+"""A small HTTP client for the KCO Checkout v3 and Order Management v1 APIs.
+
+One method per API operation the integration uses (notes §2):
+
+    create_order        POST /checkout/v3/orders                              201 + Location
+    read_order          GET  /checkout/v3/orders/{order_id}                   200
+    update_order        POST /checkout/v3/orders/{order_id}                   200
+    abort_order         POST /checkout/v3/orders/{order_id}/abort             200
+    read_om_order       GET  /ordermanagement/v1/orders/{order_id}            200
+    acknowledge_order   POST /ordermanagement/v1/orders/{order_id}/acknowledge 204
+
+What a merchant should know before copying it:
+
+- Configuration comes from the environment through `ClientConfig.from_env`, which fails at start-up naming
+  the variable to fix.
+- Reads are retried a few times on connection errors and 502/503/504 (not on a read timeout: KCO is then
+  slow rather than absent, and a retry would only make the shopper wait longer). Create and update are never
+  retried: if a create timed out, KCO may have made the order, and a blind retry would make a second one.
+  Acknowledge is retried with the same `Klarna-Idempotency-Key`, which makes the retry safe (OMSPEC).
+- Every failure is a `kco.errors.KCOError`; see that module.
+- Each HTTP attempt is logged on the `kco` logger (method, path, status, duration, correlation id) and
+  reported to the optional `on_call` hook as a `KCOCall`. Credentials never appear in either.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import platform
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import requests
+
+from kco import __version__
+from kco.errors import KCOApiError, KCOConfigError, KCOProtocolError, KCOUnreachable
+
+logger = logging.getLogger("kco")
+
+# Base URLs by brand, region and environment (notes §1.1, K-URLS, KU-API, KU-SWITCH). Paths are the same on
+# every host. The Kustom North America and Oceania hosts come from one third-party integration (UMB) and no
+# Kustom document confirms them [unverified]; the Klarna and Kustom EU hosts are documented. Kustom asked KCO
+# merchants to move from the Klarna hosts to api.kustom.co before 31 March 2026 (notes §1.1, KU-SWITCH), so
+# the Klarna rows serve older contracts only; whether they still answer for KCO is not documented.
+BASE_URLS: dict[tuple[str, str, str], str] = {
+    ("klarna", "eu", "live"): "https://api.klarna.com",
+    ("klarna", "eu", "playground"): "https://api.playground.klarna.com",
+    ("klarna", "na", "live"): "https://api-na.klarna.com",
+    ("klarna", "na", "playground"): "https://api-na.playground.klarna.com",
+    ("klarna", "oc", "live"): "https://api-oc.klarna.com",
+    ("klarna", "oc", "playground"): "https://api-oc.playground.klarna.com",
+    ("kustom", "eu", "live"): "https://api.kustom.co",
+    ("kustom", "eu", "playground"): "https://api.playground.kustom.co",
+    ("kustom", "na", "live"): "https://api-na.kustom.co",  # unverified
+    ("kustom", "na", "playground"): "https://api-na.playground.kustom.co",  # unverified
+    ("kustom", "oc", "live"): "https://api-oc.kustom.co",  # unverified
+    ("kustom", "oc", "playground"): "https://api-oc.playground.kustom.co",  # unverified
+}
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+# Connect: a little over 3 s, the usual TCP retransmission step, so one lost SYN is retried before we give
+# up. Read: KCO itself gives up after 30 s and answers 504 (notes §2, K-ERR); a shopper should not stare at
+# a spinner that long, and a healthy answer takes well under a second, so 10 s is the ceiling.
+DEFAULT_CONNECT_TIMEOUT = 3.05
+DEFAULT_READ_TIMEOUT = 10.0
+# Reads and acknowledge: up to 3 attempts, waiting 0.25 s then 0.5 s (doubling, capped at 2 s).
+DEFAULT_MAX_ATTEMPTS = 3
+DEFAULT_BACKOFF_SECONDS = 0.25
+MAX_BACKOFF_SECONDS = 2.0
+RETRYABLE_STATUSES = frozenset({502, 503, 504})
+
+
+def default_user_agent() -> str:
+    """`Key/Name_Version` parts with an optional `(...)` group, the Klarna SDK convention (notes §1.3)."""
+    return (
+        f"Library/kco-python-reference_{__version__} (requests/{requests.__version__}) "
+        f"OS/{platform.system()}_{platform.release()} Language/Python_{platform.python_version()}"
+    )
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    """Where KCO is and how to authenticate. Secrets are kept out of `repr` so they never reach a log."""
+
+    base_url: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    api_key: str | None = field(default=None, repr=False)
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    read_timeout: float = DEFAULT_READ_TIMEOUT
+    user_agent: str = field(default_factory=default_user_agent)
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS
+    backoff_seconds: float = DEFAULT_BACKOFF_SECONDS
+
+    @property
+    def is_local(self) -> bool:
+        """True for the local emulator (127.0.0.1 / localhost), where credentials are optional."""
+        return (urlsplit(self.base_url).hostname or "") in LOCAL_HOSTS
+
+    @property
+    def authorization(self) -> str | None:
+        """The `Authorization` header value, or None when no credentials are configured."""
+        if self.api_key:
+            # A Kustom API key goes after "Basic " as issued, not base64-encoded again (notes §1.2, KU-AUTH).
+            return f"Basic {self.api_key}"
+        if self.username is not None and self.password is not None:
+            # Classic HTTP Basic: base64("username:password") (notes §1.2, K-CREATE).
+            token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode("ascii")
+            return f"Basic {token}"
+        return None
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> ClientConfig:
+        """Read the KCO_* variables; raise `KCOConfigError` naming the variable that is missing or wrong.
+
+        Host: KCO_API_URL, or KCO_ENVIRONMENT (playground/live) with KCO_REGION (eu/na/oc, default eu) and
+        KCO_BRAND (kustom/klarna, default kustom). Credentials: KCO_USERNAME + KCO_PASSWORD, or KCO_API_KEY.
+        Timeouts in seconds: KCO_CONNECT_TIMEOUT, KCO_READ_TIMEOUT.
+        """
+        base_url = _base_url_from_env(environ)
+        username = environ.get("KCO_USERNAME") or None
+        password = environ.get("KCO_PASSWORD") or None
+        api_key = environ.get("KCO_API_KEY") or None
+        is_local = (urlsplit(base_url).hostname or "") in LOCAL_HOSTS
+        if api_key and (username or password):
+            raise KCOConfigError("set either KCO_API_KEY or KCO_USERNAME and KCO_PASSWORD, not both")
+        if username and not password:
+            raise KCOConfigError("KCO_PASSWORD is not set (KCO_USERNAME is)")
+        if password and not username:
+            raise KCOConfigError("KCO_USERNAME is not set (KCO_PASSWORD is)")
+        if not api_key and not username and not is_local:
+            raise KCOConfigError(
+                f"KCO_USERNAME and KCO_PASSWORD (or KCO_API_KEY) must be set to call {base_url}"
+            )
+        return cls(
+            base_url=base_url,
+            username=username,
+            password=password,
+            api_key=api_key,
+            connect_timeout=_seconds_from_env(environ, "KCO_CONNECT_TIMEOUT", DEFAULT_CONNECT_TIMEOUT),
+            read_timeout=_seconds_from_env(environ, "KCO_READ_TIMEOUT", DEFAULT_READ_TIMEOUT),
+        )
+
+
+def _base_url_from_env(environ: Mapping[str, str]) -> str:
+    explicit = environ.get("KCO_API_URL", "").strip()
+    if explicit:
+        parts = urlsplit(explicit)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise KCOConfigError(f"KCO_API_URL must be an http(s) URL, got {explicit!r}")
+        # KCO is served over HTTPS only (notes §1.1, K-URLS); plain http is for the local emulator.
+        if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
+            raise KCOConfigError("KCO_API_URL must use https unless it points at 127.0.0.1 or localhost")
+        return explicit.rstrip("/")
+    environment = environ.get("KCO_ENVIRONMENT", "").strip().lower()
+    if not environment:
+        raise KCOConfigError("set KCO_API_URL, or KCO_ENVIRONMENT (playground or live) to pick a KCO host")
+    region = environ.get("KCO_REGION", "eu").strip().lower() or "eu"
+    brand = environ.get("KCO_BRAND", "kustom").strip().lower() or "kustom"
+    if environment not in ("playground", "live"):
+        raise KCOConfigError(f"KCO_ENVIRONMENT must be playground or live, got {environment!r}")
+    if region not in ("eu", "na", "oc"):
+        raise KCOConfigError(f"KCO_REGION must be eu, na or oc, got {region!r}")
+    if brand not in ("kustom", "klarna"):
+        raise KCOConfigError(f"KCO_BRAND must be kustom or klarna, got {brand!r}")
+    return BASE_URLS[(brand, region, environment)]
+
+
+def _seconds_from_env(environ: Mapping[str, str], name: str, default: float) -> float:
+    text = environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise KCOConfigError(f"{name} must be a number of seconds, got {text!r}") from None
+    if not 0 < seconds <= 300:
+        raise KCOConfigError(f"{name} must be between 0 and 300 seconds, got {text!r}")
+    return seconds
+
+
+def _segment(order_id: str) -> str:
+    """The order id as one URL path segment, so an odd id can never point the call at another path."""
+    return quote(order_id, safe="")
+
+
+@dataclass(frozen=True)
+class KCOCall:
+    """One HTTP attempt, as reported to `on_call`; deliberately has no headers or bodies."""
+
+    operation: str
+    method: str
+    path: str
+    status: int | None
+    duration_ms: float
+    correlation_id: str | None
+    order_id: str | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class _Request:
+    operation: str
+    method: str
+    path: str
+    order_id: str | None
+    expected_status: int
+    body: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+    retry: bool = False
+    """Safe to repeat: a read, or a write protected by an idempotency key."""
+
+
+class KCOClient:
+    """Calls KCO; one instance per process is enough (the session pools connections)."""
+
+    def __init__(
+        self,
+        config: ClientConfig,
+        session: requests.Session | None = None,
+        on_call: Callable[[KCOCall], None] | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.config = config
+        self.session = session if session is not None else requests.Session()
+        self.on_call = on_call
+        self._sleep = sleep
+
+    # --- Checkout API v3 (notes §2, SPEC24) ---------------------------------------------------------------
+
+    def create_order(self, order: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a checkout order; returns the order including `order_id` and `html_snippet`.
+
+        Never retried: after a timeout KCO may have created the order, and a retry would create another.
+        An orphan order simply expires after 48 h (notes §6).
+        """
+        request = _Request("create", "POST", "/checkout/v3/orders", None, 201, body=order)
+        response = self._send(request)
+        created = self._json_object(request, response)
+        # The answer must carry the new order's URL in Location (notes §1.3, §2; SPEC24). We keep only the
+        # order_id and rebuild the URL from it, so check that the two agree.
+        location = response.headers.get("Location", "")
+        order_id = created.get("order_id")
+        if not location:
+            raise KCOProtocolError("create", "201 without a Location header")
+        if not isinstance(order_id, str) or not urlsplit(location).path.rstrip("/").endswith(f"/{order_id}"):
+            raise KCOProtocolError("create", f"Location {location!r} does not name order_id {order_id!r}")
+        return created
+
+    def read_order(self, order_id: str) -> dict[str, Any]:
+        """Read a checkout order. 404 means unknown or expired: create a new order (notes §2, §6)."""
+        path = f"/checkout/v3/orders/{_segment(order_id)}"
+        request = _Request("read", "GET", path, order_id, 200, retry=True)
+        return self._json_object(request, self._send(request))
+
+    def update_order(self, order_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        """Update an ongoing order; omitted fields keep their values (partial merge, notes §2, SPEC24).
+
+        A completed order answers 403 READ_ONLY_ORDER: see `KCOApiError.is_read_only_order`. Not retried,
+        because after a lost answer the caller should read the order to learn what happened.
+        """
+        request = _Request(
+            "update", "POST", f"/checkout/v3/orders/{_segment(order_id)}", order_id, 200, body=changes
+        )
+        return self._json_object(request, self._send(request))
+
+    def abort_order(self, order_id: str) -> dict[str, Any]:
+        """Abort a checkout order (SPEC24; the resulting status is not documented, notes §3.3)."""
+        path = f"/checkout/v3/orders/{_segment(order_id)}/abort"
+        request = _Request("abort", "POST", path, order_id, 200)
+        response = self._send(request)
+        # SPEC24 gives the abort answer the content type */*, so an empty body is tolerated here.
+        return self._json_object(request, response) if response.content.strip() else {}
+
+    # --- Order Management API v1 (notes §2, §11, OMSPEC) ---------------------------------------------------
+
+    def read_om_order(self, order_id: str) -> dict[str, Any]:
+        """Read a completed order from Order Management, the source of truth after purchase (K-CONF)."""
+        request = _Request(
+            "om_read", "GET", f"/ordermanagement/v1/orders/{_segment(order_id)}", order_id, 200, retry=True
+        )
+        return self._json_object(request, self._send(request))
+
+    def acknowledge_order(self, order_id: str, idempotency_key: str | None = None) -> None:
+        """Acknowledge a completed order, which stops KCO's push retries (K-ACK). Answers 204.
+
+        Retried like a read: every attempt sends the same `Klarna-Idempotency-Key` (UUIDv4 recommended,
+        OMSPEC), so KCO treats repeats as one acknowledgement. Pass your own key to make retries across
+        separate calls (e.g. a confirmation page and a push) share it too.
+        """
+        key = idempotency_key or str(uuid.uuid4())
+        request = _Request(
+            "acknowledge", "POST", f"/ordermanagement/v1/orders/{_segment(order_id)}/acknowledge", order_id,
+            204, headers={"Klarna-Idempotency-Key": key}, retry=True,
+        )
+        self._send(request)
+
+    # --- Transport ---------------------------------------------------------------------------------------
+
+    def _send(self, request: _Request) -> requests.Response:
+        """Send with retries where safe; return the response with the expected status, or raise."""
+        attempts = self.config.max_attempts if request.retry else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                response = self._attempt(request)
+            except KCOUnreachable as failure:
+                # A read timeout is not retried: KCO was slow, not absent, and retrying would multiply the
+                # shopper's wait. A missed acknowledge is repaired by KCO's next push (notes §7.3).
+                if failure.request_sent or attempt == attempts:
+                    raise
+            else:
+                if response.status_code == request.expected_status:
+                    return response
+                if 200 <= response.status_code < 300:
+                    raise KCOProtocolError(
+                        request.operation, f"HTTP {response.status_code}, expected {request.expected_status}"
+                    )
+                if response.status_code not in RETRYABLE_STATUSES or attempt == attempts:
+                    raise self._api_error(request, response)
+            self._sleep(min(self.config.backoff_seconds * 2 ** (attempt - 1), MAX_BACKOFF_SECONDS))
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def _attempt(self, request: _Request) -> requests.Response:
+        headers = {
+            "User-Agent": self.config.user_agent,
+            "Accept": "application/json",
+            **request.headers,
+        }
+        authorization = self.config.authorization
+        if authorization:
+            headers["Authorization"] = authorization
+        if request.body is not None:
+            headers["Content-Type"] = "application/json"  # required on create/update (notes §1.3)
+        started = time.perf_counter()
+        try:
+            response = self.session.request(
+                request.method,
+                self.config.base_url + request.path,
+                data=json.dumps(request.body) if request.body is not None else None,
+                headers=headers,
+                timeout=(self.config.connect_timeout, self.config.read_timeout),
+                # A redirect is not part of the API; not following it also keeps the Authorization header
+                # from travelling anywhere else.
+                allow_redirects=False,
+            )
+        except requests.exceptions.ReadTimeout:
+            self._report(request, started, None, None, "read timeout")
+            raise KCOUnreachable(
+                request.operation, f"no answer within {self.config.read_timeout} s", request_sent=True
+            ) from None
+        except requests.exceptions.ConnectTimeout:
+            self._report(request, started, None, None, "connect timeout")
+            raise KCOUnreachable(
+                request.operation, f"no connection within {self.config.connect_timeout} s"
+            ) from None
+        except requests.exceptions.RequestException as failure:
+            # Connection refused, DNS failure, TLS failure, connection reset. The exception text names the
+            # URL but never the headers.
+            self._report(request, started, None, None, type(failure).__name__)
+            raise KCOUnreachable(request.operation, f"{type(failure).__name__}: {failure}") from None
+        correlation_id = response.headers.get("Klarna-Correlation-Id")
+        error = None if response.status_code == request.expected_status else f"HTTP {response.status_code}"
+        self._report(request, started, response.status_code, correlation_id, error)
+        return response
+
+    def _report(
+        self, request: _Request, started: float, status: int | None, correlation_id: str | None,
+        error: str | None,
+    ) -> None:
+        call = KCOCall(
+            operation=request.operation,
+            method=request.method,
+            path=request.path,
+            status=status,
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            correlation_id=correlation_id,
+            order_id=request.order_id,
+            error=error,
+        )
+        logger.log(
+            logging.INFO if error is None else logging.WARNING,
+            "KCO %s %s -> %s in %.1f ms (operation=%s correlation_id=%s%s)",
+            call.method, call.path, call.status if call.status is not None else "no answer", call.duration_ms,
+            call.operation, call.correlation_id or "-", f" error={error}" if error else "",
+        )
+        if self.on_call is not None:
+            try:
+                self.on_call(call)
+            except Exception:
+                # Instrumentation must never change the outcome of a payment call.
+                logger.exception("on_call hook failed")
+
+    @staticmethod
+    def _json_object(request: _Request, response: requests.Response) -> dict[str, Any]:
+        try:
+            parsed = response.json()
+        except ValueError:
+            raise KCOProtocolError(request.operation, f"{response.status_code} body is not JSON") from None
+        if not isinstance(parsed, dict):
+            raise KCOProtocolError(request.operation, f"{response.status_code} body is not a JSON object")
+        return parsed
+
+    @staticmethod
+    def _api_error(request: _Request, response: requests.Response) -> KCOApiError:
+        """Build the error from whatever came back; the body may be JSON, HTML or empty (notes §5.1)."""
+        try:
+            parsed = response.json() if response.content.strip() else None
+        except ValueError:
+            parsed = None
+        body = parsed if isinstance(parsed, dict) else {}
+        # Error bodies: error_code, error_messages[], correlation_id (notes §5.1, K-APIERR); some answers use
+        # a single error_message (PHP-SDK merges both).
+        error_code = body.get("error_code") if isinstance(body.get("error_code"), str) else None
+        messages = [text for text in body.get("error_messages") or [] if isinstance(text, str)]
+        if isinstance(body.get("error_message"), str):
+            messages.append(body["error_message"])
+        if not messages and not body:
+            content_type = response.headers.get("Content-Type", "no content type")
+            described = "empty body" if not response.content.strip() else f"{content_type} body, not JSON"
+            messages.append(f"{response.reason or 'error'} ({described})")
+        correlation_id = body.get("correlation_id")
+        if not isinstance(correlation_id, str) or not correlation_id:
+            correlation_id = response.headers.get("Klarna-Correlation-Id")
+        return KCOApiError(request.operation, response.status_code, error_code, messages, correlation_id)

@@ -1,0 +1,523 @@
+"""The KCO HTTP client against recorded answer shapes: successes, KCO errors, dead networks, retries.
+
+`responses` stands in for KCO so every failure shape of notes §5 can be produced exactly; one test uses a
+real closed local port for "connection refused".
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import re
+import socket
+import uuid
+
+import pytest
+import requests
+import responses
+
+from kco import __version__
+from kco.client import BASE_URLS, ClientConfig, KCOCall, KCOClient
+from kco.errors import KCOApiError, KCOConfigError, KCOError, KCOProtocolError, KCOUnreachable
+
+BASE = "https://api.playground.kustom.co"
+ORDER_ID = "8cf27b55-53e8-6aba-9fb4-7c692e56ddee"
+ORDER_URL = f"{BASE}/checkout/v3/orders/{ORDER_ID}"
+OM_URL = f"{BASE}/ordermanagement/v1/orders/{ORDER_ID}"
+PASSWORD = "s3cret-shared-Pa55word"
+API_KEY = "kco_test_api_Zq81xYv0wLmKpR7s"
+ORDER = {"order_id": ORDER_ID, "status": "checkout_incomplete", "html_snippet": "<div></div>"}
+CREATE_BODY = {"purchase_country": "SE", "purchase_currency": "SEK", "locale": "sv-SE",
+               "order_amount": 10000, "order_tax_amount": 2000, "order_lines": []}
+HTML_401 = "<html><head><title>401 Authorization Required</title></head><body>nginx</body></html>"
+HTML_502 = "<html><body><h1>502 Bad Gateway</h1></body></html>"
+
+
+class Recorder:
+    """Collects `on_call` reports and the backoff delays the client asked for (so tests never sleep)."""
+
+    def __init__(self) -> None:
+        self.calls: list[KCOCall] = []
+        self.sleeps: list[float] = []
+
+
+@pytest.fixture
+def kco_api():
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield mock
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+def make_client(recorder: Recorder, **config: object) -> KCOClient:
+    settings = {"base_url": BASE, "username": "M123-test", "password": PASSWORD, **config}
+    return KCOClient(ClientConfig(**settings), on_call=recorder.calls.append, sleep=recorder.sleeps.append)
+
+
+@pytest.fixture
+def client(recorder: Recorder) -> KCOClient:
+    return make_client(recorder)
+
+
+# --- Each operation's success ------------------------------------------------------------------------------
+
+def test_create_posts_json_and_returns_the_new_order(kco_api, client, recorder):
+    kco_api.post(f"{BASE}/checkout/v3/orders", json=ORDER, status=201, headers={"Location": ORDER_URL})
+
+    assert client.create_order(CREATE_BODY) == ORDER
+
+    sent = kco_api.calls[0].request
+    assert json.loads(sent.body) == CREATE_BODY
+    assert sent.headers["Content-Type"] == "application/json"
+    token = base64.b64encode(f"M123-test:{PASSWORD}".encode()).decode()
+    assert sent.headers["Authorization"] == f"Basic {token}"
+    assert sent.req_kwargs["timeout"] == (3.05, 10.0)
+    assert [(c.operation, c.method, c.path, c.status, c.error) for c in recorder.calls] == [
+        ("create", "POST", "/checkout/v3/orders", 201, None)
+    ]
+
+
+def test_create_without_location_header_is_a_protocol_error(kco_api, client):
+    kco_api.post(f"{BASE}/checkout/v3/orders", json=ORDER, status=201)
+    with pytest.raises(KCOProtocolError, match="Location"):
+        client.create_order(CREATE_BODY)
+
+
+def test_create_whose_location_names_another_order_is_a_protocol_error(kco_api, client):
+    kco_api.post(f"{BASE}/checkout/v3/orders", json=ORDER, status=201,
+                 headers={"Location": f"{BASE}/checkout/v3/orders/some-other-id"})
+    with pytest.raises(KCOProtocolError, match="does not name order_id"):
+        client.create_order(CREATE_BODY)
+
+
+def test_create_answered_with_200_instead_of_201_is_a_protocol_error(kco_api, client):
+    # SPEC20 documents 200, SPEC24 and the SDKs 201 (notes §2); the client insists on 201.
+    kco_api.post(f"{BASE}/checkout/v3/orders", json=ORDER, status=200, headers={"Location": ORDER_URL})
+    with pytest.raises(KCOProtocolError, match="expected 201"):
+        client.create_order(CREATE_BODY)
+
+
+def test_create_with_a_non_json_body_is_a_protocol_error(kco_api, client):
+    kco_api.post(f"{BASE}/checkout/v3/orders", body="<html>ok</html>", status=201,
+                 headers={"Location": ORDER_URL})
+    with pytest.raises(KCOProtocolError, match="not JSON"):
+        client.create_order(CREATE_BODY)
+
+
+def test_read_gets_the_order(kco_api, client, recorder):
+    kco_api.get(ORDER_URL, json=ORDER, headers={"Klarna-Correlation-Id": "corr-read"})
+    assert client.read_order(ORDER_ID) == ORDER
+    assert kco_api.calls[0].request.method == "GET"
+    assert recorder.calls[0].correlation_id == "corr-read"
+    assert recorder.calls[0].order_id == ORDER_ID
+
+
+def test_update_posts_only_the_changes(kco_api, client):
+    kco_api.post(ORDER_URL, json={**ORDER, "locale": "en-SE"})
+    assert client.update_order(ORDER_ID, {"locale": "en-SE"})["locale"] == "en-SE"
+    assert json.loads(kco_api.calls[0].request.body) == {"locale": "en-SE"}
+
+
+def test_an_order_id_cannot_escape_its_path_segment(kco_api, client):
+    kco_api.get(f"{BASE}/checkout/v3/orders/..%2Fabort%3Fx%3D1", json=ORDER)
+    client.read_order("../abort?x=1")
+    assert kco_api.calls[0].request.path_url == "/checkout/v3/orders/..%2Fabort%3Fx%3D1"
+
+
+def test_abort_posts_to_the_abort_path(kco_api, client):
+    kco_api.post(f"{ORDER_URL}/abort", json=ORDER)
+    assert client.abort_order(ORDER_ID) == ORDER
+
+
+def test_abort_with_an_empty_body_returns_an_empty_order(kco_api, client):
+    kco_api.post(f"{ORDER_URL}/abort", body="", status=200)
+    assert client.abort_order(ORDER_ID) == {}
+
+
+def test_read_om_order_gets_the_order_management_order(kco_api, client, recorder):
+    kco_api.get(OM_URL, json={"order_id": ORDER_ID, "status": "AUTHORIZED"})
+    assert client.read_om_order(ORDER_ID)["status"] == "AUTHORIZED"
+    assert recorder.calls[0].operation == "om_read"
+
+
+def test_acknowledge_posts_no_body_with_a_uuid4_idempotency_key(kco_api, client):
+    kco_api.post(f"{OM_URL}/acknowledge", status=204)
+    assert client.acknowledge_order(ORDER_ID) is None
+    sent = kco_api.calls[0].request
+    assert not sent.body
+    assert uuid.UUID(sent.headers["Klarna-Idempotency-Key"]).version == 4
+
+
+def test_acknowledge_uses_the_callers_idempotency_key(kco_api, client):
+    kco_api.post(f"{OM_URL}/acknowledge", status=204)
+    client.acknowledge_order(ORDER_ID, idempotency_key="push-8cf27b55")
+    assert kco_api.calls[0].request.headers["Klarna-Idempotency-Key"] == "push-8cf27b55"
+
+
+# --- KCO error answers (notes §5) -------------------------------------------------------------------------
+
+def test_bad_value_keeps_code_messages_and_correlation_id(kco_api, client):
+    kco_api.post(f"{BASE}/checkout/v3/orders", status=400, json={
+        "error_code": "BAD_VALUE", "error_messages": ["Bad value: order_amount"],
+        "correlation_id": "corr-400"})
+    with pytest.raises(KCOApiError) as raised:
+        client.create_order(CREATE_BODY)
+    error = raised.value
+    assert (error.status, error.error_code, error.error_messages, error.correlation_id, error.operation) == (
+        400, "BAD_VALUE", ["Bad value: order_amount"], "corr-400", "create")
+    assert "Bad value: order_amount" in str(error)
+    assert not error.is_read_only_order
+
+
+def test_html_401_page_becomes_an_api_error_with_the_header_correlation_id(kco_api, client):
+    kco_api.get(ORDER_URL, status=401, body=HTML_401, content_type="text/html",
+                headers={"Klarna-Correlation-Id": "corr-401"})
+    with pytest.raises(KCOApiError) as raised:
+        client.read_order(ORDER_ID)
+    error = raised.value
+    assert (error.status, error.error_code, error.correlation_id) == (401, None, "corr-401")
+    assert error.error_messages == ["Unauthorized (text/html body, not JSON)"]
+    assert len(kco_api.calls) == 1
+
+
+def test_read_only_order_is_recognised_and_update_is_not_retried(kco_api, client):
+    kco_api.post(ORDER_URL, status=403, json={
+        "error_code": "READ_ONLY_ORDER", "error_messages": ["Resource is read-only"],
+        "correlation_id": "corr-403"})
+    with pytest.raises(KCOApiError) as raised:
+        client.update_order(ORDER_ID, {"locale": "en-SE"})
+    assert raised.value.is_read_only_order
+    assert len(kco_api.calls) == 1
+
+
+def test_403_without_read_only_code_is_not_read_only(kco_api, client):
+    kco_api.get(ORDER_URL, status=403, json={"error_code": "NOT_ALLOWED"})
+    with pytest.raises(KCOApiError) as raised:
+        client.read_order(ORDER_ID)
+    assert not raised.value.is_read_only_order
+
+
+def test_404_with_an_empty_body_is_an_api_error_and_not_retried(kco_api, client):
+    kco_api.get(ORDER_URL, status=404, body="")
+    with pytest.raises(KCOApiError) as raised:
+        client.read_order(ORDER_ID)
+    error = raised.value
+    assert (error.status, error.error_code, error.correlation_id) == (404, None, None)
+    assert error.error_messages == ["Not Found (empty body)"]
+    assert len(kco_api.calls) == 1
+
+
+def test_500_json_error_is_reported_and_not_retried(kco_api, client, recorder):
+    kco_api.get(ORDER_URL, status=500, json={"error_code": "INTERNAL_ERROR",
+                                             "error_message": "Something broke", "correlation_id": "c-500"})
+    with pytest.raises(KCOApiError) as raised:
+        client.read_order(ORDER_ID)
+    assert (raised.value.error_code, raised.value.error_messages) == ("INTERNAL_ERROR", ["Something broke"])
+    assert len(kco_api.calls) == 1 and recorder.sleeps == []
+
+
+def test_503_json_on_read_is_retried_then_reported(kco_api, client, recorder):
+    kco_api.get(ORDER_URL, status=503, json={"error_code": "SERVICE_UNAVAILABLE", "correlation_id": "c-503"})
+    with pytest.raises(KCOApiError) as raised:
+        client.read_order(ORDER_ID)
+    assert (raised.value.status, raised.value.error_code) == (503, "SERVICE_UNAVAILABLE")
+    assert len(kco_api.calls) == 3
+    assert recorder.sleeps == [0.25, 0.5]
+    assert [call.error for call in recorder.calls] == ["HTTP 503"] * 3
+
+
+def test_503_html_on_read_then_success_returns_the_order(kco_api, client, recorder):
+    kco_api.get(ORDER_URL, status=503, body="<html>Service Unavailable</html>", content_type="text/html")
+    kco_api.get(ORDER_URL, json=ORDER)
+    assert client.read_order(ORDER_ID) == ORDER
+    assert len(kco_api.calls) == 2
+    assert recorder.sleeps == [0.25]
+
+
+@pytest.mark.parametrize("status", [502, 504])
+def test_gateway_errors_on_om_read_are_retried(kco_api, client, status):
+    kco_api.get(OM_URL, status=status, body=HTML_502, content_type="text/html")
+    kco_api.get(OM_URL, json={"order_id": ORDER_ID})
+    assert client.read_om_order(ORDER_ID) == {"order_id": ORDER_ID}
+    assert len(kco_api.calls) == 2
+
+
+def test_502_html_on_read_keeps_failing_and_says_it_was_html(kco_api, client):
+    kco_api.get(ORDER_URL, status=502, body=HTML_502, content_type="text/html")
+    with pytest.raises(KCOApiError) as raised:
+        client.read_order(ORDER_ID)
+    assert raised.value.error_messages == ["Bad Gateway (text/html body, not JSON)"]
+    assert len(kco_api.calls) == 3
+
+
+@pytest.mark.parametrize("status", [502, 503, 504])
+def test_create_is_never_retried_because_a_retry_could_duplicate_the_order(kco_api, client, recorder, status):
+    kco_api.post(f"{BASE}/checkout/v3/orders", status=status, body="")
+    with pytest.raises(KCOApiError):
+        client.create_order(CREATE_BODY)
+    assert len(kco_api.calls) == 1 and recorder.sleeps == []
+
+
+def test_update_is_never_retried_on_a_gateway_error(kco_api, client):
+    kco_api.post(ORDER_URL, status=503, body="")
+    with pytest.raises(KCOApiError):
+        client.update_order(ORDER_ID, {"locale": "en-SE"})
+    assert len(kco_api.calls) == 1
+
+
+def test_a_redirect_is_not_followed_so_credentials_stay_with_kco(kco_api, client):
+    kco_api.get(ORDER_URL, status=302, headers={"Location": "https://elsewhere.example/steal"})
+    with pytest.raises(KCOApiError) as raised:
+        client.read_order(ORDER_ID)
+    assert raised.value.status == 302
+    assert [call.request.url for call in kco_api.calls] == [ORDER_URL]
+
+
+def test_create_is_never_retried_after_a_connection_error(kco_api, client):
+    kco_api.post(f"{BASE}/checkout/v3/orders", body=requests.exceptions.ConnectionError("reset"))
+    with pytest.raises(KCOUnreachable):
+        client.create_order(CREATE_BODY)
+    assert len(kco_api.calls) == 1
+
+
+# --- No answer at all -------------------------------------------------------------------------------------
+
+def test_read_timeout_is_unreachable_sent_and_not_retried(kco_api, client, recorder):
+    kco_api.get(ORDER_URL, body=requests.exceptions.ReadTimeout("read timed out"))
+    with pytest.raises(KCOUnreachable) as raised:
+        client.read_order(ORDER_ID)
+    assert raised.value.operation == "read"
+    assert raised.value.request_sent
+    assert "10.0 s" in str(raised.value)
+    assert len(kco_api.calls) == 1
+    assert [(call.status, call.error) for call in recorder.calls] == [(None, "read timeout")]
+
+
+def test_connection_errors_on_read_are_retried_with_bounded_backoff(kco_api, client, recorder):
+    kco_api.get(ORDER_URL, body=requests.exceptions.ConnectionError("connection reset"))
+    with pytest.raises(KCOUnreachable) as raised:
+        client.read_order(ORDER_ID)
+    assert not raised.value.request_sent
+    assert len(kco_api.calls) == 3
+    assert recorder.sleeps == [0.25, 0.5]
+
+
+def test_backoff_doubles_but_never_exceeds_two_seconds(kco_api, recorder):
+    client = make_client(recorder, max_attempts=6, backoff_seconds=0.5)
+    kco_api.get(ORDER_URL, status=503, body="")
+    with pytest.raises(KCOApiError):
+        client.read_order(ORDER_ID)
+    assert recorder.sleeps == [0.5, 1.0, 2.0, 2.0, 2.0]
+
+
+def test_connection_refused_on_a_real_closed_port_is_unreachable(recorder):
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    client = make_client(recorder, base_url=f"http://127.0.0.1:{closed_port}")
+    with pytest.raises(KCOUnreachable) as raised:
+        client.read_order(ORDER_ID)
+    assert raised.value.operation == "read"
+    assert "ConnectionError" in str(raised.value)
+    assert [call.status for call in recorder.calls] == [None, None, None]
+
+
+# --- Acknowledge retries ----------------------------------------------------------------------------------
+
+def test_acknowledge_retries_with_the_same_idempotency_key(kco_api, client, recorder):
+    kco_api.post(f"{OM_URL}/acknowledge", status=503, body="")
+    kco_api.post(f"{OM_URL}/acknowledge", body=requests.exceptions.ConnectionError("reset"))
+    kco_api.post(f"{OM_URL}/acknowledge", status=204)
+    client.acknowledge_order(ORDER_ID)
+    keys = [call.request.headers["Klarna-Idempotency-Key"] for call in kco_api.calls]
+    assert len(keys) == 3 and len(set(keys)) == 1
+    assert recorder.sleeps == [0.25, 0.5]
+
+
+def test_acknowledge_read_timeout_is_left_to_the_next_push_not_retried(kco_api, client):
+    kco_api.post(f"{OM_URL}/acknowledge", body=requests.exceptions.ReadTimeout("slow"))
+    with pytest.raises(KCOUnreachable) as raised:
+        client.acknowledge_order(ORDER_ID)
+    assert raised.value.request_sent
+    assert len(kco_api.calls) == 1
+
+
+def test_separate_acknowledge_calls_get_separate_keys(kco_api, client):
+    kco_api.post(f"{OM_URL}/acknowledge", status=204)
+    client.acknowledge_order(ORDER_ID)
+    client.acknowledge_order(ORDER_ID)
+    first, second = (call.request.headers["Klarna-Idempotency-Key"] for call in kco_api.calls)
+    assert first != second
+
+
+def test_acknowledge_not_allowed_is_not_retried(kco_api, client):
+    kco_api.post(f"{OM_URL}/acknowledge", status=403, json={"error_code": "NOT_ALLOWED",
+                                                           "error_messages": ["Not allowed"]})
+    with pytest.raises(KCOApiError) as raised:
+        client.acknowledge_order(ORDER_ID)
+    assert (raised.value.status, raised.value.error_code) == (403, "NOT_ALLOWED")
+    assert len(kco_api.calls) == 1
+
+
+# --- Logging, hook, headers -------------------------------------------------------------------------------
+
+def test_credentials_never_reach_logs_calls_or_errors(kco_api, recorder, caplog):
+    caplog.set_level(logging.DEBUG)  # every logger, urllib3 included
+    basic_client = make_client(recorder)
+    key_client = make_client(recorder, username=None, password=None, api_key=API_KEY)
+    kco_api.get(ORDER_URL, json=ORDER, headers={"Klarna-Correlation-Id": "corr-ok"})
+    kco_api.post(ORDER_URL, status=401, body=HTML_401, content_type="text/html")
+    kco_api.get(OM_URL, body=requests.exceptions.ConnectionError("refused"))
+    failures: list[KCOError] = []
+    for kco_client in (basic_client, key_client):
+        kco_client.read_order(ORDER_ID)
+        for attempt in (lambda c=kco_client: c.update_order(ORDER_ID, {}),
+                        lambda c=kco_client: c.read_om_order(ORDER_ID)):
+            with pytest.raises(KCOError) as raised:
+                attempt()
+            failures.append(raised.value)
+
+    token = base64.b64encode(f"M123-test:{PASSWORD}".encode()).decode()
+    evidence = "\n".join([caplog.text, *map(repr, recorder.calls), *map(str, failures),
+                          repr(basic_client.config), repr(key_client.config)])
+    for secret in (PASSWORD, token, API_KEY):
+        assert secret not in evidence
+    # What the log does say: method, path, status, duration and correlation id.
+    assert re.search(rf"GET /checkout/v3/orders/{ORDER_ID} -> 200 in [\d.]+ ms .*correlation_id=corr-ok",
+                     caplog.text)
+    assert all(record.name == "kco" for record in caplog.records if "KCO " in record.getMessage())
+
+
+def test_api_key_is_sent_verbatim_after_basic(kco_api, recorder):
+    client = make_client(recorder, username=None, password=None, api_key=API_KEY)
+    kco_api.get(ORDER_URL, json=ORDER)
+    client.read_order(ORDER_ID)
+    assert kco_api.calls[0].request.headers["Authorization"] == f"Basic {API_KEY}"
+
+
+def test_emulator_without_credentials_gets_no_authorization_header(kco_api, recorder):
+    client = make_client(recorder, base_url="http://127.0.0.1:5001", username=None, password=None)
+    kco_api.get(f"http://127.0.0.1:5001/checkout/v3/orders/{ORDER_ID}", json=ORDER)
+    client.read_order(ORDER_ID)
+    assert "Authorization" not in kco_api.calls[0].request.headers
+
+
+def test_user_agent_is_built_from_library_http_os_and_language_parts(kco_api, client):
+    kco_api.get(ORDER_URL, json=ORDER)
+    client.read_order(ORDER_ID)
+    agent = kco_api.calls[0].request.headers["User-Agent"]
+    pattern = (
+        rf"Library/kco-python-reference_{re.escape(__version__)} "
+        rf"\(requests/{re.escape(requests.__version__)}\) OS/[^ ]+_[^ ]+ Language/Python_3\.\d+\.\d+"
+    )
+    assert re.fullmatch(pattern, agent), agent
+
+
+def test_user_agent_can_be_overridden(kco_api, recorder):
+    client = make_client(recorder, user_agent="MyShop/2.0 kco-reference/0.1.0")
+    kco_api.get(ORDER_URL, json=ORDER)
+    client.read_order(ORDER_ID)
+    assert kco_api.calls[0].request.headers["User-Agent"] == "MyShop/2.0 kco-reference/0.1.0"
+
+
+def test_a_failing_on_call_hook_does_not_change_the_result(kco_api, caplog):
+    def broken_hook(call: KCOCall) -> None:
+        raise RuntimeError("inspector is down")
+
+    client = KCOClient(ClientConfig(base_url=BASE, username="u", password=PASSWORD), on_call=broken_hook)
+    kco_api.get(ORDER_URL, json=ORDER)
+    assert client.read_order(ORDER_ID) == ORDER
+    assert "on_call hook failed" in caplog.text
+
+
+# --- Configuration from the environment ------------------------------------------------------------------
+
+CREDENTIALS = {"KCO_USERNAME": "M123-test", "KCO_PASSWORD": PASSWORD}
+
+
+def test_explicit_api_url_wins_and_loses_its_trailing_slash():
+    config = ClientConfig.from_env({"KCO_API_URL": "https://api.kustom.co/", "KCO_ENVIRONMENT": "playground",
+                                    **CREDENTIALS})
+    assert config.base_url == "https://api.kustom.co"
+    assert not config.is_local
+
+
+@pytest.mark.parametrize(("brand", "region", "environment"), sorted(BASE_URLS))
+def test_region_environment_and_brand_pick_the_documented_host(brand, region, environment):
+    config = ClientConfig.from_env({"KCO_BRAND": brand, "KCO_REGION": region, "KCO_ENVIRONMENT": environment,
+                                    **CREDENTIALS})
+    assert config.base_url == BASE_URLS[(brand, region, environment)]
+    assert config.base_url.startswith("https://api")
+    assert (".playground." in config.base_url) is (environment == "playground")
+    assert config.base_url.endswith(".kustom.co" if brand == "kustom" else ".klarna.com")
+
+
+def test_brand_defaults_to_kustom_and_region_to_eu():
+    assert ClientConfig.from_env({"KCO_ENVIRONMENT": "live", **CREDENTIALS}).base_url == "https://api.kustom.co"
+    config = ClientConfig.from_env({"KCO_ENVIRONMENT": "Playground", "KCO_REGION": "NA", **CREDENTIALS})
+    assert config.base_url == "https://api-na.playground.kustom.co"
+
+
+@pytest.mark.parametrize(("environ", "variable"), [
+    ({}, "KCO_ENVIRONMENT"),
+    ({"KCO_ENVIRONMENT": "production"}, "KCO_ENVIRONMENT"),
+    ({"KCO_ENVIRONMENT": "live", "KCO_REGION": "asia"}, "KCO_REGION"),
+    ({"KCO_ENVIRONMENT": "live", "KCO_BRAND": "stripe"}, "KCO_BRAND"),
+    ({"KCO_API_URL": "api.kustom.co"}, "KCO_API_URL"),
+    ({"KCO_API_URL": "http://api.kustom.co"}, "KCO_API_URL"),
+    ({"KCO_ENVIRONMENT": "live", "KCO_CONNECT_TIMEOUT": "fast"}, "KCO_CONNECT_TIMEOUT"),
+    ({"KCO_ENVIRONMENT": "live", "KCO_READ_TIMEOUT": "0"}, "KCO_READ_TIMEOUT"),
+])
+def test_bad_configuration_names_the_variable(environ, variable):
+    with pytest.raises(KCOConfigError, match=variable):
+        ClientConfig.from_env({**CREDENTIALS, **environ})
+
+
+def test_real_host_without_credentials_fails_naming_the_variables():
+    with pytest.raises(KCOConfigError) as raised:
+        ClientConfig.from_env({"KCO_ENVIRONMENT": "playground"})
+    message = str(raised.value)
+    assert "KCO_USERNAME" in message and "KCO_PASSWORD" in message and "KCO_API_KEY" in message
+    assert "https://api.playground.kustom.co" in message
+
+
+@pytest.mark.parametrize(("environ", "variable"), [
+    ({"KCO_USERNAME": "M123-test"}, "KCO_PASSWORD"),
+    ({"KCO_PASSWORD": PASSWORD}, "KCO_USERNAME"),
+    ({"KCO_API_KEY": API_KEY, "KCO_USERNAME": "M123-test"}, "KCO_API_KEY"),
+])
+def test_half_given_credentials_fail_naming_the_missing_variable(environ, variable):
+    with pytest.raises(KCOConfigError, match=variable) as raised:
+        ClientConfig.from_env({"KCO_ENVIRONMENT": "live", **environ})
+    assert PASSWORD not in str(raised.value) and API_KEY not in str(raised.value)
+
+
+def test_api_key_alone_is_enough_for_a_real_host():
+    config = ClientConfig.from_env({"KCO_ENVIRONMENT": "live", "KCO_API_KEY": API_KEY})
+    assert config.authorization == f"Basic {API_KEY}"
+
+
+def test_local_emulator_needs_no_credentials():
+    config = ClientConfig.from_env({"KCO_API_URL": "http://127.0.0.1:5001"})
+    assert config.is_local and config.authorization is None
+    assert ClientConfig.from_env({"KCO_API_URL": "http://localhost:5001"}).is_local
+
+
+def test_timeouts_default_and_come_from_the_environment():
+    default = ClientConfig.from_env({"KCO_ENVIRONMENT": "live", **CREDENTIALS})
+    assert (default.connect_timeout, default.read_timeout) == (3.05, 10.0)
+    tuned = ClientConfig.from_env({"KCO_ENVIRONMENT": "live", "KCO_CONNECT_TIMEOUT": "1.5",
+                                   "KCO_READ_TIMEOUT": "25", **CREDENTIALS})
+    assert (tuned.connect_timeout, tuned.read_timeout) == (1.5, 25.0)
+
+
+def test_configured_timeouts_reach_each_request(kco_api):
+    config = ClientConfig.from_env({"KCO_API_URL": BASE, "KCO_CONNECT_TIMEOUT": "1.5",
+                                    "KCO_READ_TIMEOUT": "25", **CREDENTIALS})
+    kco_api.get(ORDER_URL, json=ORDER)
+    KCOClient(config).read_order(ORDER_ID)
+    assert kco_api.calls[0].request.req_kwargs["timeout"] == (1.5, 25.0)
