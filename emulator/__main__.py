@@ -1,0 +1,48 @@
+"""`python -m emulator --host 127.0.0.1 --port 5001`: serve the emulator until Ctrl-C or SIGTERM.
+
+With `--port 0` the OS picks a free port; the line `KCO emulator listening on http://HOST:PORT` (printed
+once the socket is bound) carries the real one, which is what devserver.py and the tests wait for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+from types import FrameType
+
+from werkzeug.serving import make_server
+
+from emulator.app import create_app
+from emulator.store import Settings, SettingsError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5001)
+    args = parser.parse_args(argv)
+
+    try:
+        settings = Settings.from_env()
+    except SettingsError as error:
+        print(f"KCO emulator: {error}", file=sys.stderr)
+        return 2
+    server = make_server(args.host, args.port, create_app(settings), threaded=True)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    print(f"KCO emulator listening on http://{args.host}:{server.server_port}", flush=True)
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.server_close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,217 @@
+"""The REST API a merchant's server calls: Checkout v3 and the Order Management subset (notes §2-§6).
+
+Every request here is written to the request log (`/_emulator/requests`) with its operation name, may
+be hit by an injected fault (emulator.faults), and must carry merchant credentials (notes §1.2).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+import secrets
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from emulator import faults
+from emulator.orders import merged_update, om_body, order_body, with_selected_shipping_option, writable_fields
+from emulator.store import EmulatorState, StoredOrder, iso8601
+from emulator.validation import BadValue, check_order
+
+api = Blueprint("api", __name__)
+
+OPERATIONS = {
+    "api.create_order": "create",
+    "api.read_order": "read",
+    "api.update_order": "update",
+    "api.abort_order": "abort",
+    "api.read_om_order": "om_read",
+    "api.acknowledge_order": "acknowledge",
+}
+# Kustom playground keys; live keys only work against production (notes §1.2, KU-AUTH).
+TEST_API_KEY = re.compile(r"^kco_test_api_[A-Za-z0-9_-]+$")
+
+
+class OrderGone(Exception):
+    """Unknown, expired or aborted checkout order: 404 with an empty body (notes §5.1, §6)."""
+
+
+def state() -> EmulatorState:
+    return current_app.config["KCO_STATE"]
+
+
+def widget_base_url() -> str:
+    """Where browsers reach the emulator: KCO_EMULATOR_PUBLIC_URL, else the host the merchant called."""
+    return current_app.config["KCO_WIDGET_BASE_URL"] or request.host_url.rstrip("/")
+
+
+def kco_error(status: int, error_code: str, message: str) -> tuple[Response, int]:
+    """KCO's error body: error_code, error_messages, correlation_id (notes §5.1)."""
+    body = {"error_code": error_code, "error_messages": [message], "correlation_id": g.correlation_id}
+    return jsonify(body), status
+
+
+def authorized(header: str) -> bool:
+    """Basic auth with the emulator's username/password, or a Kustom test API key (notes §1.2)."""
+    scheme, _, credentials = header.partition(" ")
+    credentials = credentials.strip()
+    if scheme.lower() != "basic" or not credentials:
+        return False
+    if TEST_API_KEY.match(credentials):
+        return True  # `Authorization: Basic <API key>`, the key as issued (KU-AUTH form 1)
+    try:
+        decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    username, separator, password = decoded.partition(":")
+    if not separator:
+        return False
+    settings = state().settings
+    if (secrets.compare_digest(username, settings.username)
+            and secrets.compare_digest(password, settings.password)):
+        return True
+    # KU-AUTH form 2: `<MID>-<suffix>` with the key as password; the emulator knows no MIDs, any name goes.
+    return TEST_API_KEY.match(password) is not None
+
+
+@api.before_request
+def guard() -> Response | tuple[Response, int] | None:
+    """Faults first (they stand for the network or an edge in front of KCO), then credentials."""
+    g.operation = OPERATIONS.get(request.endpoint or "")
+    fault = faults.take(state(), g.operation) if g.operation else None
+    if fault is not None:
+        faults.wait(fault)
+        if fault.mode == "disconnect":
+            g.disconnected = True
+            faults.drop_connection()
+            return Response(b"", status=503)
+        if fault.status is not None:
+            return faults.fault_response(fault, g.correlation_id)
+    if not authorized(request.headers.get("Authorization", "")):
+        # The body of a real 401 is not confirmed (notes §5.2); the emulator answers in KCO's error shape.
+        return kco_error(401, "UNAUTHORIZED", "Unauthorized")
+    return None
+
+
+@api.after_request
+def log_request(response: Response) -> Response:
+    if g.get("operation"):
+        state().log_request({
+            "method": request.method,
+            "path": request.path,
+            "status": None if g.get("disconnected") else response.status_code,
+            "order_id": (request.view_args or {}).get("order_id") or g.get("created_order_id"),
+            "at": iso8601(state().clock.now()),
+            "operation": g.operation,
+        })
+    return response
+
+
+@api.errorhandler(BadValue)
+def bad_value(error: BadValue) -> tuple[Response, int]:
+    return kco_error(400, "BAD_VALUE", str(error))
+
+
+@api.errorhandler(OrderGone)
+def order_gone(_: OrderGone) -> Response:
+    # An empty body, as observed for unknown ids (notes §5.1, krokedil #624); expired orders alike (§6).
+    return Response(b"", status=404)
+
+
+def json_body() -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise BadValue("body", "must be a JSON object")
+    return body
+
+
+def open_checkout(order_id: str) -> StoredOrder:
+    order = state().find(order_id)
+    if order is None or order.aborted or order.expired(state().clock.now()):
+        raise OrderGone()
+    return order
+
+
+def read_only(order: StoredOrder) -> tuple[Response, int] | None:
+    if order.completed:
+        # Updates are only allowed while checkout_incomplete (notes §2, SPEC24 x-403).
+        return kco_error(403, "READ_ONLY_ORDER", "Resource is read-only")
+    return None
+
+
+@api.post("/checkout/v3/orders")
+def create_order() -> tuple[Response, int]:
+    """Create a checkout order: 201 with Location and the full order (notes §2, §3.2)."""
+    fields = with_selected_shipping_option(writable_fields(json_body()))
+    check_order(fields)
+    order = state().new_order(fields)
+    g.created_order_id = order.order_id
+    response = jsonify(order_body(order, widget_base_url()))
+    response.headers["Location"] = f"{request.host_url.rstrip('/')}/checkout/v3/orders/{order.order_id}"
+    return response, 201
+
+
+@api.get("/checkout/v3/orders/<order_id>")
+def read_order(order_id: str) -> Response:
+    """Read: after completion the html_snippet is the confirmation (notes §3.3). Reading does not
+    extend the 48 h window, only updates and shopper interaction do (notes §6)."""
+    return jsonify(order_body(open_checkout(order_id), widget_base_url()))
+
+
+@api.post("/checkout/v3/orders/<order_id>")
+def update_order(order_id: str) -> tuple[Response, int] | Response:
+    """Update is a partial merge (POST, notes §2), validated as a whole like a create."""
+    order = open_checkout(order_id)
+    if refused := read_only(order):
+        return refused
+    changes = json_body()
+    fields = merged_update(order, changes)
+    check_order(fields)
+    with state().lock:
+        if refused := read_only(order):  # completed while the update was validated
+            return refused
+        order.fields = fields
+        state().touch(order)
+    return jsonify(order_body(order, widget_base_url()))
+
+
+@api.post("/checkout/v3/orders/<order_id>/abort")
+def abort_order(order_id: str) -> tuple[Response, int] | Response:
+    """Abort an open order. What follows is not documented (notes §13); here the order then answers
+    like an expired one (404, empty body)."""
+    order = open_checkout(order_id)
+    if refused := read_only(order):
+        return refused
+    with state().lock:
+        order.aborted = True
+        state().touch(order)
+    return jsonify(order_body(order, widget_base_url(), with_snippet=False))
+
+
+def completed_order(order_id: str) -> StoredOrder | None:
+    # Order Management knows an order only once the purchase is complete (notes §2).
+    order = state().find(order_id)
+    return order if order is not None and order.completed else None
+
+
+@api.get("/ordermanagement/v1/orders/<order_id>")
+def read_om_order(order_id: str) -> tuple[Response, int] | Response:
+    order = completed_order(order_id)
+    if order is None:
+        return kco_error(404, "NO_SUCH_ORDER", "No such order")  # OMSPEC
+    return jsonify(om_body(order))
+
+
+@api.post("/ordermanagement/v1/orders/<order_id>/acknowledge")
+def acknowledge_order(order_id: str) -> tuple[Response, int] | Response:
+    """204; stops the push retries (notes §11, K-ACK). Klarna-Idempotency-Key is accepted and not needed:
+    acknowledging twice is harmless here."""
+    order = completed_order(order_id)
+    if order is None:
+        return kco_error(404, "NO_SUCH_ORDER", "No such order")
+    with state().lock:
+        order.acknowledged = True
+        order.push_stop.set()
+    return Response(b"", status=204)
+

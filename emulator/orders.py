@@ -1,0 +1,176 @@
+"""The checkout order as KCO shows it: response bodies, the partial merge of updates, the OM view.
+
+`StoredOrder.fields` keeps what the merchant sent (and what callbacks answered); this module adds what
+KCO owns (ids, status, timestamps, the html_snippet) in the key order of real responses (notes §3.2).
+"""
+
+from __future__ import annotations
+
+import copy
+from datetime import timedelta
+from typing import Any
+
+from emulator.snippet import MERCHANT_NAME, checkout_snippet, confirmation_snippet
+from emulator.store import StoredOrder, iso8601
+
+# Read-only on input: silently ignored when a merchant sends them (notes §3.1 "RO").
+READ_ONLY_FIELDS = frozenset({
+    "order_id", "name", "status", "html_snippet", "started_at", "completed_at", "last_modified_at",
+    "merchant_requested", "recurring_token", "recurring_description", "selected_shipping_option",
+    "discount_lines",
+})
+ADDRESS_KEYS = ("billing_address", "shipping_address")
+# Key order of an observed create response (notes §3.2); other fields follow in the merchant's order.
+LEADING_KEYS = (
+    "order_id", "status", "purchase_country", "purchase_currency", "locale", "billing_address", "customer",
+    "shipping_address", "order_amount", "order_tax_amount", "order_lines", "merchant_urls", "html_snippet",
+    "started_at", "completed_at", "last_modified_at",
+)
+
+
+def writable_fields(body: dict[str, Any]) -> dict[str, Any]:
+    """The merchant's input without read-only fields; a JSON null removes an optional field."""
+    return {key: value for key, value in body.items() if key not in READ_ONLY_FIELDS}
+
+
+def merged_update(order: StoredOrder, changes: dict[str, Any]) -> dict[str, Any]:
+    """The order after a partial update: omitted top-level properties keep their values (notes §2).
+
+    Addresses are left alone once the shopper typed one in the widget (notes §3.4: silently ignored).
+    Objects such as `options` or `merchant_urls` are replaced as a whole, like `order_lines`.
+    """
+    fields = copy.deepcopy(order.fields)
+    for key, value in writable_fields(changes).items():
+        if key in ADDRESS_KEYS and order.shopper_entered_address:
+            continue
+        if value is None:
+            fields.pop(key, None)
+        else:
+            fields[key] = copy.deepcopy(value)
+    return with_selected_shipping_option(fields)
+
+
+def with_selected_shipping_option(fields: dict[str, Any]) -> dict[str, Any]:
+    """Keep `selected_shipping_option` one of the offered options: the chosen one, else the preselected
+    or the first (the emulator's reading of `preselected`, notes §3.7)."""
+    options = fields.get("shipping_options") or []
+    if not isinstance(options, list) or not options:
+        fields.pop("selected_shipping_option", None)
+        return fields
+    chosen = fields.get("selected_shipping_option") or {}
+    by_id = {option.get("id"): option for option in options if isinstance(option, dict)}
+    if chosen.get("id") in by_id:
+        fields["selected_shipping_option"] = copy.deepcopy(by_id[chosen["id"]])
+        return fields
+    preselected = [option for option in options if isinstance(option, dict) and option.get("preselected")]
+    fields["selected_shipping_option"] = copy.deepcopy((preselected or options)[0])
+    return fields
+
+
+def address(order_fields: dict[str, Any], key: str) -> dict[str, Any]:
+    """The billing or shipping address; before any data it holds only the country (notes §3.2)."""
+    given = order_fields.get(key) or {}
+    return {"country": order_fields.get("purchase_country"), **given}
+
+
+def allowed_billing_countries(fields: dict[str, Any]) -> list[str]:
+    """billing_countries, else shipping_countries, else the purchase country (SPEC24 descriptions)."""
+    countries = fields.get("billing_countries") or fields.get("shipping_countries")
+    if countries:
+        return [country.upper() for country in countries]
+    return [str(fields.get("purchase_country", "")).upper()]
+
+
+def order_body(order: StoredOrder, widget_base_url: str, *, with_snippet: bool = True) -> dict[str, Any]:
+    """The order as create, read, update and abort return it."""
+    fields = order.fields
+    body: dict[str, Any] = {
+        "order_id": order.order_id,
+        # Lower-case, as every real payload (the spec example is upper-case; notes §3.3).
+        "status": order.status,
+        "purchase_country": fields["purchase_country"],
+        "purchase_currency": fields["purchase_currency"],
+        "locale": fields["locale"],
+        "billing_address": address(fields, "billing_address"),
+        "customer": copy.deepcopy(fields.get("customer", {})),
+        "shipping_address": address(fields, "shipping_address"),
+        "order_amount": fields["order_amount"],
+        "order_tax_amount": fields["order_tax_amount"],
+        "order_lines": copy.deepcopy(fields["order_lines"]),
+        "merchant_urls": copy.deepcopy(fields.get("merchant_urls", {})),
+    }
+    if with_snippet:
+        body["html_snippet"] = (confirmation_snippet(order) if order.completed
+                                else checkout_snippet(order, widget_base_url))
+    body["started_at"] = iso8601(order.started_at)
+    if order.completed_at is not None:
+        body["completed_at"] = iso8601(order.completed_at)
+    body["last_modified_at"] = iso8601(order.last_modified_at)
+    body["name"] = MERCHANT_NAME
+    for key, value in fields.items():
+        if key not in body and key not in LEADING_KEYS:
+            body[key] = copy.deepcopy(value)
+    return body
+
+
+def shipping_service_request(fields: dict[str, Any]) -> dict[str, Any]:
+    """Body of address_update / country_change / shipping_option_update (CBSPEC shipping_service_request)."""
+    body: dict[str, Any] = {
+        "order_amount": fields["order_amount"],
+        "order_tax_amount": fields["order_tax_amount"],
+        "order_lines": copy.deepcopy(fields["order_lines"]),
+        "purchase_currency": fields["purchase_currency"],
+        "billing_address": address(fields, "billing_address"),
+        "shipping_address": address(fields, "shipping_address"),
+        "customer": copy.deepcopy(fields.get("customer", {"type": "person"})),
+        "locale": fields["locale"],
+    }
+    for key in ("selected_shipping_option", "tags", "merchant_data", "merchant_reference1",
+                "merchant_reference2"):
+        if key in fields:
+            body[key] = copy.deepcopy(fields[key])
+    return body
+
+
+# Fields of shipping_service_response that KCO applies to the order (CBSPEC; notes §7.1).
+CALLBACK_RESPONSE_FIELDS = (
+    "order_amount", "order_tax_amount", "order_lines", "purchase_currency", "locale", "shipping_options",
+    "merchant_data", "attachment", "external_payment_methods", "tags",
+)
+CALLBACK_RESPONSE_REQUIRED = ("order_amount", "order_tax_amount", "order_lines", "purchase_currency")
+
+
+def om_body(order: StoredOrder) -> dict[str, Any]:
+    """The Order Management view of a completed order (notes §11, OMSPEC MerchantOrderDto)."""
+    fields = order.fields
+    assert order.completed_at is not None
+    body: dict[str, Any] = {
+        "order_id": order.order_id,
+        # A fresh KCO order reads as authorized and accepted: no fraud review here (notes §11, inferred).
+        "status": "AUTHORIZED",
+        "fraud_status": "ACCEPTED",
+        "order_amount": fields["order_amount"],
+        "original_order_amount": fields["order_amount"],
+        "captured_amount": 0,
+        "refunded_amount": 0,
+        "remaining_authorized_amount": fields["order_amount"],
+        "purchase_country": fields["purchase_country"],
+        "purchase_currency": fields["purchase_currency"],
+        "locale": fields["locale"],
+        "order_lines": copy.deepcopy(fields["order_lines"]),
+        "billing_address": address(fields, "billing_address"),
+        "shipping_address": address(fields, "shipping_address"),
+        "customer": copy.deepcopy(fields.get("customer", {})),
+        "klarna_reference": order.klarna_reference,
+        "created_at": iso8601(order.completed_at),
+        # The capture deadline; 28 days is the emulator's choice (not documented in the notes).
+        "expires_at": iso8601(order.completed_at + timedelta(days=28)),
+        "captures": [],
+        "refunds": [],
+        "initial_payment_method": {"type": "INVOICE", "description": "Pay later (emulated)"},
+        "shipping_info": [],
+    }
+    for key in ("merchant_reference1", "merchant_reference2", "merchant_data", "selected_shipping_option"):
+        if key in fields:
+            body[key] = copy.deepcopy(fields[key])
+    return body

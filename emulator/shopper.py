@@ -1,0 +1,247 @@
+"""What a shopper does inside the checkout, and how KCO involves the merchant (notes §7, §10.3).
+
+Used by the widget's iframe endpoints and by the control API (`/_emulator/orders/{id}/...`), so a test
+without a browser takes the very same path. Merchant callbacks run without holding the state lock: the
+merchant may well read the order through the REST API while it answers.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from emulator import callbacks
+from emulator.markets import market_for
+from emulator.orders import (
+    CALLBACK_RESPONSE_FIELDS,
+    CALLBACK_RESPONSE_REQUIRED,
+    address,
+    allowed_billing_countries,
+    order_body,
+    shipping_service_request,
+    with_selected_shipping_option,
+)
+from emulator.store import EmulatorState, StoredOrder
+from emulator.validation import BadValue, check_order
+
+# Fields the iframe asks for before a purchase; the emulator's form, not KCO's real one.
+ADDRESS_FORM_FIELDS = {
+    "email": "Email", "postal_code": "Postal code", "given_name": "Given name", "family_name": "Family name",
+    "street_address": "Street address", "city": "City",
+}
+OutcomeKind = Literal["updated", "completed", "rejected", "failed"]
+
+
+@dataclass
+class Outcome:
+    """The result shown to the shopper (and returned by the control API)."""
+
+    result: OutcomeKind
+    redirect_url: str | None = None
+    error_text: str | None = None
+    callback: str | None = None  # which merchant callback ran, if any
+    callback_status: int | None = None
+    events: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {key: value for key, value in vars(self).items() if value not in (None, [])}
+
+
+class ShopperError(Exception):
+    """The order cannot take shopper input (unknown, expired, aborted, completed)."""
+
+
+def usable_order(state: EmulatorState, order: StoredOrder | None) -> StoredOrder:
+    if order is None or order.aborted or order.expired(state.clock.now()):
+        raise ShopperError("This checkout is no longer available.")
+    if order.completed:
+        raise ShopperError("This purchase is already complete.")
+    return order
+
+
+def change_country(state: EmulatorState, order: StoredOrder, country: str) -> Outcome:
+    """The shopper picks another billing country: `country_change` (notes §7.1, §10.3)."""
+    country = country.upper()
+    if country not in allowed_billing_countries(order.fields):
+        return Outcome("rejected", error_text="This country is not available in this checkout.")
+    tentative = copy.deepcopy(order.fields)
+    # The purchase follows the shopper's country (KCO Global, K-GLOBAL); the merchant answers with the
+    # matching currency and lines. [inferred: the spec's callback body has no purchase_country]
+    tentative["purchase_country"] = country
+    for key in ("billing_address", "shipping_address"):
+        tentative[key] = {**(tentative.get(key) or {}), "country": country}
+    return _refine(state, order, tentative, "country_change")
+
+
+def enter_address(state: EmulatorState, order: StoredOrder, billing_address: dict[str, Any]) -> Outcome:
+    """The shopper entered a complete address: `address_update`, or `country_change` when the country
+    changed too (one change triggers one refine callback, notes §7.1)."""
+    missing = [label for key, label in ADDRESS_FORM_FIELDS.items()
+               if not isinstance(billing_address.get(key), str) or not billing_address[key].strip()]
+    if missing:
+        return Outcome("rejected", error_text="Please fill in: " + ", ".join(missing) + ".")
+    current_country = address(order.fields, "billing_address")["country"]
+    entered = normalized_address(billing_address, current_country)
+    if entered["country"] not in allowed_billing_countries(order.fields):
+        return Outcome("rejected", error_text="This country is not available in this checkout.")
+    tentative = copy.deepcopy(order.fields)
+    # Without a separate shipping address the shipping address is a clone of billing (notes §3.1).
+    tentative["billing_address"] = entered
+    tentative["shipping_address"] = dict(entered)
+    callback = "address_update"
+    if entered["country"] != str(current_country).upper():
+        tentative["purchase_country"] = entered["country"]
+        callback = "country_change"
+    outcome = _refine(state, order, tentative, callback)
+    if outcome.result == "updated":
+        with state.lock:
+            # From now on merchant updates of the addresses are ignored (notes §3.4).
+            order.shopper_entered_address = True
+    return outcome
+
+
+def normalized_address(billing_address: dict[str, Any], default_country: str) -> dict[str, str]:
+    """Trimmed strings, postal code without spaces (as KCO reports it, notes §9.2), upper-case country."""
+    entered = {key: value.strip() for key, value in billing_address.items()
+               if isinstance(value, str) and value.strip()}
+    if "postal_code" in entered:
+        entered["postal_code"] = entered["postal_code"].replace(" ", "")
+    entered["country"] = str(entered.get("country") or default_country).upper()
+    return entered
+
+
+def choose_shipping_option(state: EmulatorState, order: StoredOrder, option_id: str) -> Outcome:
+    """The shopper picks a shipping option: `shipping_option_update` (notes §7.1)."""
+    options = {option.get("id"): option for option in order.fields.get("shipping_options") or []}
+    if option_id not in options:
+        return Outcome("rejected", error_text="This shipping option is not available.")
+    tentative = copy.deepcopy(order.fields)
+    tentative["selected_shipping_option"] = copy.deepcopy(options[option_id])
+    return _refine(state, order, tentative, "shipping_option_update")
+
+
+def _refine(state: EmulatorState, order: StoredOrder, tentative: dict[str, Any], callback: str) -> Outcome:
+    """Ask the merchant (when it set that callback URL), apply a 200 answer, then commit or refuse."""
+    url = callbacks.merchant_url(order, callback)
+    outcome = Outcome("updated")
+    if url:
+        answer = callbacks.post_to_merchant(url, shipping_service_request(tentative),
+                                            state.settings.callback_timeout)
+        outcome.callback, outcome.callback_status = callback, answer.status
+        if answer.kind == "redirect":
+            # 3xx: KCO sends the shopper to Location (CBSPEC).
+            return Outcome("rejected", redirect_url=answer.location, callback=callback,
+                           callback_status=answer.status)
+        if answer.kind == "rejected":
+            return Outcome("rejected", callback=callback, callback_status=answer.status,
+                           error_text=answer.error_text or "Your address could not be used.")
+        if answer.kind == "failed":
+            # Any other answer stops the flow; the web widget signals it with shipping_address_update_error
+            # (notes §7.1, krokedil #195, TSDEF).
+            return Outcome("failed", callback=callback, callback_status=answer.status,
+                           error_text="The shop could not process this change. Please try again.",
+                           events=["shipping_address_update_error"])
+        try:
+            _apply_merchant_answer(tentative, answer.body)
+        except BadValue as error:
+            return Outcome("failed", callback=callback, callback_status=answer.status,
+                           error_text=f"The shop answered with an order that cannot be used ({error}).",
+                           events=["shipping_address_update_error"])
+    try:
+        check_order(tentative)
+    except BadValue as error:
+        if not url and error.path == "purchase_currency":
+            # No country_change URL: the merchant cannot switch currency, so this country is not possible
+            # in this order's currency (notes §10.1: no conversion).
+            market = market_for(tentative["purchase_country"])
+            name = market.name if market else tentative["purchase_country"]
+            return Outcome("rejected", error_text=f"{name} is not available in this checkout.")
+        if url:
+            # The merchant's answer would break the order: show an error, keep the order as it was.
+            return Outcome("failed", callback=callback, callback_status=outcome.callback_status,
+                           error_text=f"The shop answered with an order that cannot be used ({error}).",
+                           events=["shipping_address_update_error"])
+        return Outcome("failed", error_text=f"This change cannot be applied ({error}).")
+    with state.lock:
+        order.fields = with_selected_shipping_option(tentative)
+        state.touch(order)
+    return outcome
+
+
+def _apply_merchant_answer(tentative: dict[str, Any], body: Any) -> None:
+    """Copy a shipping_service_response into the order (CBSPEC); validated with the order afterwards."""
+    if not isinstance(body, dict):
+        raise BadValue("body", "must be a JSON object")
+    for key in CALLBACK_RESPONSE_REQUIRED:
+        if key not in body:
+            raise BadValue(key)
+    if isinstance(body.get("merchant_data"), str) and len(body["merchant_data"]) > 1024:
+        raise BadValue("merchant_data")  # 1024 in the callback response (CBSPEC), 6000 on the order
+    for key in CALLBACK_RESPONSE_FIELDS:
+        if key in body:
+            tentative[key] = copy.deepcopy(body[key])
+
+
+def default_shopper(country: str) -> dict[str, str]:
+    """An approved test person for purchases completed without a browser."""
+    return {
+        "given_name": "Test", "family_name": "Person", "email": "test.person@example.com",
+        "street_address": "Teststreet 1", "postal_code": "12345", "city": "Testcity", "country": country,
+    }
+
+
+def complete_purchase(state: EmulatorState, order: StoredOrder, widget_base_url: str,
+                      billing_address: dict[str, Any] | None = None) -> Outcome:
+    """The shopper presses Complete purchase: validation callback, then completion and push (notes §7.2)."""
+    stored = order.fields.get("billing_address") or {}
+    country = address(order.fields, "billing_address")["country"]
+    if billing_address is None and not order.shopper_entered_address:
+        billing_address = {**default_shopper(country), **stored}
+    # An address the shopper already sent (and the merchant already saw) is not sent again.
+    if billing_address is not None and (not order.shopper_entered_address
+                                        or normalized_address(billing_address, country) != stored):
+        outcome = enter_address(state, order, billing_address)
+        if outcome.result != "updated":
+            return outcome
+    validation = _validate(state, order, widget_base_url)
+    if validation is not None:
+        return validation
+    with state.lock:
+        if order.completed:
+            return Outcome("rejected", error_text="This purchase is already complete.")
+        now = state.clock.now()
+        order.status = "checkout_complete"
+        order.completed_at = now
+        state.touch(order)
+    callbacks.schedule_push(state, order)
+    # Completed: KCO fires redirect_initiated and sends the shopper to the confirmation URL (notes §9.2).
+    return Outcome("completed", redirect_url=callbacks.merchant_url(order, "confirmation"),
+                   callback="validation" if callbacks.merchant_url(order, "validation") else None,
+                   events=["redirect_initiated"])
+
+
+def _validate(state: EmulatorState, order: StoredOrder, widget_base_url: str) -> Outcome | None:
+    """None when the purchase may go ahead, else what the shopper sees (notes §7.2, KU-VAL)."""
+    url = callbacks.merchant_url(order, "validation")
+    if not url:
+        return None
+    strict = bool((order.fields.get("options") or {}).get("require_validate_callback_success"))
+    timeout = state.settings.strict_validation_timeout if strict else state.settings.validation_timeout
+    # The full order, as KCO sends it; the snippet is left out (it carries the widget token).
+    answer = callbacks.post_to_merchant(url, order_body(order, widget_base_url, with_snippet=False), timeout)
+    if answer.kind == "approved":
+        return None
+    if answer.kind == "redirect":
+        return Outcome("rejected", redirect_url=answer.location, callback="validation",
+                       callback_status=answer.status)
+    if answer.kind == "rejected":
+        return Outcome("rejected", callback="validation", callback_status=answer.status,
+                       error_text=answer.error_text or "The shop could not accept this purchase.")
+    if not strict:
+        # Without require_validate_callback_success a missing answer counts as approval (KU-VAL). The
+        # emulator treats 5xx the same way [inferred].
+        return None
+    return Outcome("failed", callback="validation", callback_status=answer.status,
+                   error_text="The purchase could not be completed. Please try again or choose another "
+                              "way to pay.", events=["can_not_complete_order"])

@@ -1,0 +1,84 @@
+"""The html_snippet: the checkout snippet of an open order and the confirmation of a completed one (notes §8).
+
+The checkout snippet has the shape of the real one: `#klarna-checkout-container`, an inline script that
+installs the `window._klarnaCheckout` queue stub with `.q` and `.config` and loads BOOTSTRAP_SRC, the
+"Something went wrong" fallback and a <noscript>.
+"""
+
+from __future__ import annotations
+
+import json
+from html import escape
+
+from emulator.markets import alpha3
+from emulator.store import StoredOrder
+
+MERCHANT_NAME = "KCO emulator demo merchant"
+
+
+def checkout_snippet(order: StoredOrder, base_url: str) -> str:
+    """The html_snippet of an open order, built like the real one (notes §8)."""
+    fields = order.fields
+    config = {
+        "ORDER_URL": f"{base_url}/widget/orders/{order.order_id}",
+        "AUTH_HEADER": f"KlarnaCheckout {order.widget_token}",
+        "LOCALE": fields["locale"],
+        "ORDER_STATUS": order.status,
+        "MERCHANT_NAME": MERCHANT_NAME,
+        "GUI_OPTIONS": list((fields.get("gui") or {}).get("options", [])),
+        "ALLOW_SEPARATE_SHIPPING_ADDRESS": bool(
+            (fields.get("options") or {}).get("allow_separate_shipping_address", False)),
+        "PURCHASE_COUNTRY": alpha3(fields["purchase_country"]),  # lower-case alpha-3, e.g. "swe"
+        "PURCHASE_CURRENCY": fields["purchase_currency"],
+        "TESTDRIVE": True,
+        "BOOTSTRAP_SRC": f"{base_url}/widget/bootstrap.js",
+        "CLIENT_EVENT_HOST": base_url,
+    }
+    # `</` is escaped so that no value can close the <script> element early.
+    config_json = json.dumps(config).replace("</", "<\\/")
+    return (
+        '<div id="klarna-checkout-container" style="overflow: hidden;">'
+        '<div id="klarna-unsupported-page" style="display: none;">'
+        '<h1>Something went wrong</h1><p>The checkout did not load.</p>'
+        '<button type="button" onclick="reloadCheckoutHandler()">Reload</button></div>'
+        '<script type="text/javascript">/* <![CDATA[ */'
+        "(function(w, k, i, d, n, c) {"
+        "w[k] = w[k] || function () { (w[k].q = w[k].q || []).push(arguments); };"
+        f"var config = {config_json};"
+        "config.container = d.getElementById(i);"
+        "w[k].config = config;"
+        "n = d.createElement('script'); c = d.getElementById(i);"
+        "n.async = true; n.src = config.BOOTSTRAP_SRC; c.appendChild(n);"
+        "w.reloadCheckoutHandler = function () { w.location.reload(); };"
+        # The fallback page appears when the bootstrap has not rendered the iframe after 5 s (notes §8).
+        "w.setTimeout(function () { var p = d.getElementById('klarna-unsupported-page');"
+        " if (p && c.isConnected && !c.querySelector('iframe')) { p.style.display = 'block'; } }, 5000);"
+        "})(this, '_klarnaCheckout', 'klarna-checkout-container', document);"
+        "/* ]]> */</script>"
+        '<noscript>Please <a href="https://enable-javascript.com">enable JavaScript</a>.</noscript>'
+        "</div>"
+    )
+
+
+def confirmation_snippet(order: StoredOrder) -> str:
+    """What read returns after completion: a confirmation to show the shopper (notes §3.3, K-CONF)."""
+    fields = order.fields
+    rows = "".join(
+        f"<li>{escape(str(line.get('quantity')))} × {escape(str(line.get('name')))}: "
+        f"{_money(line.get('total_amount', 0), fields['purchase_currency'])}</li>"
+        for line in fields["order_lines"]
+    )
+    return (
+        '<div id="klarna-checkout-container" style="overflow: hidden;" data-kco-confirmation>'
+        "<h2>Thank you for your purchase</h2>"
+        f"<p>Order {escape(order.order_id)} is confirmed.</p>"
+        f"<ul>{rows}</ul>"
+        f"<p>Total: {_money(fields['order_amount'], fields['purchase_currency'])}</p>"
+        "</div>"
+    )
+
+
+def _money(minor_units: int, currency: str) -> str:
+    # All currencies of notes §10.1 have two decimals.
+    return escape(f"{minor_units // 100}.{minor_units % 100:02d} {currency}") if minor_units >= 0 else escape(
+        f"-{(-minor_units) // 100}.{(-minor_units) % 100:02d} {currency}")

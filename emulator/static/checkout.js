@@ -1,0 +1,418 @@
+/*
+ * The emulated checkout inside the iframe (emulator origin). It renders the order from
+ * /widget/orders/<id>/state, lets the shopper enter an address, change country, pick a shipping option
+ * and complete the purchase; the emulator runs the merchant callbacks (notes §7) behind those actions.
+ *
+ * It talks to the merchant's page only by postMessage, and only with the origin the bootstrap passed
+ * in `parent_origin`, which must match the frame's real ancestor (ancestorOrigins, else the referrer).
+ * Events follow notes §9.2; countries in payloads are lower-case alpha-3.
+ *
+ * Test hooks: <body data-kco-frame-state="loading|ready|suspended|complete|unavailable">, the overlay
+ * role="status" named "Checkout suspended", the lines in [data-kco-order-line], the total in
+ * [data-kco-order-total], shopper messages in role="alert".
+ */
+
+const params = new URLSearchParams(window.location.search);
+const token = params.get('token') || '';
+const parentOrigin = params.get('parent_origin') || '';
+const orderUrl = window.location.pathname.replace(/\/$/, '');
+const authHeaders = { Authorization: `KlarnaCheckout ${token}` };
+
+const ADDRESS_FIELDS = [
+  ['email', 'Email', 'email'],
+  ['postal_code', 'Postal code', 'postal-code'],
+  ['given_name', 'Given name', 'given-name'],
+  ['family_name', 'Family name', 'family-name'],
+  ['street_address', 'Street address', 'street-address'],
+  ['city', 'City', 'address-level2'],
+];
+// In AT and DE only postal code and country are reported to the merchant page (notes §9.2).
+const COUNTRIES_WITHOUT_NAMES_IN_EVENTS = ['AT', 'DE'];
+
+let order = null;
+let lastSubmittedAddress = '';
+let suspended = false;
+const el = {};
+
+function embeddedByExpectedParent() {
+  if (window.parent === window || !parentOrigin) {
+    return false;
+  }
+  const ancestors = window.location.ancestorOrigins;
+  if (ancestors && ancestors.length > 0) {
+    return ancestors[0] === parentOrigin;
+  }
+  try {
+    return new URL(document.referrer).origin === parentOrigin;
+  } catch {
+    return false;
+  }
+}
+
+function post(type, detail = {}) {
+  window.parent.postMessage({ source: 'kco-checkout-frame', type, ...detail }, parentOrigin);
+}
+
+function emit(name, payload) {
+  post('event', { name, payload });
+}
+
+function h(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (key === 'text') {
+      node.textContent = value;
+    } else if (value === true) {
+      node.setAttribute(key, '');
+    } else if (value !== false && value !== null && value !== undefined) {
+      node.setAttribute(key, value);
+    }
+  }
+  node.append(...children);
+  return node;
+}
+
+function money(minorUnits) {
+  // Display only; all currencies of the emulated markets have two decimals.
+  try {
+    return new Intl.NumberFormat(order.locale, { style: 'currency', currency: order.purchase_currency })
+      .format(minorUnits / 100);
+  } catch {
+    return `${(minorUnits / 100).toFixed(2)} ${order.purchase_currency}`;
+  }
+}
+
+function alpha3(country) {
+  return order.alpha3[country] || String(country).toLowerCase();
+}
+
+function setFrameState(state) {
+  document.body.dataset.kcoFrameState = state;
+}
+
+function showError(text) {
+  el.error.textContent = text || '';
+}
+
+function build() {
+  el.title = h('h1', { text: 'Checkout' });
+  el.lines = h('ul', { 'aria-label': 'Order lines' });
+  el.total = h('strong', { 'data-kco-order-total': true });
+  el.inputs = {};
+  const fields = ADDRESS_FIELDS.map(([name, label, autocomplete]) => {
+    el.inputs[name] = h('input', { name, autocomplete, type: name === 'email' ? 'email' : 'text' });
+    return h('label', {}, label, el.inputs[name]);
+  });
+  el.country = h('select', { name: 'country' });
+  el.countryField = h('label', { hidden: true }, 'Country', el.country);
+  el.shipping = h('fieldset', { class: 'shipping', hidden: true }, h('legend', { text: 'Shipping' }));
+  el.error = h('p', { role: 'alert' });
+  el.submit = h('button', { type: 'submit', text: 'Complete purchase' });
+  el.controls = h('fieldset', {}, ...fields, el.countryField, el.shipping, el.error, el.submit);
+  el.form = h('form', { novalidate: true, 'aria-label': 'Your details' }, el.controls);
+  el.overlay = h('div', { class: 'overlay', role: 'status', 'aria-label': 'Checkout suspended', hidden: true },
+    'Updating your order…');
+  const summary = h('section', { 'aria-label': 'Order summary' }, el.lines,
+    h('p', { class: 'total' }, h('span', { text: 'Total' }), el.total));
+  const notice = h('p', { class: 'testdrive', text: 'Local KCO emulator: no real payment is made.' });
+  document.getElementById('checkout').append(el.title, summary, el.form, el.overlay, notice);
+
+  for (const input of Object.values(el.inputs)) {
+    input.addEventListener('change', onFieldChange);
+  }
+  el.country.addEventListener('change', onCountryChange);
+  el.form.addEventListener('submit', onSubmit);
+  for (const type of ['mousedown', 'keydown']) {
+    document.addEventListener(type, onFirstInteraction, { capture: true });
+  }
+}
+
+function render(state) {
+  order = state;
+  document.documentElement.lang = state.language;
+  el.lines.replaceChildren(...state.order_lines.map((line) => h('li', {
+    'data-kco-order-line': true, 'data-reference': line.reference || '',
+  }, h('span', { text: `${line.quantity} × ${line.name}` }), h('span', { text: money(line.total_amount) }))));
+  el.total.textContent = money(state.order_amount);
+
+  // A country choice only when billing_countries / shipping_countries allow several (notes §3.1).
+  el.countryField.hidden = state.countries.length < 2;
+  el.country.replaceChildren(...state.countries.map((item) => h('option', {
+    value: item.country, 'data-alpha3': item.alpha3, text: item.name,
+  })));
+  el.country.value = state.billing_address.country;
+
+  const options = state.shipping_options || [];
+  el.shipping.hidden = options.length === 0;
+  el.shipping.replaceChildren(h('legend', { text: 'Shipping' }), ...options.map((option) => {
+    const radio = h('input', {
+      type: 'radio', name: 'shipping_option', value: option.id,
+      checked: state.selected_shipping_option?.id === option.id,
+    });
+    radio.addEventListener('change', () => onShippingOptionChange(option.id));
+    return h('label', {}, radio, `${option.name} ${money(option.price)}`);
+  }));
+
+  for (const [name] of ADDRESS_FIELDS) {
+    const known = state.billing_address[name];
+    if (known && !el.inputs[name].value) {
+      el.inputs[name].value = known;
+    }
+  }
+  if (state.status === 'checkout_complete') {
+    setFrameState('complete');
+    el.controls.disabled = true;
+  }
+  post('resize', { height: document.documentElement.scrollHeight });
+}
+
+function currentAddress() {
+  const address = {};
+  for (const [name] of ADDRESS_FIELDS) {
+    address[name] = el.inputs[name].value.trim();
+  }
+  address.country = el.countryField.hidden ? order.billing_address.country : el.country.value;
+  return address;
+}
+
+function addressComplete(address) {
+  return ADDRESS_FIELDS.every(([name]) => address[name]);
+}
+
+function changePayload(address) {
+  const payload = {};
+  if (address.email) payload.email = address.email;
+  if (address.postal_code) payload.postal_code = address.postal_code.replace(/\s+/g, '');
+  payload.country = alpha3(address.country);
+  if (!COUNTRIES_WITHOUT_NAMES_IN_EVENTS.includes(address.country)) {
+    if (address.given_name) payload.given_name = address.given_name;
+    if (address.family_name) payload.family_name = address.family_name;
+  }
+  return payload;
+}
+
+function addressPayload(address) {
+  const payload = { postal_code: address.postal_code.replace(/\s+/g, ''), country: alpha3(address.country) };
+  if (!COUNTRIES_WITHOUT_NAMES_IN_EVENTS.includes(address.country)) {
+    Object.assign(payload, {
+      given_name: address.given_name, family_name: address.family_name, email: address.email,
+    });
+  }
+  return payload;
+}
+
+function emitAddressEvents(address) {
+  // Billing and shipping are the same address: the emulator has no separate shipping form.
+  emit('billing_address_change', addressPayload(address));
+  emit('shipping_address_change', addressPayload(address));
+}
+
+async function readOrder() {
+  const response = await fetch(`${orderUrl}/state`, { headers: authHeaders });
+  if (!response.ok) {
+    throw new Error('This checkout has expired. Please reload the page.');
+  }
+  return response.json();
+}
+
+let lastAction = Promise.resolve();
+
+function act(path, body) {
+  // Actions run one after the other, so Complete purchase waits for an address still being sent.
+  const action = lastAction.then(() => sendAction(path, body));
+  lastAction = action.catch(() => {});
+  return action;
+}
+
+async function sendAction(path, body) {
+  // One shopper action: the emulator runs the merchant callback and answers with the new order.
+  showError('');
+  el.submit.disabled = true;
+  const totalBefore = order.order_amount;
+  try {
+    const response = await fetch(`${orderUrl}/${path}`, {
+      method: 'POST',
+      headers: { ...authHeaders, 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    const answer = await response.json().catch(() => null);
+    if (!response.ok || !answer) {
+      showError(answer?.error?.message || 'The checkout is not available. Please reload the page.');
+      return 'failed';
+    }
+    const { outcome } = answer;
+    render(answer.order);
+    if (order.order_amount !== totalBefore) {
+      emit('order_total_change', { order_total: order.order_amount });
+    }
+    for (const name of outcome.events || []) {
+      if (name !== 'redirect_initiated') emit(name, {});
+    }
+    if (outcome.error_text) {
+      showError(outcome.error_text);
+    }
+    if (outcome.redirect_url) {
+      if (outcome.result === 'completed') emit('redirect_initiated', true);
+      post('redirect', { url: outcome.redirect_url });
+    }
+    return outcome.result;
+  } catch {
+    emit('network_error', {});
+    showError('A network problem stopped the checkout. Please try again.');
+    return 'failed';
+  } finally {
+    el.submit.disabled = order.status === 'checkout_complete';
+  }
+}
+
+async function submitAddress(address) {
+  lastSubmittedAddress = JSON.stringify(address);
+  if (await act('address', { billing_address: address }) === 'updated') {
+    emitAddressEvents(address);
+    return true;
+  }
+  lastSubmittedAddress = '';
+  return false;
+}
+
+async function onFieldChange(event) {
+  const address = currentAddress();
+  if (['email', 'postal_code', 'given_name', 'family_name'].includes(event.target.name)) {
+    emit('change', changePayload(address));
+  }
+  if (addressComplete(address) && JSON.stringify(address) !== lastSubmittedAddress) {
+    await submitAddress(address);
+  }
+}
+
+async function onCountryChange() {
+  const previous = order.billing_address.country;
+  const address = currentAddress();
+  // With a complete address one address_update / country_change covers it (notes §7.1).
+  const accepted = addressComplete(address)
+    ? await submitAddress(address)
+    : await act('country', { country: address.country }) === 'updated';
+  if (accepted) {
+    emit('change', changePayload(currentAddress()));
+  } else if (order.status !== 'checkout_complete') {
+    el.country.value = previous;
+  }
+}
+
+async function onShippingOptionChange(optionId) {
+  if (await act('shipping-option', { id: optionId }) === 'updated') {
+    const { id, name, description, price, tax_amount, tax_rate, promo } = order.selected_shipping_option;
+    emit('shipping_option_change', { id, name, description, price, tax_amount, tax_rate, promo });
+  }
+}
+
+async function onSubmit(event) {
+  event.preventDefault();
+  const address = currentAddress();
+  if (!addressComplete(address)) {
+    const missing = ADDRESS_FIELDS.filter(([name]) => !address[name]).map(([, label]) => label);
+    showError(`Please fill in: ${missing.join(', ')}.`);
+    return;
+  }
+  const result = await act('complete', { billing_address: address });
+  if (result === 'completed') {
+    setFrameState('complete');
+  }
+}
+
+function onFirstInteraction(event) {
+  for (const type of ['mousedown', 'keydown']) {
+    document.removeEventListener(type, onFirstInteraction, { capture: true });
+  }
+  emit('user_interacted', { type: event.type });
+  // Shopper interaction keeps the order alive (notes §6).
+  fetch(`${orderUrl}/interaction`, { method: 'POST', headers: authHeaders }).catch(() => {});
+}
+
+function setSuspended(on) {
+  el.controls.disabled = on || order?.status === 'checkout_complete';
+  el.overlay.hidden = !on;
+  setFrameState(on ? 'suspended' : 'ready');
+}
+
+async function onParentMessage(event) {
+  if (event.source !== window.parent || event.origin !== parentOrigin) {
+    return;
+  }
+  const message = event.data;
+  if (!message || message.source !== 'kco-merchant-page') {
+    return;
+  }
+  if (message.type === 'suspend') {
+    suspended = true;
+    setSuspended(true);
+  } else if (message.type === 'resume') {
+    // resume() re-reads the order so the widget shows the merchant's update (notes §9.1, K-UPD).
+    suspended = false;
+    const totalBefore = order?.order_amount;
+    try {
+      render(await readOrder());
+      if (order.order_amount !== totalBefore) {
+        emit('order_total_change', { order_total: order.order_amount });
+      }
+    } catch (error) {
+      showError(error.message);
+    }
+    if (!suspended) {
+      setSuspended(false);
+    }
+    post('resumed', { seq: message.seq });
+  }
+}
+
+function loadEvents() {
+  const billing = order.billing_address;
+  const events = [
+    { name: 'load', payload: { customer: { type: order.customer_type }, shipping_address: {
+      country: alpha3(billing.country), ...(billing.postal_code ? { postal_code: billing.postal_code } : {}),
+    } } },
+    // `customer` and `change` also fire on load with defaults (notes §9.2, K-ANALYTICS).
+    { name: 'customer', payload: { type: order.customer_type } },
+    { name: 'change', payload: changePayload(currentAddress()) },
+  ];
+  if (addressComplete(currentAddress())) {
+    events.push({ name: 'billing_address_change', payload: addressPayload(currentAddress()) });
+    events.push({ name: 'shipping_address_change', payload: addressPayload(currentAddress()) });
+  }
+  const option = order.selected_shipping_option;
+  if (option) {
+    const { id, name, description, price, tax_amount, tax_rate, promo } = option;
+    events.push({ name: 'shipping_option_change', payload: { id, name, description, price, tax_amount, tax_rate,
+      promo } });
+  }
+  return events;
+}
+
+async function start() {
+  if (!embeddedByExpectedParent()) {
+    document.getElementById('checkout').textContent =
+      'This checkout can only be shown inside the page of the shop that created it.';
+    setFrameState('unavailable');
+    return;
+  }
+  window.addEventListener('message', onParentMessage);
+  build();
+  try {
+    render(await readOrder());
+  } catch (error) {
+    el.controls.disabled = true;
+    showError(error.message);
+    setFrameState('unavailable');
+    post('ready', { events: [] });
+    return;
+  }
+  lastSubmittedAddress = order.shopper_entered_address ? JSON.stringify(currentAddress()) : '';
+  if (order.status !== 'checkout_complete') {
+    setFrameState('ready');
+  }
+  new ResizeObserver(() => post('resize', { height: document.documentElement.scrollHeight }))
+    .observe(document.documentElement);
+  post('ready', { events: loadEvents() });
+}
+
+start();

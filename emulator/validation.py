@@ -1,0 +1,311 @@
+"""Validation of checkout orders as KCO does it: the first broken rule becomes `Bad value: <json path>`.
+
+Rules come from notes §3.1 (fields, patterns, limits), §3.5-§3.7 (merchant_urls, options, shipping
+options, payment providers), §4 (order lines and amount formulas) and §10 (market combinations). The
+same checks run on create, on the merged result of an update, and on a merchant's callback answer, so a
+callback can never put the order into a state the API would have refused.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+from emulator.markets import LOCALE_PATTERN, market_for
+
+MAX_AMOUNT = 100_000_000  # unit_price and total_amount limit (notes §4.1, SPEC24)
+MAX_ORDER_LINES = 1000  # notes §4.1
+ORDER_LINE_TYPES = frozenset(
+    {"physical", "discount", "shipping_fee", "sales_tax", "digital", "gift_card", "store_credit", "surcharge"}
+)
+REQUIRED_ORDER_FIELDS = (
+    "purchase_country", "purchase_currency", "locale", "order_amount", "order_tax_amount", "order_lines",
+)  # SPEC24 / SPEC20 top-level `required`
+REQUIRED_MERCHANT_URLS = ("terms", "checkout", "confirmation", "push")  # SPEC24 merchant_urls.required
+OPTIONAL_MERCHANT_URLS = (
+    "validation", "notification", "cancellation_terms", "shipping_option_update", "address_update",
+    "country_change",
+)
+ADDRESS_FIELDS = (
+    "given_name", "family_name", "email", "title", "street_address", "street_address2", "street_name",
+    "street_number", "house_extension", "postal_code", "city", "region", "phone", "country", "care_of",
+    "organization_name", "reference", "attention",
+)
+COLOUR = re.compile(r"^#[A-Fa-f0-9]{6}$")
+COLOUR_OPTIONS = (
+    "color_button", "color_button_text", "color_checkbox", "color_checkbox_checkmark", "color_header",
+    "color_link",
+)
+BOOLEAN_OPTIONS = (
+    "require_validate_callback_success", "vat_removed", "allow_separate_shipping_address",
+    "date_of_birth_mandatory", "title_mandatory", "national_identification_number_mandatory",
+    "verify_national_identification_number", "phone_mandatory", "show_subtotal_detail", "auto_capture",
+    "require_client_validation", "enable_discount_module", "show_vat_registration_number_field",
+)
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ALPHA2 = re.compile(r"^[A-Za-z]{2}$")
+CURRENCY = re.compile(r"^[A-Za-z]{3}$")
+
+
+class BadValue(Exception):
+    """The first rule an order breaks; `str()` is KCO's error message."""
+
+    def __init__(self, path: str, reason: str = "") -> None:
+        self.path = path
+        super().__init__(f"Bad value: {path}" + (f" ({reason})" if reason else ""))
+
+
+def first_violation(order: Mapping[str, Any]) -> str | None:
+    """`Bad value: <path>` for the first broken rule of a complete order, or None when it is valid."""
+    try:
+        check_order(order)
+    except BadValue as error:
+        return str(error)
+    return None
+
+
+def check_order(order: Mapping[str, Any]) -> None:
+    """Raise BadValue for the first broken rule; field order follows the spec's field list."""
+    if not isinstance(order, Mapping):
+        raise BadValue("body", "must be a JSON object")
+    for field in REQUIRED_ORDER_FIELDS:
+        if order.get(field) is None:
+            raise BadValue(field)
+    _check_market(order)
+    _check_amounts(order)
+    _check_merchant_urls(order.get("merchant_urls"))
+    for field in ("billing_address", "shipping_address"):
+        if field in order:
+            _check_address(order[field], field)
+    if "customer" in order:
+        _check_customer(order["customer"])
+    for field, limit in (("merchant_reference1", 255), ("merchant_reference2", 255), ("merchant_data", 6000)):
+        if field in order:
+            _string(order[field], field, max_length=limit)
+    for field in ("billing_countries", "shipping_countries"):
+        if field in order:
+            _array(order[field], field, lambda item, path: _pattern(item, path, ALPHA2))
+    if "shipping_options" in order:
+        _array(order["shipping_options"], "shipping_options", _check_shipping_option)
+    for field in ("external_payment_methods", "external_checkouts"):
+        if field in order:
+            _array(order[field], field, _check_payment_provider)
+    if "options" in order:
+        _check_options(order["options"])
+    if "attachment" in order:
+        _check_attachment(order["attachment"])
+    if "gui" in order:
+        gui = _object(order["gui"], "gui")
+        if "options" in gui:
+            _array(gui["options"], "gui.options", lambda item, path: _string(item, path))
+    if "tags" in order:
+        _array(order["tags"], "tags", lambda item, path: _string(item, path))
+    if "recurring" in order and not isinstance(order["recurring"], bool):
+        raise BadValue("recurring")
+
+
+def _check_market(order: Mapping[str, Any]) -> None:
+    """Country, currency and locale must form a market of the merchant's setup (notes §10)."""
+    country = _pattern(order["purchase_country"], "purchase_country", ALPHA2)
+    currency = _pattern(order["purchase_currency"], "purchase_currency", CURRENCY)
+    # Malformed locales are refused; well-formed ones outside the language table fall back to
+    # English or the same language rather than failing (notes §10.2, K-LANG).
+    _pattern(order["locale"], "locale", LOCALE_PATTERN)
+    market = market_for(country)
+    if market is None:
+        # The emulated merchant is configured for the core countries only (notes §10.1).
+        raise BadValue("purchase_country")
+    if currency.upper() != market.currency:
+        # No currency conversion; a currency that does not match the setup (notes §10.1).
+        raise BadValue("purchase_currency")
+
+
+def _check_amounts(order: Mapping[str, Any]) -> None:
+    """Line formulas and exact order sums (notes §4.2)."""
+    lines = _array(order["order_lines"], "order_lines", _check_order_line, max_items=MAX_ORDER_LINES)
+    order_amount = _integer(order["order_amount"], "order_amount", minimum=0)
+    order_tax_amount = _integer(order["order_tax_amount"], "order_tax_amount", minimum=0)
+    if order_amount != sum(line["total_amount"] for line in lines):
+        raise BadValue("order_amount")
+    # The order tax is the sum of the line taxes (notes §4.2), plus US sales tax sent as its own line of
+    # type sales_tax whose amount is the tax (notes §4.3: that line carries tax_rate 0, so its own
+    # total_tax_amount is 0).
+    sales_tax = sum(line["total_amount"] for line in lines if line.get("type") == "sales_tax")
+    if order_tax_amount != sum(line["total_tax_amount"] for line in lines) + sales_tax:
+        raise BadValue("order_tax_amount")
+
+
+def _check_order_line(line: Any, path: str) -> None:
+    line = _object(line, path)
+    for field in ("name", "quantity", "unit_price", "tax_rate", "total_amount", "total_tax_amount"):
+        if line.get(field) is None:
+            raise BadValue(f"{path}.{field}")
+    if "type" in line and line["type"] not in ORDER_LINE_TYPES:
+        raise BadValue(f"{path}.type")
+    if "reference" in line:
+        _string(line["reference"], f"{path}.reference", max_length=255)
+    _string(line["name"], f"{path}.name", min_length=1, max_length=255)
+    quantity = _integer(line["quantity"], f"{path}.quantity", minimum=0)
+    if "quantity_unit" in line:
+        _string(line["quantity_unit"], f"{path}.quantity_unit", min_length=1, max_length=8)
+    unit_price = _integer(line["unit_price"], f"{path}.unit_price", maximum=MAX_AMOUNT)
+    tax_rate = _integer(line["tax_rate"], f"{path}.tax_rate", minimum=0, maximum=10_000)
+    total_amount = _integer(line["total_amount"], f"{path}.total_amount", maximum=MAX_AMOUNT)
+    discount = _integer(line.get("total_discount_amount", 0), f"{path}.total_discount_amount", minimum=0)
+    total_tax_amount = _integer(line["total_tax_amount"], f"{path}.total_tax_amount")
+    if total_amount != quantity * unit_price - discount:
+        raise BadValue(f"{path}.total_amount")
+    # |tax - (total - total*10000/(10000+rate))| <= 1, multiplied out to stay in integers (notes §4.2).
+    if abs(total_tax_amount * (10_000 + tax_rate) - total_amount * tax_rate) > 10_000 + tax_rate:
+        raise BadValue(f"{path}.total_tax_amount")
+    for field in ("merchant_data", "product_url", "image_url"):
+        if field in line:
+            _string(line[field], f"{path}.{field}", max_length=1024)
+    if "product_identifiers" in line:
+        identifiers = _object(line["product_identifiers"], f"{path}.product_identifiers")
+        for field, limit in (("brand", 70), ("category_path", 750), ("global_trade_item_number", 50),
+                             ("manufacturer_part_number", 70), ("color", 64), ("size", 64)):
+            if field in identifiers:
+                _string(identifiers[field], f"{path}.product_identifiers.{field}", max_length=limit)
+    if "subscription" in line:
+        subscription = _object(line["subscription"], f"{path}.subscription")
+        if subscription.get("interval") not in ("DAY", "WEEK", "MONTH", "YEAR"):
+            raise BadValue(f"{path}.subscription.interval")
+        _integer(subscription.get("interval_count"), f"{path}.subscription.interval_count", minimum=1)
+
+
+def _check_merchant_urls(urls: Any) -> None:
+    # The schema does not list merchant_urls as required, but an order without them cannot be
+    # completed (no confirmation or push URL); KCO refuses a missing terms URL (notes §3.1, Krokedil FAQ).
+    urls = _object(urls, "merchant_urls")
+    for key in REQUIRED_MERCHANT_URLS:
+        _url(urls.get(key), f"merchant_urls.{key}")
+    for key in OPTIONAL_MERCHANT_URLS:
+        if key in urls:
+            # Real KCO requires https for validation and the three refine callbacks (notes §3.5, KU-VAL);
+            # the emulator also accepts http so that a shop on a laptop can receive them.
+            _url(urls[key], f"merchant_urls.{key}")
+
+
+def _url(value: Any, path: str) -> None:
+    reason = "must be a valid http or https URI"  # wording seen from KCO (notes §3.1)
+    if not isinstance(value, str) or len(value) > 2000:
+        raise BadValue(path, reason)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise BadValue(path, reason)
+
+
+def _check_address(address: Any, path: str) -> None:
+    address = _object(address, path)
+    for field in ADDRESS_FIELDS:
+        if field in address:
+            _string(address[field], f"{path}.{field}")
+    if "country" in address:
+        _pattern(address["country"], f"{path}.country", ALPHA2)
+
+
+def _check_customer(customer: Any) -> None:
+    customer = _object(customer, "customer")
+    if "type" in customer and customer["type"] not in ("person", "organization"):
+        raise BadValue("customer.type")
+    if "date_of_birth" in customer:
+        _pattern(customer["date_of_birth"], "customer.date_of_birth", DATE)
+
+
+def _check_shipping_option(option: Any, path: str) -> None:
+    option = _object(option, path)
+    for field in ("id", "name", "price", "tax_amount", "tax_rate"):
+        if option.get(field) is None:
+            raise BadValue(f"{path}.{field}")
+    _string(option["id"], f"{path}.id", min_length=1)
+    _string(option["name"], f"{path}.name", min_length=1, max_length=255)
+    for field in ("price", "tax_amount"):
+        _integer(option[field], f"{path}.{field}")
+    _integer(option["tax_rate"], f"{path}.tax_rate", minimum=0, maximum=10_000)
+    for field in ("description", "promo", "shipping_method", "tms_reference"):
+        if field in option:
+            _string(option[field], f"{path}.{field}")
+    if "preselected" in option and not isinstance(option["preselected"], bool):
+        raise BadValue(f"{path}.preselected")
+
+
+def _check_payment_provider(provider: Any, path: str) -> None:
+    provider = _object(provider, path)
+    _string(provider.get("name"), f"{path}.name", max_length=255)
+    _string(provider.get("redirect_url"), f"{path}.redirect_url", min_length=7, max_length=2000)
+    if "description" in provider:
+        _string(provider["description"], f"{path}.description", max_length=500)
+    if "image_url" in provider:
+        _string(provider["image_url"], f"{path}.image_url", max_length=2000)
+    if "fee" in provider:
+        _integer(provider["fee"], f"{path}.fee")
+
+
+def _check_options(options: Any) -> None:
+    options = _object(options, "options")
+    for field in BOOLEAN_OPTIONS:
+        if field in options and not isinstance(options[field], bool):
+            raise BadValue(f"options.{field}")
+    for field in COLOUR_OPTIONS:
+        if field in options:
+            _pattern(options[field], f"options.{field}", COLOUR)
+    if "acquiring_channel" in options and options["acquiring_channel"] not in (
+        "ECOMMERCE", "MOTO", "IN_STORE", "TELESALES"
+    ):
+        raise BadValue("options.acquiring_channel")
+    if "shipping_details" in options:
+        _string(options["shipping_details"], "options.shipping_details", max_length=255)
+    if "allowed_customer_types" in options:
+        types = _array(options["allowed_customer_types"], "options.allowed_customer_types",
+                       lambda item, path: None, max_items=2)
+        if not types or any(kind not in ("person", "organization") for kind in types):
+            raise BadValue("options.allowed_customer_types")
+
+
+def _check_attachment(attachment: Any) -> None:
+    attachment = _object(attachment, "attachment")
+    _string(attachment.get("content_type"), "attachment.content_type", min_length=1)
+    _string(attachment.get("body"), "attachment.body")
+
+
+# Small typed readers: each returns the value when it fits, else raises BadValue(path).
+
+def _object(value: Any, path: str) -> Mapping[str, Any]:
+    if not isinstance(value, Mapping):
+        raise BadValue(path)
+    return value
+
+
+def _array(value: Any, path: str, check_item: Callable[[Any, str], None],
+           max_items: int | None = None) -> list[Any]:
+    if not isinstance(value, list) or (max_items is not None and len(value) > max_items):
+        raise BadValue(path)
+    for index, item in enumerate(value):
+        check_item(item, f"{path}[{index}]")
+    return value
+
+
+def _string(value: Any, path: str, min_length: int = 0, max_length: int | None = None) -> str:
+    if not isinstance(value, str) or len(value) < min_length:
+        raise BadValue(path)
+    if max_length is not None and len(value) > max_length:
+        raise BadValue(path)
+    return value
+
+
+def _pattern(value: Any, path: str, pattern: re.Pattern[str]) -> str:
+    if not isinstance(value, str) or not pattern.match(value):
+        raise BadValue(path)
+    return value
+
+
+def _integer(value: Any, path: str, minimum: int | None = None, maximum: int | None = None) -> int:
+    # Money is integer minor units: booleans and floats (even 100.0) are refused.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadValue(path)
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise BadValue(path)
+    return value

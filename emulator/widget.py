@@ -1,0 +1,161 @@
+"""The checkout widget's endpoints: the bootstrap script, the iframe and what the iframe calls (notes §8, §9).
+
+The snippet (emulator.snippet) loads static/bootstrap.js into the merchant's page; it drains the
+`_klarnaCheckout` queue and renders an <iframe> served from here (static/checkout.html and checkout.js).
+The iframe talks to these endpoints with the order's widget token (`Authorization: KlarnaCheckout
+<token>`, the AUTH_HEADER of the snippet's config), never with merchant credentials.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint, Response, current_app, jsonify, request
+
+from emulator import shopper
+from emulator.markets import alpha3, display_language, market_for
+from emulator.orders import address, allowed_billing_countries
+from emulator.store import EmulatorState, StoredOrder
+
+STATIC = Path(__file__).parent / "static"
+widget = Blueprint("widget", __name__, url_prefix="/widget")
+LINE_KEYS = ("reference", "name", "quantity", "unit_price", "total_amount", "type")
+
+
+def widget_state(order: StoredOrder) -> dict[str, Any]:
+    """Everything the iframe renders; the order as the shopper may see it."""
+    fields = order.fields
+    billing = address(fields, "billing_address")
+    countries = []
+    for country in allowed_billing_countries(fields):
+        market = market_for(country)
+        countries.append({"country": country, "alpha3": alpha3(country),
+                          "name": market.name if market else country})
+    return {
+        "order_id": order.order_id,
+        "status": order.status,
+        "locale": fields["locale"],
+        "language": display_language(fields["locale"]),
+        "purchase_country": fields["purchase_country"].upper(),
+        "purchase_currency": fields["purchase_currency"].upper(),
+        "order_amount": fields["order_amount"],
+        "order_tax_amount": fields["order_tax_amount"],
+        "order_lines": [
+            {key: line.get(key) for key in LINE_KEYS} for line in fields["order_lines"]
+        ],
+        "countries": countries,
+        "billing_address": {**billing, "country": str(billing.get("country", "")).upper()},
+        "alpha3": {item["country"]: item["alpha3"] for item in countries}
+        | {str(billing.get("country", "")).upper(): alpha3(str(billing.get("country", "")))},
+        "customer_type": (fields.get("customer") or {}).get("type", "person"),
+        "shopper_entered_address": order.shopper_entered_address,
+        "shipping_options": fields.get("shipping_options", []),
+        "selected_shipping_option": fields.get("selected_shipping_option"),
+        "terms_url": (fields.get("merchant_urls") or {}).get("terms"),
+    }
+
+
+def _state() -> EmulatorState:
+    return current_app.config["KCO_STATE"]
+
+
+def _order_for_widget(order_id: str) -> StoredOrder | None:
+    """The order when the request carries its widget token (`Authorization: KlarnaCheckout <token>`)."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme != "KlarnaCheckout" or not token:
+        return None
+    return _state().find_by_token(order_id, token)
+
+
+def _not_available(message: str, status: int = 404) -> tuple[Response, int]:
+    return jsonify({"error": {"code": "order_not_available", "message": message}}), status
+
+
+def _static(name: str, mimetype: str) -> Response:
+    response = Response((STATIC / name).read_text(encoding="utf-8"), mimetype=mimetype)
+    response.headers["Cache-Control"] = "no-cache"
+    return response
+
+
+@widget.get("/bootstrap.js")
+def bootstrap_script() -> Response:
+    """Loaded by the snippet into the merchant's page (BOOTSTRAP_SRC)."""
+    return _static("bootstrap.js", "text/javascript")
+
+
+@widget.get("/checkout.js")
+def checkout_script() -> Response:
+    """Runs inside the iframe."""
+    return _static("checkout.js", "text/javascript")
+
+
+@widget.get("/checkout.css")
+def checkout_styles() -> Response:
+    return _static("checkout.css", "text/css")
+
+
+@widget.get("/orders/<order_id>")
+def checkout_frame(order_id: str) -> Response:
+    """The iframe document; its script reads the token and the parent origin from the query string."""
+    return _static("checkout.html", "text/html")
+
+
+@widget.get("/orders/<order_id>/state")
+def frame_state(order_id: str) -> tuple[Response, int] | Response:
+    order = _order_for_widget(order_id)
+    state = _state()
+    if order is None or order.aborted or order.expired(state.clock.now()):
+        return _not_available("This checkout has expired. Please reload the page.")
+    return jsonify(widget_state(order))
+
+
+@widget.post("/orders/<order_id>/interaction")
+def frame_interaction(order_id: str) -> tuple[Response, int] | Response:
+    """The shopper's first click or key press: it keeps the order alive (notes §6)."""
+    order = _order_for_widget(order_id)
+    try:
+        order = shopper.usable_order(_state(), order)
+    except shopper.ShopperError as error:
+        return _not_available(str(error))
+    _state().touch(order, modified=False)
+    return jsonify({"ok": True})
+
+
+def _shopper_action(order_id: str, action: str) -> tuple[Response, int] | Response:
+    state = _state()
+    try:
+        order = shopper.usable_order(state, _order_for_widget(order_id))
+    except shopper.ShopperError as error:
+        return _not_available(str(error))
+    payload = request.get_json(silent=True) or {}
+    if action == "country":
+        outcome = shopper.change_country(state, order, str(payload.get("country", "")))
+    elif action == "address":
+        outcome = shopper.enter_address(state, order, payload.get("billing_address") or {})
+    elif action == "shipping_option":
+        outcome = shopper.choose_shipping_option(state, order, str(payload.get("id", "")))
+    else:
+        base_url = current_app.config["KCO_WIDGET_BASE_URL"] or request.host_url.rstrip("/")
+        outcome = shopper.complete_purchase(state, order, base_url, payload.get("billing_address"))
+    return jsonify({"outcome": outcome.as_json(), "order": widget_state(order)})
+
+
+@widget.post("/orders/<order_id>/country")
+def frame_country(order_id: str) -> tuple[Response, int] | Response:
+    return _shopper_action(order_id, "country")
+
+
+@widget.post("/orders/<order_id>/address")
+def frame_address(order_id: str) -> tuple[Response, int] | Response:
+    return _shopper_action(order_id, "address")
+
+
+@widget.post("/orders/<order_id>/shipping-option")
+def frame_shipping_option(order_id: str) -> tuple[Response, int] | Response:
+    return _shopper_action(order_id, "shipping_option")
+
+
+@widget.post("/orders/<order_id>/complete")
+def frame_complete(order_id: str) -> tuple[Response, int] | Response:
+    return _shopper_action(order_id, "complete")

@@ -1,0 +1,411 @@
+"""The emulator's REST API over real HTTP: statuses, bodies, headers, expiry and the request log.
+
+Rules come from the API notes (§ numbers in the test docstrings); every create/read/update body is also
+checked against the official OpenAPI schema.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from devserver import emulator_process
+from tests.emulator_control import EmulatorControl
+from tests.emulator_samples import assert_kco_error, create, created_id, read, sample_order, update, url
+from tests.openapi_spec import require_spec, validate_order_response
+
+EMULATOR_DIR = Path(__file__).resolve().parents[1] / "emulator"
+
+
+def test_emulator_starts_on_a_port_chosen_by_the_os_and_stops_on_sigterm() -> None:
+    server = emulator_process(port=0)
+    server.start()
+    try:
+        assert not server.url.endswith(":0")
+        assert requests.get(f"{server.url}/_emulator/requests", timeout=5).json() == {"requests": []}
+    finally:
+        server.stop()
+    assert not server.running
+    assert server.wait() == 0
+
+
+def test_emulator_never_imports_the_shop_or_the_kco_client() -> None:
+    foreign_import = re.compile(r"^\s*(from|import)\s+(kco|shop|app)\b", re.MULTILINE)
+    for source in EMULATOR_DIR.glob("*.py"):
+        assert not foreign_import.search(source.read_text(encoding="utf-8")), source
+    loaded = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys, emulator.app; print(sorted(m for m in sys.modules "
+            "if m.split('.')[0] in ('kco', 'shop', 'app')))",
+        ],
+        cwd=EMULATOR_DIR.parent,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert loaded.stdout.strip() == "[]"
+
+
+# Authentication (notes §1.2)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        f"Basic {base64.b64encode(b'demo:demo').decode()}",
+        "Basic kco_test_api_Zm9vYmFyYmF6",
+        f"Basic {base64.b64encode(b'M123-abc:kco_test_api_Zm9vYmFy').decode()}",
+    ],
+)
+def test_accepted_credentials_are_demo_basic_auth_and_kustom_test_api_keys(
+    emulator: EmulatorControl, authorization: str
+) -> None:
+    response = requests.post(
+        url(emulator, "/checkout/v3/orders"),
+        json=sample_order(),
+        headers={"Authorization": authorization},
+        timeout=10,
+    )
+    assert response.status_code == 201
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        f"Basic {base64.b64encode(b'demo:wrong').decode()}",
+        "Basic kco_live_api_Zm9vYmFyYmF6",
+        "Bearer kco_test_api_Zm9vYmFyYmF6",
+        "Basic not-base64!",
+    ],
+)
+def test_anything_else_is_refused_with_401(emulator: EmulatorControl, authorization: str | None) -> None:
+    headers = {"Authorization": authorization} if authorization else {}
+    response = requests.post(
+        url(emulator, "/checkout/v3/orders"), json=sample_order(), headers=headers, timeout=10
+    )
+    assert_kco_error(response, 401, "UNAUTHORIZED", "Unauthorized")
+    assert emulator.api_calls(kind="create")[0]["status"] == 401
+
+
+# Create, read, update (notes §2, §3)
+
+
+def test_create_answers_201_with_location_and_the_full_order(emulator: EmulatorControl) -> None:
+    require_spec()
+    response = create(emulator)
+    assert response.status_code == 201
+    body = response.json()
+    validate_order_response(body)
+    assert response.headers["Location"] == url(emulator, f"/checkout/v3/orders/{body['order_id']}")
+    assert list(body)[:13] == [
+        "order_id",
+        "status",
+        "purchase_country",
+        "purchase_currency",
+        "locale",
+        "billing_address",
+        "customer",
+        "shipping_address",
+        "order_amount",
+        "order_tax_amount",
+        "order_lines",
+        "merchant_urls",
+        "html_snippet",
+    ]  # notes §3.2
+    assert body["status"] == "checkout_incomplete"
+    assert body["billing_address"] == {"country": "SE"} and body["shipping_address"] == {"country": "SE"}
+    assert body["customer"] == {}
+    assert body["order_lines"] == sample_order()["order_lines"]
+    assert body["started_at"].endswith("Z") and body["last_modified_at"] == body["started_at"]
+    assert 'id="klarna-checkout-container"' in body["html_snippet"]
+
+
+def test_every_response_carries_a_correlation_id(emulator: EmulatorControl) -> None:
+    order_id = created_id(emulator)
+    responses = [
+        read(emulator, order_id),
+        update(emulator, order_id, {"locale": "en-SE"}),
+        read(emulator, "no-such-order"),
+        requests.get(url(emulator, "/widget/bootstrap.js"), timeout=5),
+    ]
+    ids = [response.headers.get("Klarna-Correlation-Id") for response in responses]
+    assert all(ids) and len(set(ids)) == len(ids)
+
+
+def test_read_returns_the_order_and_is_logged_as_a_read(emulator: EmulatorControl) -> None:
+    require_spec()
+    order_id = created_id(emulator)
+    response = read(emulator, order_id)
+    assert response.status_code == 200
+    validate_order_response(response.json())
+    assert response.json()["order_id"] == order_id
+    log = emulator.requests()
+    assert [entry["operation"] for entry in log] == ["create", "read"]
+    assert log[1] == {
+        "method": "GET",
+        "path": f"/checkout/v3/orders/{order_id}",
+        "status": 200,
+        "order_id": order_id,
+        "at": log[1]["at"],
+        "operation": "read",
+    }
+
+
+def test_update_merges_only_the_fields_sent(emulator: EmulatorControl) -> None:
+    require_spec()
+    order_id = created_id(emulator, sample_order(merchant_reference1="R-1"))
+    lines = [
+        {
+            "name": "Mug",
+            "quantity": 1,
+            "unit_price": 12500,
+            "tax_rate": 2500,
+            "total_amount": 12500,
+            "total_tax_amount": 2500,
+        }
+    ]
+    response = update(
+        emulator, order_id, {"order_lines": lines, "order_amount": 12500, "order_tax_amount": 2500}
+    )
+    assert response.status_code == 200
+    body = response.json()
+    validate_order_response(body)
+    assert body["order_lines"] == lines and body["order_amount"] == 12500
+    assert body["merchant_reference1"] == "R-1" and body["locale"] == "sv-SE"
+    assert read(emulator, order_id).json()["order_lines"] == lines
+
+
+def test_update_to_another_market_changes_country_currency_and_locale(emulator: EmulatorControl) -> None:
+    order_id = created_id(emulator)
+    eur = [
+        {
+            "name": "T-shirt",
+            "quantity": 1,
+            "unit_price": 1900,
+            "tax_rate": 1900,
+            "total_amount": 1900,
+            "total_tax_amount": 303,
+        }
+    ]
+    response = update(
+        emulator,
+        order_id,
+        {
+            "purchase_country": "DE",
+            "purchase_currency": "EUR",
+            "locale": "de-DE",
+            "order_lines": eur,
+            "order_amount": 1900,
+            "order_tax_amount": 303,
+        },
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert (body["purchase_country"], body["purchase_currency"], body["locale"]) == ("DE", "EUR", "de-DE")
+    assert body["billing_address"] == {"country": "DE"}
+    assert "'deu'" in body["html_snippet"] or '"deu"' in body["html_snippet"]
+
+
+def test_read_only_fields_sent_by_the_merchant_are_ignored(emulator: EmulatorControl) -> None:
+    response = create(emulator, sample_order(order_id="mine", status="checkout_complete", html_snippet="<b>"))
+    body = response.json()
+    assert body["order_id"] != "mine" and body["status"] == "checkout_incomplete"
+    assert "klarna-checkout-container" in body["html_snippet"]
+
+
+def test_unknown_order_answers_404_with_an_empty_body(emulator: EmulatorControl) -> None:
+    for response in (
+        read(emulator, "no-such-order"),
+        update(emulator, "no-such-order", {"locale": "sv-SE"}),
+        emulator.api.post(url(emulator, "/checkout/v3/orders/no-such-order/abort"), timeout=5),
+    ):
+        assert response.status_code == 404
+        assert response.content == b""  # notes §5.1 (krokedil #624)
+
+
+def test_completed_order_is_read_only_and_reads_with_a_confirmation_snippet(
+    emulator: EmulatorControl,
+) -> None:
+    require_spec()
+    order_id = created_id(emulator)
+    assert emulator.complete(order_id)["result"] == "completed"
+    assert_kco_error(
+        update(emulator, order_id, {"locale": "en-SE"}), 403, "READ_ONLY_ORDER", "Resource is read-only"
+    )
+    abort = emulator.api.post(url(emulator, f"/checkout/v3/orders/{order_id}/abort"), timeout=5)
+    assert_kco_error(abort, 403, "READ_ONLY_ORDER", "Resource is read-only")
+    body = read(emulator, order_id).json()
+    validate_order_response(body)
+    assert body["status"] == "checkout_complete" and body["completed_at"].endswith("Z")
+    assert "Thank you for your purchase" in body["html_snippet"]
+    assert "bootstrap.js" not in body["html_snippet"]
+
+
+def test_abort_answers_the_order_and_then_it_is_gone(emulator: EmulatorControl) -> None:
+    order_id = created_id(emulator)
+    response = emulator.api.post(url(emulator, f"/checkout/v3/orders/{order_id}/abort"), timeout=5)
+    assert response.status_code == 200 and response.json()["order_id"] == order_id
+    assert read(emulator, order_id).status_code == 404
+    assert emulator.api_calls(kind="abort")[0]["status"] == 200
+
+
+# Expiry (notes §6)
+
+
+def test_order_expires_48_hours_after_the_last_update_with_an_empty_404(emulator: EmulatorControl) -> None:
+    order_id = created_id(emulator)
+    emulator.advance_clock(47 * 3600)
+    assert update(emulator, order_id, {"merchant_reference1": "kept alive"}).status_code == 200
+    emulator.advance_clock(47 * 3600)  # 94 h after create, 47 h after the update: still open
+    assert read(emulator, order_id).status_code == 200
+    emulator.advance_clock(2 * 3600)
+    expired = read(emulator, order_id)
+    assert expired.status_code == 404 and expired.content == b""
+    assert update(emulator, order_id, {"locale": "en-SE"}).status_code == 404
+
+
+def test_reading_does_not_keep_an_order_alive(emulator: EmulatorControl) -> None:
+    order_id = created_id(emulator)
+    emulator.advance_clock(40 * 3600)
+    assert read(emulator, order_id).status_code == 200
+    emulator.advance_clock(9 * 3600)
+    assert read(emulator, order_id).status_code == 404
+
+
+def test_shopper_interaction_in_the_widget_keeps_an_order_alive(emulator: EmulatorControl) -> None:
+    order_id = created_id(emulator)
+    token = emulator.stored(order_id)["order"]["html_snippet"].split("KlarnaCheckout ")[1].split('"')[0]
+    emulator.advance_clock(40 * 3600)
+    interaction = requests.post(
+        url(emulator, f"/widget/orders/{order_id}/interaction"),
+        headers={"Authorization": f"KlarnaCheckout {token}"},
+        timeout=5,
+    )
+    assert interaction.status_code == 200
+    emulator.advance_clock(40 * 3600)
+    assert read(emulator, order_id).status_code == 200
+
+
+def test_a_completed_order_does_not_expire(emulator: EmulatorControl) -> None:
+    order_id = created_id(emulator)
+    emulator.complete(order_id)
+    emulator.advance_clock(72 * 3600)
+    assert read(emulator, order_id).json()["status"] == "checkout_complete"
+
+
+# Addresses (notes §3.4)
+
+
+def test_merchant_address_updates_apply_until_the_shopper_entered_an_address(
+    emulator: EmulatorControl,
+) -> None:
+    order_id = created_id(emulator)
+    prefill = {"country": "SE", "postal_code": "11122", "email": "pre@example.com"}
+    assert update(emulator, order_id, {"billing_address": prefill}).json()["billing_address"] == prefill
+    shopper = {
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "email": "ada@example.com",
+        "street_address": "Gatan 1",
+        "postal_code": "114 55",
+        "city": "Stockholm",
+        "country": "SE",
+    }
+    assert emulator.enter_address(order_id, shopper)["result"] == "updated"
+    response = update(
+        emulator,
+        order_id,
+        {"billing_address": prefill, "shipping_address": prefill, "merchant_reference1": "still applied"},
+    )
+    assert response.status_code == 200  # silently ignored, no error
+    body = response.json()
+    assert (
+        body["billing_address"]["given_name"] == "Ada" and body["billing_address"]["postal_code"] == "11455"
+    )
+    assert body["shipping_address"]["email"] == "ada@example.com"
+    assert body["merchant_reference1"] == "still applied"
+
+
+# Order Management (notes §2, §11)
+
+
+def test_order_management_knows_an_order_only_after_completion(emulator: EmulatorControl) -> None:
+    order_id = created_id(emulator)
+    om_url = url(emulator, f"/ordermanagement/v1/orders/{order_id}")
+    assert_kco_error(emulator.api.get(om_url, timeout=5), 404, "NO_SUCH_ORDER", "No such order")
+    assert_kco_error(
+        emulator.api.post(f"{om_url}/acknowledge", timeout=5), 404, "NO_SUCH_ORDER", "No such order"
+    )
+    emulator.complete(order_id)
+    body = emulator.api.get(om_url, timeout=5).json()
+    assert (body["order_id"], body["status"], body["fraud_status"]) == (order_id, "AUTHORIZED", "ACCEPTED")
+    assert body["order_amount"] == body["remaining_authorized_amount"] == 24900
+    assert body["captured_amount"] == 0 and body["order_lines"] == sample_order()["order_lines"]
+    assert body["billing_address"]["email"] == "test.person@example.com"
+
+
+def test_acknowledge_answers_204_every_time_and_is_logged(emulator: EmulatorControl) -> None:
+    order_id = created_id(emulator)
+    emulator.complete(order_id)
+    acknowledge = url(emulator, f"/ordermanagement/v1/orders/{order_id}/acknowledge")
+    first = emulator.api.post(acknowledge, headers={"Klarna-Idempotency-Key": "k-1"}, timeout=5)
+    second = emulator.api.post(acknowledge, timeout=5)
+    assert (first.status_code, first.content, second.status_code) == (204, b"", 204)
+    assert emulator.stored(order_id)["state"]["acknowledged"] is True
+    assert [entry["status"] for entry in emulator.api_calls(kind="acknowledge")] == [204, 204]
+    assert emulator.api_calls(kind="om_read") == []
+
+
+def test_unknown_order_management_order_answers_no_such_order(emulator: EmulatorControl) -> None:
+    response = emulator.api.get(url(emulator, "/ordermanagement/v1/orders/nope"), timeout=5)
+    assert_kco_error(response, 404, "NO_SUCH_ORDER", "No such order")
+
+
+# Request log and control API
+
+
+def test_control_and_widget_traffic_is_not_in_the_request_log(emulator: EmulatorControl) -> None:
+    order_id = created_id(emulator)
+    emulator.stored(order_id)
+    requests.get(url(emulator, "/widget/bootstrap.js"), timeout=5)
+    emulator.advance_clock(1)
+    assert [entry["operation"] for entry in emulator.requests()] == ["create"]
+
+
+def test_reset_forgets_orders_log_and_clock(emulator: EmulatorControl) -> None:
+    order_id = created_id(emulator)
+    emulator.advance_clock(3600 * 100)
+    emulator.reset()
+    assert emulator.requests() == []
+    assert emulator.http.get(url(emulator, f"/_emulator/orders/{order_id}"), timeout=5).status_code == 404
+    new_id = created_id(emulator)
+    emulator.advance_clock(47 * 3600)
+    assert read(emulator, new_id).status_code == 200
+
+
+def test_control_api_refuses_malformed_requests_with_the_project_error_shape(
+    emulator: EmulatorControl,
+) -> None:
+    bad_fault = emulator.http.post(url(emulator, "/_emulator/faults"), json={"operation": "dance"}, timeout=5)
+    bad_clock = emulator.http.post(url(emulator, "/_emulator/clock"), json={"advance_seconds": -1}, timeout=5)
+    unknown = emulator.http.post(url(emulator, "/_emulator/orders/nope/complete"), json={}, timeout=5)
+    assert (bad_fault.status_code, bad_clock.status_code, unknown.status_code) == (400, 400, 404)
+    assert bad_fault.json()["error"]["code"] == "bad_fault"
+    assert unknown.json()["error"]["code"] == "unknown_order"
+
+
+def test_sample_order_is_itself_valid() -> None:
+    require_spec()
+    from tests.openapi_spec import validate_create_request
+
+    validate_create_request(copy.deepcopy(sample_order()))
