@@ -18,7 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-LISTENING = re.compile(r"listening on (http://\S+)")
+# Our servers print "listening on URL"; gunicorn prints "Listening at: URL (pid)".
+LISTENING = re.compile(r"[Ll]istening (?:on|at:) (http://[^\s)]+)")
 
 
 class ServerNotReady(RuntimeError):

@@ -1,0 +1,184 @@
+"""The decisions that keep one KCO checkout order in step with the shop's cart and market.
+
+Two moments matter (notes §12, K-UPD):
+
+* `CheckoutSync.on_page_load`: the checkout page is (re)loaded. With no order yet, create one. With an
+  order id, read it once: gone or failing (4xx/5xx, unreachable) -> create a new one; `checkout_complete`
+  -> the purchase is done, show the confirmation and never update it; content differs from the cart ->
+  update; same -> nothing more.
+* `CheckoutSync.on_change`: the shopper changed the cart or the market on the page. Update directly (no read
+  first) unless the content equals what the shop last knew KCO holds; 403 `READ_ONLY_ORDER` -> purchase done;
+  other 4xx/5xx -> create a new order and hand back its snippet; unreachable -> keep the order, mark the
+  shop's knowledge stale, tell the caller.
+
+"Content" is what the shop decides (lines, amounts, country, currency, locale); `content_fingerprint` reduces
+it to a string, so the shop can remember what KCO holds without keeping the whole order. An empty cart never
+creates an order. A create is never retried here: a timed-out create may have succeeded at KCO, and a
+second attempt could leave two orders for one change (notes §2; the client does not retry it either).
+
+Plain Python, no web framework: the shop passes in the client and the payloads it built.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any, Protocol
+
+from kco.errors import KCOApiError, KCOError, KCOProtocolError, KCOUnreachable
+
+# The fields the merchant sets and KCO echoes back (notes §3.1); everything else in an order is KCO's.
+CONTENT_FIELDS = ("purchase_country", "purchase_currency", "locale", "order_amount", "order_tax_amount",
+                  "order_lines")
+LINE_FIELDS = ("type", "reference", "name", "quantity", "unit_price", "tax_rate", "total_amount",
+               "total_discount_amount", "total_tax_amount")
+# Optional line fields and the value KCO assumes when they are omitted (notes §4.1: `type` optional,
+# `total_discount_amount` >= 0). Treating "physical" as the default type is our reading [inferred].
+LINE_DEFAULTS: dict[str, Any] = {"type": "physical", "total_discount_amount": 0}
+
+INCOMPLETE = "checkout_incomplete"
+COMPLETE = "checkout_complete"
+
+
+class CheckoutClient(Protocol):
+    """The part of `kco.client.KCOClient` the decisions use."""
+
+    def create_order(self, order: Mapping[str, Any]) -> dict[str, Any]: ...
+    def read_order(self, order_id: str) -> dict[str, Any]: ...
+    def update_order(self, order_id: str, changes: Mapping[str, Any]) -> dict[str, Any]: ...
+
+
+def order_content(order: Mapping[str, Any]) -> dict[str, Any]:
+    """The merchant-set content of an order or payload, normalised so that KCO's echo compares equal.
+
+    KCO has answered `purchase_country` lower-cased (notes §3.1, observed); locales are case-insensitive
+    (RFC 1766), so both are compared in one case.
+    """
+    lines = [
+        {name: line.get(name, LINE_DEFAULTS.get(name)) for name in LINE_FIELDS}
+        for line in order.get("order_lines") or []
+    ]
+    return {
+        "purchase_country": str(order.get("purchase_country", "")).upper(),
+        "purchase_currency": str(order.get("purchase_currency", "")).upper(),
+        "locale": str(order.get("locale", "")).lower(),
+        "order_amount": order.get("order_amount"),
+        "order_tax_amount": order.get("order_tax_amount"),
+        "order_lines": lines,
+    }
+
+
+def content_fingerprint(order: Mapping[str, Any]) -> str:
+    """A short, stable digest of `order_content`: equal fingerprints mean KCO needs no update."""
+    canonical = json.dumps(order_content(order), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+class Action(StrEnum):
+    NO_ORDER = "no_order"  # empty cart: no order, no KCO call
+    UNCHANGED = "unchanged"  # KCO already holds this content
+    UPDATED = "updated"
+    CREATED = "created"  # a first order, or a new one replacing a broken/expired one
+    COMPLETED = "completed"  # the shopper already paid: go to the confirmation
+    FAILED = "failed"  # KCO unreachable or refused the create; `error` says which
+
+
+@dataclass(frozen=True)
+class Outcome:
+    action: Action
+    order_id: str | None
+    html_snippet: str | None = None
+    fingerprint: str | None = None  # of the content KCO holds now, when known
+    error: KCOError | None = None
+    stale: bool = False  # an update may or may not have reached KCO: the next page load reads it
+    replaced_order_id: str | None = None  # set with CREATED when an older order was given up
+
+    @property
+    def unreachable(self) -> bool:
+        return isinstance(self.error, KCOUnreachable)
+
+
+class CheckoutSync:
+    """Applies the decisions with one KCO client; every method makes the fewest calls the rules allow."""
+
+    def __init__(self, client: CheckoutClient) -> None:
+        self.client = client
+
+    def on_page_load(self, order_id: str | None, desired: Mapping[str, Any] | None,
+                     create_extras: Mapping[str, Any]) -> Outcome:
+        """Checkout page load: read once, then create, update or leave the order as the rules say.
+
+        `desired` is the order body the cart calls for (content plus e.g. shipping_options) or None for an
+        empty cart; `create_extras` (merchant_urls, countries, references) are only sent on create.
+        """
+        if desired is None:
+            return Outcome(Action.NO_ORDER, order_id)
+        if order_id is None:
+            return self._create(desired, create_extras, replacing=None)
+        try:
+            current = self.client.read_order(order_id)
+        except (KCOApiError, KCOProtocolError, KCOUnreachable):
+            # notes §5.2, §6: on any 4xx/5xx (404 = expired or unknown) create a new order [K-ERR, K-UPD].
+            # Unreachable too: a fresh order is the only way to show a checkout at all; if KCO is really
+            # down, the create fails as well and the page says so.
+            return self._create(desired, create_extras, replacing=order_id)
+        status = current.get("status")
+        if status == COMPLETE:
+            # notes §2, §12.7: a completed order is read-only; the shopper belongs on the confirmation.
+            return Outcome(Action.COMPLETED, order_id, fingerprint=content_fingerprint(current))
+        if status != INCOMPLETE:
+            # Any other status (e.g. after abort; notes §3.3 leaves it undocumented) cannot be updated.
+            return self._create(desired, create_extras, replacing=order_id)
+        if content_fingerprint(current) == content_fingerprint(desired):
+            return Outcome(Action.UNCHANGED, order_id, current.get("html_snippet"),
+                           fingerprint=content_fingerprint(current))
+        return self._update(order_id, desired, create_extras,
+                            snippet_if_unreachable=current.get("html_snippet"))
+
+    def on_change(self, order_id: str | None, desired: Mapping[str, Any] | None,
+                  known_fingerprint: str | None, create_extras: Mapping[str, Any]) -> Outcome:
+        """Cart or market changed on the page: update directly, without reading first (K-UPD).
+
+        `known_fingerprint` is what the shop last knew KCO holds (None when unknown/stale): equal content
+        costs no KCO call, which also stops loops when the page repeats a change a callback already made.
+        """
+        if desired is None:
+            return Outcome(Action.NO_ORDER, order_id, fingerprint=known_fingerprint)
+        if order_id is None:
+            return self._create(desired, create_extras, replacing=None)
+        if known_fingerprint is not None and known_fingerprint == content_fingerprint(desired):
+            return Outcome(Action.UNCHANGED, order_id, fingerprint=known_fingerprint)
+        return self._update(order_id, desired, create_extras, snippet_if_unreachable=None)
+
+    def _update(self, order_id: str, desired: Mapping[str, Any], create_extras: Mapping[str, Any],
+                snippet_if_unreachable: str | None) -> Outcome:
+        try:
+            updated = self.client.update_order(order_id, desired)
+        except KCOApiError as error:
+            if error.is_read_only_order:
+                # notes §2: 403 READ_ONLY_ORDER = the shopper completed the purchase meanwhile.
+                return Outcome(Action.COMPLETED, order_id)
+            # notes §5.2: any other 4xx/5xx -> create a new order [K-ERR]; 404 is the expired case (§6).
+            return self._create(desired, create_extras, replacing=order_id)
+        except KCOProtocolError:
+            return self._create(desired, create_extras, replacing=order_id)
+        except KCOUnreachable as error:
+            # The update may or may not have been applied (a read timeout after sending): keep the order,
+            # forget what KCO holds, and let the next page load read it (never create here: the order
+            # is probably fine, and a second one would confuse the shopper).
+            return Outcome(Action.FAILED, order_id, snippet_if_unreachable, error=error, stale=True)
+        return Outcome(Action.UPDATED, order_id, updated.get("html_snippet"),
+                       fingerprint=content_fingerprint(updated))
+
+    def _create(self, desired: Mapping[str, Any], create_extras: Mapping[str, Any],
+                replacing: str | None) -> Outcome:
+        try:
+            created = self.client.create_order({**desired, **create_extras})
+        except KCOError as error:
+            # Never retried: a timed-out create may exist at KCO, a retry could make a second order.
+            return Outcome(Action.FAILED, replacing, error=error, stale=replacing is not None)
+        return Outcome(Action.CREATED, created["order_id"], created.get("html_snippet"),
+                       fingerprint=content_fingerprint(created), replaced_order_id=replacing)

@@ -1,0 +1,135 @@
+"""Answers to KCO's server-side callbacks (notes §7), computed from the shop's own prices and records.
+
+KCO posts these without the shopper's cookie, so each answer starts from the `checkouts` row of the order
+(the cart KCO was last sent, market, shipping option), never from amounts in the callback body: a callback
+body is only trusted for what the shopper typed (address, country, chosen shipping option). app.py checks the
+URL's token first.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from kco.checkout import content_fingerprint, order_content
+from kco.client import KCOClient
+from kco.markets import Market, UnsupportedCountry, get_market
+from shop.catalogue import SHIPPING_METHODS
+from shop.pricing import kco_order_body
+from shop.records import Checkout, Records
+
+CallbackAnswer = tuple[int, dict[str, Any]]
+
+
+def _refused(error_type: str, error_text: str) -> CallbackAnswer:
+    # notes §7.1, CBSPEC: 400 {error_type, error_text}; the text is shown to the shopper in the widget.
+    return 400, {"error_type": error_type, "error_text": error_text}
+
+
+def _address(body: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
+    for key in keys:
+        if isinstance(body.get(key), Mapping) and body[key].get("country"):
+            return body[key]
+    return {}
+
+
+def _shipping_service_response(order_body: Mapping[str, Any]) -> dict[str, Any]:
+    # notes §7.1, CBSPEC shipping_service_response: required order_amount, order_tax_amount, order_lines,
+    # purchase_currency; locale and shipping_options optional (KCO Global lets them change with the country).
+    return {key: order_body[key] for key in ("order_amount", "order_tax_amount", "order_lines",
+                                             "purchase_currency", "locale", "shipping_options")}
+
+
+def _widget_cart(checkout: Checkout) -> dict[str, int]:
+    """The cart of the order as KCO holds it: refine callbacks re-price it and never add what the shopper
+    changed elsewhere meanwhile (another tab); the validation callback catches that difference instead."""
+    return checkout.kco_cart if checkout.kco_cart is not None else checkout.cart
+
+
+def refine_for_address(records: Records, checkout: Checkout, body: Mapping[str, Any],
+                       billing_first: bool) -> CallbackAnswer:
+    """address_update (shipping address first) and country_change (billing address first), notes §7.1.
+
+    The new country sets currency and locale (notes §10.3, K-GLOBAL); a US address sets the sales tax of its
+    state (notes §4.3, K-TAX). The checkout row records the move so the shopper's page follows it.
+    """
+    keys = ("billing_address", "shipping_address")
+    address = _address(body, *(keys if billing_first else reversed(keys)))
+    try:
+        market: Market = get_market(str(address.get("country") or checkout.country))
+    except UnsupportedCountry:
+        return _refused("unsupported_shipping_address", "Sorry, we don't deliver to that country.")
+    locale = checkout.locale if market.country == checkout.country else market.default_locale
+    us_region = (str(address.get("region") or "")[:8] or None) if market.country == "US" else None
+    order_body = kco_order_body(_widget_cart(checkout), market, locale, checkout.shipping_option_id,
+                                us_region)
+    if order_body is None:
+        return _refused("approval_failed", "Your cart is empty.")
+    if market.country != checkout.country:
+        checkout.country, checkout.locale = market.country, locale
+        checkout.market_revision += 1  # the shopper's session adopts it on its next request
+    checkout.us_region = us_region
+    checkout.kco_fingerprint = content_fingerprint(order_body)
+    records.save_checkout(checkout)
+    return 200, _shipping_service_response(order_body)
+
+
+def choose_shipping_option(records: Records, checkout: Checkout, body: Mapping[str, Any]) -> CallbackAnswer:
+    """shipping_option_update (notes §7.1): the order with the chosen option's `shipping_fee` line."""
+    selected = body.get("selected_shipping_option")
+    option_id = selected.get("id") if isinstance(selected, Mapping) else None
+    if option_id not in SHIPPING_METHODS:
+        return _refused("approval_failed", "That delivery option is not available.")
+    market = get_market(checkout.country)
+    us_region = checkout.us_region if market.country == "US" else None
+    order_body = kco_order_body(_widget_cart(checkout), market, checkout.locale, option_id, us_region)
+    if order_body is None:
+        return _refused("approval_failed", "Your cart is empty.")
+    checkout.shipping_option_id = option_id
+    checkout.kco_fingerprint = content_fingerprint(order_body)
+    records.save_checkout(checkout)
+    return 200, _shipping_service_response(order_body)
+
+
+def order_matches_shop(checkout: Checkout, order: Mapping[str, Any]) -> bool:
+    """validation (notes §7.2): does the order KCO is about to complete equal the cart the shop holds for it,
+    at today's prices? The locale is left out: it changes only the language (notes §10.2)."""
+    try:
+        market = get_market(checkout.country)
+    except UnsupportedCountry:
+        return False
+    us_region = checkout.us_region if market.country == "US" else None
+    expected = kco_order_body(checkout.cart, market, checkout.locale, checkout.shipping_option_id, us_region)
+    if expected is None:
+        return False
+    received = order_content(order)
+    wanted = order_content(expected)
+    received.pop("locale")
+    wanted.pop("locale")
+    return received == wanted
+
+
+def acknowledge_push(client: KCOClient, records: Records, order_id: str) -> None:
+    """push (notes §7.3, K-CONF, K-ACK): read through Order Management, record once, acknowledge once.
+
+    A push for an order already recorded and acknowledged costs no KCO call; KCO may repeat pushes until it
+    sees the acknowledgement, so every step here is safe to repeat. Raises KCOError when KCO fails, so the
+    caller answers non-2xx and KCO pushes again later.
+    """
+    recorded = records.order(order_id)
+    if recorded is not None and recorded["acknowledged_at"] is not None:
+        return
+    if recorded is None:
+        om_order = client.read_om_order(order_id)
+        records.record_order({**om_order, "order_id": order_id}, recorded_by="push")
+    if not records.claim_acknowledgement(order_id):
+        return  # another push (maybe in another process) is acknowledging it right now
+    try:
+        # One idempotency key per order, so a repeat after a lost answer is harmless (OMSPEC).
+        client.acknowledge_order(order_id,
+                                 idempotency_key=str(uuid.uuid5(uuid.NAMESPACE_URL, f"ack:{order_id}")))
+    except Exception:
+        records.release_acknowledgement(order_id)
+        raise
+    records.mark_acknowledged(order_id)

@@ -1,0 +1,166 @@
+"""One shopper request, start to end: read the session, apply the change, let `kco.checkout` decide and call
+KCO, write the session and the checkout row, and shape the answer.
+
+`CheckoutFlow.page_load` and `CheckoutFlow.change` are the only places that do "read session -> decide ->
+KCO call -> write session"; a per-session lock (needed when two tabs post at once) wraps exactly these.
+A change that the shop rejects raises before anything is written, so a rejected request changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass
+from typing import Any
+
+from kco.checkout import Action, CheckoutSync, Outcome
+from kco.markets import MARKETS
+from shop.cart import ShopperState
+from shop.errors import ShopError
+from shop.pricing import cart_summary, kco_order_body
+from shop.records import Checkout, Records
+from shop.security import callback_token, new_checkout_reference
+
+CALLBACKS = ("push", "validation", "address_update", "country_change", "shipping_option_update")
+ORDER_ID_PLACEHOLDER = "{checkout.order.id}"  # replaced by KCO in every merchant URL (notes §3.5)
+
+
+@dataclass(frozen=True)
+class PageLoad:
+    state: ShopperState
+    outcome: Outcome
+    answer: dict[str, Any]
+
+
+class CheckoutFlow:
+    def __init__(self, sync: CheckoutSync, records: Records, secret_key: str,
+                 public_base_url: Callable[[], str]) -> None:
+        self.sync = sync
+        self.records = records
+        self.secret_key = secret_key
+        self.public_base_url = public_base_url
+
+    # --- the two moments of kco.checkout ---------------------------------------------------------------
+
+    def page_load(self, session: MutableMapping[str, Any]) -> PageLoad:
+        state, checkout = self.load(session)
+        reference = new_checkout_reference()
+        outcome = self.sync.on_page_load(state.order_id, self.desired(state, checkout),
+                                         self.create_extras(reference))
+        self._store(state, checkout, outcome, reference)
+        state.save_to(session)
+        return PageLoad(state, outcome, self.answer(state, outcome))
+
+    def change(self, session: MutableMapping[str, Any],
+               apply: Callable[[ShopperState], None]) -> dict[str, Any]:
+        """Apply a validated change to the cart or market and bring the KCO order in step with it."""
+        state, checkout = self.load(session)
+        apply(state)  # raises ShopError for bad input: nothing has been written yet
+        reference = new_checkout_reference()
+        outcome = self.sync.on_change(state.order_id, self.desired(state, checkout),
+                                      checkout.kco_fingerprint if checkout else None,
+                                      self.create_extras(reference))
+        self._store(state, checkout, outcome, reference)
+        state.save_to(session)  # kept even when KCO failed: the shopper's change is not lost
+        answer = self.answer(state, outcome)
+        if outcome.action is Action.COMPLETED:
+            raise ShopError("purchase_completed", "This purchase is already complete.", 409,
+                            redirect=confirmation_path(outcome.order_id), **answer)
+        if outcome.action is Action.FAILED:
+            if outcome.unreachable:
+                raise ShopError("kco_unreachable", "The checkout could not be reached. Your cart is saved; "
+                                "please try again in a moment.", 503, **answer)
+            raise ShopError("kco_error", "The checkout could not be updated. Your cart is saved; "
+                            "please reload the page.", 502, **answer)
+        return answer
+
+    def note_cart(self, session: MutableMapping[str, Any], apply: Callable[[ShopperState], None]) -> None:
+        """A cart change made away from the checkout page (e.g. the catalogue): no KCO call now, but the
+        checkout row learns the cart, so KCO's validation callback sees what the shop holds (notes §7.2)."""
+        state, checkout = self.load(session)
+        apply(state)
+        if checkout is not None:
+            checkout.cart = dict(state.cart)
+            self.records.save_checkout(checkout)
+        state.save_to(session)
+
+    # --- pieces ------------------------------------------------------------------------------------------
+
+    def load(self, session: MutableMapping[str, Any]) -> tuple[ShopperState, Checkout | None]:
+        """The session's state, having adopted a market KCO moved the order to (country_change callback)."""
+        state = ShopperState.from_session(session)
+        checkout = self.records.checkout(state.order_id)
+        if state.order_id and checkout is None:
+            # Without its row the shop cannot answer this order's callbacks (token, cart): start afresh.
+            state.order_id = None
+        if checkout is not None and checkout.market_revision > state.market_revision:
+            state.country, state.locale = checkout.country, checkout.locale
+            state.market_revision = checkout.market_revision
+        return state, checkout
+
+    def desired(self, state: ShopperState, checkout: Checkout | None) -> dict[str, Any] | None:
+        shipping_id, us_region = _shipping_and_region(state, checkout)
+        return kco_order_body(state.cart, state.market, state.locale, shipping_id, us_region)
+
+    def answer(self, state: ShopperState, outcome: Outcome | None) -> dict[str, Any]:
+        """The JSON answer of the cart API (contracts): cart, order, and html_snippet for a new order only."""
+        checkout = self.records.checkout(state.order_id)
+        shipping_id, us_region = _shipping_and_region(state, checkout)
+        answer: dict[str, Any] = {
+            "cart": cart_summary(state.cart, state.market, state.locale, shipping_id, us_region),
+            "order": {"order_id": state.order_id, "status": "checkout_incomplete"}
+            if state.order_id and state.cart else None,
+        }
+        if outcome is not None and outcome.action is Action.CREATED and outcome.html_snippet:
+            answer["html_snippet"] = outcome.html_snippet
+        return answer
+
+    def create_extras(self, reference: str) -> dict[str, Any]:
+        """What only a create sends: merchant URLs with the callback token, countries, our reference."""
+        base = self.public_base_url()
+        token = callback_token(self.secret_key, reference)
+        query = f"order_id={ORDER_ID_PLACEHOLDER}&token={token}"
+        return {
+            "merchant_reference2": reference,
+            "merchant_urls": {
+                "terms": f"{base}/terms",
+                "checkout": f"{base}/checkout",
+                "confirmation": f"{base}{confirmation_path(ORDER_ID_PLACEHOLDER)}",
+                **{name: f"{base}/kco/callbacks/{name}?{query}" for name in CALLBACKS},
+            },
+            # Lets the shopper pick another country inside the widget (notes §3.1, §10.3).
+            "billing_countries": list(MARKETS),
+            "shipping_countries": list(MARKETS),
+        }
+
+    def _store(self, state: ShopperState, checkout: Checkout | None, outcome: Outcome,
+               reference: str) -> None:
+        if outcome.action is Action.CREATED:
+            assert outcome.order_id is not None
+            state.order_id = outcome.order_id
+            shipping_id, us_region = _shipping_and_region(state, checkout)
+            self.records.add_checkout(Checkout(
+                order_id=outcome.order_id, reference=reference, cart=dict(state.cart),
+                kco_cart=dict(state.cart), country=state.country,
+                locale=state.locale, shipping_option_id=shipping_id, us_region=us_region,
+                kco_fingerprint=outcome.fingerprint, market_revision=state.market_revision,
+            ))
+            return
+        if checkout is None or outcome.action is Action.COMPLETED:
+            return
+        checkout.cart = dict(state.cart)
+        checkout.country, checkout.locale = state.country, state.locale
+        if outcome.action in (Action.UPDATED, Action.UNCHANGED):
+            checkout.kco_fingerprint, checkout.kco_cart = outcome.fingerprint, dict(state.cart)
+        elif outcome.stale:
+            checkout.kco_fingerprint = None  # kco_cart stays the last confirmed one; validation catches drift
+        self.records.save_checkout(checkout)
+
+
+def confirmation_path(order_id: str | None) -> str:
+    return f"/confirmation?order_id={order_id}"
+
+
+def _shipping_and_region(state: ShopperState, checkout: Checkout | None) -> tuple[str | None, str | None]:
+    if checkout is None:
+        return None, None
+    return checkout.shipping_option_id, checkout.us_region if state.country == "US" else None

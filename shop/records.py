@@ -1,0 +1,204 @@
+"""What the shop keeps in its database: per-checkout state for KCO's callbacks, and recorded orders.
+
+KCO's callbacks carry no shopper cookie, so whatever they need lives here keyed by the KCO order id
+(`checkouts`): the callback reference, the cart the shop holds for the order, the market KCO was last moved
+to, the chosen shipping option, and the fingerprint (and cart) of the content the shop last knew KCO holds.
+The two carts differ when the shopper changed the cart elsewhere (e.g. another tab) since the last update:
+callbacks price the cart the widget shows, validation compares it with the cart the shop holds.
+
+`orders` holds completed purchases. `order_id` is the primary key, so recording is insert-or-ignore: the
+confirmation page and the push callback may both record the same order at the same moment, even from two
+processes, and exactly one row results (K-CONF: the push is the backup for a confirmation that never ran).
+SQLite under instance/ by default; any SQLAlchemy `DATABASE_URL` (PostgreSQL in production) otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    event,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+
+metadata = MetaData()
+
+checkouts = Table(
+    "checkouts", metadata,
+    Column("order_id", String(255), primary_key=True),
+    Column("reference", String(64), nullable=False, unique=True),
+    Column("cart", Text, nullable=False),  # JSON list of [sku, quantity]: the cart the shop holds now
+    Column("kco_cart", Text, nullable=True),  # the cart of the content KCO was last sent (None: unknown)
+    Column("country", String(2), nullable=False),
+    Column("locale", String(16), nullable=False),
+    Column("shipping_option_id", String(64), nullable=True),
+    Column("us_region", String(8), nullable=True),
+    Column("kco_fingerprint", String(64), nullable=True),  # None: unknown, read before trusting
+    Column("market_revision", Integer, nullable=False, default=0),  # bumped when a callback moves the market
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+orders = Table(
+    "orders", metadata,
+    Column("order_id", String(255), primary_key=True),
+    Column("purchase_country", String(2), nullable=False),
+    Column("purchase_currency", String(3), nullable=False),
+    Column("order_amount", Integer, nullable=False),
+    Column("order_tax_amount", Integer, nullable=False),
+    Column("order_lines", Text, nullable=False),
+    Column("recorded_by", String(16), nullable=False),  # "confirmation" or "push"
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("acknowledging_since", DateTime(timezone=True), nullable=True),
+    Column("acknowledged_at", DateTime(timezone=True), nullable=True),
+)
+# A push handler that claimed the acknowledgement and then died leaves the claim; after this long another
+# push may take it over (KCO keeps pushing until the order is acknowledged, notes §7.3).
+ACKNOWLEDGE_CLAIM_SECONDS = 30
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Checkout:
+    """One row of `checkouts`."""
+
+    order_id: str
+    reference: str
+    cart: dict[str, int] = field(default_factory=dict)
+    kco_cart: dict[str, int] | None = None
+    country: str = "SE"
+    locale: str = "sv-SE"
+    shipping_option_id: str | None = None
+    us_region: str | None = None
+    kco_fingerprint: str | None = None
+    market_revision: int = 0
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "order_id": self.order_id, "reference": self.reference,
+            "cart": _cart_json(self.cart),
+            "kco_cart": None if self.kco_cart is None else _cart_json(self.kco_cart),
+            "country": self.country, "locale": self.locale, "shipping_option_id": self.shipping_option_id,
+            "us_region": self.us_region, "kco_fingerprint": self.kco_fingerprint,
+            "market_revision": self.market_revision, "updated_at": _now(),
+        }
+
+
+class Records:
+    def __init__(self, database_url: str) -> None:
+        self.engine: Engine = create_engine(database_url, future=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        metadata.create_all(self.engine)
+
+    # --- checkouts ---------------------------------------------------------------------------------------
+
+    def add_checkout(self, checkout: Checkout) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(insert(checkouts).values(**checkout.columns()))
+
+    def checkout(self, order_id: str | None) -> Checkout | None:
+        if not order_id:
+            return None
+        with self.engine.connect() as connection:
+            row = connection.execute(
+                select(checkouts).where(checkouts.c.order_id == order_id)).mappings().first()
+        if row is None:
+            return None
+        return Checkout(
+            order_id=row["order_id"], reference=row["reference"],
+            cart=_cart_from_json(row["cart"]),
+            kco_cart=None if row["kco_cart"] is None else _cart_from_json(row["kco_cart"]),
+            country=row["country"], locale=row["locale"], shipping_option_id=row["shipping_option_id"],
+            us_region=row["us_region"], kco_fingerprint=row["kco_fingerprint"],
+            market_revision=row["market_revision"],
+        )
+
+    def save_checkout(self, checkout: Checkout) -> None:
+        values = checkout.columns()
+        values.pop("order_id")
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(checkouts).where(checkouts.c.order_id == checkout.order_id).values(**values))
+
+    # --- orders ------------------------------------------------------------------------------------------
+
+    def record_order(self, order: Mapping[str, Any], recorded_by: str) -> bool:
+        """Insert the completed order unless it is already there; True when this call inserted it."""
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(insert(orders).values(
+                    order_id=order["order_id"],
+                    purchase_country=str(order.get("purchase_country", "")).upper(),
+                    purchase_currency=str(order.get("purchase_currency", "")).upper(),
+                    order_amount=int(order.get("order_amount") or 0),
+                    order_tax_amount=int(order.get("order_tax_amount") or 0),
+                    order_lines=json.dumps(order.get("order_lines") or []),
+                    recorded_by=recorded_by, recorded_at=_now(),
+                ))
+        except IntegrityError:
+            return False  # recorded already, by the confirmation page or an earlier push
+        return True
+
+    def order(self, order_id: str) -> dict[str, Any] | None:
+        with self.engine.connect() as connection:
+            row = connection.execute(select(orders).where(orders.c.order_id == order_id)).mappings().first()
+        return dict(row) if row is not None else None
+
+    def claim_acknowledgement(self, order_id: str) -> bool:
+        """True for exactly one caller at a time, across processes: the one that should acknowledge now."""
+        now = _now()
+        with self.engine.begin() as connection:
+            claimed = connection.execute(
+                update(orders)
+                .where(orders.c.order_id == order_id, orders.c.acknowledged_at.is_(None),
+                       or_(orders.c.acknowledging_since.is_(None),
+                           orders.c.acknowledging_since < now - timedelta(seconds=ACKNOWLEDGE_CLAIM_SECONDS)))
+                .values(acknowledging_since=now))
+        return claimed.rowcount == 1
+
+    def release_acknowledgement(self, order_id: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(orders).where(orders.c.order_id == order_id).values(acknowledging_since=None))
+
+    def mark_acknowledged(self, order_id: str) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(orders).where(orders.c.order_id == order_id).values(acknowledged_at=_now()))
+
+
+def _cart_json(cart: Mapping[str, int]) -> str:
+    return json.dumps([[sku, quantity] for sku, quantity in cart.items()])
+
+
+def _cart_from_json(text: str) -> dict[str, int]:
+    return {sku: quantity for sku, quantity in json.loads(text)}
+
+
+def _sqlite_pragmas(connection: Any, _record: Any) -> None:
+    # WAL lets readers and one writer work at once; busy_timeout makes a second process wait for a lock
+    # instead of failing, so two shop processes can share the file.
+    cursor = connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.close()

@@ -1,0 +1,87 @@
+"""Every environment variable the shop reads, read in one place that fails fast naming the variable.
+
+`.env.example` lists the same variables with a comment each. KCO's own variables (`KCO_*`) are read by
+`kco.client.ClientConfig.from_env`; with none of them set the shop talks to the local emulator.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from kco.client import ClientConfig
+
+# The local emulator and its demo credentials: the default when no KCO host is configured.
+EMULATOR_URL = "http://127.0.0.1:5001"
+EMULATOR_CREDENTIALS = {"KCO_USERNAME": "demo", "KCO_PASSWORD": "demo"}
+KCO_HOST_VARIABLES = ("KCO_API_URL", "KCO_ENVIRONMENT", "KCO_REGION")
+KCO_CREDENTIAL_VARIABLES = ("KCO_USERNAME", "KCO_PASSWORD", "KCO_API_KEY")
+
+
+class SettingsError(ValueError):
+    """A missing or malformed environment variable; the message names it."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    secret_key: str
+    instance_path: Path
+    public_base_url: str | None  # None: http://HOST:<bound port>, filled in once the server is bound
+    kco: ClientConfig
+    redis_url: str | None
+    database_url: str
+    session_cookie_secure: bool
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        instance_path = Path(environ.get("INSTANCE_PATH") or "instance").resolve()
+        public_base_url = environ.get("PUBLIC_BASE_URL") or None
+        if public_base_url is not None:
+            parts = urlsplit(public_base_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise SettingsError("PUBLIC_BASE_URL must be an http(s) URL, e.g. https://shop.example.com")
+            public_base_url = public_base_url.rstrip("/")
+        kco_environ = dict(environ)
+        if not any(environ.get(name) for name in KCO_HOST_VARIABLES):
+            kco_environ["KCO_API_URL"] = EMULATOR_URL
+        host = urlsplit(kco_environ.get("KCO_API_URL", "")).hostname
+        has_credentials = any(environ.get(name) for name in KCO_CREDENTIAL_VARIABLES)
+        if host in ("127.0.0.1", "localhost", "::1") and not has_credentials:
+            kco_environ.update(EMULATOR_CREDENTIALS)  # the emulator's demo credentials (`make run`)
+        return cls(
+            secret_key=environ.get("SECRET_KEY") or _development_secret_key(instance_path),
+            instance_path=instance_path,
+            public_base_url=public_base_url,
+            kco=ClientConfig.from_env(kco_environ),
+            redis_url=environ.get("REDIS_URL") or None,
+            database_url=environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'shop.sqlite3'}",
+            session_cookie_secure=_flag(environ, "SESSION_COOKIE_SECURE"),
+        )
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    value = environ.get(name, "").strip().lower()
+    if value in ("", "0", "false", "no", "off"):
+        return False
+    if value in ("1", "true", "yes", "on"):
+        return True
+    raise SettingsError(f"{name} must be true or false, not {value!r}")
+
+
+def _development_secret_key(instance_path: Path) -> str:
+    """Without SECRET_KEY (development only): a random key kept in instance/ so sessions survive restarts."""
+    key_file = instance_path / "secret_key"
+    instance_path.mkdir(parents=True, exist_ok=True)
+    if not key_file.exists():
+        try:
+            with open(key_file, "x", encoding="ascii") as handle:
+                os.chmod(key_file, 0o600)
+                handle.write(secrets.token_urlsafe(48))
+        except FileExistsError:
+            pass  # another process wrote it first; use theirs
+    return key_file.read_text(encoding="ascii").strip()

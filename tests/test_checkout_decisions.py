@@ -1,0 +1,272 @@
+"""The decisions of kco/checkout.py, one test per rule, against a fake KCO client that counts its calls."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+import pytest
+
+from kco.checkout import Action, CheckoutSync, content_fingerprint, order_content
+from kco.errors import KCOApiError, KCOError, KCOProtocolError, KCOUnreachable
+
+EXTRAS = {"merchant_reference2": "ref-1", "merchant_urls": {"terms": "http://shop/terms"}}
+
+
+def order_body(quantity: int = 1, country: str = "SE", currency: str = "SEK", locale: str = "sv-SE",
+               unit_price: int = 10000) -> dict[str, Any]:
+    total = quantity * unit_price
+    tax = total - total * 10000 // 12500
+    return {
+        "purchase_country": country, "purchase_currency": currency, "locale": locale,
+        "order_amount": total, "order_tax_amount": tax,
+        "order_lines": [{"type": "physical", "reference": "mug", "name": "Mug", "quantity": quantity,
+                         "unit_price": unit_price, "tax_rate": 2500, "total_amount": total,
+                         "total_discount_amount": 0, "total_tax_amount": tax}],
+    }
+
+
+class FakeKCO:
+    """Holds orders in memory like KCO; `fail[operation]` lists errors to raise on the next calls."""
+
+    def __init__(self) -> None:
+        self.orders: dict[str, dict[str, Any]] = {}
+        self.calls: list[tuple[str, str | None]] = []
+        self.fail: dict[str, list[KCOError]] = {}
+        self._ids = itertools.count(1)
+
+    def _maybe_fail(self, operation: str) -> None:
+        if self.fail.get(operation):
+            raise self.fail[operation].pop(0)
+
+    def create_order(self, order: Mapping[str, Any]) -> dict[str, Any]:
+        self.calls.append(("create", None))
+        self._maybe_fail("create")
+        order_id = f"order-{next(self._ids)}"
+        self.orders[order_id] = {**order, "order_id": order_id, "status": "checkout_incomplete",
+                                 "purchase_country": str(order["purchase_country"]).lower(),
+                                 "html_snippet": f"<div>{order_id}</div>"}
+        return dict(self.orders[order_id])
+
+    def read_order(self, order_id: str) -> dict[str, Any]:
+        self.calls.append(("read", order_id))
+        self._maybe_fail("read")
+        if order_id not in self.orders:
+            raise KCOApiError("read", 404)
+        return dict(self.orders[order_id])
+
+    def update_order(self, order_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
+        self.calls.append(("update", order_id))
+        self._maybe_fail("update")
+        if self.orders[order_id]["status"] == "checkout_complete":
+            raise KCOApiError("update", 403, "READ_ONLY_ORDER", ["Resource is read-only"])
+        self.orders[order_id].update(changes)
+        return dict(self.orders[order_id])
+
+    def operations(self) -> list[str]:
+        return [operation for operation, _ in self.calls]
+
+
+@pytest.fixture
+def kco() -> FakeKCO:
+    return FakeKCO()
+
+
+@pytest.fixture
+def sync(kco: FakeKCO) -> CheckoutSync:
+    return CheckoutSync(kco)
+
+
+def created(sync: CheckoutSync, kco: FakeKCO, body: dict[str, Any] | None = None) -> str:
+    outcome = sync.on_page_load(None, body or order_body(), EXTRAS)
+    kco.calls.clear()
+    assert outcome.order_id
+    return outcome.order_id
+
+
+# --- fingerprints ------------------------------------------------------------------------------------------
+
+def test_fingerprint_ignores_case_of_country_and_locale_and_fields_kco_adds() -> None:
+    echoed = {**order_body(), "purchase_country": "se", "locale": "SV-se", "status": "checkout_incomplete",
+              "html_snippet": "<div/>", "shipping_options": [{"id": "standard"}]}
+    assert content_fingerprint(echoed) == content_fingerprint(order_body())
+
+
+def test_fingerprint_treats_omitted_optional_line_fields_as_their_defaults() -> None:
+    body = order_body()
+    trimmed = {**body, "order_lines": [{key: value for key, value in body["order_lines"][0].items()
+                                        if key not in ("type", "total_discount_amount")}]}
+    assert order_content(trimmed) == order_content(body)
+
+
+@pytest.mark.parametrize("change", [
+    {"locale": "en-SE"}, {"purchase_country": "DE"}, {"purchase_currency": "EUR"}, {"order_amount": 1},
+    {"order_tax_amount": 1}, {"order_lines": []},
+])
+def test_fingerprint_changes_with_every_content_field(change: dict[str, Any]) -> None:
+    assert content_fingerprint({**order_body(), **change}) != content_fingerprint(order_body())
+
+
+# --- page load -------------------------------------------------------------------------------------------
+
+def test_first_page_load_creates_one_order_with_the_create_extras(sync: CheckoutSync, kco: FakeKCO) -> None:
+    outcome = sync.on_page_load(None, order_body(), EXTRAS)
+    assert outcome.action is Action.CREATED
+    assert kco.operations() == ["create"]
+    assert kco.orders[outcome.order_id]["merchant_reference2"] == "ref-1"
+    assert outcome.html_snippet == f"<div>{outcome.order_id}</div>"
+    assert outcome.fingerprint == content_fingerprint(order_body())
+
+
+def test_page_load_with_empty_cart_makes_no_call_and_keeps_the_order_id(sync: CheckoutSync,
+                                                                         kco: FakeKCO) -> None:
+    outcome = sync.on_page_load("order-9", None, EXTRAS)
+    assert outcome.action is Action.NO_ORDER and outcome.order_id == "order-9"
+    assert kco.calls == []
+
+
+def test_reload_with_unchanged_cart_reads_once_and_never_updates(sync: CheckoutSync, kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    outcome = sync.on_page_load(order_id, order_body(), EXTRAS)
+    assert outcome.action is Action.UNCHANGED
+    assert kco.calls == [("read", order_id)]
+    assert outcome.html_snippet == f"<div>{order_id}</div>"
+
+
+def test_reload_with_changed_cart_reads_then_updates_once(sync: CheckoutSync, kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    outcome = sync.on_page_load(order_id, order_body(quantity=3), EXTRAS)
+    assert outcome.action is Action.UPDATED and outcome.order_id == order_id
+    assert kco.operations() == ["read", "update"]
+    assert kco.orders[order_id]["order_lines"][0]["quantity"] == 3
+    assert outcome.fingerprint == content_fingerprint(order_body(quantity=3))
+
+
+def test_reload_of_completed_order_goes_to_confirmation_without_update(sync: CheckoutSync,
+                                                                        kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    kco.orders[order_id]["status"] = "checkout_complete"
+    outcome = sync.on_page_load(order_id, order_body(quantity=5), EXTRAS)
+    assert outcome.action is Action.COMPLETED and outcome.order_id == order_id
+    assert kco.operations() == ["read"]
+
+
+@pytest.mark.parametrize("error", [
+    KCOApiError("read", 404), KCOApiError("read", 500, "INTERNAL"), KCOApiError("read", 401),
+    KCOUnreachable("read", "timed out"), KCOProtocolError("read", "not JSON"),
+])
+def test_page_load_creates_a_new_order_when_the_read_fails(sync: CheckoutSync, kco: FakeKCO,
+                                                            error: KCOError) -> None:
+    order_id = created(sync, kco)
+    kco.fail["read"] = [error]
+    outcome = sync.on_page_load(order_id, order_body(), EXTRAS)
+    assert outcome.action is Action.CREATED
+    assert outcome.order_id != order_id and outcome.replaced_order_id == order_id
+    assert kco.operations() == ["read", "create"]
+
+
+def test_page_load_of_an_order_in_another_status_creates_a_new_one(sync: CheckoutSync, kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    kco.orders[order_id]["status"] = "aborted"
+    outcome = sync.on_page_load(order_id, order_body(), EXTRAS)
+    assert outcome.action is Action.CREATED and kco.operations() == ["read", "create"]
+
+
+def test_page_load_update_unreachable_keeps_the_order_and_marks_it_stale(sync: CheckoutSync,
+                                                                         kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    kco.fail["update"] = [KCOUnreachable("update", "read timed out")]
+    outcome = sync.on_page_load(order_id, order_body(quantity=2), EXTRAS)
+    assert outcome.action is Action.FAILED and outcome.unreachable and outcome.stale
+    assert outcome.order_id == order_id and outcome.html_snippet == f"<div>{order_id}</div>"
+    assert kco.operations() == ["read", "update"]
+
+
+def test_page_load_create_failure_is_reported_and_not_retried(sync: CheckoutSync, kco: FakeKCO) -> None:
+    kco.fail["create"] = [KCOUnreachable("create", "read timed out")]
+    outcome = sync.on_page_load(None, order_body(), EXTRAS)
+    assert outcome.action is Action.FAILED and outcome.unreachable and outcome.order_id is None
+    assert kco.operations() == ["create"]
+
+
+# --- cart or market change -----------------------------------------------------------------------------
+
+def test_change_updates_directly_without_reading(sync: CheckoutSync, kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), EXTRAS)
+    assert outcome.action is Action.UPDATED and outcome.html_snippet is not None
+    assert kco.calls == [("update", order_id)]
+
+
+def test_same_content_again_costs_no_call(sync: CheckoutSync, kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    outcome = sync.on_change(order_id, order_body(), content_fingerprint(order_body()), EXTRAS)
+    assert outcome.action is Action.UNCHANGED and kco.calls == []
+
+
+def test_change_with_unknown_fingerprint_updates(sync: CheckoutSync, kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    outcome = sync.on_change(order_id, order_body(), None, EXTRAS)
+    assert outcome.action is Action.UPDATED and kco.operations() == ["update"]
+
+
+def test_market_change_sends_country_currency_and_locale(sync: CheckoutSync, kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    german = order_body(country="DE", currency="EUR", locale="de-DE", unit_price=1290)
+    sync.on_change(order_id, german, content_fingerprint(order_body()), EXTRAS)
+    order = kco.orders[order_id]
+    assert (order["purchase_country"], order["purchase_currency"], order["locale"]) == ("DE", "EUR", "de-DE")
+
+
+def test_change_on_read_only_order_means_purchase_completed(sync: CheckoutSync, kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    kco.orders[order_id]["status"] = "checkout_complete"
+    outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), EXTRAS)
+    assert outcome.action is Action.COMPLETED and outcome.order_id == order_id
+    assert kco.operations() == ["update"]
+
+
+@pytest.mark.parametrize("error", [
+    KCOApiError("update", 404), KCOApiError("update", 400, "BAD_VALUE"), KCOApiError("update", 503),
+    KCOApiError("update", 403, "NOT_ALLOWED"), KCOProtocolError("update", "not JSON"),
+])
+def test_change_creates_a_new_order_when_the_update_is_refused(sync: CheckoutSync, kco: FakeKCO,
+                                                                 error: KCOError) -> None:
+    order_id = created(sync, kco)
+    kco.fail["update"] = [error]
+    outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), EXTRAS)
+    assert outcome.action is Action.CREATED and outcome.replaced_order_id == order_id
+    assert outcome.html_snippet == f"<div>{outcome.order_id}</div>"
+    assert kco.operations() == ["update", "create"]
+    assert kco.orders[outcome.order_id]["order_lines"][0]["quantity"] == 2
+
+
+def test_change_unreachable_keeps_the_order_marks_it_stale_and_creates_nothing(sync: CheckoutSync,
+                                                                                kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    kco.fail["update"] = [KCOUnreachable("update", "read timed out")]
+    outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), EXTRAS)
+    assert outcome.action is Action.FAILED and outcome.unreachable and outcome.stale
+    assert outcome.order_id == order_id
+    assert kco.operations() == ["update"]
+
+
+def test_change_whose_replacement_create_fails_reports_it_once(sync: CheckoutSync, kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    kco.fail["update"] = [KCOApiError("update", 404)]
+    kco.fail["create"] = [KCOUnreachable("create", "read timed out")]
+    outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), EXTRAS)
+    assert outcome.action is Action.FAILED and outcome.stale and outcome.order_id == order_id
+    assert kco.operations() == ["update", "create"]
+
+
+def test_first_change_without_order_creates_one(sync: CheckoutSync, kco: FakeKCO) -> None:
+    outcome = sync.on_change(None, order_body(), None, EXTRAS)
+    assert outcome.action is Action.CREATED and kco.operations() == ["create"]
+
+
+def test_change_to_empty_cart_makes_no_call(sync: CheckoutSync, kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    outcome = sync.on_change(order_id, None, "abc", EXTRAS)
+    assert outcome.action is Action.NO_ORDER and outcome.order_id == order_id and kco.calls == []

@@ -1,0 +1,172 @@
+"""The shop's pages (catalogue, checkout markup contract, confirmation) and its configuration."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from app import create_app
+from kco.errors import KCOConfigError
+from kco.markets import MARKETS
+from shop.money import format_money
+from shop.settings import Settings, SettingsError
+from tests.shop_client import KCOCalls, Shopper, kco_order
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+
+def completed_purchase(shopper: Shopper, emulator) -> str:
+    shopper.add_to_cart("mug-001", 1)
+    shopper.open_checkout()
+    order_id = shopper.order_id()
+    emulator.settings(push_retry_seconds=[])
+    assert emulator.complete(order_id)["result"] == "completed"
+    return order_id
+
+
+# --- pages -------------------------------------------------------------------------------------------------
+
+def test_catalogue_offers_every_product_with_an_add_to_cart_button(shopper: Shopper) -> None:
+    page = shopper.get("/").text
+    assert page.count(">Add to cart</button>") >= 5
+    assert re.search(r'<meta name="csrf-token" content="[^"]{20,}">', page)
+    answer = shopper.add_to_cart("tee-002", 2)
+    assert answer.status_code == 303 and answer.headers["Location"] == "/?added=tee-002"
+    assert shopper.cart()["cart"]["items"][0]["quantity"] == 2
+
+
+def test_checkout_page_follows_the_markup_contract(shopper: Shopper) -> None:
+    shopper.add_to_cart("mug-001", 2)
+    shopper.add_to_cart("tee-002", 1)
+    page = shopper.open_checkout().text
+    root = re.search(r"<div[^>]*data-kco-sync[^>]*>", page, re.S)
+    assert root
+    for attribute in ('data-cart-url="/api/cart"', 'data-market-url="/api/market"',
+                      'data-kco-sync-state="idle"', 'data-currency="SEK"', 'data-locale="sv-SE"'):
+        assert attribute in root.group(0)
+    for sku, name in (("mug-001", "Enamel mug"), ("tee-002", "Organic cotton T-shirt")):
+        line = re.search(rf'<li[^>]*data-kco-line data-sku="{sku}">(.*?)</li>', page, re.S)
+        assert line, sku
+        assert re.search(rf'<input type="number" min="0" max="99"[^>]*data-kco-quantity\s+'
+                         rf'aria-label="Quantity of {name}">', line.group(1))
+        assert f"<button type=\"button\" data-kco-remove>Remove {name}</button>" in line.group(1)
+        assert "data-kco-line-total" in line.group(1) and "data-kco-unit-price" in line.group(1)
+    country = re.search(r"<label>Country\s*<select data-kco-country[^>]*>(.*?)</select>", page, re.S)
+    assert country
+    options = re.findall(r'<option value="([A-Z]{2})" data-alpha3="([a-z]{3})"', country.group(1))
+    assert options == [(market.country, market.alpha3) for market in MARKETS.values()]
+    language = re.search(r"<label>Language\s*<select data-kco-language[^>]*>(.*?)</select>", page, re.S)
+    assert language
+    assert re.findall(r'<option value="([^"]+)"', language.group(1)) == ["sv-SE", "en-SE"]
+    assert "data-kco-order-amount" in page and "data-kco-order-tax-amount" in page
+    assert re.search(r'data-kco-message aria-live="polite"', page)
+    assert re.search(r"<div data-kco-snippet>\s*<div id=\"klarna-checkout-container\"", page)
+    assert '<script type="module" src="/static/js/kco-sync.js"></script>' in page
+    assert re.search(r"<p[^>]*data-kco-empty[^>]*hidden", page)
+
+
+def test_product_names_and_amounts_are_escaped_and_formatted(shopper: Shopper) -> None:
+    shopper.add_to_cart("mug-001", 1)
+    shopper.set_market("DE")
+    page = shopper.open_checkout().text
+    assert "17,90\u00a0€" in page
+
+
+def test_money_is_formatted_per_locale() -> None:
+    assert format_money(123456, "SEK", "sv-SE") == "1\u00a0234,56\u00a0kr"
+    assert format_money(1790, "EUR", "de-DE") == "17,90\u00a0€"
+    assert format_money(1790, "EUR", "en-DE") == "€17.90"
+    assert format_money(250000, "USD", "en-US") == "$2,500.00"
+    assert format_money(1500, "GBP", "en-GB") == "£15.00"
+
+
+def test_confirmation_shows_the_snippet_records_the_order_and_clears_the_cart(shopper: Shopper,
+                                                                              emulator) -> None:
+    order_id = completed_purchase(shopper, emulator)
+    page = shopper.get(f"/confirmation?order_id={order_id}")
+    assert page.status_code == 200 and order_id in page.text
+    assert "klarna-checkout-container" in page.text
+    assert shopper.cart() == {**shopper.cart(), "order": None}
+    assert shopper.cart()["cart"]["items"] == []
+    assert shopper.get(f"/confirmation?order_id={order_id}").status_code == 200  # a reload still works
+    checkout = shopper.open_checkout()  # the back button: a fresh, empty checkout, no error
+    assert checkout.status_code == 200 and "Your cart is empty" in checkout.text
+
+
+def test_confirmation_reload_after_kco_forgot_the_order_still_thanks_the_shopper(shopper: Shopper,
+                                                                                 emulator) -> None:
+    order_id = completed_purchase(shopper, emulator)
+    assert shopper.get(f"/confirmation?order_id={order_id}").status_code == 200
+    emulator.fault("read", status=404, body="empty")
+    again = shopper.get(f"/confirmation?order_id={order_id}")
+    assert again.status_code == 200 and order_id in again.text
+
+
+def test_a_second_session_cannot_open_the_first_sessions_confirmation(shopper: Shopper, emulator,
+                                                                      shop_server) -> None:
+    order_id = completed_purchase(shopper, emulator)
+    stranger = Shopper(shop_server.url)
+    calls = KCOCalls(emulator)
+    calls.mark()
+    answer = stranger.get(f"/confirmation?order_id={order_id}", headers={"Accept": "application/json"})
+    assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
+    assert calls.since() == []
+    assert "<h1>Sorry</h1>" in stranger.get(f"/confirmation?order_id={order_id}").text
+
+
+def test_confirmation_of_an_order_not_yet_completed_goes_back_to_checkout(shopper: Shopper, emulator) -> None:
+    shopper.add_to_cart("mug-001", 1)
+    shopper.open_checkout()
+    answer = shopper.get(f"/confirmation?order_id={shopper.order_id()}")
+    assert answer.status_code == 303 and answer.headers["Location"] == "/checkout"
+    assert kco_order(emulator, shopper.order_id())["status"] == "checkout_incomplete"
+
+
+def test_session_cookie_is_http_only_and_same_site_lax(shopper: Shopper) -> None:
+    cookie = shopper.get("/").headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+
+
+# --- configuration -----------------------------------------------------------------------------------------
+
+def test_configuration_fails_fast_naming_the_variable(tmp_path: Path) -> None:
+    base = {"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"}
+    with pytest.raises(SettingsError, match="PUBLIC_BASE_URL"):
+        create_app({**base, "PUBLIC_BASE_URL": "shop.example.com"})
+    with pytest.raises(SettingsError, match="SESSION_COOKIE_SECURE"):
+        create_app({**base, "SESSION_COOKIE_SECURE": "maybe"})
+    with pytest.raises(KCOConfigError, match="KCO_USERNAME"):
+        create_app({**base, "KCO_API_URL": "", "KCO_ENVIRONMENT": "playground", "KCO_USERNAME": "",
+                    "KCO_PASSWORD": "", "KCO_API_KEY": ""})
+
+
+def test_without_secret_key_a_development_key_is_kept_in_the_instance_folder(tmp_path: Path) -> None:
+    first = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": ""})
+    second = create_app({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": ""})
+    assert first.config["SECRET_KEY"] == second.config["SECRET_KEY"]
+    assert len(first.config["SECRET_KEY"]) >= 40
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_with_nothing_set_the_shop_talks_to_the_local_emulator(tmp_path: Path) -> None:
+    settings = Settings.from_env({"INSTANCE_PATH": str(tmp_path)})
+    assert settings.kco.base_url == "http://127.0.0.1:5001"
+    assert (settings.kco.username, settings.kco.password) == ("demo", "demo")
+    assert settings.public_base_url is None
+    assert settings.database_url == f"sqlite:///{tmp_path.resolve() / 'shop.sqlite3'}"
+
+
+def test_a_local_kco_url_without_credentials_uses_the_emulators_demo_credentials(tmp_path: Path) -> None:
+    settings = Settings.from_env({"INSTANCE_PATH": str(tmp_path), "KCO_API_URL": "http://127.0.0.1:5999"})
+    assert (settings.kco.base_url, settings.kco.username) == ("http://127.0.0.1:5999", "demo")
+
+
+def test_env_example_lists_every_variable_the_shop_reads() -> None:
+    example = (ROOT / ".env.example").read_text()
+    read = set(re.findall(r'environ\.get\("([A-Z_]+)"', (ROOT / "shop" / "settings.py").read_text()))
+    read |= set(re.findall(r'"(KCO_[A-Z_]+)"', (ROOT / "kco" / "client.py").read_text()))
+    listed = set(re.findall(r"^#? ?([A-Z][A-Z_]+)=", example, re.M))
+    assert read and read <= listed, read - listed
