@@ -38,8 +38,9 @@ lint: $(INSTALLED)
 test: $(INSTALLED) system-deps lint
 	$(PY) -m pytest
 
+# Each benchmark starts its own emulator and shop on free ports and prints a markdown table (see README).
 bench: $(INSTALLED) system-deps
-	@for script in bench/bench_*.py; do $(PY) $$script || exit 1; done
+	@for script in bench/bench_*.py; do $(PY) -m bench.$$(basename $$script .py) || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis e2e/screenshots

@@ -20,6 +20,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 # Our servers print "listening on URL"; gunicorn prints "Listening at: URL (pid)".
 LISTENING = re.compile(r"[Ll]istening (?:on|at:) (http://[^\s)]+)")
+DEFAULT_WORKERS = 2
 
 
 class ServerNotReady(RuntimeError):
@@ -27,16 +28,24 @@ class ServerNotReady(RuntimeError):
 
 
 class ServerProcess:
-    """One server in a child process; its output is kept in `output` (and echoed if asked)."""
+    """One server in a child process; its output is kept in `output` (and echoed if asked).
+
+    It is ready once a line matches `ready`; the pattern's first group, if it has one, is the URL (else
+    `url` is given up front, e.g. for Redis). `pass_fds` hands an already listening socket to the child.
+    """
 
     def __init__(self, name: str, argv: list[str], env: Mapping[str, str] | None = None,
-                 echo: bool = False) -> None:
+                 echo: bool = False, ready: re.Pattern[str] = LISTENING, url: str = "",
+                 pass_fds: tuple[int, ...] = ()) -> None:
         self.name = name
         self.argv = argv
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.echo = echo
+        self.ready = ready
+        self.pass_fds = pass_fds
         self.output: list[str] = []
-        self.url = ""
+        self.url = url
+        self._matched = False
         self._process: subprocess.Popen[str] | None = None
         self._ready = threading.Event()
 
@@ -44,9 +53,10 @@ class ServerProcess:
         self._process = subprocess.Popen(
             self.argv, cwd=ROOT, env=self.env, text=True,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+            pass_fds=self.pass_fds,
         )
         threading.Thread(target=self._read_output, daemon=True).start()
-        if not self._ready.wait(timeout) or not self.url:
+        if not self._ready.wait(timeout) or not self._matched:
             self.stop()
             raise ServerNotReady(f"{self.name} did not start:\n" + "".join(self.output[-40:]))
         return self.url
@@ -57,8 +67,10 @@ class ServerProcess:
             self.output.append(line)
             if self.echo:
                 sys.stdout.write(f"[{self.name}] {line}")
-            if not self.url and (match := LISTENING.search(line)):
-                self.url = match.group(1).rstrip("/")
+            if not self._matched and (match := self.ready.search(line)):
+                if self.ready.groups:
+                    self.url = match.group(1).rstrip("/")
+                self._matched = True
                 self._ready.set()
         self._ready.set()  # the process ended: wake a waiting start()
 
@@ -91,6 +103,19 @@ def shop_process(kco_api_url: str, host: str = "127.0.0.1", port: int = 5000,
                  env: Mapping[str, str] | None = None, echo: bool = False) -> ServerProcess:
     argv = [sys.executable, "app.py", "--host", host, "--port", str(port)]
     return ServerProcess("shop", argv, {"KCO_API_URL": kco_api_url, **(env or {})}, echo)
+
+
+def gunicorn_shop_process(kco_api_url: str, bind: str = "127.0.0.1:0", workers: int = DEFAULT_WORKERS,
+                          threads: int = 1, env: Mapping[str, str] | None = None, echo: bool = False,
+                          pass_fds: tuple[int, ...] = (), name: str = "shop") -> ServerProcess:
+    """The shop as production runs it: gunicorn workers around `create_app()`.
+
+    `bind` may be `fd://N` for a socket the caller already listens on (then its port is known before the
+    shop starts, e.g. to set PUBLIC_BASE_URL to it); pass the same N in `pass_fds`.
+    """
+    argv = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
+            "--bind", bind, "app:create_app()"]
+    return ServerProcess(name, argv, {"KCO_API_URL": kco_api_url, **(env or {})}, echo, pass_fds=pass_fds)
 
 
 def main() -> int:

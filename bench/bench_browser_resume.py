@@ -1,0 +1,86 @@
+"""In Chromium: how long from the shopper's change until kco-sync.js resumes the KCO widget.
+
+kco-sync.js marks each change with performance.mark/measure (static/js/kco-sync.js):
+`kco-sync:change` when the shopper starts changing, `kco-sync:debounce` (measure) while it waits for the
+shopper to pause, `kco-sync:debounced`, then `kco-sync:resumed` once the shop answered and the widget was
+told to resume, and the measure `kco-sync:change-to-resumed` over the whole. The debounce is a fixed wait by
+design, so it is shown apart from the work that follows it (the shop's request, its KCO update, the resume).
+
+    .venv/bin/python -m bench.bench_browser_resume
+"""
+
+from __future__ import annotations
+
+import sys
+
+from bench.stand import (
+    KCO_SYNC_JS,
+    QUIET_CHROMIUM,
+    chromium_executable,
+    markdown_table,
+    percentile,
+    print_report,
+    running_stand,
+)
+
+CHANGES = 30
+MEASURES = """() => ({
+  changeToResumed: performance.getEntriesByName("kco-sync:change-to-resumed").map((entry) => entry.duration),
+  debounce: performance.getEntriesByName("kco-sync:debounce").map((entry) => entry.duration),
+})"""
+
+
+def main() -> int:
+    if not KCO_SYNC_JS.exists():
+        print("bench_browser_resume: not run, static/js/kco-sync.js does not exist yet")
+        return 0
+    executable = chromium_executable()
+    if executable is None:
+        print("bench_browser_resume: not run, no Chromium (apt-get install chromium)")
+        return 0
+    from playwright.sync_api import expect, sync_playwright
+
+    with running_stand() as stand, sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=QUIET_CHROMIUM)
+        try:
+            page = browser.new_page()
+            page.goto(f"{stand.shop_url}/")
+            page.get_by_role("button", name="Add Enamel mug to cart").click()
+            page.goto(f"{stand.shop_url}/checkout")
+            widget = page.locator("#klarna-checkout-container")
+            sync_root = page.locator("[data-kco-sync]")
+            quantity = page.get_by_label("Quantity of Enamel mug")
+            expect(widget).to_have_attribute("data-kco-widget-state", "ready")
+            for number in range(CHANGES):
+                quantity.fill(str(2 + number % 2))  # 2, 3, 2, ...: every change is a new cart
+                expect(sync_root).to_have_attribute("data-kco-sync-state", "idle")
+                expect(widget).to_have_attribute("data-kco-widget-state", "ready")
+            measures = page.evaluate(MEASURES)
+        finally:
+            browser.close()
+        updates = len(stand.emulator.api_calls(kind="update"))
+
+    change_to_resumed, debounce = measures["changeToResumed"], measures["debounce"]
+    if len(change_to_resumed) != CHANGES or len(debounce) != CHANGES:
+        print(f"bench_browser_resume: expected {CHANGES} kco-sync:change-to-resumed and kco-sync:debounce "
+              f"measures, found {len(change_to_resumed)} and {len(debounce)}: does kco-sync.js emit them?")
+        return 1
+    after_debounce = [total - wait for total, wait in zip(change_to_resumed, debounce, strict=True)]
+
+    def row(name: str, values: list[float]) -> list[str]:
+        return [name, f"{percentile(values, 50):.0f}", f"{percentile(values, 95):.0f}", f"{max(values):.0f}"]
+
+    print_report(f"Change to resumed widget in Chromium ({CHANGES} quantity changes, {updates} KCO updates)",
+                 markdown_table(["Measure (ms)", "p50", "p95", "max"], [
+                     row("Change to resumed (kco-sync:change-to-resumed)", change_to_resumed),
+                     row("of which debounce, waiting for the shopper to pause (kco-sync:debounce)", debounce),
+                     row("of which the rest: shop request, KCO update, resume", after_debounce),
+                 ]), [
+                     "Headless Chromium, development-server shop on loopback, the local emulator as KCO.",
+                     "Debounce: the fixed pause kco-sync.js waits for (DEBOUNCE_MS), plus timer lateness.",
+                 ])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

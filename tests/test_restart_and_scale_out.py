@@ -1,0 +1,258 @@
+"""Nothing a shopper has lives in one process's memory: a restart or a second process loses nothing.
+
+The session is in the session store (files under INSTANCE_PATH, or Redis when REDIS_URL is set); each KCO
+order's state and the recorded orders are in the database (DATABASE_URL). So a shop restarted mid-checkout
+picks up where it stopped, and several gunicorn instances behind a load balancer without sticky sessions
+serve one shopper in turn. These tests stop and start real shop processes, and run two gunicorn instances
+sharing one Redis and one database with the shopper's requests alternating between them.
+"""
+
+from __future__ import annotations
+
+import socket
+import sqlite3
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devserver import ServerProcess, gunicorn_shop_process, shop_process
+from tests.emulator_control import EmulatorControl
+from tests.redis_server import redis_server_binary, start_redis
+from tests.shop_client import KCOCalls, Shopper, kco_order
+
+KCO_DEMO_CREDENTIALS = {"KCO_USERNAME": "demo", "KCO_PASSWORD": "demo"}
+# Every process of one shop shares the key: it signs the session cookie and the callback tokens.
+SHOP_SECRET_KEY = "test-only-secret-key-shared-by-every-instance"
+
+
+def product_lines(order: dict[str, Any]) -> list[tuple[str, int]]:
+    return [(line["reference"], line["quantity"]) for line in order["order_lines"]
+            if line.get("type", "physical") == "physical"]
+
+
+def cart_lines(shopper: Shopper) -> list[tuple[str, int]]:
+    return [(item["sku"], item["quantity"]) for item in shopper.cart()["cart"]["items"]]
+
+
+def recorded_orders(database: Path, order_id: str) -> list[tuple[str, str | None]]:
+    with sqlite3.connect(database) as connection:
+        return connection.execute("SELECT recorded_by, acknowledged_at FROM orders WHERE order_id = ?",
+                                  (order_id,)).fetchall()
+
+
+def acknowledgements(emulator: EmulatorControl, order_id: str) -> int:
+    return sum(1 for entry in emulator.requests()
+               if entry.get("operation") == "acknowledge" and entry.get("order_id") == order_id)
+
+
+# --- Restart ---------------------------------------------------------------------------------------------
+
+@dataclass
+class RestartableShop:
+    """One shop process (the development server) that a test can restart with the same configuration."""
+
+    kco_api_url: str
+    env: dict[str, str]
+    server: ServerProcess | None = None
+
+    @property
+    def url(self) -> str:
+        assert self.server is not None
+        return self.server.url
+
+    def start(self, port: int = 0) -> None:
+        self.server = shop_process(self.kco_api_url, port=port, env=self.env)
+        self.server.start()
+
+    def restart(self) -> None:
+        """Stop the process and start a new one on the same address, as a deploy behind a proxy would:
+        KCO's callback URLs (PUBLIC_BASE_URL unset, so this address) keep reaching the shop."""
+        assert self.server is not None
+        port = int(self.server.url.rsplit(":", 1)[1])
+        self.server.stop()
+        self.start(port)
+
+    def stop(self) -> None:
+        if self.server is not None:
+            self.server.stop()
+
+
+@pytest.fixture
+def restartable_shop(emulator_server: ServerProcess, tmp_path: Path) -> Iterator[RestartableShop]:
+    shop = RestartableShop(emulator_server.url, {
+        "SECRET_KEY": SHOP_SECRET_KEY,
+        "INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.sqlite3'}",
+        **KCO_DEMO_CREDENTIALS,
+    })
+    shop.start()
+    yield shop
+    shop.stop()
+
+
+def test_a_restart_between_a_cart_change_and_a_reload_keeps_the_cart_and_reads_the_same_order_once(
+        restartable_shop: RestartableShop, emulator: EmulatorControl, calls: KCOCalls) -> None:
+    shopper = Shopper(restartable_shop.url)
+    shopper.add_to_cart("mug-001")
+    assert shopper.open_checkout().status_code == 200
+    order_id = shopper.order_id()
+    assert shopper.set_cart({"mug-001": 3, "tee-002": 1}).status_code == 200
+
+    restartable_shop.restart()
+    calls.mark()
+    assert shopper.open_checkout().status_code == 200
+
+    assert calls.since() == ["read"]  # the same order, found in step: no create, no update
+    assert shopper.order_id() == order_id
+    assert cart_lines(shopper) == [("mug-001", 3), ("tee-002", 1)]
+    assert product_lines(kco_order(emulator, order_id)) == [("mug-001", 3), ("tee-002", 1)]
+
+
+def test_an_order_recorded_before_a_restart_is_known_to_the_restarted_shop(
+        restartable_shop: RestartableShop, emulator: EmulatorControl, calls: KCOCalls,
+        tmp_path: Path) -> None:
+    emulator.settings(push_retry_seconds=[])  # only the push this test delivers
+    shopper = Shopper(restartable_shop.url)
+    shopper.add_to_cart("bottle-003", 2)
+    assert shopper.open_checkout().status_code == 200
+    order_id = shopper.order_id()
+    assert emulator.complete(order_id)["result"] == "completed"
+    assert shopper.get(f"/confirmation?order_id={order_id}").status_code == 200
+
+    restartable_shop.restart()
+    calls.mark()
+    assert emulator.push(order_id)["status"] == 200
+
+    # No Order Management read: the restarted shop found the order it had recorded, and only acknowledges.
+    assert calls.since() == ["acknowledge"]
+    rows = recorded_orders(tmp_path / "shop.sqlite3", order_id)
+    assert len(rows) == 1 and rows[0][0] == "confirmation" and rows[0][1] is not None
+    assert shopper.get(f"/confirmation?order_id={order_id}").status_code == 200
+    assert shopper.cart()["cart"]["items"] == []
+
+
+# --- Scale-out: two gunicorn instances, one Redis, one database -----------------------------------------
+
+@dataclass(frozen=True)
+class ShopInstances:
+    first: ServerProcess
+    second: ServerProcess
+    database: Path
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    if redis_server_binary() is None:
+        pytest.skip("redis-server is not installed: `apt-get install redis-server` (make test does this "
+                    "as root)")
+    server = start_redis(tmp_path_factory.mktemp("redis"))
+    yield server.url
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def instances(emulator_server: ServerProcess, redis_url: str,
+              tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopInstances]:
+    shared = tmp_path_factory.mktemp("scale-out")
+    database = shared / "shop.sqlite3"
+    # The first instance's socket is opened here, so its address is known before either instance starts.
+    listener = socket.create_server(("127.0.0.1", 0))
+    first_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
+    common = {
+        "SECRET_KEY": SHOP_SECRET_KEY,
+        "REDIS_URL": redis_url,
+        "DATABASE_URL": f"sqlite:///{database}",
+        # The address KCO sends callbacks and the shopper's return to. In production it is the load
+        # balancer's https URL, the same for every instance; here the first instance plays that part.
+        "PUBLIC_BASE_URL": first_url,
+        **KCO_DEMO_CREDENTIALS,
+    }
+    # Each instance gets its own INSTANCE_PATH: nothing may depend on one machine's disk.
+    first = gunicorn_shop_process(
+        emulator_server.url, bind=f"fd://{listener.fileno()}", pass_fds=(listener.fileno(),),
+        env={**common, "INSTANCE_PATH": str(shared / "first")}, name="shop-first")
+    second = gunicorn_shop_process(
+        emulator_server.url, env={**common, "INSTANCE_PATH": str(shared / "second")}, name="shop-second")
+    try:
+        first.start()
+        listener.close()  # gunicorn holds its own copy
+        second.start()
+        yield ShopInstances(first, second, database)
+    finally:
+        listener.close()
+        first.stop()
+        second.stop()
+
+
+def test_requests_alternating_between_two_instances_continue_cart_order_and_confirmation(
+        instances: ShopInstances, emulator: EmulatorControl, calls: KCOCalls) -> None:
+    emulator.settings(push_retry_seconds=[])
+    first, second = instances.first.url, instances.second.url
+    shopper = Shopper(first)
+    shopper.add_to_cart("mug-001")
+
+    shopper.base_url = second
+    calls.mark()
+    assert shopper.open_checkout().status_code == 200
+    assert calls.since() == ["create"]
+    order_id = shopper.order_id()
+
+    shopper.base_url = first
+    calls.mark()
+    answer = shopper.set_cart({"mug-001": 2, "socks-004": 1})
+    assert answer.status_code == 200, answer.text
+    assert calls.since() == ["update"]
+    assert answer.json()["order"]["order_id"] == order_id
+
+    shopper.base_url = second
+    calls.mark()
+    assert shopper.open_checkout().status_code == 200
+    assert calls.since() == ["read"]
+    assert shopper.order_id() == order_id
+    assert cart_lines(shopper) == [("mug-001", 2), ("socks-004", 1)]
+    assert product_lines(kco_order(emulator, order_id)) == [("mug-001", 2), ("socks-004", 1)]
+
+    assert emulator.complete(order_id)["result"] == "completed"  # validation reaches PUBLIC_BASE_URL
+    shopper.base_url = first
+    assert shopper.get(f"/confirmation?order_id={order_id}").status_code == 200
+
+    shopper.base_url = second
+    assert shopper.cart()["cart"]["items"] == [] and shopper.cart()["order"] is None
+    assert shopper.get(f"/confirmation?order_id={order_id}").status_code == 200
+    assert recorded_orders(instances.database, order_id) == [("confirmation", None)]
+
+
+def test_a_push_on_one_instance_and_the_confirmation_on_the_other_record_the_order_once(
+        instances: ShopInstances, emulator: EmulatorControl) -> None:
+    emulator.settings(push_retry_seconds=[])
+    shopper = Shopper(instances.second.url)  # KCO pushes to the first instance (PUBLIC_BASE_URL)
+    shopper.add_to_cart("tote-006")
+    assert shopper.open_checkout().status_code == 200
+    order_id = shopper.order_id()
+    assert emulator.complete(order_id)["result"] == "completed"
+
+    start_together = threading.Barrier(2)
+    outcomes: dict[str, Any] = {}
+
+    def push() -> None:
+        start_together.wait()
+        outcomes["push"] = emulator.push(order_id)["status"]
+
+    def confirmation() -> None:
+        start_together.wait()
+        outcomes["confirmation"] = shopper.get(f"/confirmation?order_id={order_id}").status_code
+
+    threads = [threading.Thread(target=push), threading.Thread(target=confirmation)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert outcomes == {"push": 200, "confirmation": 200}
+    rows = recorded_orders(instances.database, order_id)
+    assert len(rows) == 1 and rows[0][1] is not None
+    assert acknowledgements(emulator, order_id) == 1
