@@ -227,7 +227,11 @@ function act(path, body) {
 async function sendAction(path, body) {
   // One shopper action: the emulator runs the merchant callback and answers with the new order.
   showError('');
-  el.submit.disabled = true;
+  // Only the purchase itself locks the button. A click made while an address is still being sent must
+  // not be lost: act() runs the purchase right after that address.
+  if (path === 'complete') {
+    el.submit.disabled = true;
+  }
   const totalBefore = order.order_amount;
   try {
     const response = await fetch(`${orderUrl}/${path}`, {

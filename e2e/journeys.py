@@ -1,0 +1,237 @@
+"""The vocabulary of the end-to-end journeys: what a shopper does, what the widget shows, what KCO received.
+
+`Shopper` drives the demo shop's pages in a browser tab; `Widget` reads and drives the KCO checkout iframe
+that the emulator renders inside the checkout page; the functions at the end read the emulator's request
+log and orders, so a test can prove what reached KCO (and what did not).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from playwright.sync_api import FrameLocator, Locator, Page, expect
+
+from tests.emulator_control import EmulatorControl
+
+# A test person for the emulator's checkout form (its own fields, labelled as the emulator labels them).
+TEST_PERSON = {
+    "Email": "test.person@example.com",
+    "Given name": "Test",
+    "Family name": "Person",
+    "Street address": "Teststreet 1",
+    "Postal code": "12345",
+    "City": "Testcity",
+}
+
+
+class Shopper:
+    """One shopper in one browser tab. Tabs of the same browser context share the shop session."""
+
+    def __init__(self, page: Page, shop_url: str) -> None:
+        self.page = page
+        self.shop_url = shop_url.rstrip("/")
+        self.widget = Widget(page)
+
+    # --- on the catalogue ------------------------------------------------------------------------------
+
+    def adds_to_cart(self, product: str, times: int = 1) -> None:
+        self.page.goto(f"{self.shop_url}/")
+        for _ in range(times):
+            self.page.get_by_role("button", name=f"Add {product} to cart").click()
+            expect(self.page.get_by_role("status")).to_contain_text(f"{product} is in your cart")
+
+    # --- on the checkout page --------------------------------------------------------------------------
+
+    def opens_checkout(self) -> None:
+        self.page.goto(f"{self.shop_url}/checkout")
+        self.widget.expect_ready()
+
+    def reloads_checkout(self) -> None:
+        self.page.reload()
+        self.widget.expect_ready()
+
+    def sets_quantity(self, product: str, quantity: int) -> None:
+        self.quantity_of(product).fill(str(quantity))
+
+    def removes(self, product: str) -> None:
+        self.page.get_by_role("button", name=f"Remove {product}").click()
+
+    def chooses_country(self, name: str) -> None:
+        self.country.select_option(label=name)
+
+    def chooses_language(self, locale: str) -> None:
+        self.language.select_option(locale)
+
+    def waits_until_the_page_is_in_step(self) -> None:
+        """kco-sync.js has sent every change and shown the shop's answers (its state on the page's root)."""
+        expect(self.sync_root).to_have_attribute("data-kco-sync-state", "idle")
+
+    def waits_until_the_page_gives_up(self) -> None:
+        """kco-sync.js's last request failed; the page shows a message and the cart as the shop holds it."""
+        expect(self.sync_root).to_have_attribute("data-kco-sync-state", "error")
+
+    # --- what the shopper sees -------------------------------------------------------------------------
+
+    @property
+    def sync_root(self) -> Locator:
+        return self.page.locator("[data-kco-sync]")
+
+    @property
+    def country(self) -> Locator:
+        return self.page.get_by_role("combobox", name="Country")
+
+    @property
+    def language(self) -> Locator:
+        return self.page.get_by_role("combobox", name="Language")
+
+    def quantity_of(self, product: str) -> Locator:
+        return self.page.get_by_label(f"Quantity of {product}")
+
+    @property
+    def shipping_name(self) -> Locator:
+        return self.page.locator("[data-kco-shipping-name]")
+
+    @property
+    def shipping_amount(self) -> Locator:
+        return self.page.locator("[data-kco-shipping-amount]")
+
+    @property
+    def order_amount(self) -> Locator:
+        return self.page.locator("[data-kco-order-amount]")
+
+    @property
+    def order_tax_amount(self) -> Locator:
+        return self.page.locator("[data-kco-order-tax-amount]")
+
+    @property
+    def message(self) -> Locator:
+        return self.page.locator("[data-kco-message]")
+
+    @property
+    def empty_cart_note(self) -> Locator:
+        return self.page.locator("[data-kco-empty]")
+
+    def money(self, minor_units: int, cart: dict[str, Any]) -> str:
+        """An amount of this cart as the page's script (and the widget) writes it: Intl.NumberFormat in the
+        cart's locale and currency."""
+        return self.page.evaluate(
+            "([amount, currency, locale]) => new Intl.NumberFormat(locale, {style: 'currency', currency})"
+            ".format(amount / 100)",
+            [minor_units, cart["currency"], cart["locale"]],
+        )
+
+    # --- what the shop holds ---------------------------------------------------------------------------
+
+    def cart_answer(self) -> dict[str, Any]:
+        """GET /api/cart in this shopper's session (the browser context's cookies)."""
+        response = self.page.request.get(f"{self.shop_url}/api/cart")
+        assert response.ok, response.text()
+        return response.json()
+
+    def cart(self) -> dict[str, Any]:
+        return self.cart_answer()["cart"]
+
+    def order_id(self) -> str:
+        order = self.cart_answer()["order"]
+        assert order is not None, "the session has no KCO order"
+        return order["order_id"]
+
+
+class Widget:
+    """The KCO checkout iframe that the emulator's bootstrap renders into #klarna-checkout-container.
+
+    The emulator's test hooks: the container's data-kco-widget-state (loading, ready, suspended, resuming;
+    "ready" again only once a resume re-read the order), and inside the frame the lines
+    ([data-kco-order-line], text "2 × Name"), the total ([data-kco-order-total]) and <html lang>.
+    """
+
+    def __init__(self, page: Page) -> None:
+        self.page = page
+        self.container = page.locator("#klarna-checkout-container")
+        self.frame: FrameLocator = page.frame_locator("#klarna-checkout-container iframe")
+
+    def expect_ready(self) -> None:
+        expect(self.container).to_have_attribute("data-kco-widget-state", "ready")
+
+    def expect_suspended(self) -> None:
+        expect(self.container).to_have_attribute("data-kco-widget-state", "suspended")
+
+    @property
+    def total(self) -> Locator:
+        return self.frame.locator("[data-kco-order-total]")
+
+    @property
+    def language(self) -> Locator:
+        return self.frame.locator("html")
+
+    def line(self, product: str) -> Locator:
+        return self.frame.locator("[data-kco-order-line]").filter(has_text=product)
+
+    def fills_in_the_test_person(self) -> None:
+        """Types the test person's address, then leaves the last field, as a shopper would.
+
+        Leaving the field is what hands the address to KCO (its address_update callback); a Complete purchase
+        clicked meanwhile is kept and runs once the widget has taken the address.
+        """
+        for label, value in TEST_PERSON.items():
+            self.frame.get_by_label(label, exact=True).fill(value)
+        self.frame.get_by_label(list(TEST_PERSON)[-1], exact=True).press("Tab")
+
+    def chooses_country(self, name: str) -> None:
+        self.frame.get_by_role("combobox", name="Country").select_option(label=name)
+
+    def chooses_shipping(self, name: str) -> None:
+        self.frame.get_by_role("radio", name=name).check()
+
+    def completes_purchase(self) -> None:
+        self.frame.get_by_role("button", name="Complete purchase").click()
+
+
+# --- What reached KCO ----------------------------------------------------------------------------------
+
+def kco_operations(emulator: EmulatorControl) -> list[str]:
+    """The REST calls the emulator served, in order, by operation (create, read, update, ...)."""
+    return [entry["operation"] for entry in emulator.requests() if entry.get("operation")]
+
+
+def count_of(emulator: EmulatorControl, operation: str) -> int:
+    return kco_operations(emulator).count(operation)
+
+
+def product_lines(order: dict[str, Any]) -> list[tuple[str, int, int, int]]:
+    """(reference, quantity, unit_price, total_amount) of the order's product lines, shipping left out."""
+    return [
+        (line["reference"], line["quantity"], line["unit_price"], line["total_amount"])
+        for line in order["order_lines"]
+        if line.get("type", "physical") in ("physical", "digital")
+    ]
+
+
+def shipping_lines(order: dict[str, Any]) -> list[tuple[str, int]]:
+    return [(line["reference"], line["total_amount"]) for line in order["order_lines"]
+            if line.get("type") == "shipping_fee"]
+
+
+def assert_order_equals_cart(order: dict[str, Any], cart: dict[str, Any]) -> None:
+    """KCO holds what the shop shows: the same lines, shipping, market and totals."""
+    assert product_lines(order) == [
+        (item["sku"], item["quantity"], item["unit_price"], item["total_amount"]) for item in cart["items"]
+    ]
+    shipping = cart.get("shipping")
+    assert shipping_lines(order) == ([(shipping["id"], shipping["total_amount"])] if shipping else [])
+    assert order["purchase_country"].upper() == cart["country"]
+    assert order["purchase_currency"] == cart["currency"]
+    assert order["locale"].lower() == cart["locale"].lower()
+    assert order["order_amount"] == cart["order_amount"]
+    assert order["order_tax_amount"] == cart["order_tax_amount"]
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    """Poll a condition outside the browser (e.g. the emulator's log after a push) until it holds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)

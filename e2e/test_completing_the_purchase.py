@@ -1,0 +1,67 @@
+"""Journey: the shopper fills in the widget and completes the purchase.
+
+KCO asks the shop to validate the order, completes it and sends the shopper to the shop's confirmation page,
+which shows KCO's confirmation snippet and starts a fresh cart. KCO's push reaches the shop, which records the
+order and acknowledges it once (notes §7.3, K-ACK). The back button then leads to a fresh, empty checkout: the
+shop never tries to update the completed (read-only) order. And a page that missed the purchase (paid in
+another tab) is sent to the confirmation as soon as the shopper changes something there.
+"""
+
+from playwright.sync_api import expect
+
+from e2e.journeys import Shopper, count_of, wait_for
+
+
+def test_completing_the_purchase_confirms_acknowledges_and_clears_the_cart(
+        page, shop_server, emulator, screenshot):
+    shopper = Shopper(page, shop_server.url)
+    shopper.adds_to_cart("Canvas tote bag")
+    shopper.opens_checkout()
+    order_id = shopper.order_id()
+    shopper.widget.fills_in_the_test_person()
+
+    shopper.widget.completes_purchase()
+
+    page.wait_for_url(f"**/confirmation?order_id={order_id}")
+    expect(page.get_by_role("heading", name="Thank you for your order")).to_be_visible()
+    screenshot("confirmation")
+    wait_for(lambda: count_of(emulator, "acknowledge") == 1, "the shop to acknowledge the push")
+    assert shopper.cart()["items"] == []
+    assert emulator.order(order_id)["status"] == "checkout_complete"
+
+
+def test_the_back_button_after_the_purchase_leads_to_a_fresh_checkout(
+        page, shop_server, emulator, screenshot):
+    shopper = Shopper(page, shop_server.url)
+    shopper.adds_to_cart("Canvas tote bag")
+    shopper.opens_checkout()
+    order_id = shopper.order_id()
+    shopper.widget.fills_in_the_test_person()
+    shopper.widget.completes_purchase()
+    page.wait_for_url(f"**/confirmation?order_id={order_id}")
+
+    page.go_back()
+
+    page.wait_for_url("**/checkout")
+    expect(shopper.empty_cart_note).to_be_visible()
+    expect(shopper.message).to_have_text("")
+    expect(shopper.widget.container).to_have_count(0)
+    screenshot("back-to-checkout")
+    assert count_of(emulator, "update") == 0
+
+
+def test_a_cart_change_after_paying_elsewhere_leads_to_the_confirmation(page, shop_server, emulator):
+    shopper = Shopper(page, shop_server.url)
+    shopper.adds_to_cart("Canvas tote bag")
+    shopper.opens_checkout()
+    order_id = shopper.order_id()
+    # Paid in another tab (or the redirect after paying was lost): this page still shows the open checkout.
+    emulator.complete(order_id)
+
+    shopper.sets_quantity("Canvas tote bag", 2)
+
+    # The update hits a completed order, KCO answers 403 READ_ONLY_ORDER (notes §2), and the shop sends the
+    # page to the confirmation instead of showing an error.
+    page.wait_for_url(f"**/confirmation?order_id={order_id}")
+    expect(page.get_by_role("heading", name="Thank you for your order")).to_be_visible()
+    assert shopper.cart()["items"] == []

@@ -1,0 +1,34 @@
+"""Journey: the shopper keeps their country but switches the checkout's language (Swedish to English).
+
+The language is part of the KCO order (`locale`), so it is one KCO update, but only the language changes:
+the currency, the prices and the amounts stay as they are (notes §10.2: the locale never changes country or
+currency).
+"""
+
+from playwright.sync_api import expect
+
+from e2e.journeys import Shopper, assert_order_equals_cart, count_of
+
+
+def test_switching_language_changes_only_the_orders_locale(page, shop_server, emulator, screenshot):
+    shopper = Shopper(page, shop_server.url)
+    shopper.adds_to_cart("Organic cotton T-shirt")
+    shopper.opens_checkout()
+    before = shopper.cart()
+    order_before = emulator.order(shopper.order_id())
+    expect(shopper.widget.language).to_have_attribute("lang", "sv")
+
+    shopper.chooses_language("en-SE")
+    shopper.waits_until_the_page_is_in_step()
+    shopper.widget.expect_ready()
+
+    expect(shopper.widget.language).to_have_attribute("lang", "en")
+    cart = shopper.cart()
+    expect(shopper.order_amount).to_have_text(shopper.money(before["order_amount"], cart))
+    screenshot("english")
+    assert (cart["country"], cart["currency"], cart["locale"]) == ("SE", "SEK", "en-SE")
+    assert count_of(emulator, "update") == 1
+    order = emulator.order(shopper.order_id())
+    assert_order_equals_cart(order, cart)
+    assert order["order_amount"] == order_before["order_amount"]
+    assert order["order_lines"] == order_before["order_lines"]
