@@ -7,15 +7,24 @@ Callback tokens: `merchant_urls` are fixed when the order is created, before KCO
 checkout gets a random reference (stored on the order as `merchant_reference2` and in the shop's
 `checkouts` row) and its URLs carry `HMAC-SHA256(SECRET_KEY, reference)`. Only the shop can compute it, and
 it is checked against the reference the shop stored for the order id in the URL.
+
+Content-Security-Policy: scripts, frames and fetches only from the shop itself and from the origins KCO's
+html_snippet loads its widget from. The snippet's own inline <script> runs because the shop adds this
+response's nonce to it (`snippet_with_nonce`); the page publishes the nonce in `<meta name="csp-nonce">` so
+kco-sync.js can give it to the scripts of a snippet it swaps in later.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
+import re
 import secrets
-from collections.abc import MutableMapping
+from collections.abc import MutableMapping, Sequence
 from typing import Any
+
+from markupsafe import Markup
 
 CSRF_SESSION_KEY = "csrf_token"
 
@@ -48,3 +57,40 @@ def callback_token_valid(secret_key: str, reference: str, sent: str | None) -> b
     if not sent:
         return False
     return hmac.compare_digest(callback_token(secret_key, reference).encode(), sent.encode())
+
+
+# The snippet's fallback "Reload" button calls this from an onclick attribute (notes §8); its hash admits
+# exactly this handler and no other inline one. The emulator's spelling; the real snippet's exact text is not
+# documented [unverified], so there the fallback button may stay inert (reloading the page still works).
+SNIPPET_RELOAD_HANDLER = "reloadCheckoutHandler()"
+SCRIPT_TAG = re.compile(r"<script\b", re.IGNORECASE)
+
+
+def new_csp_nonce() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def content_security_policy(nonce: str, snippet_origins: Sequence[str]) -> str:
+    """The pages' policy: the shop's own origin plus KCO's snippet origins, and nothing else."""
+    kco = " ".join(snippet_origins)
+    handler = base64.b64encode(hashlib.sha256(SNIPPET_RELOAD_HANDLER.encode()).digest()).decode()
+    directives = {
+        "default-src": "'self'",
+        "script-src": f"'self' 'nonce-{nonce}' 'unsafe-hashes' 'sha256-{handler}' {kco}",
+        "frame-src": f"'self' {kco}",  # the widget is an iframe from KCO's origin
+        "connect-src": f"'self' {kco}",
+        "img-src": f"'self' {kco}",  # the real snippet loads a tracking pixel from KCO (notes §8)
+        # KCO's snippet and its bootstrap style elements through style attributes (notes §8: the container
+        # and the fallback page carry inline CSS); styles cannot run code, so inline styles are allowed.
+        "style-src": "'self' 'unsafe-inline'",
+        "object-src": "'none'",
+        "base-uri": "'self'",
+        "form-action": "'self'",
+        "frame-ancestors": "'self'",
+    }
+    return "; ".join(f"{name} {value}".strip() for name, value in directives.items())
+
+
+def snippet_with_nonce(html_snippet: str, nonce: str) -> Markup:
+    """KCO's html_snippet, trusted markup from KCO (notes §8), with this response's nonce on each <script>."""
+    return Markup(SCRIPT_TAG.sub(f'<script nonce="{nonce}"', html_snippet))

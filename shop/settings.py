@@ -35,6 +35,7 @@ class Settings:
     redis_url: str | None
     database_url: str
     session_cookie_secure: bool
+    snippet_origins: tuple[str, ...]  # where KCO's html_snippet loads its widget from (CSP)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -53,15 +54,37 @@ class Settings:
         has_credentials = any(environ.get(name) for name in KCO_CREDENTIAL_VARIABLES)
         if host in ("127.0.0.1", "localhost", "::1") and not has_credentials:
             kco_environ.update(EMULATOR_CREDENTIALS)  # the emulator's demo credentials (`make run`)
+        kco = ClientConfig.from_env(kco_environ)
         return cls(
             secret_key=environ.get("SECRET_KEY") or _development_secret_key(instance_path),
             instance_path=instance_path,
             public_base_url=public_base_url,
-            kco=ClientConfig.from_env(kco_environ),
+            kco=kco,
             redis_url=environ.get("REDIS_URL") or None,
             database_url=environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'shop.sqlite3'}",
             session_cookie_secure=_flag(environ, "SESSION_COOKIE_SECURE"),
+            snippet_origins=_snippet_origins(environ, kco),
         )
+
+
+def _snippet_origins(environ: Mapping[str, str], kco: ClientConfig) -> tuple[str, ...]:
+    """KCO_SNIPPET_ORIGINS (space-separated), else the emulator's widget origin: where it serves the widget
+    (KCO_EMULATOR_PUBLIC_URL, else the address the shop calls it at). Real KCO's widget hosts are not
+    documented for Kustom (notes §1.1, §13), so with a real KCO host the variable must be set."""
+    listed = environ.get("KCO_SNIPPET_ORIGINS", "").split()
+    if not listed:
+        if not kco.is_local:
+            raise SettingsError("KCO_SNIPPET_ORIGINS must list the origins KCO's html_snippet loads its "
+                                "script and iframe from (see BOOTSTRAP_SRC and ORDER_URL in a snippet)")
+        listed = [environ.get("KCO_EMULATOR_PUBLIC_URL") or kco.base_url]
+    origins = []
+    for url in listed:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingsError(f"KCO_SNIPPET_ORIGINS must hold origins such as https://js.example.com, "
+                                f"not {url!r}")
+        origins.append(f"{parts.scheme}://{parts.netloc}")
+    return tuple(origins)
 
 
 def _flag(environ: Mapping[str, str], name: str) -> bool:

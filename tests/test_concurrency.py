@@ -1,0 +1,183 @@
+"""Two tabs of one session at the same moment: the session's cart and the KCO order end equal, never a mix.
+
+Both tabs share one cookie jar, as two tabs of one browser do, and post different carts at once. A delay on
+the KCO call the first request makes (an emulator fault) keeps that request inside the shop while the second
+one arrives, so the two really overlap. shop/session_lock.py makes the second wait until the first has saved
+the session; the KCO calls counted here show it: the second request starts from the first one's session.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import threading
+from collections import Counter
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+
+import pytest
+import requests
+
+from devserver import ServerProcess
+from shop import session_lock
+from shop.session_lock import FileLocks, RedisLocks, SessionBusy
+from tests.emulator_control import EmulatorControl
+from tests.redis_server import redis_server_binary, start_redis
+from tests.shop_client import KCOCalls, Shopper, kco_order
+
+ROUNDS = 5
+OVERLAP_DELAY_MS = 200
+
+
+def carts_of_round(round_number: int) -> tuple[dict[str, int], dict[str, int]]:
+    """Two carts unlike each other and unlike any earlier round's, so each one really changes the order."""
+    return {"mug-001": 1 + round_number, "tee-002": 2}, {"bottle-003": 1 + round_number}
+
+
+def second_tab(shopper: Shopper) -> Shopper:
+    """Another tab of the same browser: the same cookies and the page's CSRF token."""
+    tab = Shopper(shopper.base_url)
+    tab.http.cookies.update(shopper.http.cookies)
+    tab.csrf_token = shopper.csrf_token
+    return tab
+
+
+def at_once(*requests_to_send: Callable[[], requests.Response]) -> list[requests.Response]:
+    """Send the requests from threads released together; their answers in the given order."""
+    start = threading.Barrier(len(requests_to_send))
+    answers: list[requests.Response | None] = [None] * len(requests_to_send)
+
+    def send(index: int) -> None:
+        start.wait()
+        answers[index] = requests_to_send[index]()
+
+    threads = [threading.Thread(target=send, args=(index,)) for index in range(len(requests_to_send))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(answer is not None for answer in answers)
+    return [answer for answer in answers if answer is not None]
+
+
+def post_at_once(tabs: list[Shopper], carts: list[dict[str, int]]) -> list[requests.Response]:
+    return at_once(*(partial(tab.set_cart, cart) for tab, cart in zip(tabs, carts, strict=True)))
+
+
+def session_cart(shopper: Shopper) -> dict[str, int]:
+    return {item["sku"]: item["quantity"] for item in shopper.cart()["cart"]["items"]}
+
+
+def kco_cart(emulator: EmulatorControl, order_id: str) -> dict[str, int]:
+    return {line["reference"]: line["quantity"] for line in kco_order(emulator, order_id)["order_lines"]
+            if line.get("type", "physical") == "physical"}
+
+
+def test_two_tabs_creating_the_first_order_at_once_make_one_order_holding_one_of_the_carts(
+        shop_server: ServerProcess, emulator: EmulatorControl, calls: KCOCalls) -> None:
+    for round_number in range(ROUNDS):
+        cart_a, cart_b = carts_of_round(round_number)
+        shopper = Shopper(shop_server.url)
+        shopper.add_to_cart("socks-004")  # a cart but no KCO order yet: the next change creates it
+        calls.mark()
+        emulator.fault("create", delay_ms=OVERLAP_DELAY_MS)
+        answers = post_at_once([shopper, second_tab(shopper)], [cart_a, cart_b])
+        assert [answer.status_code for answer in answers] == [200, 200]
+        # One create; the other request waited, saw the new order in the session and updated it.
+        assert Counter(calls.since()) == Counter({"create": 1, "update": 1})
+        cart = session_cart(shopper)
+        assert cart in (cart_a, cart_b)
+        assert kco_cart(emulator, shopper.order_id()) == cart
+
+
+def test_two_tabs_changing_the_cart_at_once_end_with_one_cart_in_the_session_and_in_kco(
+        shop_server: ServerProcess, emulator: EmulatorControl, calls: KCOCalls) -> None:
+    shopper = Shopper(shop_server.url)
+    shopper.add_to_cart("socks-004")
+    assert shopper.open_checkout().status_code == 200
+    order_id = shopper.order_id()
+    tab = second_tab(shopper)
+    for round_number in range(ROUNDS):
+        calls.mark()
+        emulator.fault("update", delay_ms=OVERLAP_DELAY_MS)
+        cart_a, cart_b = carts_of_round(round_number)
+        answers = post_at_once([shopper, tab], [cart_a, cart_b])
+        assert [answer.status_code for answer in answers] == [200, 200]
+        # Both changes reached KCO, one after the other; the later one is what both hold now.
+        assert Counter(calls.since()) == Counter({"update": 2})
+        cart = session_cart(shopper)
+        assert cart in (cart_a, cart_b)
+        assert shopper.order_id() == order_id
+        assert kco_cart(emulator, order_id) == cart
+
+
+def test_a_cart_change_and_a_country_change_from_two_tabs_at_once_both_survive(
+        shop_server: ServerProcess, emulator: EmulatorControl, calls: KCOCalls) -> None:
+    # Without the lock both requests would start from the same session and the one finishing last would
+    # write its session (and KCO order) over the other: one of the two changes would be lost.
+    for round_number in range(ROUNDS):
+        shopper = Shopper(shop_server.url)
+        shopper.add_to_cart("socks-004")
+        assert shopper.open_checkout().status_code == 200
+        tab = second_tab(shopper)
+        cart, _ = carts_of_round(round_number)
+        emulator.fault("update", delay_ms=OVERLAP_DELAY_MS)
+        answers = at_once(partial(shopper.set_cart, cart), partial(tab.set_market, "DE"))
+        assert [answer.status_code for answer in answers] == [200, 200]
+        held = shopper.cart()["cart"]
+        assert (session_cart(shopper), held["country"]) == (cart, "DE")
+        order = kco_order(emulator, shopper.order_id())
+        assert kco_cart(emulator, shopper.order_id()) == cart
+        assert (order["purchase_country"].upper(), order["purchase_currency"]) == ("DE", "EUR")
+
+
+# --- the lock itself, across processes ---------------------------------------------------------------------
+
+HOLDER = """
+import sys
+from pathlib import Path
+from shop.session_lock import FileLocks
+with FileLocks(Path(sys.argv[1])).hold(sys.argv[2]):
+    print("held", flush=True)
+    sys.stdin.read()
+"""
+
+
+def test_a_session_locked_by_another_process_waits_until_that_process_lets_go(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    key = "ab" * 32
+    holder = subprocess.Popen([sys.executable, "-c", HOLDER, str(tmp_path), key],
+                              cwd=Path(__file__).parent.parent, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        monkeypatch.setattr(session_lock, "WAIT_SECONDS", 0)
+        with pytest.raises(SessionBusy), FileLocks(tmp_path).hold(key):
+            pass
+        assert holder.stdin is not None
+        holder.stdin.close()  # the holder lets go and exits
+        assert holder.wait(timeout=10) == 0
+        with FileLocks(tmp_path).hold(key):
+            pass
+    finally:
+        if holder.poll() is None:
+            holder.kill()
+
+
+@pytest.mark.skipif(redis_server_binary() is None, reason="redis-server is not installed")
+def test_with_redis_a_session_locked_elsewhere_is_busy_until_released(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import redis
+
+    server = start_redis(tmp_path)
+    try:
+        first, second = (RedisLocks(redis.Redis.from_url(server.url)) for _ in range(2))
+        monkeypatch.setattr(session_lock, "WAIT_SECONDS", 0.05)
+        with first.hold("cd" * 32):
+            with pytest.raises(SessionBusy), second.hold("cd" * 32):
+                pass
+        with second.hold("cd" * 32):
+            pass
+    finally:
+        server.stop()
