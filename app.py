@@ -43,9 +43,18 @@ from shop.cart import ShopperState, parse_cart, parse_market, parse_quantity, pa
 from shop.catalogue import PRODUCTS
 from shop.checkout_flow import CheckoutFlow, confirmation_path
 from shop.errors import ShopError
+from shop.inspector import register_inspector
 from shop.money import format_money
 from shop.records import Records
-from shop.security import callback_token_valid, csrf_token, csrf_valid
+from shop.security import (
+    callback_token_valid,
+    content_security_policy,
+    csrf_token,
+    csrf_valid,
+    new_csp_nonce,
+    snippet_with_nonce,
+)
+from shop.session_lock import session_lock
 from shop.settings import Settings
 
 log = logging.getLogger("shop")
@@ -73,21 +82,30 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         app.config.update(SESSION_TYPE="cachelib", SESSION_CACHELIB=FileSystemCache(
             str(settings.instance_path / "sessions"), threshold=10_000, mode=0o600))
     Session(app)
+    # Two tabs of one session must not interleave "read session -> call KCO -> save session": each
+    # session-writing request runs alone, also across processes (shop/session_lock.py).
+    app.wsgi_app = session_lock(app.wsgi_app, settings.instance_path,
+                                app.config.get("SESSION_REDIS"), app.config["SESSION_COOKIE_NAME"])
 
     records = Records(settings.database_url)
     client = KCOClient(settings.kco, on_call=_remember_call)
     flow = CheckoutFlow(CheckoutSync(client), records, settings.secret_key,
                         lambda: app.config["PUBLIC_BASE_URL"] or DEFAULT_PUBLIC_BASE_URL)
     app.jinja_env.filters["money"] = format_money
+    # KCO's html_snippet is rendered as trusted markup, its <script> tags carrying this response's CSP nonce.
+    app.jinja_env.filters["kco_snippet"] = lambda html: snippet_with_nonce(html or "", _csp_nonce())
+    # Workshop mode (docs/workshop.md): the KCO inspector panel, on by default with the local emulator only.
+    register_inspector(app, flow, settings.kco, {**os.environ, **(config or {})})
 
     @app.context_processor
     def page_globals() -> dict[str, Any]:
-        return {"csrf_token": csrf_token(session), "markets": MARKETS}
+        return {"csrf_token": csrf_token(session), "csp_nonce": _csp_nonce(), "markets": MARKETS}
 
     @app.before_request
     def start_request() -> None:
         g.started = time.perf_counter()
         g.kco_calls = []
+        g.csp_nonce = new_csp_nonce()
         # CSRF: every state-changing request from a browser carries the session's token (header for JSON,
         # field for forms). KCO's callbacks have no shopper session; their URL token protects them instead.
         is_callback = request.path.startswith("/kco/callbacks/")
@@ -105,6 +123,8 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         response.headers["Server-Timing"] = f'kco;dur={kco_ms:.1f};desc="KCO calls", total;dur={total_ms:.1f}'
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
+        response.headers["Content-Security-Policy"] = content_security_policy(_csp_nonce(),
+                                                                              settings.snippet_origins)
         return response
 
     @app.errorhandler(Exception)
@@ -305,6 +325,11 @@ def _remember_call(call: KCOCall) -> None:
     """kco.client's on_call hook: keep this request's KCO calls for Server-Timing (never credentials)."""
     if has_request_context() and "kco_calls" in g:
         g.kco_calls.append(call)
+
+
+def _csp_nonce() -> str:
+    """This response's Content-Security-Policy nonce (shop/security.py); made here if no hook made it yet."""
+    return g.setdefault("csp_nonce", new_csp_nonce())
 
 
 def _json_body() -> Any:

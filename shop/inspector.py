@@ -1,0 +1,373 @@
+"""Workshop mode: the KCO inspector on the checkout page, and buttons that make the local emulator misbehave.
+
+What it records, per shopper session: every KCO call the shop made for that session (method, path, status,
+duration, correlation id) with the order fields a create or update changed, and the callbacks KCO made for the
+session's orders. `GET /api/inspector` answers with the last `MAX_ENTRIES`; static/js/kco-inspector.js shows
+them next to the widget's events. Never recorded: headers, credentials, request bodies, addresses.
+
+Where it is kept: not in the Flask session, because the panel polls while it is open, and Flask-Session
+rewrites a permanent session on every request, so a poll racing a cart change could put the old cart back.
+The log lives in its own cache beside the sessions (Redis when REDIS_URL is set, else files in instance/),
+keyed by a digest of the session id, so several shop processes share it. Two writes to one session's log at
+the very same moment may drop an entry: acceptable for a teaching aid, not for anything a payment relies on.
+
+On when KCO_INSPECTOR=1; with KCO_INSPECTOR unset, on exactly when KCO is the local emulator. The emulator
+buttons (`POST /api/inspector/emulator/<action>`) exist only with the local emulator: a server-side proxy to
+its control API, so the browser never talks to another origin (no CORS, no CSP exception) and every button is
+CSRF-checked and acts only on this session's own order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable, Mapping, MutableMapping
+from typing import Any
+
+import requests
+from cachelib import BaseCache, FileSystemCache
+from cachelib.redis import RedisCache
+from flask import Blueprint, Flask, Response, g, jsonify, request, session
+
+from kco.checkout import order_content
+from kco.client import ClientConfig, KCOCall
+from kco.markets import MARKETS
+from shop.cart import ShopperState
+from shop.checkout_flow import CheckoutFlow
+from shop.errors import ShopError
+from shop.settings import SettingsError
+
+log = logging.getLogger("shop.inspector")
+
+MAX_ENTRIES = 50
+LOG_TTL_SECONDS = 6 * 3600
+# KCO forgets an order 48 h after its last update or shopper interaction (notes §6): one hour more expires it.
+EXPIRY_SECONDS = 49 * 3600
+EMULATOR_TIMEOUT_SECONDS = 10
+WRITE_OPERATIONS = ("create", "update")
+# Callbacks whose answer changes the order in KCO (notes §7.1): their answer is compared like an update.
+REFINING_CALLBACKS = ("address_update", "country_change", "shipping_option_update")
+# Line fields a reader cares about; the totals follow from them and are named, not spelled out.
+LINE_DETAIL_FIELDS = ("quantity", "unit_price", "tax_rate", "name")
+
+Content = dict[str, Any]
+
+
+def inspector_enabled(environ: Mapping[str, str], kco: ClientConfig) -> bool:
+    """KCO_INSPECTOR=1/0 decides; unset, the inspector is on with the local emulator only."""
+    value = environ.get("KCO_INSPECTOR", "").strip().lower()
+    if value == "":
+        return kco.is_local
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"KCO_INSPECTOR must be 1 or 0, not {value!r}")
+
+
+# --- What changed -----------------------------------------------------------------------------------------
+
+def content_changes(before: Content | None, after: Content) -> list[dict[str, Any]]:
+    """The order fields that differ between two `kco.checkout.order_content` values, in KCO's names.
+
+    Each change is `{"field", "before", "after"}` for a plain field, or `{"field": "order_lines", "lines":
+    [...]}` naming each line added, removed or changed (by `reference`). With no `before` (a first order),
+    every field counts as new.
+    """
+    changes: list[dict[str, Any]] = []
+    for field in ("purchase_country", "purchase_currency", "locale", "order_amount", "order_tax_amount"):
+        old = before.get(field) if before else None
+        if old != after.get(field):
+            changes.append({"field": field, "before": old, "after": after.get(field)})
+    old_lines = before.get("order_lines", []) if before else []
+    line_changes = _line_changes(old_lines, after.get("order_lines", []))
+    if line_changes:
+        changes.insert(0, {"field": "order_lines", "lines": line_changes})
+    return changes
+
+
+def _line_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> list[str]:
+    old = {line.get("reference"): line for line in before}
+    new = {line.get("reference"): line for line in after}
+    described: list[str] = []
+    for reference, line in new.items():
+        if reference not in old:
+            described.append(f"+ {reference} × {line.get('quantity')}")
+            continue
+        differing = [name for name in line if line.get(name) != old[reference].get(name)]
+        details = [f"{name} {old[reference].get(name)} → {line.get(name)}"
+                   for name in LINE_DETAIL_FIELDS if name in differing]
+        totals = [name for name in differing if name not in LINE_DETAIL_FIELDS]
+        if details or totals:
+            described.append(f"{reference}: {', '.join(details + totals)}")
+    described.extend(f"− {reference}" for reference in old if reference not in new)
+    return described
+
+
+# --- Where the log is kept --------------------------------------------------------------------------------
+
+class CallLog:
+    """Bounded per-session logs in a cachelib cache, plus which session owns each KCO order."""
+
+    def __init__(self, cache: BaseCache) -> None:
+        self.cache = cache
+        self._lock = threading.Lock()  # one process's writers; across processes see the module docstring
+
+    def entries(self, key: str) -> list[dict[str, Any]]:
+        return list((self.cache.get(f"log:{key}") or {}).get("entries", []))
+
+    def append(self, key: str, new_entries: list[dict[str, Any]]) -> None:
+        with self._lock:
+            stored = self.cache.get(f"log:{key}") or {"next_id": 1, "entries": []}
+            for entry in new_entries:
+                stored["entries"].append({"id": stored["next_id"], **entry})
+                stored["next_id"] += 1
+            stored["entries"] = stored["entries"][-MAX_ENTRIES:]
+            self.cache.set(f"log:{key}", stored, timeout=LOG_TTL_SECONDS)
+
+    def last_content(self, key: str) -> dict[str, Any] | None:
+        """The order content the shop last sent (create/update) or a callback set: `{order_id, content}`."""
+        return self.cache.get(f"content:{key}")
+
+    def remember_content(self, key: str, order_id: str | None, content: Content) -> None:
+        self.cache.set(f"content:{key}", {"order_id": order_id, "content": content}, timeout=LOG_TTL_SECONDS)
+
+    def owner(self, order_id: str | None) -> str | None:
+        return self.cache.get(f"owner:{order_id}") if order_id else None
+
+    def set_owner(self, order_id: str, key: str) -> None:
+        self.cache.set(f"owner:{order_id}", key, timeout=LOG_TTL_SECONDS)
+
+
+def call_log_for(app: Flask) -> CallLog:
+    """The same kind of store the sessions use: Redis shared by several processes, or files in instance/."""
+    if app.config.get("SESSION_TYPE") == "redis":
+        return CallLog(RedisCache(host=app.config["SESSION_REDIS"], key_prefix="kco-inspector:",
+                                  default_timeout=LOG_TTL_SECONDS))
+    return CallLog(FileSystemCache(f"{app.instance_path}/inspector", threshold=2000, mode=0o600,
+                                   default_timeout=LOG_TTL_SECONDS))
+
+
+def session_key(shopper_session: Any) -> str:
+    """A digest of the session id: the log is tied to the session without storing the id itself."""
+    sid = getattr(shopper_session, "sid", None)
+    if not sid:
+        # Without server-side sessions (no `sid`), a random id kept in the session stands in for it.
+        sid = shopper_session.setdefault("inspector_id", secrets.token_hex(16))
+    return hashlib.sha256(f"kco-inspector:{sid}".encode()).hexdigest()[:32]
+
+
+# --- Recording, after each request -----------------------------------------------------------------------
+
+def call_entries(calls: list[KCOCall], started_ms: float, trigger: str,
+                 changes_for: Callable[[KCOCall], dict[str, Any]]) -> list[dict[str, Any]]:
+    """One log entry per KCO call. `at` is the end of each call, from the request's start and the durations
+    before it (KCOCall carries no clock time); good enough to interleave with the page's events."""
+    entries = []
+    elapsed = 0.0
+    for call in calls:
+        elapsed += call.duration_ms
+        entries.append({
+            "kind": "kco", "at": round(started_ms + elapsed), "trigger": trigger,
+            "operation": call.operation, "method": call.method, "path": call.path, "status": call.status,
+            "duration_ms": call.duration_ms, "correlation_id": call.correlation_id, "order_id": call.order_id,
+            "error": call.error, **changes_for(call),
+        })
+    return entries
+
+
+class Recorder:
+    """Turns a finished request's KCO calls (app.py keeps them in `g.kco_calls`) into log entries."""
+
+    def __init__(self, call_log: CallLog, flow: CheckoutFlow) -> None:
+        self.call_log = call_log
+        self.flow = flow
+
+    def shopper_request(self, shopper_session: MutableMapping[str, Any], calls: list[KCOCall],
+                        started_ms: float, trigger: str) -> None:
+        key = session_key(shopper_session)
+        writes = [call for call in calls if call.operation in WRITE_OPERATIONS]
+        sent: Content | None = None
+        state = ShopperState.from_session(shopper_session)
+        if writes:
+            # What the create/update sent: the order body the cart calls for, as kco/checkout.py built it.
+            desired = self.flow.desired(*self.flow.load(shopper_session))
+            sent = order_content(desired) if desired is not None else None
+        previous = self.call_log.last_content(key)
+
+        def changes_for(call: KCOCall) -> dict[str, Any]:
+            if call.operation not in WRITE_OPERATIONS or sent is None:
+                return {}
+            before = previous["content"] if previous else None
+            extra: dict[str, Any] = {"changes": content_changes(before, sent)}
+            if call.operation == "create" and call.status == 201:
+                extra["order_id"] = state.order_id
+                if previous and previous.get("order_id") and previous["order_id"] != state.order_id:
+                    extra["replaces"] = previous["order_id"]
+            return extra
+
+        entries = call_entries(calls, started_ms, trigger, changes_for)
+        self.call_log.append(key, entries)
+        succeeded = [call for call in writes if call.status in (200, 201)]
+        if sent is not None and succeeded:
+            self.call_log.remember_content(key, state.order_id, sent)
+        if any(call.operation == "create" for call in succeeded) and state.order_id:
+            self.call_log.set_owner(state.order_id, key)
+
+    def callback_request(self, name: str, order_id: str | None, status: int, duration_ms: float,
+                         calls: list[KCOCall], started_ms: float, kco_order: Any, answer: Any) -> None:
+        """A callback from KCO: logged for the session that created the order, if the inspector knows it."""
+        key = self.call_log.owner(order_id)
+        if key is None:
+            return
+        # Stamped with its start: the KCO calls made while answering it (push) follow it in the timeline.
+        entry: dict[str, Any] = {"kind": "callback", "at": round(started_ms), "name": name,
+                                 "order_id": order_id, "status": status, "duration_ms": round(duration_ms, 1)}
+        previous = self.call_log.last_content(key)
+        if name in REFINING_CALLBACKS and status == 200 and isinstance(answer, dict) and previous:
+            # KCO applies the callback's answer to the order (notes §7.1); the country is the shopper's.
+            refined = order_content({**previous["content"], **answer})
+            country = _shopper_country(kco_order, billing_first=name == "country_change")
+            if country:
+                refined["purchase_country"] = country
+            entry["changes"] = content_changes(previous["content"], refined)
+            self.call_log.remember_content(key, order_id, refined)
+        self.call_log.append(key, [entry, *call_entries(calls, started_ms, f"callback {name}", lambda _: {})])
+
+
+def _shopper_country(kco_order: Any, billing_first: bool) -> str | None:
+    """The country the callback moves the order to: KCO Global follows the shopper's address (notes §7.1,
+    §10.3); the callback body carries the addresses rather than purchase_country."""
+    if not isinstance(kco_order, dict):
+        return None
+    keys = ["shipping_address", "billing_address"]
+    if billing_first:
+        keys.reverse()
+    for key in keys:
+        address = kco_order.get(key)
+        if isinstance(address, dict) and address.get("country"):
+            return str(address["country"]).upper()
+    country = kco_order.get("purchase_country")
+    return str(country).upper() if country else None
+
+
+# --- The blueprint ----------------------------------------------------------------------------------------
+
+def register_inspector(app: Flask, flow: CheckoutFlow, kco: ClientConfig, environ: Mapping[str, str]) -> None:
+    """Adds the inspector to the shop when workshop mode is on (see the module docstring)."""
+    if not inspector_enabled(environ, kco):
+        return
+    app.register_blueprint(inspector_blueprint(Recorder(call_log_for(app), flow), kco))
+
+
+def inspector_blueprint(recorder: Recorder, kco: ClientConfig) -> Blueprint:
+    blueprint = Blueprint("inspector", __name__)
+    emulator = EmulatorControl(kco) if kco.is_local else None
+
+    @blueprint.app_context_processor
+    def inspector_page_globals() -> dict[str, Any]:
+        # templates/checkout.html includes _inspector.html only when `inspector` is defined.
+        return {"inspector": {"emulator": emulator is not None,
+                              "countries": [(market.country, market.name) for market in MARKETS.values()]}}
+
+    @blueprint.before_app_request
+    def note_start() -> None:
+        g.inspector_started_ms = time.time() * 1000
+
+    @blueprint.after_app_request
+    def record(response: Response) -> Response:
+        calls: list[KCOCall] = list(g.get("kco_calls", []))
+        is_callback = request.path.startswith("/kco/callbacks/")
+        if not calls and not is_callback:
+            return response
+        started_ms = g.get("inspector_started_ms", time.time() * 1000)
+        try:
+            if is_callback:
+                recorder.callback_request(
+                    request.path.rsplit("/", 1)[-1], request.args.get("order_id"), response.status_code,
+                    time.time() * 1000 - started_ms, calls, started_ms,
+                    request.get_json(silent=True), response.get_json(silent=True))
+            else:
+                recorder.shopper_request(session, calls, started_ms, f"{request.method} {request.path}")
+        except Exception:
+            # A teaching aid must never break a checkout.
+            log.exception("inspector could not record the request's KCO calls")
+        return response
+
+    # This session's KCO calls and callbacks, oldest first; the panel polls it.
+    @blueprint.get("/api/inspector")
+    def inspector_log() -> Response:
+        state = ShopperState.from_session(session)
+        response = jsonify({"entries": recorder.call_log.entries(session_key(session)),
+                            "order_id": state.order_id, "emulator": emulator is not None})
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    if emulator is not None:
+        # The emulator buttons; POST with the page's CSRF token (app.py checks it for every POST).
+        @blueprint.post("/api/inspector/emulator/<action>")
+        def emulator_action(action: str) -> Response:
+            state = ShopperState.from_session(session)
+            body = request.get_json(silent=True)
+            return jsonify(emulator.run(action, state, body if isinstance(body, dict) else {}))
+
+    return blueprint
+
+
+class EmulatorControl:
+    """The emulator's control API (emulator/control.py), limited to what the workshop buttons need."""
+
+    def __init__(self, kco: ClientConfig) -> None:
+        self.base_url = kco.base_url
+        self.read_timeout = kco.read_timeout
+
+    def run(self, action: str, state: ShopperState, body: Mapping[str, Any]) -> dict[str, Any]:
+        if action == "expire":
+            return self._post("/_emulator/clock", {"advance_seconds": EXPIRY_SECONDS})
+        if action == "fail-update-503":
+            return self._post("/_emulator/faults", {"operation": "update", "status": 503})
+        if action == "fail-update-timeout":
+            # Longer than the shop's read timeout, so the shop gives up; the emulator still applies the
+            # update afterwards, which is why the shop marks its knowledge of the order stale.
+            delay_ms = int(self.read_timeout * 1000) + 1000
+            return self._post("/_emulator/faults", {"operation": "update", "delay_ms": delay_ms})
+        if action == "country":
+            country = str(body.get("country", "")).upper()
+            if country not in MARKETS:
+                raise ShopError("unsupported_country", "Pick one of the shop's countries.")
+            return self._post(f"/_emulator/orders/{self._order(state)}/country", {"country": country})
+        if action == "complete":
+            return self._post(f"/_emulator/orders/{self._order(state)}/complete", {})
+        if action == "push":
+            order_id = state.confirmed_order_id or state.order_id
+            if order_id is None:
+                raise ShopError("no_order", "There is no completed order to push.", 409)
+            return self._post(f"/_emulator/orders/{order_id}/push", {})
+        raise ShopError("not_found", f"No emulator action {action!r}.", 404)
+
+    @staticmethod
+    def _order(state: ShopperState) -> str:
+        if state.order_id is None:
+            raise ShopError("no_order", "This session has no KCO order yet: open the checkout first.", 409)
+        return state.order_id
+
+    def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = requests.post(self.base_url + path, json=payload, timeout=EMULATOR_TIMEOUT_SECONDS)
+        except requests.RequestException:
+            raise ShopError("emulator_unreachable", "The local KCO emulator did not answer.", 503) from None
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = {}
+        if not isinstance(answer, dict):
+            answer = {}
+        if response.status_code >= 400:
+            message = ((answer.get("error") or {}).get("message")
+                       or f"The emulator answered {response.status_code}.")
+            status = response.status_code if response.status_code < 500 else 502
+            raise ShopError("emulator_refused", message, status)
+        return {"emulator": answer}

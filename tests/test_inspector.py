@@ -1,0 +1,208 @@
+"""Workshop mode: the inspector logs this session's KCO calls and callbacks; its emulator buttons work."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from cachelib import SimpleCache
+
+from app import create_app
+from kco.checkout import order_content
+from kco.client import ClientConfig
+from shop.inspector import MAX_ENTRIES, CallLog, content_changes, inspector_enabled
+from shop.settings import SettingsError
+from tests.shop_client import Shopper
+
+PLAYGROUND_VARIABLES = {"KCO_ENVIRONMENT": "playground", "KCO_API_KEY": "kco_test_api_x",
+                        "KCO_SNIPPET_ORIGINS": "https://js.playground.kustom.co"}
+EMULATOR = ClientConfig(base_url="http://127.0.0.1:5001")
+PLAYGROUND = ClientConfig(base_url="https://api.playground.kustom.co", api_key="kco_test_api_x")
+
+
+def kco_entries(shopper: Shopper, kind: str = "kco") -> list[dict[str, Any]]:
+    response = shopper.http.get(shopper.url("/api/inspector"), timeout=15)
+    assert response.status_code == 200, response.text
+    return [entry for entry in response.json()["entries"] if entry["kind"] == kind]
+
+
+def press(shopper: Shopper, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    response = shopper.post_json(f"/api/inspector/emulator/{action}", body or {})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+@pytest.fixture
+def shopper(shop_server, emulator) -> Shopper:
+    shopper = Shopper(shop_server.url)
+    shopper.add_to_cart("mug-001", 1)
+    assert shopper.open_checkout().status_code == 200
+    return shopper
+
+
+# --- on or off -------------------------------------------------------------------------------------------
+
+def test_the_inspector_is_on_by_default_with_the_emulator_and_off_with_a_real_host() -> None:
+    assert inspector_enabled({}, EMULATOR) is True
+    assert inspector_enabled({}, PLAYGROUND) is False
+    assert inspector_enabled({"KCO_INSPECTOR": "1"}, PLAYGROUND) is True
+    assert inspector_enabled({"KCO_INSPECTOR": "0"}, EMULATOR) is False
+    with pytest.raises(SettingsError, match="KCO_INSPECTOR"):
+        inspector_enabled({"KCO_INSPECTOR": "maybe"}, EMULATOR)
+
+
+@pytest.mark.parametrize(("variables", "log_route", "emulator_route"), [
+    ({"KCO_API_URL": "http://127.0.0.1:5001"}, True, True),
+    ({"KCO_API_URL": "http://127.0.0.1:5001", "KCO_INSPECTOR": "0"}, False, False),
+    ({**PLAYGROUND_VARIABLES}, False, False),
+    ({**PLAYGROUND_VARIABLES, "KCO_INSPECTOR": "1"}, True, False),
+])
+def test_the_emulator_buttons_exist_only_with_the_local_emulator(tmp_path, monkeypatch, variables, log_route,
+                                                                 emulator_route) -> None:
+    for name in ("KCO_API_URL", "KCO_ENVIRONMENT", "KCO_INSPECTOR", "KCO_USERNAME", "KCO_PASSWORD",
+                 "KCO_API_KEY", "KCO_SNIPPET_ORIGINS", "REDIS_URL"):
+        monkeypatch.delenv(name, raising=False)
+    app = create_app({"SECRET_KEY": "test", "INSTANCE_PATH": str(tmp_path), **variables})
+    rules = {rule.rule for rule in app.url_map.iter_rules()}
+    assert ("/api/inspector" in rules) is log_route
+    assert ("/api/inspector/emulator/<action>" in rules) is emulator_route
+
+
+# --- what changed ----------------------------------------------------------------------------------------
+
+def line(reference: str, quantity: int, unit_price: int = 1000) -> dict[str, Any]:
+    return {"type": "physical", "reference": reference, "name": reference, "quantity": quantity,
+            "unit_price": unit_price, "tax_rate": 2500, "total_amount": quantity * unit_price,
+            "total_discount_amount": 0, "total_tax_amount": quantity * unit_price // 5}
+
+
+def order(lines: list[dict[str, Any]], country: str = "SE", currency: str = "SEK") -> dict[str, Any]:
+    return order_content({"purchase_country": country, "purchase_currency": currency, "locale": "sv-SE",
+                          "order_amount": sum(item["total_amount"] for item in lines),
+                          "order_tax_amount": sum(item["total_tax_amount"] for item in lines),
+                          "order_lines": lines})
+
+
+def test_a_quantity_change_names_the_line_the_quantity_and_the_amounts_but_not_the_market() -> None:
+    before, after = order([line("mug", 1), line("pen", 2)]), order([line("mug", 3), line("pen", 2)])
+    changes = content_changes(before, after)
+    assert [change["field"] for change in changes] == ["order_lines", "order_amount", "order_tax_amount"]
+    assert changes[0]["lines"] == ["mug: quantity 1 → 3, total_amount, total_tax_amount"]
+    assert changes[1] == {"field": "order_amount", "before": 3000, "after": 5000}
+
+
+def test_added_and_removed_lines_and_a_new_market_are_named() -> None:
+    changes = content_changes(order([line("mug", 1)]), order([line("pen", 1)], country="DE", currency="EUR"))
+    assert changes[0] == {"field": "order_lines", "lines": ["+ pen × 1", "− mug"]}
+    assert {"field": "purchase_country", "before": "SE", "after": "DE"} in changes
+    assert {"field": "purchase_currency", "before": "SEK", "after": "EUR"} in changes
+
+
+def test_a_first_order_counts_every_field_as_new() -> None:
+    changes = content_changes(None, order([line("mug", 1)]))
+    assert {change["field"] for change in changes} == {
+        "order_lines", "purchase_country", "purchase_currency", "locale", "order_amount", "order_tax_amount"}
+
+
+def test_the_log_keeps_the_last_entries_and_their_ids_keep_counting_so_the_panel_sees_new_ones() -> None:
+    log = CallLog(SimpleCache())
+    log.append("session", [{"kind": "kco", "at": number} for number in range(MAX_ENTRIES + 10)])
+    log.append("session", [{"kind": "kco", "at": 999}])
+
+    entries = log.entries("session")
+    assert len(entries) == MAX_ENTRIES
+    assert [entries[0]["id"], entries[-1]["id"]] == [12, MAX_ENTRIES + 11]
+    assert log.entries("another session") == []
+
+
+# --- against the running shop and emulator ----------------------------------------------------------------
+
+def test_opening_the_checkout_logs_the_create_with_status_correlation_id_and_order(shopper: Shopper) -> None:
+    [create] = kco_entries(shopper)
+    assert (create["method"], create["path"], create["status"]) == ("POST", "/checkout/v3/orders", 201)
+    assert create["operation"] == "create" and create["trigger"] == "GET /checkout"
+    assert create["order_id"] == shopper.order_id()
+    assert create["correlation_id"]
+    assert create["duration_ms"] >= 0
+
+
+def test_a_quantity_change_logs_one_update_with_the_fields_it_changed(shopper: Shopper) -> None:
+    assert shopper.set_cart({"mug-001": 3}).status_code == 200
+
+    update = kco_entries(shopper)[-1]
+    assert (update["operation"], update["status"], update["trigger"]) == ("update", 200, "POST /api/cart")
+    assert update["path"] == f"/checkout/v3/orders/{shopper.order_id()}"
+    fields = [change["field"] for change in update["changes"]]
+    assert fields == ["order_lines", "order_amount", "order_tax_amount"]
+    assert update["changes"][0]["lines"][0].startswith("mug-001: quantity 1 → 3")
+
+
+def test_the_log_belongs_to_one_session_and_never_holds_credentials(shopper: Shopper, shop_server) -> None:
+    stranger = Shopper(shop_server.url)
+    assert kco_entries(stranger) == []
+    answer = shopper.http.get(shopper.url("/api/inspector"), timeout=15).text
+    assert "Authorization" not in answer and "Basic " not in answer and "ZGVtbzpkZW1v" not in answer
+
+
+def test_expire_order_makes_the_next_change_replace_the_order_with_a_create(shopper: Shopper) -> None:
+    expired = shopper.order_id()
+    press(shopper, "expire")
+
+    assert shopper.set_cart({"mug-001": 2}).status_code == 200
+
+    update, create = kco_entries(shopper)[-2:]
+    assert (update["operation"], update["status"]) == ("update", 404)
+    assert (create["operation"], create["status"]) == ("create", 201)
+    assert create["replaces"] == expired and create["order_id"] == shopper.order_id() != expired
+
+
+def test_fail_next_update_503_is_logged_and_the_shop_moves_to_a_new_order(shopper: Shopper) -> None:
+    press(shopper, "fail-update-503")
+
+    assert shopper.set_cart({"mug-001": 2}).status_code == 200
+
+    update, create = kco_entries(shopper)[-2:]
+    assert (update["operation"], update["status"], update["error"]) == ("update", 503, "HTTP 503")
+    assert (create["operation"], create["status"]) == ("create", 201)
+
+
+def test_the_timeout_button_arms_a_delay_longer_than_the_shops_read_timeout(shopper: Shopper,
+                                                                           emulator) -> None:
+    answer = press(shopper, "fail-update-timeout")
+    assert answer["emulator"]["fault"]["operation"] == "update"
+    assert answer["emulator"]["fault"]["delay_ms"] > 10_000  # KCO_READ_TIMEOUT default: 10 s
+    emulator.reset()  # the test does not wait for it
+
+
+def test_the_widget_country_button_runs_country_change_and_logs_the_callback_with_its_changes(
+        shopper: Shopper) -> None:
+    press(shopper, "country", {"country": "DE"})
+
+    [callback] = kco_entries(shopper, "callback")
+    assert (callback["name"], callback["status"]) == ("country_change", 200)
+    changed = {change["field"]: change for change in callback["changes"]}
+    assert changed["purchase_country"]["after"] == "DE"
+    assert changed["purchase_currency"]["after"] == "EUR"
+    assert shopper.cart()["cart"]["country"] == "DE"
+
+
+def test_complete_purchase_and_push_show_validation_push_and_the_acknowledge(shopper: Shopper) -> None:
+    assert press(shopper, "complete")["emulator"]["result"] == "completed"
+    assert press(shopper, "push")["emulator"]["attempt"]["status"] == 200
+
+    callbacks = [entry["name"] for entry in kco_entries(shopper, "callback")]
+    # The emulator's shopper enters the test person's address first (address_update), then KCO validates.
+    assert callbacks.index("address_update") < callbacks.index("validation") < callbacks.index("push")
+    operations = [entry["operation"] for entry in kco_entries(shopper)]
+    assert "om_read" in operations and "acknowledge" in operations
+
+
+def test_the_buttons_need_the_pages_csrf_token_and_an_order(shop_server, emulator) -> None:
+    newcomer = Shopper(shop_server.url)
+    refused = newcomer.post_json("/api/inspector/emulator/expire", {}, csrf="wrong")
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "csrf_failed"
+    no_order = newcomer.post_json("/api/inspector/emulator/complete", {})
+    assert no_order.status_code == 409 and no_order.json()["error"]["code"] == "no_order"
+    unknown = newcomer.post_json("/api/inspector/emulator/format-disk", {})
+    assert unknown.status_code == 404 and json.loads(unknown.text)["error"]["code"] == "not_found"
