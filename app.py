@@ -72,6 +72,9 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.session_cookie_secure,
         SESSION_PERMANENT=True,
+        # Write the session only when a request changed it: a read (GET /api/cart) that overlaps a cart change
+        # must not save its older copy over the change (the session lock covers writing requests only).
+        SESSION_REFRESH_EACH_REQUEST=False,
     )
     # Server-side sessions (Flask-Session): Redis when shared by several processes, else files in instance/.
     if settings.redis_url:
@@ -123,6 +126,9 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         response.headers["Server-Timing"] = f'kco;dur={kco_ms:.1f};desc="KCO calls", total;dur={total_ms:.1f}'
         response.headers["X-Content-Type-Options"] = "nosniff"
         response.headers["Referrer-Policy"] = "same-origin"
+        if not request.path.startswith("/static/"):
+            # The checkout must never come from a cache (e.g. the back button after a purchase).
+            response.headers["Cache-Control"] = "no-store"
         response.headers["Content-Security-Policy"] = content_security_policy(_csp_nonce(),
                                                                               settings.snippet_origins)
         return response
@@ -233,8 +239,8 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     # The cart as the server holds it: the page's source of truth after any failure.
     @app.get("/api/cart")
     def cart() -> Response:
-        state, _ = flow.load(session)
-        return jsonify(flow.answer(state, None))
+        state, checkout = flow.load(session)
+        return jsonify(flow.answer(state, None, checkout))
 
     # Replaces the whole cart and updates the KCO order directly, without reading it first
     # (notes §12.3, K-UPD).

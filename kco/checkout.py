@@ -57,9 +57,13 @@ def order_content(order: Mapping[str, Any]) -> dict[str, Any]:
     KCO has answered `purchase_country` lower-cased (notes §3.1, observed); locales are case-insensitive
     (RFC 1766), so both are compared in one case.
     """
+    raw_lines = order.get("order_lines") or []
+    if not isinstance(raw_lines, list):
+        raw_lines = [raw_lines]  # a broken body (e.g. a forged callback): kept, so it never compares equal
     lines = [
         {name: line.get(name, LINE_DEFAULTS.get(name)) for name in LINE_FIELDS}
-        for line in order.get("order_lines") or []
+        if isinstance(line, Mapping) else {"not_an_order_line": repr(line)}
+        for line in raw_lines
     ]
     return {
         "purchase_country": str(order.get("purchase_country", "")).upper(),

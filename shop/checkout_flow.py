@@ -48,7 +48,7 @@ class CheckoutFlow:
                                          self.create_extras(reference))
         self._store(state, checkout, outcome, reference)
         state.save_to(session)
-        return PageLoad(state, outcome, self.answer(state, outcome))
+        return PageLoad(state, outcome, self.answer(state, outcome, checkout))
 
     def change(self, session: MutableMapping[str, Any],
                apply: Callable[[ShopperState], None]) -> dict[str, Any]:
@@ -61,7 +61,7 @@ class CheckoutFlow:
                                       self.create_extras(reference))
         self._store(state, checkout, outcome, reference)
         state.save_to(session)  # kept even when KCO failed: the shopper's change is not lost
-        answer = self.answer(state, outcome)
+        answer = self.answer(state, outcome, checkout)
         if outcome.action is Action.COMPLETED:
             raise ShopError("purchase_completed", "This purchase is already complete.", 409,
                             redirect=confirmation_path(outcome.order_id), **answer)
@@ -101,9 +101,12 @@ class CheckoutFlow:
         shipping_id, us_region = _shipping_and_region(state, checkout)
         return kco_order_body(state.cart, state.market, state.locale, shipping_id, us_region)
 
-    def answer(self, state: ShopperState, outcome: Outcome | None) -> dict[str, Any]:
-        """The JSON answer of the cart API (contracts): cart, order, and html_snippet for a new order only."""
-        checkout = self.records.checkout(state.order_id)
+    def answer(self, state: ShopperState, outcome: Outcome | None,
+               checkout: Checkout | None) -> dict[str, Any]:
+        """The JSON answer of the cart API: cart, order, and html_snippet for a new order only.
+
+        `checkout` is the row `load` returned; a replacing order inherits its shipping choice and US region.
+        """
         shipping_id, us_region = _shipping_and_region(state, checkout)
         answer: dict[str, Any] = {
             "cart": cart_summary(state.cart, state.market, state.locale, shipping_id, us_region),

@@ -270,3 +270,11 @@ def test_change_to_empty_cart_makes_no_call(sync: CheckoutSync, kco: FakeKCO) ->
     order_id = created(sync, kco)
     outcome = sync.on_change(order_id, None, "abc", EXTRAS)
     assert outcome.action is Action.NO_ORDER and outcome.order_id == order_id and kco.calls == []
+
+
+@pytest.mark.parametrize("order_lines", [True, "lines", [1, 2], [None], {"name": "not a list"}])
+def test_order_content_of_a_broken_body_never_raises_and_never_equals_a_real_order(order_lines: Any) -> None:
+    real = {"purchase_country": "SE", "purchase_currency": "SEK", "locale": "sv-SE", "order_amount": 0,
+            "order_tax_amount": 0, "order_lines": []}
+    broken = {**real, "order_lines": order_lines}
+    assert order_content(broken) != order_content(real)

@@ -181,3 +181,16 @@ def test_with_redis_a_session_locked_elsewhere_is_busy_until_released(
             pass
     finally:
         server.stop()
+
+
+def test_reading_the_cart_never_writes_the_session_so_it_cannot_undo_a_concurrent_change(
+    shop_server: ServerProcess, shopper: Shopper
+) -> None:
+    # Reads run without the session lock; were they to save the session they loaded, a read overlapping a
+    # cart change could write the older cart back. So a read must leave the stored session untouched.
+    shopper.add_to_cart("mug-001", 2)
+    sessions = Path(shop_server.env["INSTANCE_PATH"]) / "sessions"
+    before = {path: path.stat().st_mtime_ns for path in sessions.iterdir()}
+    for _ in range(3):
+        assert shopper.get("/api/cart").status_code == 200
+    assert {path: path.stat().st_mtime_ns for path in sessions.iterdir()} == before

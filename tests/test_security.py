@@ -217,6 +217,7 @@ def test_pages_and_answers_carry_the_security_headers(shopper: Shopper) -> None:
         assert response.headers["X-Content-Type-Options"] == "nosniff"
         assert response.headers["Referrer-Policy"] == "same-origin"
         assert "Content-Security-Policy" in response.headers
+        assert response.headers["Cache-Control"] == "no-store"  # no stale checkout from the back button
 
 
 def test_the_policy_admits_the_snippet_origin_and_its_inline_script_by_nonce_and_nothing_more(
