@@ -38,7 +38,8 @@
  * time each change until the widget is resumed.
  */
 
-const DEBOUNCE_MS = 250;
+// Long enough to merge a burst of clicks on a quantity, short enough that the widget follows at once.
+const DEBOUNCE_MS = 150;
 const REQUEST_TIMEOUT_MS = 8000;
 
 const root = document.querySelector("[data-kco-sync]");
