@@ -6,12 +6,21 @@ INSTALLED := $(VENV)/.installed
 EMULATOR_PORT ?= 5001
 SHOP_PORT ?= 5000
 
-.PHONY: run test lint bench system-deps clean
+.PHONY: run test lint bench screenshots venv-deps system-deps clean
 
-$(INSTALLED): requirements.txt requirements-dev.txt
+$(INSTALLED): requirements.txt requirements-dev.txt | venv-deps
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
+
+# `python3 -m venv` needs ensurepip, which minimal Debian images leave out (package python3-venv).
+venv-deps:
+	@python3 -c "import ensurepip" 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; \
+	  else \
+	    echo "python3 cannot create virtual environments: apt-get install python3-venv"; exit 1; \
+	  fi; }
 
 # Debian's Chromium for the browser tests and Redis for the scale-out tests, installed only when
 # missing and only as root (CI runs as root; a developer without root installs them by hand).
@@ -41,6 +50,10 @@ test: $(INSTALLED) system-deps lint
 # Each benchmark starts its own emulator and shop on free ports and prints a markdown table (see README).
 bench: $(INSTALLED) system-deps
 	@for script in bench/bench_*.py; do $(PY) -m bench.$$(basename $$script .py) || exit 1; done
+
+# Rewrites the README's screenshot (docs/images/) from the e2e journey that takes it.
+screenshots: $(INSTALLED) system-deps
+	README_SCREENSHOTS=1 $(PY) -m pytest e2e/test_workshop_inspector.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis e2e/screenshots

@@ -6,12 +6,21 @@ reports it); tests get a clean emulator through `emulator`, which resets it firs
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import pytest
 
 from devserver import ServerProcess, emulator_process, shop_process
 from tests.emulator_control import EmulatorControl
+
+# The test servers inherit this process's environment: a developer's exported shop or KCO settings (a real
+# KCO host, a Redis, a database) must not leak into them. Tests that need such a setting pass it explicitly.
+SHOP_SETTINGS = ("PUBLIC_BASE_URL", "REDIS_URL", "DATABASE_URL", "SECRET_KEY", "INSTANCE_PATH",
+                 "SESSION_COOKIE_SECURE")
+for _name in list(os.environ):
+    if (_name.startswith("KCO_") and _name != "KCO_REFERENCE_DIR") or _name in SHOP_SETTINGS:
+        del os.environ[_name]
 
 # Short push retries keep callback tests fast; the emulator's defaults are a few seconds.
 EMULATOR_ENV = {"KCO_EMULATOR_PUSH_RETRY_SECONDS": "0.3,0.6,1.2"}

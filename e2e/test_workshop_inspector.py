@@ -3,11 +3,13 @@
 The panel lists each KCO call the shop made for this session with its status. A quantity change shows
 up as one update answered 200, between kco-sync's suspend and resume; after "Expire order" (the emulator's
 clock moves 49 hours on, notes §6) the next change shows the update answered 404 and the create that
-replaced the order. On the way it writes the README's screenshot, docs/images/checkout-inspector.png (after
-the update), so the picture always shows the current page. That the widget swaps to the new order is
+replaced the order. On the way it takes the README's screenshot (after the update): into e2e/screenshots/
+on every run, and over docs/images/checkout-inspector.png with `make screenshots` (README_SCREENSHOTS=1), so
+the picture in the README is always one this test made. That the widget swaps to the new order is
 e2e/test_expired_order.py's subject, not this test's.
 """
 
+import os
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
@@ -15,6 +17,7 @@ from playwright.sync_api import Locator, Page, expect
 from e2e.journeys import Shopper
 
 README_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "images" / "checkout-inspector.png"
+REFRESH_README_SCREENSHOT = os.environ.get("README_SCREENSHOTS") == "1"
 
 
 def inspector_calls(page: Page, operation: str) -> Locator:
@@ -23,7 +26,7 @@ def inspector_calls(page: Page, operation: str) -> Locator:
 
 
 def test_the_inspector_shows_the_update_and_after_expiry_the_create_that_replaced_the_order(
-        page, shop_server, emulator):
+        page, shop_server, emulator, screenshot):
     page.set_viewport_size({"width": 1400, "height": 1300})  # the whole page, for the screenshot
     shopper = Shopper(page, shop_server.url)
     shopper.adds_to_cart("Enamel mug")
@@ -47,9 +50,10 @@ def test_the_inspector_shows_the_update_and_after_expiry_the_create_that_replace
     the_update = f"KCO call POST /checkout/v3/orders/{first_order_id}"
     assert timeline.index("kco-sync suspend") < timeline.index(the_update) < timeline.index("kco-sync resume")
     shopper.widget.expect_ready()
-    README_SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
     page.evaluate("window.scrollTo(0, 0)")  # the open panel is fixed to the viewport's top
-    page.screenshot(path=str(README_SCREENSHOT), full_page=True)
+    taken = screenshot("inspector-open")
+    if REFRESH_README_SCREENSHOT:
+        README_SCREENSHOT.write_bytes(taken.read_bytes())
 
     page.get_by_role("button", name="Expire order").click()
     expect(page.locator("[data-inspector-status]")).to_contain_text("the order has expired")

@@ -54,8 +54,13 @@ let debounceTimer = null;
 let requestRunning = false;
 /** The last cart the shop confirmed: the truth the editor returns to after a failure. */
 let serverCart = null;
+/** The KCO order lags behind the cart after the shop could not update it: resend even an unchanged cart. */
+let orderBehindCart = false;
+/** The country (alpha-2) the widget last reported; only a change of it is the shopper's doing. */
+let lastWidgetCountry = null;
 
 if (root) {
+  showFormAsRendered();
   serverCart = cartOnPage();
   listenToCartEditor();
   listenToMarketSelects();
@@ -99,6 +104,7 @@ function listenToMarketSelects() {
 
 /** Registers for KCO's client-side events; again for each new snippet, whose widget starts without any. */
 function listenToWidget() {
+  lastWidgetCountry = null;
   const onAddress = (address) => widgetCountryChanged(address?.country);
   widget((api) => api.on({
     change: onAddress,
@@ -141,12 +147,21 @@ function whenShopperPauses() {
   sendUnsentChanges();
 }
 
-/** KCO reports countries as lower-case alpha-3 (notes §9.2); the Country select knows each one's alpha-2. */
+/**
+ * KCO reports countries as lower-case alpha-3 (notes §9.2); the Country select knows each one's alpha-2.
+ * Only a change of the country the widget reports is the shopper choosing one inside it: the widget repeats
+ * its country in every change event (and on load), also after the page moved the order elsewhere, e.g. when
+ * the shopper had typed an address, which KCO then keeps (notes §3.4).
+ */
 function widgetCountryChanged(alpha3) {
   const select = countrySelect();
   const option = alpha3 && select?.querySelector(`option[data-alpha3="${CSS.escape(alpha3.toLowerCase())}"]`);
-  // A country the shop does not sell to, or the one already shown (this also ends echoes of our updates).
-  if (!option || option.value === select.value || option.value === unsent.widgetCountry) return;
+  const previous = lastWidgetCountry;
+  if (option) lastWidgetCountry = option.value;
+  // The first report of a widget, the same country again, one the shop does not sell to, or the one already
+  // shown (this also ends echoes of our own updates).
+  if (!option || previous === null || option.value === previous) return;
+  if (option.value === select.value || option.value === unsent.widgetCountry) return;
   startBurst();
   unsent.widgetCountry = option.value;
   setSyncState("pending");
@@ -184,6 +199,11 @@ async function sendUnsentChanges() {
     while (debounceTimer === null && (request = nextRequest())) {
       succeeded = request.suspendWidget ? await sendWithWidgetSuspended(request) : await send(request);
     }
+  } catch (error) {
+    // A bug on this page, not a failed request (send() handles those): never leave the state pending.
+    succeeded = false;
+    console.error(error);
+    showMessage("Something went wrong on this page. Please reload it.");
   } finally {
     requestRunning = false;
   }
@@ -222,7 +242,7 @@ function changeToSend(changedAt) {
   if (unsent.cart) {
     unsent.cart = false;
     const items = cartOnPage().items;
-    if (!sameItems(items, serverCart.items)) {
+    if (orderBehindCart || !sameItems(items, serverCart.items)) {
       return { url: root.dataset.cartUrl, body: { items }, suspendWidget: true, changedAt };
     }
   }
@@ -249,6 +269,7 @@ async function sendWithWidgetSuspended(request) {
 async function send({ url, body }) {
   try {
     showAnswer(await (body ? postJson(url, body) : requestJson(url, { method: "GET" })));
+    if (body) orderBehindCart = false; // an accepted POST brought the KCO order in step
     return true;
   } catch (failure) {
     await recoverFrom(failure);
@@ -306,7 +327,12 @@ async function recoverFrom(failure) {
     return;
   }
   showMessage(messageFor(failure));
+  // The shop kept the change but KCO did not get it (notes §5: KCO unreachable or failing).
+  if (["kco_unreachable", "kco_error"].includes(answer?.error?.code)) orderBehindCart = true;
   const truth = answer?.cart ?? (await cartFromShop());
+  if (truth) serverCart = truth;
+  // Changes the shopper made while the cart was fetched are sent next; showing the old cart would undo them.
+  if (hasUnsentChanges()) return;
   if (truth) showCart(truth);
   else showLastConfirmedCart();
 }
@@ -426,6 +452,18 @@ function showMessage(text) {
 }
 
 // ---- Reading the page ------------------------------------------------------------------------------------
+
+/**
+ * Browsers restore form values on reload and back/forward; the shop rendered the truth as the fields'
+ * defaults, so start from those.
+ */
+function showFormAsRendered() {
+  for (const input of root.querySelectorAll("[data-kco-quantity]")) input.value = input.defaultValue;
+  for (const select of [countrySelect(), languageSelect()]) {
+    const rendered = select && [...select.options].find((option) => option.defaultSelected);
+    if (rendered) select.value = rendered.value;
+  }
+}
 
 function cartOnPage() {
   const items = [...root.querySelectorAll("[data-kco-line]")].map((line) => {
