@@ -162,28 +162,32 @@ def read_order(order_id: str) -> Response:
 @api.post("/checkout/v3/orders/<order_id>")
 def update_order(order_id: str) -> tuple[Response, int] | Response:
     """Update is a partial merge (POST, notes §2), validated as a whole like a create."""
-    order = open_checkout(order_id)
-    if refused := read_only(order):
+    if refused := read_only(open_checkout(order_id)):
         return refused
     changes = json_body()
-    fields = merged_update(order, changes)
-    check_order(fields)
+    # Read, merge, validate and commit in one step under the lock (no I/O in it): two updates of one order
+    # that merged outside it would both start from the same fields, and the later commit would drop the
+    # earlier one's changes. The order may also have been completed or aborted while the body was read.
     with state().lock:
-        if refused := read_only(order):  # completed while the update was validated
+        order = open_checkout(order_id)
+        if refused := read_only(order):
             return refused
+        fields = merged_update(order, changes)
+        check_order(fields)
         order.fields = fields
         state().touch(order)
-    return jsonify(order_body(order, widget_base_url()))
+        body = order_body(order, widget_base_url())
+    return jsonify(body)
 
 
 @api.post("/checkout/v3/orders/<order_id>/abort")
 def abort_order(order_id: str) -> tuple[Response, int] | Response:
     """Abort an open order. What follows is not documented (notes §13); here the order then answers
     like an expired one (404, empty body)."""
-    order = open_checkout(order_id)
-    if refused := read_only(order):
-        return refused
-    with state().lock:
+    with state().lock:  # not completed between the check and the abort
+        order = open_checkout(order_id)
+        if refused := read_only(order):
+            return refused
         order.aborted = True
         state().touch(order)
     return jsonify(order_body(order, widget_base_url(), with_snippet=False))

@@ -31,6 +31,8 @@ ADDRESS_FORM_FIELDS = {
     "street_address": "Street address", "city": "City",
 }
 OutcomeKind = Literal["updated", "completed", "rejected", "failed"]
+# What the widget shows when a refine step fails without a merchant text (notes §7.1).
+CHANGE_FAILED_TEXT = "The shop could not process this change. Please try again."
 
 
 @dataclass
@@ -60,18 +62,24 @@ def usable_order(state: EmulatorState, order: StoredOrder | None) -> StoredOrder
     return order
 
 
+def _snapshot(state: EmulatorState, order: StoredOrder) -> tuple[int, dict[str, Any]]:
+    """A copy of the order's fields with the revision they belong to, read together."""
+    with state.lock:
+        return order.revision, copy.deepcopy(order.fields)
+
+
 def change_country(state: EmulatorState, order: StoredOrder, country: str) -> Outcome:
     """The shopper picks another billing country: `country_change` (notes §7.1, §10.3)."""
     country = country.upper()
-    if country not in allowed_billing_countries(order.fields):
+    revision, tentative = _snapshot(state, order)
+    if country not in allowed_billing_countries(tentative):
         return Outcome("rejected", error_text="This country is not available in this checkout.")
-    tentative = copy.deepcopy(order.fields)
     # The purchase follows the shopper's country (KCO Global, K-GLOBAL); the merchant answers with the
     # matching currency and lines. [inferred: the spec's callback body has no purchase_country]
     tentative["purchase_country"] = country
     for key in ("billing_address", "shipping_address"):
         tentative[key] = {**(tentative.get(key) or {}), "country": country}
-    return _refine(state, order, tentative, "country_change")
+    return _refine(state, order, revision, tentative, "country_change")
 
 
 def enter_address(state: EmulatorState, order: StoredOrder, billing_address: dict[str, Any]) -> Outcome:
@@ -81,11 +89,11 @@ def enter_address(state: EmulatorState, order: StoredOrder, billing_address: dic
                if not isinstance(billing_address.get(key), str) or not billing_address[key].strip()]
     if missing:
         return Outcome("rejected", error_text="Please fill in: " + ", ".join(missing) + ".")
-    current_country = address(order.fields, "billing_address")["country"]
+    revision, tentative = _snapshot(state, order)
+    current_country = address(tentative, "billing_address")["country"]
     entered = normalized_address(billing_address, current_country)
-    if entered["country"] not in allowed_billing_countries(order.fields):
+    if entered["country"] not in allowed_billing_countries(tentative):
         return Outcome("rejected", error_text="This country is not available in this checkout.")
-    tentative = copy.deepcopy(order.fields)
     # Without a separate shipping address the shipping address is a clone of billing (notes §3.1).
     tentative["billing_address"] = entered
     tentative["shipping_address"] = dict(entered)
@@ -93,12 +101,7 @@ def enter_address(state: EmulatorState, order: StoredOrder, billing_address: dic
     if entered["country"] != str(current_country).upper():
         tentative["purchase_country"] = entered["country"]
         callback = "country_change"
-    outcome = _refine(state, order, tentative, callback)
-    if outcome.result == "updated":
-        with state.lock:
-            # From now on merchant updates of the addresses are ignored (notes §3.4).
-            order.shopper_entered_address = True
-    return outcome
+    return _refine(state, order, revision, tentative, callback, shopper_address=True)
 
 
 def normalized_address(billing_address: dict[str, Any], default_country: str) -> dict[str, str]:
@@ -113,16 +116,21 @@ def normalized_address(billing_address: dict[str, Any], default_country: str) ->
 
 def choose_shipping_option(state: EmulatorState, order: StoredOrder, option_id: str) -> Outcome:
     """The shopper picks a shipping option: `shipping_option_update` (notes §7.1)."""
-    options = {option.get("id"): option for option in order.fields.get("shipping_options") or []}
+    revision, tentative = _snapshot(state, order)
+    options = {option.get("id"): option for option in tentative.get("shipping_options") or []}
     if option_id not in options:
         return Outcome("rejected", error_text="This shipping option is not available.")
-    tentative = copy.deepcopy(order.fields)
     tentative["selected_shipping_option"] = copy.deepcopy(options[option_id])
-    return _refine(state, order, tentative, "shipping_option_update")
+    return _refine(state, order, revision, tentative, "shipping_option_update")
 
 
-def _refine(state: EmulatorState, order: StoredOrder, tentative: dict[str, Any], callback: str) -> Outcome:
-    """Ask the merchant (when it set that callback URL), apply a 200 answer, then commit or refuse."""
+def _refine(state: EmulatorState, order: StoredOrder, revision: int, tentative: dict[str, Any],
+            callback: str, *, shopper_address: bool = False) -> Outcome:
+    """Ask the merchant (when it set that callback URL), apply a 200 answer, then commit or refuse.
+
+    `tentative` is the shopper's change on top of the order at `revision`; the callback runs without the
+    lock (it may take up to callback_timeout, and the merchant may call the REST API meanwhile).
+    """
     url = callbacks.merchant_url(order, callback)
     outcome = Outcome("updated")
     if url:
@@ -140,8 +148,7 @@ def _refine(state: EmulatorState, order: StoredOrder, tentative: dict[str, Any],
             # Any other answer stops the flow; the web widget signals it with shipping_address_update_error
             # (notes §7.1, krokedil #195, TSDEF).
             return Outcome("failed", callback=callback, callback_status=answer.status,
-                           error_text="The shop could not process this change. Please try again.",
-                           events=["shipping_address_update_error"])
+                           error_text=CHANGE_FAILED_TEXT, events=["shipping_address_update_error"])
         try:
             _apply_merchant_answer(tentative, answer.body)
         except BadValue as error:
@@ -164,8 +171,20 @@ def _refine(state: EmulatorState, order: StoredOrder, tentative: dict[str, Any],
                            events=["shipping_address_update_error"])
         return Outcome("failed", error_text=f"This change cannot be applied ({error}).")
     with state.lock:
+        if order.revision != revision:
+            # The order changed while the merchant answered (a merchant update, or the purchase completed
+            # in another tab). Committing `tentative` would undo that change; re-applying only the
+            # callback's fields on the newer order would bring back order lines the merchant priced for
+            # the older one. So the change fails like an unusable answer (notes §7.1: the flow stops) and
+            # a retry starts from the newer order. [inferred: KCO's behaviour here is not documented]
+            return Outcome("failed", callback=outcome.callback, callback_status=outcome.callback_status,
+                           error_text=CHANGE_FAILED_TEXT,
+                           events=["shipping_address_update_error"] if url else [])
         order.fields = with_selected_shipping_option(tentative)
         state.touch(order)
+        if shopper_address:
+            # From now on merchant updates of the addresses are ignored (notes §3.4).
+            order.shopper_entered_address = True
     return outcome
 
 

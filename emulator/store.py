@@ -102,6 +102,9 @@ class StoredOrder:
     klarna_reference: str = field(default_factory=lambda: secrets.token_hex(4).upper())
     push_attempts: list[dict[str, Any]] = field(default_factory=list)
     push_stop: threading.Event = field(default_factory=threading.Event)
+    # Bumped by every committed change (see EmulatorState.touch). A shopper change remembers it before the
+    # merchant's callback runs, so it can tell whether the order changed meanwhile.
+    revision: int = 0
 
     @property
     def completed(self) -> bool:
@@ -156,11 +159,15 @@ class EmulatorState:
         return order
 
     def touch(self, order: StoredOrder, modified: bool = True) -> None:
-        """Record merchant or shopper activity: it restarts the 48 h window (notes §6)."""
+        """Record merchant or shopper activity: it restarts the 48 h window (notes §6).
+
+        With `modified` (a committed change) the caller holds the lock, so the revision counts every commit.
+        """
         now = self.clock.now()
         order.last_activity = now
         if modified:
             order.last_modified_at = now
+            order.revision += 1
 
     def log_request(self, entry: dict[str, Any]) -> None:
         with self.lock:

@@ -20,7 +20,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from tests.emulator_control import EmulatorControl
-from tests.emulator_samples import EUR_ANSWER, SHOPPER, created_id, sample_order
+from tests.emulator_samples import EUR_ANSWER, SHOPPER, created_id, sample_order, update
 
 CALLBACKS = (
     "address_update",
@@ -522,3 +522,52 @@ def test_completing_with_the_address_already_entered_does_not_send_it_again(
     emulator.enter_address(order_id, SHOPPER)
     assert emulator.complete(order_id, SHOPPER)["result"] == "completed"  # postal code still "114 55"
     assert len(merchant.called("address_update")) == 1
+
+
+# A merchant update that lands while a refine callback is being answered (notes §2, §7.1)
+
+
+def test_a_merchant_update_during_country_change_is_kept_and_the_shopper_change_fails(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    """The merchant's handler updates the order through the REST API before it answers: the answer was
+    computed for the order as it was, so KCO must not write it over the newer order."""
+    order_id = open_order(emulator, merchant, "country_change")
+    updates: list[int] = []
+    merchant.answer(
+        "country_change",
+        body=EUR_ANSWER,
+        before=lambda call: updates.append(
+            update(emulator, order_id, {"merchant_reference1": "updated-meanwhile"}).status_code
+        ),
+    )
+    outcome = emulator.change_country(order_id, "DE")
+    assert updates == [200]
+    assert outcome["result"] == "failed" and outcome["events"] == ["shipping_address_update_error"]
+    order = emulator.order(order_id)
+    assert order["merchant_reference1"] == "updated-meanwhile"
+    assert (order["purchase_country"], order["purchase_currency"]) == ("SE", "SEK")
+
+    # Trying again starts from the newer order, so the merchant's update survives the shopper's change.
+    merchant.answer("country_change", body=EUR_ANSWER)
+    assert emulator.change_country(order_id, "DE")["result"] == "updated"
+    order = emulator.order(order_id)
+    assert order["merchant_reference1"] == "updated-meanwhile" and order["purchase_currency"] == "EUR"
+
+
+def test_a_merchant_update_during_address_update_is_kept_and_the_address_not_taken(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    order_id = open_order(emulator, merchant, "address_update")
+    new_lines = sample_order()["order_lines"][:1]
+    merchant.answer(
+        "address_update",
+        body=UNCHANGED_ANSWER,
+        before=lambda call: update(
+            emulator, order_id, {"order_amount": 20000, "order_tax_amount": 4000, "order_lines": new_lines}
+        ).raise_for_status(),
+    )
+    outcome = emulator.enter_address(order_id, SHOPPER)
+    assert outcome["result"] == "failed" and outcome["callback"] == "address_update"
+    assert emulator.order(order_id)["order_lines"] == new_lines
+    assert emulator.stored(order_id)["state"]["shopper_entered_address"] is False
