@@ -72,6 +72,11 @@ class Shopper:
         """kco-sync.js's last request failed; the page shows a message and the cart as the shop holds it."""
         expect(self.sync_root).to_have_attribute("data-kco-sync-state", "error")
 
+    def waits_until_the_page_is_quiet(self) -> None:
+        """In step, and the tab's network idle: a late follow-up request cannot slip past a count of calls."""
+        self.waits_until_the_page_is_in_step()
+        self.page.wait_for_load_state("networkidle")
+
     # --- what the shopper sees -------------------------------------------------------------------------
 
     @property
@@ -187,6 +192,51 @@ class Widget:
 
     def completes_purchase(self) -> None:
         self.frame.get_by_role("button", name="Complete purchase").click()
+
+
+# Runs in each document of the tab before the page's own scripts. The kco-sync:* events are dispatched on the
+# root and do not bubble, so the listeners go on the root, once the page is parsed.
+KCO_SYNC_EVENT_RECORDER = """
+window.__kcoSyncEvents = [];
+document.addEventListener("DOMContentLoaded", () => {
+  const root = document.querySelector("[data-kco-sync]");
+  for (const name of ["kco-sync:suspend", "kco-sync:resume"]) {
+    root?.addEventListener(name, (event) => window.__kcoSyncEvents.push(
+      {name, url: event.detail?.url ?? null, ok: event.detail?.ok ?? null}));
+  }
+});
+"""
+
+
+class SyncEvents:
+    """The kco-sync:suspend and kco-sync:resume events kco-sync.js dispatched on the checkout page, in order.
+
+    The widget's state says it is ready again; these say why: the page resumed it after each request it
+    suspended it for, and told whether the shop accepted that request (the resume's `ok`).
+    """
+
+    def __init__(self, page: Page) -> None:
+        """Starts recording; create it before the shopper opens the checkout (it applies from each load)."""
+        self.page = page
+        page.add_init_script(KCO_SYNC_EVENT_RECORDER)
+
+    def recorded(self) -> list[tuple[str, str, bool | None]]:
+        """(suspend | resume, url, ok) for each event so far; ok is None for a suspend."""
+        return [
+            (event["name"].removeprefix("kco-sync:"), event["url"], event["ok"])
+            for event in self.page.evaluate("window.__kcoSyncEvents")
+        ]
+
+    def expect_resumed_after_each(self, *requests: tuple[str, bool]) -> None:
+        """For each (url, ok) in turn the widget was suspended, then resumed with that outcome; no other
+        suspend happened and none is left open."""
+        self.page.wait_for_function(
+            "count => window.__kcoSyncEvents.filter(({name}) => name === 'kco-sync:resume').length >= count",
+            arg=len(requests),
+        )
+        assert self.recorded() == [
+            event for url, ok in requests for event in (("suspend", url, None), ("resume", url, ok))
+        ]
 
 
 # --- What reached KCO ----------------------------------------------------------------------------------

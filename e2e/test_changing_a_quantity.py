@@ -7,12 +7,13 @@ is resumed and shows them too. Afterwards KCO's order is exactly the shop's cart
 
 from playwright.sync_api import expect
 
-from e2e.journeys import Shopper, assert_order_equals_cart, kco_operations
+from e2e.journeys import Shopper, SyncEvents, assert_order_equals_cart, kco_operations
 
 
 def test_changing_a_quantity_suspends_the_widget_and_shows_the_new_total(
         page, shop_server, emulator, screenshot):
     shopper = Shopper(page, shop_server.url)
+    sync_events = SyncEvents(page)
     shopper.adds_to_cart("Steel water bottle")
     shopper.opens_checkout()
     calls_before = len(kco_operations(emulator))
@@ -26,6 +27,7 @@ def test_changing_a_quantity_suspends_the_widget_and_shows_the_new_total(
     expect(shopper.widget.container).to_have_attribute("data-kco-auto-resume", "off")
     screenshot("suspended")
     shopper.waits_until_the_page_is_in_step()
+    sync_events.expect_resumed_after_each(("/api/cart", True))
     shopper.widget.expect_ready()
     cart = shopper.cart()
     assert [(item["sku"], item["quantity"]) for item in cart["items"]] == [("bottle-003", 3)]
