@@ -126,7 +126,8 @@ def main() -> int:
     args = parser.parse_args()
 
     servers: list[ServerProcess] = []
-    use_emulator = not (os.environ.get("KCO_API_URL") or os.environ.get("KCO_REGION"))
+    # A KCO host of your own (see .env.example) replaces the emulator; with none, the emulator is the host.
+    use_emulator = not any(os.environ.get(name) for name in ("KCO_API_URL", "KCO_ENVIRONMENT", "KCO_REGION"))
     try:
         kco_api_url = os.environ.get("KCO_API_URL", "")
         if use_emulator:
