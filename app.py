@@ -36,7 +36,7 @@ from werkzeug.serving import make_server
 
 from kco.checkout import Action, CheckoutSync
 from kco.client import KCOCall, KCOClient
-from kco.errors import KCOApiError, KCOError
+from kco.errors import KCOApiError, KCOError, KCOUnreachable
 from kco.markets import MARKETS
 from shop.callbacks import acknowledge_push, choose_shipping_option, order_matches_shop, refine_for_address
 from shop.cart import ShopperState, parse_cart, parse_market, parse_quantity, parse_sku
@@ -92,8 +92,12 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
 
     records = Records(settings.database_url)
     client = KCOClient(settings.kco, on_call=_remember_call)
-    flow = CheckoutFlow(CheckoutSync(client), records, settings.secret_key,
-                        lambda: app.config["PUBLIC_BASE_URL"] or DEFAULT_PUBLIC_BASE_URL)
+
+    def public_base_url() -> str:
+        """Where KCO reaches this shop; main() fills PUBLIC_BASE_URL in once the server is bound."""
+        return app.config["PUBLIC_BASE_URL"] or DEFAULT_PUBLIC_BASE_URL
+
+    flow = CheckoutFlow(CheckoutSync(client), records, settings.secret_key, public_base_url)
     app.jinja_env.filters["money"] = format_money
     # KCO's html_snippet is rendered as trusted markup, its <script> tags carrying this response's CSP nonce.
     app.jinja_env.filters["kco_snippet"] = lambda html: snippet_with_nonce(html or "", _csp_nonce())
@@ -198,26 +202,31 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         state = ShopperState.from_session(session)
         if not order_id or order_id not in (state.order_id, state.confirmed_order_id):
             raise ShopError("not_found", "There is no such order in your session.", 404)
+        order: Mapping[str, Any] | None
         try:
             order = client.read_order(order_id)
         except KCOApiError as error:
             # A completed order may later 404 on the Checkout API while Order Management still has it
             # (notes §2, observed): a reload of this page then shows the thank-you without KCO's snippet.
-            if error.status == 404 and records.order(order_id) is not None:
-                return render_template("confirmation.html", state=state, html_snippet="", order_id=order_id)
-            raise ShopError("kco_error", "Your order could not be loaded; please reload this page.",
-                            502) from None
-        except KCOError:
+            if error.status != 404 or records.order(order_id) is None:
+                raise ShopError("kco_error", "Your order could not be loaded; please reload this page.",
+                                502) from None
+            order = None  # recorded already (by the push or an earlier visit): the cart is cleared below too
+        except KCOUnreachable:
             raise ShopError("kco_unreachable", "Your order could not be loaded just now; please reload "
                             "this page in a moment.", 503) from None
-        if order.get("status") != "checkout_complete":
-            return redirect("/checkout", 303)
-        records.record_order(order, recorded_by="confirmation")
+        except KCOError:  # an answer the client could not use (KCOProtocolError)
+            raise ShopError("kco_error", "Your order could not be loaded; please reload this page.",
+                            502) from None
+        if order is not None:
+            if order.get("status") != "checkout_complete":
+                return redirect("/checkout", 303)
+            records.record_order(order, recorded_by="confirmation")
         if state.order_id == order_id:
             state.cart, state.order_id, state.confirmed_order_id = {}, None, order_id
             state.save_to(session)
-        return render_template("confirmation.html", state=state, html_snippet=order.get("html_snippet", ""),
-                               order_id=order_id)
+        html_snippet = order.get("html_snippet", "") if order is not None else ""
+        return render_template("confirmation.html", state=state, html_snippet=html_snippet, order_id=order_id)
 
     # Terms page linked from inside the KCO widget (merchant_urls.terms is required, notes §3.5).
     @app.get("/terms")
@@ -308,8 +317,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     def validation() -> Response:
         checkout = verified_checkout()
         if not order_matches_shop(checkout, callback_body()):
-            base = app.config["PUBLIC_BASE_URL"] or DEFAULT_PUBLIC_BASE_URL
-            return redirect(f"{base}/checkout?error=cart_changed", 303)
+            return redirect(f"{public_base_url()}/checkout?error=cart_changed", 303)
         return Response(status=200)
 
     # KCO's push after completion: record the order from Order Management and acknowledge it, once, however

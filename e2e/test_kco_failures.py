@@ -14,13 +14,14 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from e2e.journeys import Shopper, assert_order_equals_cart, kco_operations
+from e2e.journeys import Shopper, SyncEvents, assert_order_equals_cart, kco_operations
 
 STATIC_JS = Path(__file__).resolve().parent.parent / "static" / "js"
 
 
 def test_an_update_answered_503_moves_the_change_to_a_new_order(page, shop_server, emulator, screenshot):
     shopper = Shopper(page, shop_server.url)
+    sync_events = SyncEvents(page)
     shopper.adds_to_cart("Enamel mug")
     shopper.opens_checkout()
     first_order_id = shopper.order_id()
@@ -30,19 +31,22 @@ def test_an_update_answered_503_moves_the_change_to_a_new_order(page, shop_serve
     shopper.sets_quantity("Enamel mug", 4)
     shopper.waits_until_the_page_is_in_step()
 
+    # The shop recovered with a new order, so the page's request succeeded; the new widget was resumed.
+    sync_events.expect_resumed_after_each(("/api/cart", True))
     shopper.widget.expect_ready()
     expect(shopper.quantity_of("Enamel mug")).to_have_value("4")
     expect(shopper.widget.line("Enamel mug")).to_contain_text("4 × Enamel mug")
     screenshot("new-order")
     new_order_id = shopper.order_id()
     assert new_order_id != first_order_id
-    assert kco_operations(emulator)[calls_before:] == ["update", "create"]
+    assert kco_operations(emulator)[calls_before:] == ["update", "abort", "create"]
     assert_order_equals_cart(emulator.order(new_order_id), shopper.cart())
 
 
 def test_unreachable_kco_leaves_the_widget_resumed_shows_a_message_and_keeps_the_cart(
         page, shop_server, emulator, screenshot):
     shopper = Shopper(page, shop_server.url)
+    sync_events = SyncEvents(page)
     shopper.adds_to_cart("Enamel mug")
     shopper.opens_checkout()
     order_id = shopper.order_id()
@@ -53,6 +57,7 @@ def test_unreachable_kco_leaves_the_widget_resumed_shows_a_message_and_keeps_the
     shopper.waits_until_the_page_gives_up()
 
     expect(shopper.message).to_contain_text(re.compile("could not be reached", re.IGNORECASE))
+    sync_events.expect_resumed_after_each(("/api/cart", False))
     shopper.widget.expect_ready()
     expect(shopper.quantity_of("Enamel mug")).to_have_value("5")
     screenshot("kco-unreachable")
@@ -66,6 +71,7 @@ def test_unreachable_kco_leaves_the_widget_resumed_shows_a_message_and_keeps_the
 def test_an_offline_shopper_sees_a_message_and_the_cart_as_the_shop_holds_it(
         page, context, shop_server, emulator, screenshot):
     shopper = Shopper(page, shop_server.url)
+    sync_events = SyncEvents(page)
     shopper.adds_to_cart("Enamel mug")
     shopper.opens_checkout()
     calls_before = kco_operations(emulator)
@@ -75,6 +81,7 @@ def test_an_offline_shopper_sees_a_message_and_the_cart_as_the_shop_holds_it(
     shopper.waits_until_the_page_gives_up()
 
     expect(shopper.message).to_contain_text("offline")
+    sync_events.expect_resumed_after_each(("/api/cart", False))
     shopper.widget.expect_ready()
     expect(shopper.quantity_of("Enamel mug")).to_have_value("1")
     screenshot("offline")

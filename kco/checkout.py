@@ -3,13 +3,16 @@
 Two moments matter (notes §12, K-UPD):
 
 * `CheckoutSync.on_page_load`: the checkout page is (re)loaded. With no order yet, create one. With an
-  order id, read it once: gone or failing (4xx/5xx, unreachable) -> create a new one; `checkout_complete`
-  -> the purchase is done, show the confirmation and never update it; content differs from the cart ->
-  update; same -> nothing more.
+  order id, read it once: gone or failing (4xx/5xx, unreachable) -> replace it with a new one;
+  `checkout_complete` -> the purchase is done, show the confirmation and never update it; content differs
+  from the cart -> update; same -> nothing more.
 * `CheckoutSync.on_change`: the shopper changed the cart or the market on the page. Update directly (no read
   first) unless the content equals what the shop last knew KCO holds; 403 `READ_ONLY_ORDER` -> purchase done;
-  other 4xx/5xx -> create a new order and hand back its snippet; unreachable -> keep the order, mark the
+  other 4xx/5xx -> replace the order and hand back the new snippet; unreachable -> keep the order, mark the
   shop's knowledge stale, tell the caller.
+
+Replacing an order that may still be live (any failure but 404) aborts it first, so the shopper never has two
+payable orders, e.g. one in another tab (notes §2: abort; 404 = unknown or expired, nothing to abort).
 
 "Content" is what the shop decides (lines, amounts, country, currency, locale); `content_fingerprint` reduces
 it to a string, so the shop can remember what KCO holds without keeping the whole order. An empty cart never
@@ -23,12 +26,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
-from kco.errors import KCOApiError, KCOError, KCOProtocolError, KCOUnreachable
+from kco.errors import KCOApiError, KCOError, KCOUnreachable
 
 # The fields the merchant sets and KCO echoes back (notes §3.1); everything else in an order is KCO's.
 CONTENT_FIELDS = ("purchase_country", "purchase_currency", "locale", "order_amount", "order_tax_amount",
@@ -49,6 +52,11 @@ class CheckoutClient(Protocol):
     def create_order(self, order: Mapping[str, Any]) -> dict[str, Any]: ...
     def read_order(self, order_id: str) -> dict[str, Any]: ...
     def update_order(self, order_id: str, changes: Mapping[str, Any]) -> dict[str, Any]: ...
+    def abort_order(self, order_id: str) -> dict[str, Any]: ...
+
+
+# What only a create sends (merchant_urls, countries, references); called only when an order is created.
+CreateExtras = Callable[[], Mapping[str, Any]]
 
 
 def order_content(order: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,7 +106,7 @@ class Outcome:
     fingerprint: str | None = None  # of the content KCO holds now, when known
     error: KCOError | None = None
     stale: bool = False  # an update may or may not have reached KCO: the next page load reads it
-    replaced_order_id: str | None = None  # set with CREATED when an older order was given up
+    replaced_order_id: str | None = None  # set with CREATED when an older order was given up (and aborted)
 
     @property
     def unreachable(self) -> bool:
@@ -112,11 +120,11 @@ class CheckoutSync:
         self.client = client
 
     def on_page_load(self, order_id: str | None, desired: Mapping[str, Any] | None,
-                     create_extras: Mapping[str, Any]) -> Outcome:
+                     create_extras: CreateExtras) -> Outcome:
         """Checkout page load: read once, then create, update or leave the order as the rules say.
 
         `desired` is the order body the cart calls for (content plus e.g. shipping_options) or None for an
-        empty cart; `create_extras` (merchant_urls, countries, references) are only sent on create.
+        empty cart; `create_extras()` (merchant_urls, countries, references) is only sent on create.
         """
         if desired is None:
             return Outcome(Action.NO_ORDER, order_id)
@@ -124,26 +132,27 @@ class CheckoutSync:
             return self._create(desired, create_extras, replacing=None)
         try:
             current = self.client.read_order(order_id)
-        except (KCOApiError, KCOProtocolError, KCOUnreachable):
+        except KCOError as error:
             # notes §5.2, §6: on any 4xx/5xx (404 = expired or unknown) create a new order [K-ERR, K-UPD].
             # Unreachable too: a fresh order is the only way to show a checkout at all; if KCO is really
             # down, the create fails as well and the page says so.
-            return self._create(desired, create_extras, replacing=order_id)
+            return self._replace(order_id, error, desired, create_extras)
         status = current.get("status")
+        fingerprint = content_fingerprint(current)
         if status == COMPLETE:
             # notes §2, §12.7: a completed order is read-only; the shopper belongs on the confirmation.
-            return Outcome(Action.COMPLETED, order_id, fingerprint=content_fingerprint(current))
+            return Outcome(Action.COMPLETED, order_id, fingerprint=fingerprint)
         if status != INCOMPLETE:
-            # Any other status (e.g. after abort; notes §3.3 leaves it undocumented) cannot be updated.
+            # Any other status (e.g. after abort; notes §3.3 leaves it undocumented) cannot be updated, nor,
+            # as far as the notes say, paid: nothing to abort.
             return self._create(desired, create_extras, replacing=order_id)
-        if content_fingerprint(current) == content_fingerprint(desired):
-            return Outcome(Action.UNCHANGED, order_id, current.get("html_snippet"),
-                           fingerprint=content_fingerprint(current))
+        if fingerprint == content_fingerprint(desired):
+            return Outcome(Action.UNCHANGED, order_id, current.get("html_snippet"), fingerprint=fingerprint)
         return self._update(order_id, desired, create_extras,
                             snippet_if_unreachable=current.get("html_snippet"))
 
     def on_change(self, order_id: str | None, desired: Mapping[str, Any] | None,
-                  known_fingerprint: str | None, create_extras: Mapping[str, Any]) -> Outcome:
+                  known_fingerprint: str | None, create_extras: CreateExtras) -> Outcome:
         """Cart or market changed on the page: update directly, without reading first (K-UPD).
 
         `known_fingerprint` is what the shop last knew KCO holds (None when unknown/stale): equal content
@@ -157,30 +166,48 @@ class CheckoutSync:
             return Outcome(Action.UNCHANGED, order_id, fingerprint=known_fingerprint)
         return self._update(order_id, desired, create_extras, snippet_if_unreachable=None)
 
-    def _update(self, order_id: str, desired: Mapping[str, Any], create_extras: Mapping[str, Any],
+    def _update(self, order_id: str, desired: Mapping[str, Any], create_extras: CreateExtras,
                 snippet_if_unreachable: str | None) -> Outcome:
         try:
             updated = self.client.update_order(order_id, desired)
-        except KCOApiError as error:
-            if error.is_read_only_order:
-                # notes §2: 403 READ_ONLY_ORDER = the shopper completed the purchase meanwhile.
-                return Outcome(Action.COMPLETED, order_id)
-            # notes §5.2: any other 4xx/5xx -> create a new order [K-ERR]; 404 is the expired case (§6).
-            return self._create(desired, create_extras, replacing=order_id)
-        except KCOProtocolError:
-            return self._create(desired, create_extras, replacing=order_id)
         except KCOUnreachable as error:
             # The update may or may not have been applied (a read timeout after sending): keep the order,
             # forget what KCO holds, and let the next page load read it (never create here: the order
             # is probably fine, and a second one would confuse the shopper).
             return Outcome(Action.FAILED, order_id, snippet_if_unreachable, error=error, stale=True)
+        except KCOError as error:
+            if isinstance(error, KCOApiError) and error.is_read_only_order:
+                # notes §2: 403 READ_ONLY_ORDER = the shopper completed the purchase meanwhile.
+                return Outcome(Action.COMPLETED, order_id)
+            # notes §5.2: any other 4xx/5xx (or an unusable answer) -> create a new order [K-ERR]; 404 is the
+            # expired case (§6).
+            return self._replace(order_id, error, desired, create_extras)
         return Outcome(Action.UPDATED, order_id, updated.get("html_snippet"),
                        fingerprint=content_fingerprint(updated))
 
-    def _create(self, desired: Mapping[str, Any], create_extras: Mapping[str, Any],
+    def _replace(self, order_id: str, failure: KCOError, desired: Mapping[str, Any],
+                 create_extras: CreateExtras) -> Outcome:
+        """Give up `order_id`, which KCO would not read or update, for a new order.
+
+        Unless KCO said 404 (unknown or expired, notes §6), the old order may still be live and payable, e.g.
+        in another tab: abort it first, once and best effort (notes §2). A failed abort is no reason to keep
+        the shopper without a checkout; the shop also stops approving the old order's validation.
+        """
+        if not (isinstance(failure, KCOApiError) and failure.status == 404):
+            try:
+                self.client.abort_order(order_id)
+            except KCOApiError as error:
+                if error.is_read_only_order:
+                    # notes §2: read-only = completed. The failed read/update hid a finished purchase.
+                    return Outcome(Action.COMPLETED, order_id)
+            except KCOError:
+                pass  # best effort, see above
+        return self._create(desired, create_extras, replacing=order_id)
+
+    def _create(self, desired: Mapping[str, Any], create_extras: CreateExtras,
                 replacing: str | None) -> Outcome:
         try:
-            created = self.client.create_order({**desired, **create_extras})
+            created = self.client.create_order({**desired, **create_extras()})
         except KCOError as error:
             # Never retried: a timed-out create may exist at KCO, a retry could make a second order.
             return Outcome(Action.FAILED, replacing, error=error, stale=replacing is not None)

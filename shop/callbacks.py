@@ -71,7 +71,7 @@ def refine_for_address(records: Records, checkout: Checkout, body: Mapping[str, 
         checkout.market_revision += 1  # the shopper's session adopts it on its next request
     checkout.us_region = us_region
     checkout.kco_fingerprint = content_fingerprint(order_body)
-    records.save_checkout(checkout)
+    records.save_checkout(checkout, ("country", "locale", "market_revision", "us_region", "kco_fingerprint"))
     return 200, _shipping_service_response(order_body)
 
 
@@ -79,7 +79,7 @@ def choose_shipping_option(records: Records, checkout: Checkout, body: Mapping[s
     """shipping_option_update (notes §7.1): the order with the chosen option's `shipping_fee` line."""
     selected = body.get("selected_shipping_option")
     option_id = selected.get("id") if isinstance(selected, Mapping) else None
-    if option_id not in SHIPPING_METHODS:
+    if not isinstance(option_id, str) or option_id not in SHIPPING_METHODS:
         return _refused("approval_failed", "That delivery option is not available.")
     market = get_market(checkout.country)
     us_region = checkout.us_region if market.country == "US" else None
@@ -88,7 +88,7 @@ def choose_shipping_option(records: Records, checkout: Checkout, body: Mapping[s
         return _refused("approval_failed", "Your cart is empty.")
     checkout.shipping_option_id = option_id
     checkout.kco_fingerprint = content_fingerprint(order_body)
-    records.save_checkout(checkout)
+    records.save_checkout(checkout, ("shipping_option_id", "kco_fingerprint"))
     return 200, _shipping_service_response(order_body)
 
 
@@ -126,7 +126,9 @@ def acknowledge_push(client: KCOClient, records: Records, order_id: str) -> None
     if not records.claim_acknowledgement(order_id):
         return  # another push (maybe in another process) is acknowledging it right now
     try:
-        # One idempotency key per order, so a repeat after a lost answer is harmless (OMSPEC).
+        # One idempotency key per order, so a repeat after a lost answer is harmless (OMSPEC). OMSPEC
+        # recommends a random UUIDv4; a UUIDv5 of the order id is as unique per order and also stays the same
+        # across pushes, processes and restarts, where a random key would have to be stored first.
         client.acknowledge_order(order_id,
                                  idempotency_key=str(uuid.uuid5(uuid.NAMESPACE_URL, f"ack:{order_id}")))
     except Exception:

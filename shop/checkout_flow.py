@@ -1,9 +1,12 @@
 """One shopper request, start to end: read the session, apply the change, let `kco.checkout` decide and call
 KCO, write the session and the checkout row, and shape the answer.
 
-`CheckoutFlow.page_load` and `CheckoutFlow.change` are the only places that do "read session -> decide ->
-KCO call -> write session"; a per-session lock (needed when two tabs post at once) wraps exactly these.
+`CheckoutFlow.page_load` and `CheckoutFlow.change` do "read session -> decide -> KCO call -> write session"
+for the checkout (app.py's /confirmation does the same for the purchase's end); the per-session lock (needed
+when two tabs post at once) wraps every session-writing request, these included.
 A change that the shop rejects raises before anything is written, so a rejected request changes nothing.
+Each writer of the checkout row writes only the columns it owns, so a KCO callback that lands during a KCO
+call here is never undone by this request's older copy of the row.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from kco.checkout import Action, CheckoutSync, Outcome
+from kco.checkout import COMPLETE, INCOMPLETE, Action, CheckoutSync, Outcome
 from kco.markets import MARKETS
 from shop.cart import ShopperState
 from shop.errors import ShopError
@@ -44,8 +47,8 @@ class CheckoutFlow:
     def page_load(self, session: MutableMapping[str, Any]) -> PageLoad:
         state, checkout = self.load(session)
         reference = new_checkout_reference()
-        outcome = self.sync.on_page_load(state.order_id, self.desired(state, checkout),
-                                         self.create_extras(reference))
+        outcome = self._already_paid(state) or self.sync.on_page_load(
+            state.order_id, self.desired(state, checkout), lambda: self.create_extras(reference))
         self._store(state, checkout, outcome, reference)
         state.save_to(session)
         return PageLoad(state, outcome, self.answer(state, outcome, checkout))
@@ -56,9 +59,9 @@ class CheckoutFlow:
         state, checkout = self.load(session)
         apply(state)  # raises ShopError for bad input: nothing has been written yet
         reference = new_checkout_reference()
-        outcome = self.sync.on_change(state.order_id, self.desired(state, checkout),
-                                      checkout.kco_fingerprint if checkout else None,
-                                      self.create_extras(reference))
+        outcome = self._already_paid(state) or self.sync.on_change(
+            state.order_id, self.desired(state, checkout), checkout.kco_fingerprint if checkout else None,
+            lambda: self.create_extras(reference))
         self._store(state, checkout, outcome, reference)
         state.save_to(session)  # kept even when KCO failed: the shopper's change is not lost
         answer = self.answer(state, outcome, checkout)
@@ -80,10 +83,17 @@ class CheckoutFlow:
         apply(state)
         if checkout is not None:
             checkout.cart = dict(state.cart)
-            self.records.save_checkout(checkout)
+            self.records.save_checkout(checkout, ("cart",))
         state.save_to(session)
 
     # --- pieces ------------------------------------------------------------------------------------------
+
+    def _already_paid(self, state: ShopperState) -> Outcome | None:
+        """COMPLETED, without a KCO call, when the session's order is recorded (e.g. by KCO's push) but the
+        shopper never reached the confirmation page that starts a fresh cart."""
+        if state.order_id and self.records.order(state.order_id) is not None:
+            return Outcome(Action.COMPLETED, state.order_id)
+        return None
 
     def load(self, session: MutableMapping[str, Any]) -> tuple[ShopperState, Checkout | None]:
         """The session's state, having adopted a market KCO moved the order to (country_change callback)."""
@@ -108,10 +118,16 @@ class CheckoutFlow:
         `checkout` is the row `load` returned; a replacing order inherits its shipping choice and US region.
         """
         shipping_id, us_region = _shipping_and_region(state, checkout)
+        order = None
+        if state.order_id and state.cart:
+            if outcome is not None:
+                completed = outcome.action is Action.COMPLETED
+            else:
+                completed = self.records.order(state.order_id) is not None
+            order = {"order_id": state.order_id, "status": COMPLETE if completed else INCOMPLETE}
         answer: dict[str, Any] = {
             "cart": cart_summary(state.cart, state.market, state.locale, shipping_id, us_region),
-            "order": {"order_id": state.order_id, "status": "checkout_incomplete"}
-            if state.order_id and state.cart else None,
+            "order": order,
         }
         if outcome is not None and outcome.action is Action.CREATED and outcome.html_snippet:
             answer["html_snippet"] = outcome.html_snippet
@@ -124,6 +140,8 @@ class CheckoutFlow:
         query = f"order_id={ORDER_ID_PLACEHOLDER}&token={token}"
         return {
             "merchant_reference2": reference,
+            # terms, checkout, confirmation and push are required (notes §3.5); the other callbacks are
+            # optional, and KCO calls them only when they are set.
             "merchant_urls": {
                 "terms": f"{base}/terms",
                 "checkout": f"{base}/checkout",
@@ -133,6 +151,10 @@ class CheckoutFlow:
             # Lets the shopper pick another country inside the widget (notes §3.1, §10.3).
             "billing_countries": list(MARKETS),
             "shipping_countries": list(MARKETS),
+            # Without it a missing or late validation answer counts as approval, so a purchase could
+            # complete with a cart the shop never checked; with it KCO waits 10 s and then fails the purchase
+            # (notes §3.6, §7.2, KU-VAL).
+            "options": {"require_validate_callback_success": True},
         }
 
     def _store(self, state: ShopperState, checkout: Checkout | None, outcome: Outcome,
@@ -147,16 +169,28 @@ class CheckoutFlow:
                 locale=state.locale, shipping_option_id=shipping_id, us_region=us_region,
                 kco_fingerprint=outcome.fingerprint, market_revision=state.market_revision,
             ))
+            if checkout is not None and checkout.order_id == outcome.replaced_order_id:
+                # The replaced order: with no cart held for it, its validation is refused
+                # (order_matches_shop), so it cannot be paid even if the abort failed (kco/checkout.py).
+                checkout.cart = {}
+                self.records.save_checkout(checkout, ("cart",))
             return
         if checkout is None or outcome.action is Action.COMPLETED:
             return
+        owned = ["cart"]
         checkout.cart = dict(state.cart)
-        checkout.country, checkout.locale = state.country, state.locale
+        if (state.country, state.locale) != (checkout.country, checkout.locale):
+            # Only the shopper's own market change is written: a country_change callback that moved the order
+            # during the KCO call above keeps its market (and revision) in the row.
+            checkout.country, checkout.locale = state.country, state.locale
+            owned += ["country", "locale"]
         if outcome.action in (Action.UPDATED, Action.UNCHANGED):
             checkout.kco_fingerprint, checkout.kco_cart = outcome.fingerprint, dict(state.cart)
+            owned += ["kco_fingerprint", "kco_cart"]
         elif outcome.stale:
             checkout.kco_fingerprint = None  # kco_cart stays the last confirmed one; validation catches drift
-        self.records.save_checkout(checkout)
+            owned.append("kco_fingerprint")
+        self.records.save_checkout(checkout, owned)
 
 
 def confirmation_path(order_id: str | None) -> str:

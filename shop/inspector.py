@@ -5,8 +5,9 @@ duration, correlation id) with the order fields a create or update changed, and 
 session's orders. `GET /api/inspector` answers with the last `MAX_ENTRIES`; static/js/kco-inspector.js shows
 them next to the widget's events. Never recorded: headers, credentials, request bodies, addresses.
 
-Where it is kept: not in the Flask session, because the panel polls while it is open, and Flask-Session
-rewrites a permanent session on every request, so a poll racing a cart change could put the old cart back.
+Where it is kept: not in the Flask session, because the log changes on requests that hold no session lock
+(KCO's callbacks, the panel's polls), and a session written there could put an older cart back over a
+change that ran meanwhile (app.py writes the session only when a request changed it).
 The log lives in its own cache beside the sessions (Redis when REDIS_URL is set, else files in instance/),
 keyed by a digest of the session id, so several shop processes share it. Two writes to one session's log at
 the very same moment may drop an entry: acceptable for a teaching aid, not for anything a payment relies on.

@@ -15,7 +15,7 @@ SQLite under instance/ by default; any SQLAlchemy `DATABASE_URL` (PostgreSQL in 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -133,9 +133,11 @@ class Records:
             market_revision=row["market_revision"],
         )
 
-    def save_checkout(self, checkout: Checkout) -> None:
-        values = checkout.columns()
-        values.pop("order_id")
+    def save_checkout(self, checkout: Checkout, fields: Iterable[str]) -> None:
+        """Write only `fields` of the row (and `updated_at`): each writer owns its columns, so a callback's
+        write that landed meanwhile is not rolled back by another request's older copy of the row."""
+        columns = checkout.columns()
+        values = {name: columns[name] for name in (*fields, "updated_at")}
         with self.engine.begin() as connection:
             connection.execute(
                 update(checkouts).where(checkouts.c.order_id == checkout.order_id).values(**values))

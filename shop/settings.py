@@ -55,6 +55,12 @@ class Settings:
         if host in ("127.0.0.1", "localhost", "::1") and not has_credentials:
             kco_environ.update(EMULATOR_CREDENTIALS)  # the emulator's demo credentials (`make run`)
         kco = ClientConfig.from_env(kco_environ)
+        if not kco.is_local:
+            # A real KCO must reach the callbacks from the internet, over https only (notes §3.5, §7.2), so
+            # the address the shop guesses from its own socket will not do.
+            if public_base_url is None or urlsplit(public_base_url).scheme != "https":
+                raise SettingsError("PUBLIC_BASE_URL must be this shop's public https URL (e.g. "
+                                    "https://shop.example.com) when KCO is not the local emulator")
         return cls(
             secret_key=environ.get("SECRET_KEY") or _development_secret_key(instance_path),
             instance_path=instance_path,

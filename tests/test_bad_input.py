@@ -35,11 +35,11 @@ from shop.catalogue import PRODUCTS, SHIPPING_METHODS
 from tests.emulator_control import EmulatorControl
 from tests.shop_client import CSRF_META, kco_order
 
-# Examples per target. Each costs about 6 ms of CPU here (half generating it, half the request), so 2,000
-# for each of the eight targets would take about 100 s on two cores; the bodies with a valid callback token
-# get fewer by default. BAD_INPUT_CALLBACK_EXAMPLES=2000 runs the full count for them too.
+# Examples per target: 2,000 each, as issue 6 asks. An example costs about 5 ms here (a little more than half
+# of it Hypothesis generating it), so this file takes about 90 s on two cores, the largest share of
+# `make test`; BAD_INPUT_CALLBACK_EXAMPLES lowers the callbacks' count for a quicker local run.
 EXAMPLES = 2000
-CALLBACK_EXAMPLES = int(os.environ.get("BAD_INPUT_CALLBACK_EXAMPLES", "500"))
+CALLBACK_EXAMPLES = int(os.environ.get("BAD_INPUT_CALLBACK_EXAMPLES", "2000"))
 HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much]
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=HEALTH)
 FUZZ_CALLBACK = settings(FUZZ, max_examples=CALLBACK_EXAMPLES)
@@ -55,7 +55,7 @@ json_values = st.recursive(
     json_scalars,
     lambda children: (st.lists(children, max_size=3)
                       | st.dictionaries(st.text(max_size=8), children, max_size=3)),
-    max_leaves=6,
+    max_leaves=4,
 )
 not_json = st.binary(max_size=40).filter(lambda raw: not _parses(raw))
 quantities = (st.integers(-5, 120) | st.floats(allow_nan=False) | st.booleans() | st.none()
@@ -72,18 +72,22 @@ countries = (st.sampled_from(list(MARKETS)) | st.sampled_from([country.lower() f
 locales = st.sampled_from(all_locales) | st.sampled_from(["EN-us", "xx-XX", "", "sv"]) | json_scalars
 market_bodies = (st.fixed_dictionaries({"country": countries}, optional={"locale": locales})
                  | json_values)
-addresses = (st.fixed_dictionaries({}, optional={"country": countries, "region": json_scalars,
-                                                  "postal_code": json_scalars, "given_name": json_scalars})
-             | json_values)
+# Callback bodies carry only the fields the shop reads (and the rest as arbitrary JSON): every generated
+# field costs time, and the valid-token callbacks are the most numerous examples.
+addresses = st.fixed_dictionaries({}, optional={"country": countries, "region": json_scalars}) | json_values
 callback_bodies = (st.fixed_dictionaries({}, optional={
     "billing_address": addresses, "shipping_address": addresses,
     "selected_shipping_option": st.fixed_dictionaries(
-        {"id": st.sampled_from(list(SHIPPING_METHODS)) | json_scalars},
-        optional={"price": json_scalars}) | json_values,
+        {"id": st.sampled_from(list(SHIPPING_METHODS)) | json_values}) | json_values,
     "order_amount": json_scalars, "purchase_currency": json_scalars,
     "order_lines": json_scalars | st.lists(json_scalars | st.dictionaries(st.sampled_from(
         ["reference", "quantity", "unit_price", "total_amount"]), json_scalars, max_size=3), max_size=2),
 }) | json_values)
+
+
+def bodies(shaped: st.SearchStrategy[Any]) -> st.SearchStrategy[bytes]:
+    """A request body: the JSON of a `shaped` value, or bytes that are not JSON (only one is generated)."""
+    return shaped.map(lambda value: json.dumps(value).encode()) | not_json
 
 
 def _parses(raw: bytes) -> bool:
@@ -105,6 +109,8 @@ class Shop:
         # Read with sqlite3 itself: quick, and every column counts, `updated_at` too (a 4xx must not write).
         self.database = sqlite3.connect(instance / "shop.sqlite3", check_same_thread=False)
         self.client: FlaskClient = app.test_client()
+        # KCO's callbacks come without the shopper's cookie.
+        self.kco: FlaskClient = app.test_client()
         match = CSRF_META.search(self.client.get("/").get_data(as_text=True))
         assert match
         self.csrf = match.group(1)
@@ -117,7 +123,7 @@ class Shop:
         return dict(interface._retrieve_session_data(interface._get_store_id(cookie.value)) or {})
 
     def post_json(self, path: str, body: Any = None, raw: bytes | None = None) -> Any:
-        data = raw if raw is not None else json.dumps(body)
+        data = raw if raw is not None else json.dumps(body).encode()
         return self.client.post(path, data=data, content_type="application/json",
                                 headers={"X-CSRFToken": self.csrf})
 
@@ -135,7 +141,10 @@ def shop(emulator_server: ServerProcess, tmp_path_factory: pytest.TempPathFactor
                 else tmp_path_factory.mktemp("bad-input-shop"))
     app = create_app({"KCO_API_URL": emulator_server.url, "INSTANCE_PATH": str(instance),
                       "SECRET_KEY": "test-only-secret-of-the-bad-input-tests",
-                      "KCO_USERNAME": "demo", "KCO_PASSWORD": "demo"})
+                      "KCO_USERNAME": "demo", "KCO_PASSWORD": "demo",
+                      # The workshop inspector records no bodies, so it adds nothing here but a file write per
+                      # request (tests/test_inspector.py covers it).
+                      "KCO_INSPECTOR": "0"})
     # Also served over HTTP, only so that the emulator's callbacks reach it while a purchase completes.
     server = make_server("127.0.0.1", 0, app, threaded=True)
     app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.port}"
@@ -164,11 +173,11 @@ def sent_cart(body: dict[str, Any]) -> dict[str, int]:
 # --- the shopper's JSON API ---------------------------------------------------------------------------------
 
 @FUZZ
-@given(body=cart_bodies, raw=st.none() | not_json)
-def test_generated_cart_bodies_are_answered_2xx_or_4xx_and_a_4xx_changes_nothing(
-        shop: Shop, body: Any, raw: bytes | None) -> None:
+@given(raw=bodies(cart_bodies))
+def test_generated_cart_bodies_are_answered_2xx_or_4xx_and_a_4xx_changes_nothing(shop: Shop,
+                                                                                 raw: bytes) -> None:
     before = shop.session()
-    answer = shop.post_json("/api/cart", body, raw)
+    answer = shop.post_json("/api/cart", raw=raw)
     after = shop.session()
     assert_untouched_after_4xx(answer.status_code, before, after)
     if answer.status_code >= 400:
@@ -176,7 +185,7 @@ def test_generated_cart_bodies_are_answered_2xx_or_4xx_and_a_4xx_changes_nothing
                                                 "invalid_quantity")
     else:
         held = {item["sku"]: item["quantity"] for item in answer.json["cart"]["items"]}
-        assert held == sent_cart(body)
+        assert held == sent_cart(json.loads(raw))
 
 
 def test_generated_market_bodies_are_answered_2xx_or_4xx_and_a_4xx_changes_nothing(shop: Shop) -> None:
@@ -184,16 +193,16 @@ def test_generated_market_bodies_are_answered_2xx_or_4xx_and_a_4xx_changes_nothi
     assert shop.post_json("/api/cart", {"items": [{"sku": "mug-001", "quantity": 1}]}).status_code == 200
 
     @FUZZ
-    @given(body=market_bodies, raw=st.none() | not_json)
-    def post(body: Any, raw: bytes | None) -> None:
+    @given(raw=bodies(market_bodies))
+    def post(raw: bytes) -> None:
         before = shop.session()
-        answer = shop.post_json("/api/market", body, raw)
+        answer = shop.post_json("/api/market", raw=raw)
         assert_untouched_after_4xx(answer.status_code, before, shop.session())
         if answer.status_code >= 400:
             assert answer.json["error"]["code"] in ("malformed_json", "unsupported_country",
                                                     "unsupported_locale")
         else:
-            assert answer.json["cart"]["country"] == body["country"].strip().upper()
+            assert answer.json["cart"]["country"] == json.loads(raw)["country"].strip().upper()
 
     post()
 
@@ -233,11 +242,9 @@ def test_generated_callback_bodies_with_a_valid_token_are_answered_2xx_or_4xx(
     row = [shop.checkout_row(order_id)]  # the row as the previous request left it
 
     @FUZZ_CALLBACK
-    @given(body=callback_bodies, raw=st.none() | not_json)
-    def post(body: Any, raw: bytes | None) -> None:
-        data = raw if raw is not None else json.dumps(body)
-        answer = shop.client.post(f"/kco/callbacks/{name}?{query}", data=data,
-                                  content_type="application/json")
+    @given(raw=bodies(callback_bodies))
+    def post(raw: bytes) -> None:
+        answer = shop.kco.post(f"/kco/callbacks/{name}?{query}", data=raw, content_type="application/json")
         after = shop.checkout_row(order_id)
         if answer.status_code not in ALLOWED_REDIRECTS.get(name, set()):
             assert_untouched_after_4xx(answer.status_code, row[0], after)
@@ -258,9 +265,9 @@ def test_callbacks_with_generated_tokens_are_refused_and_change_nothing(
         real_order_id = order_ids[name]
         if swap:
             order_id = real_order_id  # the right order with a made-up token
-        answer = shop.client.post(f"/kco/callbacks/{name}",
-                                  query_string={"order_id": order_id, "token": token},
-                                  json={"billing_address": {"country": "DE"}, "order_amount": 1})
+        answer = shop.kco.post(f"/kco/callbacks/{name}",
+                               query_string={"order_id": order_id, "token": token},
+                               json={"billing_address": {"country": "DE"}, "order_amount": 1})
         assert answer.status_code == 403 and answer.json["error"]["code"] == "callback_forbidden"
         assert shop.checkout_row(real_order_id) == rows[real_order_id]
 

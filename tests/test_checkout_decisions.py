@@ -11,7 +11,10 @@ import pytest
 from kco.checkout import Action, CheckoutSync, content_fingerprint, order_content
 from kco.errors import KCOApiError, KCOError, KCOProtocolError, KCOUnreachable
 
-EXTRAS = {"merchant_reference2": "ref-1", "merchant_urls": {"terms": "http://shop/terms"}}
+
+def extras() -> dict[str, Any]:
+    """What the shop sends only on create (the decisions take it as a callable, built only when needed)."""
+    return {"merchant_reference2": "ref-1", "merchant_urls": {"terms": "http://shop/terms"}}
 
 
 def order_body(quantity: int = 1, country: str = "SE", currency: str = "SEK", locale: str = "sv-SE",
@@ -64,6 +67,16 @@ class FakeKCO:
         self.orders[order_id].update(changes)
         return dict(self.orders[order_id])
 
+    def abort_order(self, order_id: str) -> dict[str, Any]:
+        self.calls.append(("abort", order_id))
+        self._maybe_fail("abort")
+        if order_id not in self.orders or self.orders[order_id]["status"] == "aborted":
+            raise KCOApiError("abort", 404)
+        if self.orders[order_id]["status"] == "checkout_complete":
+            raise KCOApiError("abort", 403, "READ_ONLY_ORDER", ["Resource is read-only"])
+        self.orders[order_id]["status"] = "aborted"
+        return dict(self.orders[order_id])
+
     def operations(self) -> list[str]:
         return [operation for operation, _ in self.calls]
 
@@ -79,7 +92,7 @@ def sync(kco: FakeKCO) -> CheckoutSync:
 
 
 def created(sync: CheckoutSync, kco: FakeKCO, body: dict[str, Any] | None = None) -> str:
-    outcome = sync.on_page_load(None, body or order_body(), EXTRAS)
+    outcome = sync.on_page_load(None, body or order_body(), extras)
     kco.calls.clear()
     assert outcome.order_id
     return outcome.order_id
@@ -111,7 +124,7 @@ def test_fingerprint_changes_with_every_content_field(change: dict[str, Any]) ->
 # --- page load -------------------------------------------------------------------------------------------
 
 def test_first_page_load_creates_one_order_with_the_create_extras(sync: CheckoutSync, kco: FakeKCO) -> None:
-    outcome = sync.on_page_load(None, order_body(), EXTRAS)
+    outcome = sync.on_page_load(None, order_body(), extras)
     assert outcome.action is Action.CREATED
     assert kco.operations() == ["create"]
     assert kco.orders[outcome.order_id]["merchant_reference2"] == "ref-1"
@@ -121,14 +134,14 @@ def test_first_page_load_creates_one_order_with_the_create_extras(sync: Checkout
 
 def test_page_load_with_empty_cart_makes_no_call_and_keeps_the_order_id(sync: CheckoutSync,
                                                                          kco: FakeKCO) -> None:
-    outcome = sync.on_page_load("order-9", None, EXTRAS)
+    outcome = sync.on_page_load("order-9", None, extras)
     assert outcome.action is Action.NO_ORDER and outcome.order_id == "order-9"
     assert kco.calls == []
 
 
 def test_reload_with_unchanged_cart_reads_once_and_never_updates(sync: CheckoutSync, kco: FakeKCO) -> None:
     order_id = created(sync, kco)
-    outcome = sync.on_page_load(order_id, order_body(), EXTRAS)
+    outcome = sync.on_page_load(order_id, order_body(), extras)
     assert outcome.action is Action.UNCHANGED
     assert kco.calls == [("read", order_id)]
     assert outcome.html_snippet == f"<div>{order_id}</div>"
@@ -136,7 +149,7 @@ def test_reload_with_unchanged_cart_reads_once_and_never_updates(sync: CheckoutS
 
 def test_reload_with_changed_cart_reads_then_updates_once(sync: CheckoutSync, kco: FakeKCO) -> None:
     order_id = created(sync, kco)
-    outcome = sync.on_page_load(order_id, order_body(quantity=3), EXTRAS)
+    outcome = sync.on_page_load(order_id, order_body(quantity=3), extras)
     assert outcome.action is Action.UPDATED and outcome.order_id == order_id
     assert kco.operations() == ["read", "update"]
     assert kco.orders[order_id]["order_lines"][0]["quantity"] == 3
@@ -147,29 +160,71 @@ def test_reload_of_completed_order_goes_to_confirmation_without_update(sync: Che
                                                                         kco: FakeKCO) -> None:
     order_id = created(sync, kco)
     kco.orders[order_id]["status"] = "checkout_complete"
-    outcome = sync.on_page_load(order_id, order_body(quantity=5), EXTRAS)
+    outcome = sync.on_page_load(order_id, order_body(quantity=5), extras)
     assert outcome.action is Action.COMPLETED and outcome.order_id == order_id
     assert kco.operations() == ["read"]
 
 
-@pytest.mark.parametrize("error", [
-    KCOApiError("read", 404), KCOApiError("read", 500, "INTERNAL"), KCOApiError("read", 401),
-    KCOUnreachable("read", "timed out"), KCOProtocolError("read", "not JSON"),
-])
-def test_page_load_creates_a_new_order_when_the_read_fails(sync: CheckoutSync, kco: FakeKCO,
-                                                            error: KCOError) -> None:
+def test_page_load_replaces_an_unknown_or_expired_order_without_aborting_it(sync: CheckoutSync,
+                                                                              kco: FakeKCO) -> None:
     order_id = created(sync, kco)
-    kco.fail["read"] = [error]
-    outcome = sync.on_page_load(order_id, order_body(), EXTRAS)
+    kco.fail["read"] = [KCOApiError("read", 404)]
+    outcome = sync.on_page_load(order_id, order_body(), extras)
     assert outcome.action is Action.CREATED
     assert outcome.order_id != order_id and outcome.replaced_order_id == order_id
     assert kco.operations() == ["read", "create"]
 
 
+@pytest.mark.parametrize("error", [
+    KCOApiError("read", 500, "INTERNAL"), KCOApiError("read", 401), KCOUnreachable("read", "timed out"),
+    KCOProtocolError("read", "not JSON"),
+])
+def test_page_load_aborts_an_order_it_cannot_read_before_creating_its_replacement(
+        sync: CheckoutSync, kco: FakeKCO, error: KCOError) -> None:
+    order_id = created(sync, kco)
+    kco.fail["read"] = [error]
+    outcome = sync.on_page_load(order_id, order_body(), extras)
+    assert outcome.action is Action.CREATED
+    assert outcome.order_id != order_id and outcome.replaced_order_id == order_id
+    assert kco.calls == [("read", order_id), ("abort", order_id), ("create", None)]
+    assert kco.orders[order_id]["status"] == "aborted"
+
+
+def test_a_failed_abort_still_replaces_the_order(sync: CheckoutSync, kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    kco.fail["read"] = [KCOApiError("read", 503)]
+    kco.fail["abort"] = [KCOUnreachable("abort", "connection refused")]
+    outcome = sync.on_page_load(order_id, order_body(), extras)
+    assert outcome.action is Action.CREATED and outcome.replaced_order_id == order_id
+    assert kco.operations() == ["read", "abort", "create"]
+
+
+def test_an_abort_refused_as_read_only_means_the_purchase_is_done(sync: CheckoutSync, kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    kco.orders[order_id]["status"] = "checkout_complete"
+    kco.fail["update"] = [KCOApiError("update", 503)]
+    outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), extras)
+    assert outcome.action is Action.COMPLETED and outcome.order_id == order_id
+    assert kco.operations() == ["update", "abort"]
+
+
+def test_create_extras_are_built_only_for_a_create(sync: CheckoutSync, kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    built: list[int] = []
+
+    def counted_extras() -> dict[str, Any]:
+        built.append(1)
+        return extras()
+
+    sync.on_page_load(order_id, order_body(), counted_extras)
+    sync.on_change(order_id, order_body(quantity=2), None, counted_extras)
+    assert built == [] and kco.operations() == ["read", "update"]
+
+
 def test_page_load_of_an_order_in_another_status_creates_a_new_one(sync: CheckoutSync, kco: FakeKCO) -> None:
     order_id = created(sync, kco)
     kco.orders[order_id]["status"] = "aborted"
-    outcome = sync.on_page_load(order_id, order_body(), EXTRAS)
+    outcome = sync.on_page_load(order_id, order_body(), extras)
     assert outcome.action is Action.CREATED and kco.operations() == ["read", "create"]
 
 
@@ -177,7 +232,7 @@ def test_page_load_update_unreachable_keeps_the_order_and_marks_it_stale(sync: C
                                                                          kco: FakeKCO) -> None:
     order_id = created(sync, kco)
     kco.fail["update"] = [KCOUnreachable("update", "read timed out")]
-    outcome = sync.on_page_load(order_id, order_body(quantity=2), EXTRAS)
+    outcome = sync.on_page_load(order_id, order_body(quantity=2), extras)
     assert outcome.action is Action.FAILED and outcome.unreachable and outcome.stale
     assert outcome.order_id == order_id and outcome.html_snippet == f"<div>{order_id}</div>"
     assert kco.operations() == ["read", "update"]
@@ -185,7 +240,7 @@ def test_page_load_update_unreachable_keeps_the_order_and_marks_it_stale(sync: C
 
 def test_page_load_create_failure_is_reported_and_not_retried(sync: CheckoutSync, kco: FakeKCO) -> None:
     kco.fail["create"] = [KCOUnreachable("create", "read timed out")]
-    outcome = sync.on_page_load(None, order_body(), EXTRAS)
+    outcome = sync.on_page_load(None, order_body(), extras)
     assert outcome.action is Action.FAILED and outcome.unreachable and outcome.order_id is None
     assert kco.operations() == ["create"]
 
@@ -194,27 +249,27 @@ def test_page_load_create_failure_is_reported_and_not_retried(sync: CheckoutSync
 
 def test_change_updates_directly_without_reading(sync: CheckoutSync, kco: FakeKCO) -> None:
     order_id = created(sync, kco)
-    outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), EXTRAS)
+    outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), extras)
     assert outcome.action is Action.UPDATED and outcome.html_snippet is not None
     assert kco.calls == [("update", order_id)]
 
 
 def test_same_content_again_costs_no_call(sync: CheckoutSync, kco: FakeKCO) -> None:
     order_id = created(sync, kco)
-    outcome = sync.on_change(order_id, order_body(), content_fingerprint(order_body()), EXTRAS)
+    outcome = sync.on_change(order_id, order_body(), content_fingerprint(order_body()), extras)
     assert outcome.action is Action.UNCHANGED and kco.calls == []
 
 
 def test_change_with_unknown_fingerprint_updates(sync: CheckoutSync, kco: FakeKCO) -> None:
     order_id = created(sync, kco)
-    outcome = sync.on_change(order_id, order_body(), None, EXTRAS)
+    outcome = sync.on_change(order_id, order_body(), None, extras)
     assert outcome.action is Action.UPDATED and kco.operations() == ["update"]
 
 
 def test_market_change_sends_country_currency_and_locale(sync: CheckoutSync, kco: FakeKCO) -> None:
     order_id = created(sync, kco)
     german = order_body(country="DE", currency="EUR", locale="de-DE", unit_price=1290)
-    sync.on_change(order_id, german, content_fingerprint(order_body()), EXTRAS)
+    sync.on_change(order_id, german, content_fingerprint(order_body()), extras)
     order = kco.orders[order_id]
     assert (order["purchase_country"], order["purchase_currency"], order["locale"]) == ("DE", "EUR", "de-DE")
 
@@ -222,23 +277,26 @@ def test_market_change_sends_country_currency_and_locale(sync: CheckoutSync, kco
 def test_change_on_read_only_order_means_purchase_completed(sync: CheckoutSync, kco: FakeKCO) -> None:
     order_id = created(sync, kco)
     kco.orders[order_id]["status"] = "checkout_complete"
-    outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), EXTRAS)
+    outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), extras)
     assert outcome.action is Action.COMPLETED and outcome.order_id == order_id
     assert kco.operations() == ["update"]
 
 
-@pytest.mark.parametrize("error", [
-    KCOApiError("update", 404), KCOApiError("update", 400, "BAD_VALUE"), KCOApiError("update", 503),
-    KCOApiError("update", 403, "NOT_ALLOWED"), KCOProtocolError("update", "not JSON"),
+@pytest.mark.parametrize(("error", "calls"), [
+    (KCOApiError("update", 404), ["update", "create"]),
+    (KCOApiError("update", 400, "BAD_VALUE"), ["update", "abort", "create"]),
+    (KCOApiError("update", 503), ["update", "abort", "create"]),
+    (KCOApiError("update", 403, "NOT_ALLOWED"), ["update", "abort", "create"]),
+    (KCOProtocolError("update", "not JSON"), ["update", "abort", "create"]),
 ])
-def test_change_creates_a_new_order_when_the_update_is_refused(sync: CheckoutSync, kco: FakeKCO,
-                                                                 error: KCOError) -> None:
+def test_change_replaces_the_order_when_the_update_is_refused_aborting_it_unless_404(
+        sync: CheckoutSync, kco: FakeKCO, error: KCOError, calls: list[str]) -> None:
     order_id = created(sync, kco)
     kco.fail["update"] = [error]
-    outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), EXTRAS)
+    outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), extras)
     assert outcome.action is Action.CREATED and outcome.replaced_order_id == order_id
     assert outcome.html_snippet == f"<div>{outcome.order_id}</div>"
-    assert kco.operations() == ["update", "create"]
+    assert kco.operations() == calls
     assert kco.orders[outcome.order_id]["order_lines"][0]["quantity"] == 2
 
 
@@ -246,7 +304,7 @@ def test_change_unreachable_keeps_the_order_marks_it_stale_and_creates_nothing(s
                                                                                 kco: FakeKCO) -> None:
     order_id = created(sync, kco)
     kco.fail["update"] = [KCOUnreachable("update", "read timed out")]
-    outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), EXTRAS)
+    outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), extras)
     assert outcome.action is Action.FAILED and outcome.unreachable and outcome.stale
     assert outcome.order_id == order_id
     assert kco.operations() == ["update"]
@@ -256,19 +314,19 @@ def test_change_whose_replacement_create_fails_reports_it_once(sync: CheckoutSyn
     order_id = created(sync, kco)
     kco.fail["update"] = [KCOApiError("update", 404)]
     kco.fail["create"] = [KCOUnreachable("create", "read timed out")]
-    outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), EXTRAS)
+    outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), extras)
     assert outcome.action is Action.FAILED and outcome.stale and outcome.order_id == order_id
     assert kco.operations() == ["update", "create"]
 
 
 def test_first_change_without_order_creates_one(sync: CheckoutSync, kco: FakeKCO) -> None:
-    outcome = sync.on_change(None, order_body(), None, EXTRAS)
+    outcome = sync.on_change(None, order_body(), None, extras)
     assert outcome.action is Action.CREATED and kco.operations() == ["create"]
 
 
 def test_change_to_empty_cart_makes_no_call(sync: CheckoutSync, kco: FakeKCO) -> None:
     order_id = created(sync, kco)
-    outcome = sync.on_change(order_id, None, "abc", EXTRAS)
+    outcome = sync.on_change(order_id, None, "abc", extras)
     assert outcome.action is Action.NO_ORDER and outcome.order_id == order_id and kco.calls == []
 
 

@@ -53,26 +53,26 @@ FAULT_MATRIX = """
 | create      | 504                | 1     | page, message       | create                  | none  | 0       |
 | create      | delay past timeout | 1     | page, message       | create                  | none  | 1       |
 | create      | dropped connection | 1     | page, message       | create                  | none  | 0       |
-| read        | 400                | 1     | page, new order     | read, create            | new   | 0       |
-| read        | 401                | 1     | page, new order     | read, create            | new   | 0       |
-| read        | 403                | 1     | page, new order     | read, create            | new   | 0       |
+| read        | 400                | 1     | page, new order     | read, abort, create     | new   | 0       |
+| read        | 401                | 1     | page, new order     | read, abort, create     | new   | 0       |
+| read        | 403                | 1     | page, new order     | read, abort, create     | new   | 0       |
 | read        | 404 empty body     | 1     | page, new order     | read, create            | new   | 0       |
-| read        | 409                | 1     | page, new order     | read, create            | new   | 0       |
-| read        | 500 JSON           | 1     | page, new order     | read, create            | new   | 0       |
-| read        | 502 HTML           | 3     | page, new order     | read ×3, create         | new   | 0       |
-| read        | 503                | 3     | page, new order     | read ×3, create         | new   | 0       |
-| read        | 504                | 3     | page, new order     | read ×3, create         | new   | 0       |
-| read        | delay past timeout | 1     | page, new order     | read, create            | new   | 0       |
-| read        | dropped connection | 3     | page, new order     | read ×3, create         | new   | 0       |
-| update      | 400                | 1     | JSON, new snippet   | update, create          | new   | 0       |
-| update      | 401                | 1     | JSON, new snippet   | update, create          | new   | 0       |
-| update      | 403                | 1     | JSON, new snippet   | update, create          | new   | 0       |
+| read        | 409                | 1     | page, new order     | read, abort, create     | new   | 0       |
+| read        | 500 JSON           | 1     | page, new order     | read, abort, create     | new   | 0       |
+| read        | 502 HTML           | 3     | page, new order     | read ×3, abort, create  | new   | 0       |
+| read        | 503                | 3     | page, new order     | read ×3, abort, create  | new   | 0       |
+| read        | 504                | 3     | page, new order     | read ×3, abort, create  | new   | 0       |
+| read        | delay past timeout | 1     | page, new order     | read, abort, create     | new   | 0       |
+| read        | dropped connection | 3     | page, new order     | read ×3, abort, create  | new   | 0       |
+| update      | 400                | 1     | JSON, new snippet   | update, abort, create   | new   | 0       |
+| update      | 401                | 1     | JSON, new snippet   | update, abort, create   | new   | 0       |
+| update      | 403                | 1     | JSON, new snippet   | update, abort, create   | new   | 0       |
 | update      | 404 empty body     | 1     | JSON, new snippet   | update, create          | new   | 0       |
-| update      | 409                | 1     | JSON, new snippet   | update, create          | new   | 0       |
-| update      | 500 JSON           | 1     | JSON, new snippet   | update, create          | new   | 0       |
-| update      | 502 HTML           | 1     | JSON, new snippet   | update, create          | new   | 0       |
-| update      | 503                | 1     | JSON, new snippet   | update, create          | new   | 0       |
-| update      | 504                | 1     | JSON, new snippet   | update, create          | new   | 0       |
+| update      | 409                | 1     | JSON, new snippet   | update, abort, create   | new   | 0       |
+| update      | 500 JSON           | 1     | JSON, new snippet   | update, abort, create   | new   | 0       |
+| update      | 502 HTML           | 1     | JSON, new snippet   | update, abort, create   | new   | 0       |
+| update      | 503                | 1     | JSON, new snippet   | update, abort, create   | new   | 0       |
+| update      | 504                | 1     | JSON, new snippet   | update, abort, create   | new   | 0       |
 | update      | delay past timeout | 1     | 503 kco_unreachable | update                  | same  | 0       |
 | update      | dropped connection | 1     | 503 kco_unreachable | update                  | same  | 0       |
 | acknowledge | 400                | 1     | 503 kco_unreachable | om_read, acknowledge    | same  | 0       |
@@ -252,6 +252,8 @@ def test_fault_cell(cell: Cell, shop_for: Any, emulator: EmulatorControl, calls:
     else:
         assert session_order_id not in (None, order_before)
         assert created_orders(emulator, log_start) == [session_order_id]
+        # The given-up order can no longer be paid: aborted, or already unknown/expired (404).
+        assert emulator.stored(order_before)["state"]["aborted"] == bool(cell.calls["abort"])
 
     recover(cell, shopper, emulator)
     final_order_id = shopper.order_id()

@@ -16,7 +16,8 @@ from shop.settings import SettingsError
 from tests.shop_client import Shopper
 
 PLAYGROUND_VARIABLES = {"KCO_ENVIRONMENT": "playground", "KCO_API_KEY": "kco_test_api_x",
-                        "KCO_SNIPPET_ORIGINS": "https://js.playground.kustom.co"}
+                        "KCO_SNIPPET_ORIGINS": "https://js.playground.kustom.co",
+                        "PUBLIC_BASE_URL": "https://shop.example.com"}
 EMULATOR = ClientConfig(base_url="http://127.0.0.1:5001")
 PLAYGROUND = ClientConfig(base_url="https://api.playground.kustom.co", api_key="kco_test_api_x")
 
@@ -162,8 +163,9 @@ def test_fail_next_update_503_is_logged_and_the_shop_moves_to_a_new_order(shoppe
 
     assert shopper.set_cart({"mug-001": 2}).status_code == 200
 
-    update, create = kco_entries(shopper)[-2:]
+    update, abort, create = kco_entries(shopper)[-3:]
     assert (update["operation"], update["status"], update["error"]) == ("update", 503, "HTTP 503")
+    assert (abort["operation"], abort["status"]) == ("abort", 200)  # the given-up order can't be paid
     assert (create["operation"], create["status"]) == ("create", 201)
 
 

@@ -128,6 +128,15 @@ def test_shipping_option_update_answers_with_the_chosen_fee_line(shopper: Shoppe
     assert post(url, {"selected_shipping_option": {"id": "teleport"}}).status_code == 400
 
 
+@pytest.mark.parametrize("option_id", [["express"], {"id": "express"}, 7, None])
+def test_a_shipping_option_id_that_is_not_a_string_is_refused_with_a_400(shopper: Shopper, emulator,
+                                                                        option_id: Any) -> None:
+    order_id = start_checkout(shopper, **{"mug-001": 1})
+    answer = post(callback_url(emulator, order_id, "shipping_option_update"),
+                  {"selected_shipping_option": {"id": option_id}})
+    assert answer.status_code == 400 and answer.json()["error_type"] == "approval_failed"
+
+
 def test_malformed_callback_body_is_a_400_not_a_500(shopper: Shopper, emulator) -> None:
     order_id = start_checkout(shopper, **{"mug-001": 1})
     url = callback_url(emulator, order_id, "address_update")
@@ -156,6 +165,19 @@ def test_validation_sends_a_tampered_order_back_to_the_checkout(shopper: Shopper
     answer = post(callback_url(emulator, order_id, "validation"), order)
     assert answer.status_code == 303
     assert answer.headers["Location"].endswith("/checkout?error=cart_changed")
+
+
+def test_validation_refuses_an_order_the_shop_replaced_even_if_kco_did_not_abort_it(
+        shopper: Shopper, emulator) -> None:
+    old_order_id = start_checkout(shopper, **{"mug-001": 1})
+    old_order = kco_order(emulator, old_order_id)
+    emulator.fault("update", status=503)
+    emulator.fault("abort", status=503)
+    replaced = shopper.set_cart({"mug-001": 2})
+    assert replaced.status_code == 200 and shopper.order_id() != old_order_id
+    assert not emulator.stored(old_order_id)["state"]["aborted"]
+    answer = post(callback_url(emulator, old_order_id, "validation"), old_order)
+    assert answer.status_code == 303
 
 
 def test_validation_refuses_an_order_whose_cart_changed_in_another_tab(shopper: Shopper, emulator) -> None:

@@ -40,6 +40,8 @@ def test_first_checkout_load_creates_one_order_and_renders_its_snippet(shopper: 
     order = kco_order(emulator, shopper.order_id())
     assert order["order_lines"][0]["reference"] == "mug-001" and order["order_lines"][0]["quantity"] == 2
     assert order["order_amount"] == shopper.cart()["cart"]["order_amount"]
+    # A validation callback that does not answer must not count as approval (notes §3.6, §7.2).
+    assert order["options"] == {"require_validate_callback_success": True}
 
 
 def test_reload_with_unchanged_cart_reads_once_and_never_updates(shopper: Shopper, calls: KCOCalls) -> None:
@@ -116,16 +118,28 @@ def test_expired_order_is_replaced_on_reload_with_the_cart_unchanged_and_no_erro
     assert SNIPPET_ID in page.text and message_of(page.text) == ""
 
 
-def test_update_answered_503_creates_a_new_order_and_hands_back_its_snippet(shopper: Shopper, calls: KCOCalls,
-                                                                            emulator) -> None:
+def test_update_answered_503_aborts_the_order_creates_a_new_one_and_hands_back_its_snippet(
+        shopper: Shopper, calls: KCOCalls, emulator) -> None:
     order_id = checkout_with(shopper, calls, **{"mug-001": 1})
     emulator.fault("update", status=503)
     answer = shopper.set_cart({"mug-001": 2})
     assert answer.status_code == 200, answer.text
-    assert calls.since() == ["update", "create"]
+    assert calls.since() == ["update", "abort", "create"]
+    assert emulator.stored(order_id)["state"]["aborted"]
     new_order_id = answer.json()["order"]["order_id"]
     assert new_order_id != order_id and SNIPPET_ID in answer.json()["html_snippet"]
     assert kco_order(emulator, new_order_id)["order_lines"][0]["quantity"] == 2
+
+
+def test_update_failure_on_an_order_the_shopper_paid_meanwhile_goes_to_the_confirmation(
+        shopper: Shopper, calls: KCOCalls, emulator) -> None:
+    order_id = checkout_with(shopper, calls, **{"mug-001": 1})
+    emulator.settings(push_retry_seconds=[])
+    assert emulator.complete(order_id)["result"] == "completed"
+    emulator.fault("update", status=503)
+    answer = shopper.set_cart({"mug-001": 2})
+    assert answer.status_code == 409 and answer.json()["redirect"] == f"/confirmation?order_id={order_id}"
+    assert calls.since() == ["update", "abort"]
 
 
 def test_kco_unreachable_answers_503_keeps_the_cart_and_the_next_load_catches_up(

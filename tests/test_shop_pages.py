@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+import requests
 
 from app import create_app
 from kco.errors import KCOConfigError
@@ -170,3 +171,40 @@ def test_env_example_lists_every_variable_the_shop_reads() -> None:
     read |= set(re.findall(r'"(KCO_[A-Z_]+)"', (ROOT / "kco" / "client.py").read_text()))
     listed = set(re.findall(r"^#? ?([A-Z][A-Z_]+)=", example, re.M))
     assert read and read <= listed, read - listed
+
+
+def push(emulator, order_id: str) -> None:
+    url = kco_order(emulator, order_id)["merchant_urls"]["push"].replace("{checkout.order.id}", order_id)
+    assert requests.post(url, data=b"", timeout=15).status_code == 200
+
+
+def test_confirmation_of_an_order_kco_forgot_but_the_push_recorded_clears_the_cart(shopper: Shopper,
+                                                                                   emulator) -> None:
+    order_id = completed_purchase(shopper, emulator)
+    push(emulator, order_id)
+    emulator.fault("read", status=404, body="empty")
+    page = shopper.get(f"/confirmation?order_id={order_id}")
+    assert page.status_code == 200 and order_id in page.text
+    assert shopper.cart()["cart"]["items"] == [] and shopper.cart()["order"] is None
+
+
+def test_a_purchase_recorded_by_the_push_goes_to_the_confirmation_without_calling_kco(shopper: Shopper,
+                                                                                        emulator) -> None:
+    order_id = completed_purchase(shopper, emulator)
+    push(emulator, order_id)
+    calls = KCOCalls(emulator)
+    calls.mark()
+    page = shopper.open_checkout()
+    assert page.status_code == 303 and page.headers["Location"] == f"/confirmation?order_id={order_id}"
+    changed = shopper.set_cart({"mug-001": 2})
+    assert changed.status_code == 409 and changed.json()["error"]["code"] == "purchase_completed"
+    assert changed.json()["order"] == {"order_id": order_id, "status": "checkout_complete"}
+    assert shopper.cart()["order"] == {"order_id": order_id, "status": "checkout_complete"}
+    assert calls.since() == []
+
+
+def test_an_unusable_kco_answer_on_the_confirmation_is_a_kco_error(shopper: Shopper, emulator) -> None:
+    order_id = completed_purchase(shopper, emulator)
+    emulator.fault("read", status=200, body="html")
+    answer = shopper.get(f"/confirmation?order_id={order_id}", headers={"Accept": "application/json"})
+    assert answer.status_code == 502 and answer.json()["error"]["code"] == "kco_error"
