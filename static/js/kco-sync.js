@@ -26,12 +26,11 @@
  * message and puts the editor back to what the shop holds.
  *
  * When the shopper changes country inside the widget, KCO has already told the shop through its
- * country_change callback (notes §7.1). The widget's events only tell the page, which then asks the shop for
- * the cart in the new market (POST /api/market; the order is already in step, so no KCO update follows) and
- * shows it. That request does not suspend the widget: the shopper is typing in it, and a resume would only
- * re-read what it already shows. Likewise, when the widget's total changes for reasons of its own (a shipping
- * option, an address that changes US sales tax), the page fetches the cart again (GET /api/cart), so its
- * totals never disagree with the widget.
+ * country_change callback (notes §7.1), and the shop moved the order and its cart to the new market. The
+ * widget's events only tell the page, which then asks the shop for its cart (GET /api/cart: no KCO call, so
+ * no loop) and shows it. Likewise when the widget's total changes for reasons of its own (a shipping option,
+ * an address that changes US sales tax). Those requests do not suspend the widget: the shopper is typing in
+ * it, and a resume would only re-read what it already shows.
  *
  * For tests and demos the root carries data-kco-sync-state="idle|pending|error" and receives the DOM events
  * kco-sync:suspend and kco-sync:resume (detail: url, ok); performance marks and measures named kco-sync:*
@@ -46,7 +45,7 @@ const root = document.querySelector("[data-kco-sync]");
 
 /** Kinds of change the shop has not seen yet; the values themselves are read from the page when sending. */
 const NOTHING_UNSENT = {
-  cart: false, market: false, countryChosen: false, widgetCountry: null, widgetTotal: false,
+  cart: false, market: false, countryChosen: false, refresh: false,
 };
 const unsent = { ...NOTHING_UNSENT };
 let burstStartedAt = null;
@@ -56,8 +55,6 @@ let requestRunning = false;
 let serverCart = null;
 /** The KCO order lags behind the cart after the shop could not update it: resend even an unchanged cart. */
 let orderBehindCart = false;
-/** The country (alpha-2) the widget last reported; only a change of it is the shopper's doing. */
-let lastWidgetCountry = null;
 
 if (root) {
   showFormAsRendered();
@@ -104,7 +101,6 @@ function listenToMarketSelects() {
 
 /** Registers for KCO's client-side events; again for each new snippet, whose widget starts without any. */
 function listenToWidget() {
-  lastWidgetCountry = null;
   const onAddress = (address) => widgetCountryChanged(address?.country);
   widget((api) => api.on({
     change: onAddress,
@@ -149,35 +145,32 @@ function whenShopperPauses() {
 
 /**
  * KCO reports countries as lower-case alpha-3 (notes §9.2); the Country select knows each one's alpha-2.
- * Only a change of the country the widget reports is the shopper choosing one inside it: the widget repeats
- * its country in every change event (and on load), also after the page moved the order elsewhere, e.g. when
- * the shopper had typed an address, which KCO then keeps (notes §3.4).
+ * A country other than the page's is a reason to ask the shop, never an answer in itself: when the shopper
+ * chose it inside the widget, the shop has already moved the cart with KCO's country_change callback; when the
+ * widget merely repeats an address typed before the page moved the order (KCO keeps typed addresses, notes
+ * §3.4), the shop's cart stays where the page put it.
  */
 function widgetCountryChanged(alpha3) {
   const select = countrySelect();
   const option = alpha3 && select?.querySelector(`option[data-alpha3="${CSS.escape(alpha3.toLowerCase())}"]`);
-  const previous = lastWidgetCountry;
-  if (option) lastWidgetCountry = option.value;
-  // The first report of a widget, the same country again, one the shop does not sell to, or the one already
-  // shown (this also ends echoes of our own updates).
-  if (!option || previous === null || option.value === previous) return;
-  if (option.value === select.value || option.value === unsent.widgetCountry) return;
-  startBurst();
-  unsent.widgetCountry = option.value;
-  setSyncState("pending");
-  sendUnsentChanges();
+  // One the shop does not sell to, or the one already shown (this also ends echoes of our own updates).
+  if (!option || option.value === select.value) return;
+  refreshFromShop();
+}
+
+/** The widget's total moved. After our own updates it equals the shop's answer, already shown. */
+function widgetTotalChanged(total) {
+  if (typeof total !== "number" || total === serverCart.order_amount) return;
+  refreshFromShop();
 }
 
 /**
- * The widget's total moved. After our own updates it equals the shop's answer, already shown; otherwise KCO
- * changed the order through a callback and the page fetches the cart. The fetch waits DEBOUNCE_MS, because a
- * country change inside the widget reports its new total first and its country right after (POST /api/market
- * then brings the whole cart anyway).
+ * Fetches the shop's cart once the widget has settled: a country change inside it reports its new total and
+ * its country one after the other, and one request answers both.
  */
-function widgetTotalChanged(total) {
-  if (typeof total !== "number" || total === serverCart.order_amount) return;
+function refreshFromShop() {
   startBurst();
-  unsent.widgetTotal = true;
+  unsent.refresh = true;
   setSyncState("pending");
   clearTimeout(debounceTimer);
   debounceTimer = setTimeout(whenShopperPauses, DEBOUNCE_MS);
@@ -214,8 +207,8 @@ async function sendUnsentChanges() {
 function nextRequest() {
   const changedAt = burstStartedAt;
   burstStartedAt = null;
-  const refreshWanted = unsent.widgetTotal;
-  unsent.widgetTotal = false; // every answer carries the whole cart, so any request refreshes it
+  const refreshWanted = unsent.refresh;
+  unsent.refresh = false; // every answer carries the whole cart, so any request refreshes it
   const request = changeToSend(changedAt);
   if (request || !refreshWanted) return request;
   return { url: root.dataset.cartUrl, suspendWidget: false, changedAt }; // no body: a GET
@@ -227,16 +220,8 @@ function changeToSend(changedAt) {
     // A new country starts in its default language; the shown Language options belong to the old country.
     if (!unsent.countryChosen) body.locale = languageSelect().value;
     unsent.market = unsent.countryChosen = false;
-    unsent.widgetCountry = null; // the shopper's choice on the page is the later word
     if (body.country !== serverCart.country || (body.locale && body.locale !== serverCart.locale)) {
       return { url: root.dataset.marketUrl, body, suspendWidget: true, changedAt };
-    }
-  }
-  if (unsent.widgetCountry) {
-    const body = { country: unsent.widgetCountry };
-    unsent.widgetCountry = null;
-    if (body.country !== serverCart.country) {
-      return { url: root.dataset.marketUrl, body, suspendWidget: false, changedAt };
     }
   }
   if (unsent.cart) {
@@ -491,7 +476,7 @@ function sameItems(items, otherItems) {
 }
 
 function hasUnsentChanges() {
-  return unsent.cart || unsent.market || unsent.widgetCountry !== null || unsent.widgetTotal;
+  return unsent.cart || unsent.market || unsent.refresh;
 }
 
 function lineOf(element) {
