@@ -44,8 +44,9 @@ run: $(INSTALLED)
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
 
+# Two workers, one test file each at a time: each worker starts its own emulator, shop and browser.
 test: $(INSTALLED) system-deps lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 # Each benchmark starts its own emulator and shop on free ports and prints a markdown table (see README).
 bench: $(INSTALLED) system-deps

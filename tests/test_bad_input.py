@@ -222,6 +222,7 @@ def callback_queries(shop: Shop, emulator_server: ServerProcess) -> dict[str, st
     """Per callback, the query string KCO would use: an open order, and a completed and recorded one for
     push (whose body is ignored, and which then needs no KCO call)."""
     emulator = EmulatorControl(emulator_server.url)
+    emulator.reset()  # no fault or setting left by an earlier test
     emulator.settings(push_retry_seconds=[])  # no pushes of its own: the tests send them
     open_order, completed_order = (started_checkout(Shop(shop.app, shop.instance)) for _ in range(2))
     assert emulator.complete(completed_order)["result"] == "completed"
