@@ -18,6 +18,7 @@ from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
 from tests.emulator_control import EmulatorControl
+from tests.emulator_samples import EUR_ANSWER
 
 EVENTS = [
     "load",
@@ -67,22 +68,6 @@ MERCHANT_SCRIPT = """
 </script>
 """.replace("EVENTS", json.dumps(EVENTS))
 
-DE_ANSWER = {
-    "order_amount": 1900,
-    "order_tax_amount": 303,
-    "purchase_currency": "EUR",
-    "locale": "de-DE",
-    "order_lines": [
-        {
-            "name": "T-shirt",
-            "quantity": 1,
-            "unit_price": 1900,
-            "tax_rate": 1900,
-            "total_amount": 1900,
-            "total_tax_amount": 303,
-        }
-    ],
-}
 
 
 class MerchantSite:
@@ -110,7 +95,7 @@ class MerchantSite:
                 content_type="application/json",
             )
         elif kind == "country_change":
-            response = Response(json.dumps(DE_ANSWER), content_type="application/json")
+            response = Response(json.dumps(EUR_ANSWER), content_type="application/json")
         elif kind == "confirmation":
             response = Response(f"<h1>Thank you for order {order_id}</h1>", content_type="text/html")
         else:
@@ -289,7 +274,7 @@ def test_a_new_snippet_replaces_the_widget_and_its_queued_handlers(page: Page, s
         purchase_country="DE",
         purchase_currency="EUR",
         locale="de-DE",
-        **{key: DE_ANSWER[key] for key in ("order_amount", "order_tax_amount", "order_lines")},
+        **{key: EUR_ANSWER[key] for key in ("order_amount", "order_tax_amount", "order_lines")},
     )
     open_checkout(page, site, first)
     page.evaluate(f"swapTo('{second}')")

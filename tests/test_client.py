@@ -26,7 +26,7 @@ ORDER_ID = "8cf27b55-53e8-6aba-9fb4-7c692e56ddee"
 ORDER_URL = f"{BASE}/checkout/v3/orders/{ORDER_ID}"
 OM_URL = f"{BASE}/ordermanagement/v1/orders/{ORDER_ID}"
 PASSWORD = "s3cret-shared-Pa55word"
-API_KEY = "kco_test_api_Zq81xYv0wLmKpR7s"
+API_KEY = "kco_test_api_not-a-real-key-client"
 ORDER = {"order_id": ORDER_ID, "status": "checkout_incomplete", "html_snippet": "<div></div>"}
 CREATE_BODY = {"purchase_country": "SE", "purchase_currency": "SEK", "locale": "sv-SE",
                "order_amount": 10000, "order_tax_amount": 2000, "order_lines": []}

@@ -62,8 +62,8 @@ def test_emulator_never_imports_the_shop_or_the_kco_client() -> None:
     "authorization",
     [
         f"Basic {base64.b64encode(b'demo:demo').decode()}",
-        "Basic kco_test_api_Zm9vYmFyYmF6",
-        f"Basic {base64.b64encode(b'M123-abc:kco_test_api_Zm9vYmFy').decode()}",
+        "Basic kco_test_api_not-a-real-key",
+        f"Basic {base64.b64encode(b'M123-abc:kco_test_api_not-a-real-key').decode()}",
     ],
 )
 def test_accepted_credentials_are_demo_basic_auth_and_kustom_test_api_keys(
@@ -83,8 +83,8 @@ def test_accepted_credentials_are_demo_basic_auth_and_kustom_test_api_keys(
     [
         None,
         f"Basic {base64.b64encode(b'demo:wrong').decode()}",
-        "Basic kco_live_api_Zm9vYmFyYmF6",
-        "Bearer kco_test_api_Zm9vYmFyYmF6",
+        "Basic kco_live_api_not-a-real-key",
+        "Bearer kco_test_api_not-a-real-key",
         "Basic not-base64!",
     ],
 )

@@ -31,7 +31,7 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 NONCE_META = re.compile(r'<meta name="csp-nonce" content="([^"]+)">')
 SCRIPT = "<script>alert('kco-xss')</script>"
 # A distinctive secret, so a scan cannot miss it or confuse it with anything else.
-SECRET_KEY_MATERIAL = "kco_test_api_S3cr3tNeverShown_7f1c9a"
+SECRET_KEY_MATERIAL = "kco_test_api_not-a-real-key-but-secret-7f1c9a"
 SECRET_USERNAME = "K999999-never-shown-user"
 
 
