@@ -14,8 +14,7 @@ from __future__ import annotations
 import sys
 
 from bench.stand import (
-    KCO_SYNC_JS,
-    QUIET_CHROMIUM,
+    checkout_in_chromium,
     chromium_executable,
     markdown_table,
     percentile,
@@ -31,33 +30,22 @@ MEASURES = """() => ({
 
 
 def main() -> int:
-    if not KCO_SYNC_JS.exists():
-        print("bench_browser_resume: not run, static/js/kco-sync.js does not exist yet")
-        return 0
     executable = chromium_executable()
     if executable is None:
         print("bench_browser_resume: not run, no Chromium (apt-get install chromium)")
         return 0
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with running_stand() as stand, sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=QUIET_CHROMIUM)
-        try:
-            page = browser.new_page()
-            page.goto(f"{stand.shop_url}/")
-            page.get_by_role("button", name="Add Enamel mug to cart").click()
-            page.goto(f"{stand.shop_url}/checkout")
+    with running_stand() as stand:
+        with checkout_in_chromium(executable, stand.shop_url, "Enamel mug") as page:
             widget = page.locator("#klarna-checkout-container")
             sync_root = page.locator("[data-kco-sync]")
             quantity = page.get_by_label("Quantity of Enamel mug")
-            expect(widget).to_have_attribute("data-kco-widget-state", "ready")
             for number in range(CHANGES):
                 quantity.fill(str(2 + number % 2))  # 2, 3, 2, ...: every change is a new cart
                 expect(sync_root).to_have_attribute("data-kco-sync-state", "idle")
                 expect(widget).to_have_attribute("data-kco-widget-state", "ready")
             measures = page.evaluate(MEASURES)
-        finally:
-            browser.close()
         updates = len(stand.emulator.api_calls(kind="update"))
 
     change_to_resumed, debounce = measures["changeToResumed"], measures["debounce"]

@@ -14,9 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.stand import (
-    KCO_SYNC_JS,
-    QUIET_CHROMIUM,
     Stand,
+    checkout_in_chromium,
     chromium_executable,
     markdown_table,
     print_report,
@@ -108,37 +107,26 @@ def browser_burst(stand: Stand) -> tuple[Scenario, list[str] | str]:
     scenario = Scenario(f"{CLICKS} quick steps up on a quantity (ArrowUp) in Chromium",
                         "1 update (target: at most 3)", lambda ops: 1 <= ops.count("update") <= 3
                         and set(ops) == {"update"})
-    if not KCO_SYNC_JS.exists():
-        return scenario, "not run: static/js/kco-sync.js does not exist yet"
     executable = chromium_executable()
     if executable is None:
         return scenario, "not run: no Chromium (apt-get install chromium)"
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import expect
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=executable, args=QUIET_CHROMIUM)
-        try:
-            page = browser.new_page()
-            page.goto(f"{stand.shop_url}/")
-            page.get_by_role("button", name="Add Wool socks to cart").click()
-            page.goto(f"{stand.shop_url}/checkout")
-            widget = page.locator("#klarna-checkout-container")
-            expect(widget).to_have_attribute("data-kco-widget-state", "ready")
-            calls = KCOCalls(stand.emulator)
-            calls.mark()
-            quantity = page.get_by_label("Quantity of Wool socks")
-            for _ in range(CLICKS):
-                quantity.press("ArrowUp")
-            expect(page.locator("[data-kco-sync]")).to_have_attribute("data-kco-sync-state", "idle")
-            expect(widget).to_have_attribute("data-kco-widget-state", "ready")
-            operations = calls.since()
-            order_id = page.request.get(f"{stand.shop_url}/api/cart").json()["order"]["order_id"]
-            lines = [(line["reference"], line["quantity"])
-                     for line in kco_order(stand.emulator, order_id)["order_lines"]
-                     if line.get("type", "physical") == "physical"]
-            assert lines == [("socks-004", 1 + CLICKS)], f"KCO holds {lines}, not the final cart"
-        finally:
-            browser.close()
+    with checkout_in_chromium(executable, stand.shop_url, "Wool socks") as page:
+        widget = page.locator("#klarna-checkout-container")
+        calls = KCOCalls(stand.emulator)
+        calls.mark()
+        quantity = page.get_by_label("Quantity of Wool socks")
+        for _ in range(CLICKS):
+            quantity.press("ArrowUp")
+        expect(page.locator("[data-kco-sync]")).to_have_attribute("data-kco-sync-state", "idle")
+        expect(widget).to_have_attribute("data-kco-widget-state", "ready")
+        operations = calls.since()
+        order_id = page.request.get(f"{stand.shop_url}/api/cart").json()["order"]["order_id"]
+        lines = [(line["reference"], line["quantity"])
+                 for line in kco_order(stand.emulator, order_id)["order_lines"]
+                 if line.get("type", "physical") == "physical"]
+        assert lines == [("socks-004", 1 + CLICKS)], f"KCO holds {lines}, not the final cart"
     return scenario, operations
 
 

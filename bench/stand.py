@@ -17,12 +17,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devserver import ROOT, ServerProcess, emulator_process, shop_process
+from devserver import ServerProcess, emulator_process, shop_process
 from tests.emulator_control import EmulatorControl
 
 SECRET_KEY = "benchmark-only-secret-key-not-for-production"
 KCO_DEMO_CREDENTIALS = {"KCO_USERNAME": "demo", "KCO_PASSWORD": "demo"}
-KCO_SYNC_JS = ROOT / "static" / "js" / "kco-sync.js"
 # The same flags as the end-to-end suite (e2e/conftest.py): keep Chromium from calling home.
 QUIET_CHROMIUM = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run"]
@@ -107,6 +106,25 @@ def chromium_executable() -> str | None:
         if Path(playwright.chromium.executable_path).exists():
             return playwright.chromium.executable_path
     return shutil.which("chromium")
+
+
+@contextmanager
+def checkout_in_chromium(executable: str, shop_url: str, product: str) -> Iterator[Any]:
+    """A Chromium page on the shop's checkout, `product` in the cart and the KCO widget ready; then closed."""
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=QUIET_CHROMIUM)
+        try:
+            page = browser.new_page()
+            page.goto(f"{shop_url}/")
+            page.get_by_role("button", name=f"Add {product} to cart").click()
+            page.goto(f"{shop_url}/checkout")
+            widget = page.locator("#klarna-checkout-container")
+            expect(widget).to_have_attribute("data-kco-widget-state", "ready")
+            yield page
+        finally:
+            browser.close()
 
 
 def print_report(title: str, table: str, notes: Sequence[str] = ()) -> None:

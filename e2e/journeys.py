@@ -64,6 +64,14 @@ class Shopper:
     def chooses_language(self, locale: str) -> None:
         self.language.select_option(locale)
 
+    def has_paid_in_the_widget(self) -> str:
+        """Fills in the widget, completes the purchase and lands on the confirmation; the paid order's id."""
+        order_id = self.order_id()
+        self.widget.fills_in_the_test_person()
+        self.widget.completes_purchase()
+        self.page.wait_for_url(f"**/confirmation?order_id={order_id}")
+        return order_id
+
     def waits_until_the_page_is_in_step(self) -> None:
         """kco-sync.js has sent every change and shown the shop's answers (its state on the page's root)."""
         expect(self.sync_root).to_have_attribute("data-kco-sync-state", "idle")

@@ -18,7 +18,16 @@ import requests
 
 from devserver import emulator_process
 from tests.emulator_control import EmulatorControl
-from tests.emulator_samples import assert_kco_error, create, created_id, read, sample_order, update, url
+from tests.emulator_samples import (
+    SHOPPER,
+    assert_kco_error,
+    create,
+    created_id,
+    read,
+    sample_order,
+    update,
+    url,
+)
 from tests.openapi_spec import require_spec, validate_order_response
 
 EMULATOR_DIR = Path(__file__).resolve().parents[1] / "emulator"
@@ -312,16 +321,7 @@ def test_merchant_address_updates_apply_until_the_shopper_entered_an_address(
     order_id = created_id(emulator)
     prefill = {"country": "SE", "postal_code": "11122", "email": "pre@example.com"}
     assert update(emulator, order_id, {"billing_address": prefill}).json()["billing_address"] == prefill
-    shopper = {
-        "given_name": "Ada",
-        "family_name": "Lovelace",
-        "email": "ada@example.com",
-        "street_address": "Gatan 1",
-        "postal_code": "114 55",
-        "city": "Stockholm",
-        "country": "SE",
-    }
-    assert emulator.enter_address(order_id, shopper)["result"] == "updated"
+    assert emulator.enter_address(order_id, SHOPPER)["result"] == "updated"
     response = update(
         emulator,
         order_id,
