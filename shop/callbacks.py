@@ -1,9 +1,10 @@
-"""Answers to KCO's server-side callbacks (notes §7), computed from the shop's own prices and records.
+"""Answers to KCO's server-side callbacks, computed from the shop's own prices and records.
 
+The callbacks' contract: kco-rules: refine-callbacks, validation-callback, push-and-acknowledge.
 KCO posts these without the shopper's cookie, so each answer starts from the `checkouts` row of the order
 (the cart KCO was last sent, market, shipping option), never from amounts in the callback body: a callback
-body is only trusted for what the shopper typed (address, country, chosen shipping option). app.py checks the
-URL's token first.
+body is only trusted for what the shopper typed (address, country, chosen shipping option). Every callback
+first checks the URL's token (`verified_checkout`).
 """
 
 from __future__ import annotations
@@ -16,15 +17,32 @@ from kco.checkout import content_fingerprint, order_content
 from kco.client import KCOClient
 from kco.markets import Market, UnsupportedCountry, get_market
 from shop.catalogue import SHIPPING_METHODS
+from shop.errors import ShopError
 from shop.pricing import kco_order_body
 from shop.records import Checkout, Records
+from shop.security import callback_token_valid
 
-CallbackAnswer = tuple[int, dict[str, Any]]
+CallbackAnswer = tuple[dict[str, Any], int]  # (body, status), as a Flask view returns it
+
+
+def verified_checkout(records: Records, secret_key: str, args: Mapping[str, str]) -> Checkout:
+    """The checkout row the callback URL names, if the URL's token was made by this shop for it; else 403."""
+    checkout = records.checkout(args.get("order_id"))
+    if checkout is None or not callback_token_valid(secret_key, checkout.reference, args.get("token")):
+        raise ShopError("callback_forbidden", "Unknown order or bad callback token.", 403)
+    return checkout
+
+
+def callback_body(body: Any) -> Mapping[str, Any]:
+    if not isinstance(body, dict):
+        raise ShopError("malformed_json", "The callback body must be a JSON object.", 400)
+    return body
 
 
 def _refused(error_type: str, error_text: str) -> CallbackAnswer:
-    # notes §7.1, CBSPEC: 400 {error_type, error_text}; the text is shown to the shopper in the widget.
-    return 400, {"error_type": error_type, "error_text": error_text}
+    # 400 {error_type, error_text}; the text is shown to the shopper in the widget
+    # (kco-rules: refine-callbacks).
+    return {"error_type": error_type, "error_text": error_text}, 400
 
 
 def _address(body: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
@@ -35,8 +53,9 @@ def _address(body: Mapping[str, Any], *keys: str) -> Mapping[str, Any]:
 
 
 def _shipping_service_response(order_body: Mapping[str, Any]) -> dict[str, Any]:
-    # notes §7.1, CBSPEC shipping_service_response: required order_amount, order_tax_amount, order_lines,
-    # purchase_currency; locale and shipping_options optional (KCO Global lets them change with the country).
+    # checkout-v3-callbacks-openapi.yml shipping_service_response (kco-rules: refine-callbacks): required
+    # order_amount, order_tax_amount, order_lines, purchase_currency; locale and shipping_options optional
+    # (KCO Global lets them change with the country).
     return {key: order_body[key] for key in ("order_amount", "order_tax_amount", "order_lines",
                                              "purchase_currency", "locale", "shipping_options")}
 
@@ -49,10 +68,10 @@ def _widget_cart(checkout: Checkout) -> dict[str, int]:
 
 def refine_for_address(records: Records, checkout: Checkout, body: Mapping[str, Any],
                        billing_first: bool) -> CallbackAnswer:
-    """address_update (shipping address first) and country_change (billing address first), notes §7.1.
+    """address_update (shipping address first) and country_change (billing address first).
 
-    The new country sets currency and locale (notes §10.3, K-GLOBAL); a US address sets the sales tax of its
-    state (notes §4.3, K-TAX). The checkout row records the move so the shopper's page follows it.
+    The new country sets currency and locale (kco-rules: market-change); a US address sets the sales tax of
+    its state (kco-rules: us-sales-tax). The checkout row records the move so the shopper's page follows it.
     """
     keys = ("billing_address", "shipping_address")
     address = _address(body, *(keys if billing_first else reversed(keys)))
@@ -72,11 +91,11 @@ def refine_for_address(records: Records, checkout: Checkout, body: Mapping[str, 
     checkout.us_region = us_region
     checkout.kco_fingerprint = content_fingerprint(order_body)
     records.save_checkout(checkout, ("country", "locale", "market_revision", "us_region", "kco_fingerprint"))
-    return 200, _shipping_service_response(order_body)
+    return _shipping_service_response(order_body), 200
 
 
 def choose_shipping_option(records: Records, checkout: Checkout, body: Mapping[str, Any]) -> CallbackAnswer:
-    """shipping_option_update (notes §7.1): the order with the chosen option's `shipping_fee` line."""
+    """shipping_option_update: the order with the chosen option's `shipping_fee` line."""
     selected = body.get("selected_shipping_option")
     option_id = selected.get("id") if isinstance(selected, Mapping) else None
     if not isinstance(option_id, str) or option_id not in SHIPPING_METHODS:
@@ -89,12 +108,13 @@ def choose_shipping_option(records: Records, checkout: Checkout, body: Mapping[s
     checkout.shipping_option_id = option_id
     checkout.kco_fingerprint = content_fingerprint(order_body)
     records.save_checkout(checkout, ("shipping_option_id", "kco_fingerprint"))
-    return 200, _shipping_service_response(order_body)
+    return _shipping_service_response(order_body), 200
 
 
 def order_matches_shop(checkout: Checkout, order: Mapping[str, Any]) -> bool:
-    """validation (notes §7.2): does the order KCO is about to complete equal the cart the shop holds for it,
-    at today's prices? The locale is left out: it changes only the language (notes §10.2)."""
+    """validation (kco-rules: validation-callback): does the order KCO is about to complete equal the cart the
+    shop holds for it, at today's prices? The locale is left out: it changes only the language
+    (kco-rules: locales)."""
     try:
         market = get_market(checkout.country)
     except UnsupportedCountry:
@@ -111,7 +131,7 @@ def order_matches_shop(checkout: Checkout, order: Mapping[str, Any]) -> bool:
 
 
 def acknowledge_push(client: KCOClient, records: Records, order_id: str) -> None:
-    """push (notes §7.3, K-CONF, K-ACK): read through Order Management, record once, acknowledge once.
+    """push (kco-rules: push-and-acknowledge): read through Order Management, record once, acknowledge once.
 
     A push for an order already recorded and acknowledged costs no KCO call; KCO may repeat pushes until it
     sees the acknowledgement, so every step here is safe to repeat. Raises KCOError when KCO fails, so the
@@ -126,9 +146,10 @@ def acknowledge_push(client: KCOClient, records: Records, order_id: str) -> None
     if not records.claim_acknowledgement(order_id):
         return  # another push (maybe in another process) is acknowledging it right now
     try:
-        # One idempotency key per order, so a repeat after a lost answer is harmless (OMSPEC). OMSPEC
-        # recommends a random UUIDv4; a UUIDv5 of the order id is as unique per order and also stays the same
-        # across pushes, processes and restarts, where a random key would have to be stored first.
+        # One idempotency key per order, so a repeat after a lost answer is harmless
+        # (order-management-v1-openapi.yml acknowledgeOrder). It recommends a random UUIDv4; a UUIDv5 of the
+        # order id is as unique per order and also stays the same across pushes, processes and restarts,
+        # where a random key would have to be stored first.
         client.acknowledge_order(order_id,
                                  idempotency_key=str(uuid.uuid5(uuid.NAMESPACE_URL, f"ack:{order_id}")))
     except Exception:

@@ -38,6 +38,15 @@ class ShopperState:
     def market(self) -> Market:
         return get_market(self.country)
 
+    def add(self, sku: str, quantity: int) -> None:
+        self.cart[sku] = min(self.cart.get(sku, 0) + quantity, MAX_QUANTITY)
+
+    def set_cart(self, cart: dict[str, int]) -> None:
+        self.cart = cart
+
+    def move_to(self, country: str, locale: str) -> None:
+        self.country, self.locale = country, locale
+
     @classmethod
     def from_session(cls, session: MutableMapping[str, Any]) -> ShopperState:
         return cls(
@@ -58,6 +67,12 @@ class ShopperState:
         session["confirmed_order_id"] = self.confirmed_order_id
 
 
+def _check_json(body: Any) -> None:
+    """`body` is `request.get_json(silent=True)`: None when the request body was not JSON."""
+    if body is None:
+        raise ShopError("malformed_json", "The request body must be JSON.", 400)
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -66,6 +81,15 @@ def parse_quantity(value: Any) -> int:
     if not _is_int(value) or not 0 <= value <= MAX_QUANTITY:
         raise ShopError("invalid_quantity", f"Quantity must be a whole number from 0 to {MAX_QUANTITY}.")
     return value
+
+
+def parse_form_quantity(text: str | None) -> int:
+    """A quantity typed into a form field."""
+    try:
+        number = int(text or "")
+    except ValueError:
+        number = -1  # refused below, with the same message as any other bad quantity
+    return parse_quantity(number)
 
 
 def parse_sku(value: Any) -> str:
@@ -78,6 +102,7 @@ def parse_sku(value: Any) -> str:
 
 def parse_cart(body: Any) -> dict[str, int]:
     """`{"items": [{"sku": "...", "quantity": 2}]}` -> the new cart; quantity 0 drops the line."""
+    _check_json(body)
     if not isinstance(body, dict) or not isinstance(body.get("items"), list):
         raise ShopError("invalid_cart", 'Send {"items": [{"sku": "...", "quantity": 1}]}.')
     cart: dict[str, int] = {}
@@ -97,6 +122,7 @@ def parse_market(body: Any, state: ShopperState) -> tuple[str, str]:
 
     Without a locale: the country's default when the country changes, else the locale the shopper has.
     """
+    _check_json(body)
     if not isinstance(body, dict) or not isinstance(body.get("country"), str):
         raise ShopError("unsupported_country", 'Send {"country": "DE"} with an optional "locale".')
     try:

@@ -1,8 +1,8 @@
 """The merchant's products and shipping options, priced per currency by the merchant (never converted).
 
 Prices are int minor units and include VAT where the market's prices include VAT (all but the US, whose
-prices exclude sales tax; notes §4.3). KCO does no currency conversion (notes §10.1), so every currency
-the shop sells in has its own price list here.
+prices exclude sales tax; kco-rules: us-sales-tax). KCO does no currency conversion (kco-rules: markets), so
+every currency the shop sells in has its own price list here.
 """
 
 from __future__ import annotations
@@ -49,7 +49,8 @@ PRODUCTS: dict[str, Product] = {product.sku: product for product in (
         "PLN": 8900}),
 )}
 
-# Two options per market, offered inside the KCO widget (notes §3.7); the first is preselected.
+# Two options per market, offered inside the KCO widget (kco-rules: shipping-options); the first is
+# preselected.
 SHIPPING_METHODS: dict[str, ShippingMethod] = {method.id: method for method in (
     ShippingMethod("standard", "Standard delivery", "2-5 working days", {
         "SEK": 4900, "NOK": 5900, "DKK": 3900, "EUR": 490, "GBP": 395, "CHF": 590, "USD": 500,
@@ -59,3 +60,9 @@ SHIPPING_METHODS: dict[str, ShippingMethod] = {method.id: method for method in (
         "PLN": 3900}),
 )}
 DEFAULT_SHIPPING_METHOD = "standard"
+
+
+def priced_products(currency: str) -> list[dict[str, object]]:
+    """The catalogue as the JSON API shows it: each product at its price in `currency`."""
+    return [{"sku": product.sku, "name": product.name, "unit_price": product.unit_price(currency),
+             "currency": currency} for product in PRODUCTS.values()]

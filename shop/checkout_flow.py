@@ -2,8 +2,8 @@
 KCO, write the session and the checkout row, and shape the answer.
 
 `CheckoutFlow.page_load` and `CheckoutFlow.change` do "read session -> decide -> KCO call -> write session"
-for the checkout (app.py's /confirmation does the same for the purchase's end); the per-session lock (needed
-when two tabs post at once) wraps every session-writing request, these included.
+for the checkout, `CheckoutFlow.confirmation` the same for the purchase's end; the per-session lock (needed
+when two tabs post at once, shop/session_lock.py) wraps every session-writing request, these included.
 A change that the shop rejects raises before anything is written, so a rejected request changes nothing.
 Each writer of the checkout row writes only the columns it owns, so a KCO callback that lands during a KCO
 call here is never undone by this request's older copy of the row.
@@ -11,20 +11,33 @@ call here is never undone by this request's older copy of the row.
 
 from __future__ import annotations
 
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
 from kco.checkout import COMPLETE, INCOMPLETE, Action, CheckoutSync, Outcome
+from kco.client import ClientConfig
+from kco.errors import KCOApiError
 from kco.markets import MARKETS
 from shop.cart import ShopperState
-from shop.errors import ShopError
+from shop.errors import ShopError, kco_failure
 from shop.pricing import cart_summary, kco_order_body
 from shop.records import Checkout, Records
 from shop.security import callback_token, new_checkout_reference
 
 CALLBACKS = ("push", "validation", "address_update", "country_change", "shipping_option_update")
-ORDER_ID_PLACEHOLDER = "{checkout.order.id}"  # replaced by KCO in every merchant URL (notes §3.5)
+# Replaced by KCO in every merchant URL (kco-rules: merchant-urls).
+ORDER_ID_PLACEHOLDER = "{checkout.order.id}"
+# One change makes at most three KCO calls (update; if KCO refuses it, abort and create), each bounded by the
+# connect and read timeouts. The page waits one call and a margin longer, so it gives up only after the shop.
+CALLS_PER_CHANGE = 3
+SYNC_MARGIN_MS = 2000
+PAGE_MESSAGES = {
+    "kco_failed": "The checkout could not be reached just now. Your cart is saved; please reload the page "
+                  "in a moment.",
+    "cart_changed": "Your cart changed while you were paying, so the purchase was stopped. Please check your "
+                    "order and complete it again.",
+}
 
 
 @dataclass(frozen=True)
@@ -32,6 +45,20 @@ class PageLoad:
     state: ShopperState
     outcome: Outcome
     answer: dict[str, Any]
+
+    def message(self, error: str | None) -> str | None:
+        """What the page says above the widget: KCO failed while the page loaded, or the validation callback
+        sent the shopper back (`/checkout?error=cart_changed`)."""
+        if self.outcome.action is Action.FAILED:
+            return PAGE_MESSAGES["kco_failed"]
+        return PAGE_MESSAGES.get(error or "")
+
+
+@dataclass(frozen=True)
+class Confirmation:
+    state: ShopperState
+    order_id: str
+    html_snippet: str  # KCO's confirmation snippet; "" once the Checkout API no longer has the order
 
 
 class CheckoutFlow:
@@ -51,7 +78,7 @@ class CheckoutFlow:
             state.order_id, self.desired(state, checkout), lambda: self.create_extras(reference))
         self._store(state, checkout, outcome, reference)
         state.save_to(session)
-        return PageLoad(state, outcome, self.answer(state, outcome, checkout))
+        return PageLoad(state, outcome, self.answer(state, checkout, outcome))
 
     def change(self, session: MutableMapping[str, Any],
                apply: Callable[[ShopperState], None]) -> dict[str, Any]:
@@ -64,21 +91,43 @@ class CheckoutFlow:
             lambda: self.create_extras(reference))
         self._store(state, checkout, outcome, reference)
         state.save_to(session)  # kept even when KCO failed: the shopper's change is not lost
-        answer = self.answer(state, outcome, checkout)
+        answer = self.answer(state, checkout, outcome)
         if outcome.action is Action.COMPLETED:
             raise ShopError("purchase_completed", "This purchase is already complete.", 409,
                             redirect=confirmation_path(outcome.order_id), **answer)
         if outcome.action is Action.FAILED:
-            if outcome.unreachable:
-                raise ShopError("kco_unreachable", "The checkout could not be reached. Your cart is saved; "
-                                "please try again in a moment.", 503, **answer)
-            raise ShopError("kco_error", "The checkout could not be updated. Your cart is saved; "
-                            "please reload the page.", 502, **answer)
+            raise kco_failure(outcome.error, **answer)
         return answer
+
+    def confirmation(self, session: MutableMapping[str, Any], order_id: str) -> Confirmation | None:
+        """The purchase's end (merchant_urls.confirmation): KCO's confirmation snippet, the order recorded,
+        and a fresh cart. None while KCO says the order is not complete: the shopper belongs on the checkout.
+        A failed KCO call raises its KCOError, which shop/errors.py answers."""
+        state = ShopperState.from_session(session)
+        if not order_id or order_id not in (state.order_id, state.confirmed_order_id):
+            raise ShopError("not_found", "There is no such order in your session.", 404)
+        order: Mapping[str, Any] | None
+        try:
+            order = self.sync.client.read_order(order_id)
+        except KCOApiError as error:
+            # A completed order may later 404 on the Checkout API while Order Management still has it
+            # (kco-rules: completed-order-may-404): a reload then shows the thank-you without KCO's snippet.
+            if error.status != 404 or self.records.order(order_id) is None:
+                raise
+            order = None  # recorded already (by the push or an earlier visit): the cart is cleared below too
+        if order is not None:
+            if order.get("status") != COMPLETE:
+                return None
+            self.records.record_order(order, recorded_by="confirmation")
+        if state.order_id == order_id:
+            state.cart, state.order_id, state.confirmed_order_id = {}, None, order_id
+            state.save_to(session)
+        return Confirmation(state, order_id, order.get("html_snippet", "") if order is not None else "")
 
     def note_cart(self, session: MutableMapping[str, Any], apply: Callable[[ShopperState], None]) -> None:
         """A cart change made away from the checkout page (e.g. the catalogue): no KCO call now, but the
-        checkout row learns the cart, so KCO's validation callback sees what the shop holds (notes §7.2)."""
+        checkout row learns the cart, so KCO's validation callback sees what the shop holds
+        (kco-rules: validation-callback)."""
         state, checkout = self.load(session)
         apply(state)
         if checkout is not None:
@@ -111,8 +160,8 @@ class CheckoutFlow:
         shipping_id, us_region = _shipping_and_region(state, checkout)
         return kco_order_body(state.cart, state.market, state.locale, shipping_id, us_region)
 
-    def answer(self, state: ShopperState, outcome: Outcome | None,
-               checkout: Checkout | None) -> dict[str, Any]:
+    def answer(self, state: ShopperState, checkout: Checkout | None,
+               outcome: Outcome | None = None) -> dict[str, Any]:
         """The JSON answer of the cart API: cart, order, and html_snippet for a new order only.
 
         `checkout` is the row `load` returned; a replacing order inherits its shipping choice and US region.
@@ -140,20 +189,21 @@ class CheckoutFlow:
         query = f"order_id={ORDER_ID_PLACEHOLDER}&token={token}"
         return {
             "merchant_reference2": reference,
-            # terms, checkout, confirmation and push are required (notes §3.5); the other callbacks are
-            # optional, and KCO calls them only when they are set.
+            # terms, checkout, confirmation and push are required (kco-rules: merchant-urls); the other
+            # callbacks are optional, and KCO calls them only when they are set.
             "merchant_urls": {
                 "terms": f"{base}/terms",
                 "checkout": f"{base}/checkout",
                 "confirmation": f"{base}{confirmation_path(ORDER_ID_PLACEHOLDER)}",
                 **{name: f"{base}/kco/callbacks/{name}?{query}" for name in CALLBACKS},
             },
-            # Lets the shopper pick another country inside the widget (notes §3.1, §10.3).
+            # Lets the shopper pick another country inside the widget
+            # (kco-rules: order-fields, market-change).
             "billing_countries": list(MARKETS),
             "shipping_countries": list(MARKETS),
             # Without it a missing or late validation answer counts as approval, so a purchase could
             # complete with a cart the shop never checked; with it KCO waits 10 s and then fails the purchase
-            # (notes §3.6, §7.2, KU-VAL).
+            # (kco-rules: order-options, validation-callback).
             "options": {"require_validate_callback_success": True},
         }
 
@@ -195,6 +245,13 @@ class CheckoutFlow:
 
 def confirmation_path(order_id: str | None) -> str:
     return f"/confirmation?order_id={order_id}"
+
+
+def sync_timeout_ms(kco: ClientConfig) -> int:
+    """How long the checkout page waits for one cart or market change (`data-timeout-ms`): the most KCO
+    calls one change may make, each at its connect and read timeouts, plus a margin for the shop itself."""
+    per_call_ms = (kco.connect_timeout + kco.read_timeout) * 1000
+    return round((CALLS_PER_CHANGE + 1) * per_call_ms + SYNC_MARGIN_MS)
 
 
 def _shipping_and_region(state: ShopperState, checkout: Checkout | None) -> tuple[str | None, str | None]:

@@ -1,12 +1,21 @@
-"""The one error the shop raises towards browsers and API callers; app.py turns it into JSON.
+"""Every failure answers in one shape, from one handler: `{"error": {"code": "...", "message": "..."}}`.
 
-Shape (contracts): `{"error": {"code": "...", "message": "..."}}` plus optional extra keys such as the cart
-the server holds, so the page can return to the server's truth.
+The shape may carry extra keys, such as the cart the server holds, so the page can return to the server's
+truth; a page request gets the same text as an HTML page. A failed KCO call is turned into a shop error in
+one place, `kco_failure`, whoever made the call.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
+
+from flask import Flask, jsonify, render_template, request
+from werkzeug.exceptions import HTTPException
+
+from kco.errors import KCOError, KCOUnreachable
+
+log = logging.getLogger("shop")
 
 
 class ShopError(Exception):
@@ -19,3 +28,45 @@ class ShopError(Exception):
 
     def body(self) -> dict[str, Any]:
         return {"error": {"code": self.code, "message": self.message}, **self.extra}
+
+
+def kco_failure(error: KCOError | None, to_kco: bool = False, **extra: Any) -> ShopError:
+    """What the shop answers when a KCO call failed.
+
+    To the shopper: 503 `kco_unreachable` when KCO gave no answer (worth trying again in a moment), else
+    502 `kco_error` (reload). To KCO, answering a callback such as the push: always 503, because KCO repeats a
+    push until it gets a 2xx, which is how a failed acknowledgement is retried
+    (kco-rules: push-and-acknowledge).
+    """
+    if to_kco:
+        return ShopError("kco_unreachable", "KCO's Order Management could not be used just now; push again.",
+                         503, **extra)
+    if isinstance(error, KCOUnreachable):
+        return ShopError("kco_unreachable", "The checkout could not be reached just now; nothing is lost. "
+                         "Please try again in a moment.", 503, **extra)
+    return ShopError("kco_error", "The checkout answered with an error; nothing is lost. "
+                     "Please reload the page.", 502, **extra)
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(Exception, answer_error)
+
+
+def answer_error(error: Exception) -> tuple[Any, int]:
+    """Every failure, ours, Flask's (404, 405) or KCO's, answered in the one shape."""
+    if isinstance(error, ShopError):
+        shop_error = error
+    elif isinstance(error, KCOError):
+        log.warning("KCO call failed: %s", error)
+        shop_error = kco_failure(error, to_kco=request.path.startswith("/kco/callbacks/"))
+    elif isinstance(error, HTTPException):
+        shop_error = ShopError((error.name or "error").lower().replace(" ", "_"),
+                               error.description or "", error.code or 500)
+    else:
+        log.exception("unexpected error")
+        shop_error = ShopError("internal_error", "Something went wrong on our side.", 500)
+    wants_page = (request.method == "GET" and not request.path.startswith(("/api/", "/kco/"))
+                  and request.accept_mimetypes.accept_html)
+    if wants_page:
+        return render_template("error.html", error=shop_error), shop_error.status
+    return jsonify(shop_error.body()), shop_error.status

@@ -29,13 +29,15 @@ def shipping_method(method_id: str | None) -> ShippingMethod:
 
 
 def shipping_fee(method: ShippingMethod, market: Market) -> ShippingFee:
-    # US: shipping carries no VAT, and build_order leaves it out of the sales tax base (notes §4.3).
+    # US: shipping carries no VAT, and build_order leaves it out of the sales tax base
+    # (kco-rules: us-sales-tax).
     return ShippingFee(name=method.name, amount=method.prices[market.currency], tax_rate=market.vat_rate,
                        reference=method.id)
 
 
 def shipping_options(market: Market, selected: str | None) -> list[dict[str, Any]]:
-    """The `shipping_options` KCO shows in the widget, priced in the market's currency (notes §3.7)."""
+    """The `shipping_options` KCO shows in the widget, priced in the market's currency
+    (kco-rules: shipping-options)."""
     chosen = shipping_method(selected).id
     return [
         {

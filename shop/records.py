@@ -8,7 +8,8 @@ callbacks price the cart the widget shows, validation compares it with the cart 
 
 `orders` holds completed purchases. `order_id` is the primary key, so recording is insert-or-ignore: the
 confirmation page and the push callback may both record the same order at the same moment, even from two
-processes, and exactly one row results (K-CONF: the push is the backup for a confirmation that never ran).
+processes, and exactly one row results (the push is the backup for a confirmation that never ran,
+kco-rules: push-and-acknowledge).
 SQLite under instance/ by default; any SQLAlchemy `DATABASE_URL` (PostgreSQL in production) otherwise.
 """
 
@@ -69,7 +70,7 @@ orders = Table(
     Column("acknowledged_at", DateTime(timezone=True), nullable=True),
 )
 # A push handler that claimed the acknowledgement and then died leaves the claim; after this long another
-# push may take it over (KCO keeps pushing until the order is acknowledged, notes §7.3).
+# push may take it over (KCO keeps pushing until the order is acknowledged, kco-rules: push-and-acknowledge).
 ACKNOWLEDGE_CLAIM_SECONDS = 30
 
 

@@ -2,8 +2,9 @@
 
 A real US merchant replaces this with their tax service; rates depend on state, county and city, and on
 whether the merchant has nexus there. These are the state-level base rates only, for the demo. KCO expects US
-tax as one `sales_tax` line computed from the shipping address (notes §4.3), which the `address_update`
-callback lets the shop recompute once the shopper has typed it (notes §7.1, K-TAX).
+tax as one `sales_tax` line computed from the shipping address (inferred for KCO; kco-rules: us-sales-tax),
+which the `address_update` callback lets the shop recompute once the shopper has typed it
+(kco-rules: refine-callbacks).
 """
 
 from __future__ import annotations

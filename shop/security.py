@@ -12,6 +12,9 @@ Content-Security-Policy: scripts, frames and fetches only from the shop itself a
 html_snippet loads its widget from. The snippet's own inline <script> runs because the shop adds this
 response's nonce to it (`snippet_with_nonce`); the page publishes the nonce in `<meta name="csp-nonce">` so
 kco-sync.js can give it to the scripts of a snippet it swaps in later.
+
+`init_app` puts all of it on the app: the CSRF check before each request, a CSP nonce per response, and the
+security headers after each response (`set_security_headers`).
 """
 
 from __future__ import annotations
@@ -24,7 +27,10 @@ import secrets
 from collections.abc import MutableMapping, Sequence
 from typing import Any
 
+from flask import Flask, Response, g, request, session
 from markupsafe import Markup
+
+from shop.errors import ShopError
 
 CSRF_SESSION_KEY = "csrf_token"
 
@@ -59,9 +65,9 @@ def callback_token_valid(secret_key: str, reference: str, sent: str | None) -> b
     return hmac.compare_digest(callback_token(secret_key, reference).encode(), sent.encode())
 
 
-# The snippet's fallback "Reload" button calls this from an onclick attribute (notes §8); its hash admits
-# exactly this handler and no other inline one. The emulator's spelling; the real snippet's exact text is not
-# documented [unverified], so there the fallback button may stay inert (reloading the page still works).
+# The snippet's fallback "Reload" button calls this from an onclick attribute (kco-rules: html-snippet); its
+# hash admits exactly this handler and no other inline one. The emulator's spelling; the real snippet's exact
+# text is not documented [unverified], so there the fallback button may stay inert (a reload still works).
 SNIPPET_RELOAD_HANDLER = "reloadCheckoutHandler()"
 SCRIPT_TAG = re.compile(r"<script\b", re.IGNORECASE)
 
@@ -79,9 +85,10 @@ def content_security_policy(nonce: str, snippet_origins: Sequence[str]) -> str:
         "script-src": f"'self' 'nonce-{nonce}' 'unsafe-hashes' 'sha256-{handler}' {kco}",
         "frame-src": f"'self' {kco}",  # the widget is an iframe from KCO's origin
         "connect-src": f"'self' {kco}",
-        "img-src": f"'self' {kco}",  # the real snippet loads a tracking pixel from KCO (notes §8)
-        # KCO's snippet and its bootstrap style elements through style attributes (notes §8: the container
-        # and the fallback page carry inline CSS); styles cannot run code, so inline styles are allowed.
+        # The real snippet loads a tracking pixel from KCO (kco-rules: html-snippet).
+        "img-src": f"'self' {kco}",
+        # KCO's snippet and its bootstrap style elements through style attributes (the container and the
+        # fallback page carry inline CSS, kco-rules: html-snippet); styles cannot run code, so allowed.
         "style-src": "'self' 'unsafe-inline'",
         "object-src": "'none'",
         "base-uri": "'self'",
@@ -92,5 +99,42 @@ def content_security_policy(nonce: str, snippet_origins: Sequence[str]) -> str:
 
 
 def snippet_with_nonce(html_snippet: str, nonce: str) -> Markup:
-    """KCO's html_snippet, trusted markup from KCO (notes §8), with this response's nonce on each <script>."""
+    """KCO's html_snippet, trusted markup from KCO (kco-rules: html-snippet), with this response's nonce on
+    each <script>."""
     return Markup(SCRIPT_TAG.sub(f'<script nonce="{nonce}"', html_snippet))
+
+
+def csp_nonce() -> str:
+    """This response's Content-Security-Policy nonce, made on first use."""
+    return g.setdefault("csp_nonce", new_csp_nonce())
+
+
+def init_app(app: Flask, snippet_origins: Sequence[str]) -> None:
+    """CSRF check, CSP nonce and security headers for every request of `app`."""
+
+    @app.before_request
+    def check_csrf() -> None:
+        # Every state-changing request from a browser carries the session's token (header for JSON, field for
+        # forms). KCO's callbacks have no shopper session; their URL token protects them instead.
+        if request.method in ("GET", "HEAD", "OPTIONS") or request.path.startswith("/kco/callbacks/"):
+            return
+        if not csrf_valid(session, request.headers.get("X-CSRFToken") or request.form.get("csrf_token")):
+            raise ShopError("csrf_failed", "The page's security token is missing or expired. "
+                            "Please reload the page.", 403)
+
+    @app.after_request
+    def set_security_headers(response: Response) -> Response:
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if not request.path.startswith("/static/"):
+            # The checkout must never come from a cache (e.g. the back button after a purchase).
+            response.headers["Cache-Control"] = "no-store"
+        response.headers["Content-Security-Policy"] = content_security_policy(csp_nonce(), snippet_origins)
+        return response
+
+    @app.context_processor
+    def page_tokens() -> dict[str, Any]:
+        return {"csrf_token": csrf_token(session), "csp_nonce": csp_nonce()}
+
+    # KCO's html_snippet is rendered as trusted markup, its <script> tags carrying this response's nonce.
+    app.jinja_env.filters["kco_snippet"] = lambda html: snippet_with_nonce(html or "", csp_nonce())

@@ -1,7 +1,8 @@
 """Every environment variable the shop reads, read in one place that fails fast naming the variable.
 
 `.env.example` lists the same variables with a comment each. KCO's own variables (`KCO_*`) are read by
-`kco.client.ClientConfig.from_env`; with none of them set the shop talks to the local emulator.
+`kco.client.ClientConfig.from_env`; with none of them set the shop talks to the local emulator. The one
+workshop variable, KCO_INSPECTOR, is read here too (see workshop/inspector.py).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Settings:
     database_url: str
     session_cookie_secure: bool
     snippet_origins: tuple[str, ...]  # where KCO's html_snippet loads its widget from (CSP)
+    inspector: bool  # workshop mode: the KCO inspector panel (docs/workshop.md)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -56,8 +58,8 @@ class Settings:
             kco_environ.update(EMULATOR_CREDENTIALS)  # the emulator's demo credentials (`make run`)
         kco = ClientConfig.from_env(kco_environ)
         if not kco.is_local:
-            # A real KCO must reach the callbacks from the internet, over https only (notes §3.5, §7.2), so
-            # the address the shop guesses from its own socket will not do.
+            # A real KCO must reach the callbacks from the internet, over https only
+            # (kco-rules: merchant-urls, validation-callback): the address guessed from the socket won't do.
             if public_base_url is None or urlsplit(public_base_url).scheme != "https":
                 raise SettingsError("PUBLIC_BASE_URL must be this shop's public https URL (e.g. "
                                     "https://shop.example.com) when KCO is not the local emulator")
@@ -70,13 +72,23 @@ class Settings:
             database_url=environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'shop.sqlite3'}",
             session_cookie_secure=_flag(environ, "SESSION_COOKIE_SECURE"),
             snippet_origins=_snippet_origins(environ, kco),
+            inspector=inspector_enabled(environ, kco),
         )
+
+
+def inspector_enabled(environ: Mapping[str, str], kco: ClientConfig) -> bool:
+    """KCO_INSPECTOR=1/0 decides; unset, the workshop inspector is on with the local emulator only."""
+    value = environ.get("KCO_INSPECTOR", "").strip().lower()
+    if value == "":
+        return kco.is_local
+    return _flag(environ, "KCO_INSPECTOR")
 
 
 def _snippet_origins(environ: Mapping[str, str], kco: ClientConfig) -> tuple[str, ...]:
     """KCO_SNIPPET_ORIGINS (space-separated), else the emulator's widget origin: where it serves the widget
     (KCO_EMULATOR_PUBLIC_URL, else the address the shop calls it at). Real KCO's widget hosts are not
-    documented for Kustom (notes §1.1, §13), so with a real KCO host the variable must be set."""
+    documented for Kustom (inferred; kco-rules: api-hosts), so with a real KCO host the variable must be
+    set."""
     listed = environ.get("KCO_SNIPPET_ORIGINS", "").split()
     if not listed:
         if not kco.is_local:

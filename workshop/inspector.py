@@ -2,20 +2,21 @@
 
 What it records, per shopper session: every KCO call the shop made for that session (method, path, status,
 duration, correlation id) with the order fields a create or update changed, and the callbacks KCO made for the
-session's orders. `GET /api/inspector` answers with the last `MAX_ENTRIES`; static/js/kco-inspector.js shows
-them next to the widget's events. Never recorded: headers, credentials, request bodies, addresses.
+session's orders. `GET /api/inspector` answers with the last `MAX_ENTRIES`; the panel
+(static/js/workshop/kco-inspector.js) shows them next to the widget's events. Never recorded: headers,
+credentials, request bodies, addresses.
 
 Where it is kept: not in the Flask session, because the log changes on requests that hold no session lock
 (KCO's callbacks, the panel's polls), and a session written there could put an older cart back over a
-change that ran meanwhile (app.py writes the session only when a request changed it).
+change that ran meanwhile (shop/sessions.py writes the session only when a request changed it).
 The log lives in its own cache beside the sessions (Redis when REDIS_URL is set, else files in instance/),
 keyed by a digest of the session id, so several shop processes share it. Two writes to one session's log at
 the very same moment may drop an entry: acceptable for a teaching aid, not for anything a payment relies on.
 
-On when KCO_INSPECTOR=1; with KCO_INSPECTOR unset, on exactly when KCO is the local emulator. The emulator
-buttons (`POST /api/inspector/emulator/<action>`) exist only with the local emulator: a server-side proxy to
-its control API, so the browser never talks to another origin (no CORS, no CSP exception) and every button is
-CSRF-checked and acts only on this session's own order.
+On when KCO_INSPECTOR=1; with KCO_INSPECTOR unset, on exactly when KCO is the local emulator
+(`shop.settings.inspector_enabled`). The emulator buttons (`POST /api/inspector/emulator/<action>`) exist
+only with the local emulator: a server-side proxy to its control API, so the browser never talks to another
+origin (no CORS, no CSP exception) and every button is CSRF-checked and acts only on this session's own order.
 """
 
 from __future__ import annotations
@@ -39,34 +40,23 @@ from kco.markets import MARKETS
 from shop.cart import ShopperState
 from shop.checkout_flow import CheckoutFlow
 from shop.errors import ShopError
-from shop.settings import SettingsError
+from shop.settings import Settings
 
-log = logging.getLogger("shop.inspector")
+log = logging.getLogger("workshop.inspector")
 
 MAX_ENTRIES = 50
 LOG_TTL_SECONDS = 6 * 3600
-# KCO forgets an order 48 h after its last update or shopper interaction (notes §6): one hour more expires it.
+# KCO forgets an order 48 h after its last update or shopper interaction (kco-rules: expiry-48h): one hour
+# more expires it.
 EXPIRY_SECONDS = 49 * 3600
 EMULATOR_TIMEOUT_SECONDS = 10
 WRITE_OPERATIONS = ("create", "update")
-# Callbacks whose answer changes the order in KCO (notes §7.1): their answer is compared like an update.
+# Callbacks whose answer changes the order in KCO (kco-rules: refine-callbacks): compared like an update.
 REFINING_CALLBACKS = ("address_update", "country_change", "shipping_option_update")
 # Line fields a reader cares about; the totals follow from them and are named, not spelled out.
 LINE_DETAIL_FIELDS = ("quantity", "unit_price", "tax_rate", "name")
 
 Content = dict[str, Any]
-
-
-def inspector_enabled(environ: Mapping[str, str], kco: ClientConfig) -> bool:
-    """KCO_INSPECTOR=1/0 decides; unset, the inspector is on with the local emulator only."""
-    value = environ.get("KCO_INSPECTOR", "").strip().lower()
-    if value == "":
-        return kco.is_local
-    if value in ("1", "true", "yes", "on"):
-        return True
-    if value in ("0", "false", "no", "off"):
-        return False
-    raise SettingsError(f"KCO_INSPECTOR must be 1 or 0, not {value!r}")
 
 
 # --- What changed -----------------------------------------------------------------------------------------
@@ -181,7 +171,8 @@ def call_entries(calls: list[KCOCall], started_ms: float, trigger: str,
 
 
 class Recorder:
-    """Turns a finished request's KCO calls (app.py keeps them in `g.kco_calls`) into log entries."""
+    """Turns a finished request's KCO calls (shop/server_timing.py keeps them in `g.kco_calls`) into log
+    entries."""
 
     def __init__(self, call_log: CallLog, flow: CheckoutFlow) -> None:
         self.call_log = call_log
@@ -229,7 +220,8 @@ class Recorder:
                                  "order_id": order_id, "status": status, "duration_ms": round(duration_ms, 1)}
         previous = self.call_log.last_content(key)
         if name in REFINING_CALLBACKS and status == 200 and isinstance(answer, dict) and previous:
-            # KCO applies the callback's answer to the order (notes §7.1); the country is the shopper's.
+            # KCO applies the callback's answer to the order (kco-rules: refine-callbacks); the country is the
+            # shopper's.
             refined = order_content({**previous["content"], **answer})
             country = _shopper_country(kco_order, billing_first=name == "country_change")
             if country:
@@ -240,8 +232,8 @@ class Recorder:
 
 
 def _shopper_country(kco_order: Any, billing_first: bool) -> str | None:
-    """The country the callback moves the order to: KCO Global follows the shopper's address (notes §7.1,
-    §10.3); the callback body carries the addresses rather than purchase_country."""
+    """The country the callback moves the order to: KCO Global follows the shopper's address
+    (kco-rules: refine-callbacks, market-change); the body carries the addresses, not purchase_country."""
     if not isinstance(kco_order, dict):
         return None
     keys = ["shipping_address", "billing_address"]
@@ -257,20 +249,19 @@ def _shopper_country(kco_order: Any, billing_first: bool) -> str | None:
 
 # --- The blueprint ----------------------------------------------------------------------------------------
 
-def register_inspector(app: Flask, flow: CheckoutFlow, kco: ClientConfig, environ: Mapping[str, str]) -> None:
-    """Adds the inspector to the shop when workshop mode is on (see the module docstring)."""
-    if not inspector_enabled(environ, kco):
-        return
-    app.register_blueprint(inspector_blueprint(Recorder(call_log_for(app), flow), kco))
+def init_app(app: Flask, flow: CheckoutFlow, settings: Settings) -> None:
+    """Adds the inspector to the shop when workshop mode is on (`Settings.inspector`)."""
+    if settings.inspector:
+        app.register_blueprint(inspector_blueprint(Recorder(call_log_for(app), flow), settings.kco))
 
 
 def inspector_blueprint(recorder: Recorder, kco: ClientConfig) -> Blueprint:
     blueprint = Blueprint("inspector", __name__)
-    emulator = EmulatorControl(kco) if kco.is_local else None
+    emulator = EmulatorButtons(kco) if kco.is_local else None
 
     @blueprint.app_context_processor
     def inspector_page_globals() -> dict[str, Any]:
-        # templates/checkout.html includes _inspector.html only when `inspector` is defined.
+        # templates/checkout.html includes workshop/_inspector.html only when `inspector` is defined.
         return {"inspector": {"emulator": emulator is not None,
                               "countries": [(market.country, market.name) for market in MARKETS.values()]}}
 
@@ -308,7 +299,7 @@ def inspector_blueprint(recorder: Recorder, kco: ClientConfig) -> Blueprint:
         return response
 
     if emulator is not None:
-        # The emulator buttons; POST with the page's CSRF token (app.py checks it for every POST).
+        # The emulator buttons; POST with the page's CSRF token (shop/security.py checks every POST).
         @blueprint.post("/api/inspector/emulator/<action>")
         def emulator_action(action: str) -> Response:
             state = ShopperState.from_session(session)
@@ -318,7 +309,7 @@ def inspector_blueprint(recorder: Recorder, kco: ClientConfig) -> Blueprint:
     return blueprint
 
 
-class EmulatorControl:
+class EmulatorButtons:
     """The emulator's control API (emulator/control.py), limited to what the workshop buttons need."""
 
     def __init__(self, kco: ClientConfig) -> None:

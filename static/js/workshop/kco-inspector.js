@@ -4,7 +4,7 @@
  * Not part of the integration: kco-sync.js never needs it, and a shop copies kco-sync.js without it.
  * It shows one timeline, oldest first, of:
  *   - the KCO calls the shop made for this session and the callbacks KCO made (GET /api/inspector,
- *     recorded server-side by shop/inspector.py), with status, duration, correlation id and changed fields;
+ *     recorded server-side by workshop/inspector.py), with status, duration, correlation id and changed fields;
  *   - the widget's client-side events (registered through window._klarnaCheckout(api => api.on(...)),
  *     again for every new snippet, whose widget starts without listeners);
  *   - kco-sync's suspend/resume (the DOM events kco-sync:suspend and kco-sync:resume on [data-kco-sync]) and,

@@ -1,0 +1,49 @@
+"""`python app.py --host 127.0.0.1 --port 5000`: the shop on Werkzeug's threaded server, for development.
+
+Production runs the same `create_app()` in a WSGI server, e.g. `gunicorn 'app:create_app()'` (README.md).
+With port 0 the operating system picks a free port; the server prints `Shop listening on http://HOST:PORT`
+once its socket accepts connections, which is what the test and benchmark harness waits for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+from collections.abc import Callable
+
+from flask import Flask
+from werkzeug.serving import make_server
+
+from kco.errors import KCOError
+
+
+def run(create_app: Callable[[], Flask]) -> None:
+    sys.exit(_serve(create_app))
+
+
+def _serve(create_app: Callable[[], Flask]) -> int:
+    parser = argparse.ArgumentParser(description="Run the shop (development server).")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=5000)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        app = create_app()
+    except (ValueError, KCOError) as error:
+        print(f"Configuration error: {error}", file=sys.stderr, flush=True)
+        return 1
+    server = make_server(args.host, args.port, app, threaded=True)
+    if not app.config["PUBLIC_BASE_URL"]:
+        # Unset PUBLIC_BASE_URL: KCO's callbacks come back to this very server (fine for the emulator).
+        app.config["PUBLIC_BASE_URL"] = f"http://{args.host}:{server.port}"
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly, as on Ctrl-C
+    print(f"Shop listening on http://{args.host}:{server.port}", flush=True)
+    try:
+        server.serve_forever()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        server.server_close()
+    return 0
