@@ -37,9 +37,9 @@ system-deps:
 	  fi; \
 	fi
 
-# Starts the local KCO emulator and the shop; Ctrl-C stops both.
+# Starts the local KCO emulator and the shop (harness/devserver.py); Ctrl-C or SIGTERM stops both.
 run: $(INSTALLED)
-	@$(PY) -m devserver --emulator-port $(EMULATOR_PORT) --shop-port $(SHOP_PORT)
+	@$(PY) -m harness.devserver --emulator-port $(EMULATOR_PORT) --shop-port $(SHOP_PORT)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

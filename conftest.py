@@ -11,8 +11,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from devserver import ServerProcess, emulator_process, shop_process
-from tests.emulator_control import EmulatorControl
+from harness.devserver import ServerProcess, emulator_process, shop_process
+from harness.emulator_control import EmulatorControl
 
 # The test servers inherit this process's environment: a developer's exported shop or KCO settings (a real
 # KCO host, a Redis, a database) must not leak into them. Tests that need such a setting pass it explicitly.

@@ -1,9 +1,9 @@
 """KCO calls per checkout scenario, counted in the emulator's request log, beside the fewest possible.
 
-Each KCO call costs the shopper a round trip and counts against KCO's rate limits, so the shop makes only
-the calls a scenario needs (kco/checkout.py, notes §12). The HTTP scenarios drive the shop's pages and JSON
-API as the browser would; the ten-click burst runs in Chromium, because coalescing quick clicks into few
-updates is kco-sync.js's job (debounce, one request in flight), which plain HTTP cannot show.
+Each KCO call costs the shopper a round trip and counts against KCO's rate limits, so the shop makes only the
+calls a scenario needs (kco/checkout.py, kco-rules: update-ongoing-order). The HTTP scenarios drive the shop's
+pages and JSON API as the browser would; the ten-click burst runs in Chromium, because coalescing quick clicks
+into few updates is kco-sync.js's job (debounce, one request in flight), which plain HTTP cannot show.
 
     .venv/bin/python -m bench.bench_kco_calls
 """
@@ -21,7 +21,7 @@ from bench.stand import (
     print_report,
     running_stand,
 )
-from tests.shop_client import KCOCalls, Shopper, kco_order
+from harness.shop_client import ApiShopper, KCOCalls, kco_order
 
 HOURS = 3600
 CLICKS = 10
@@ -34,8 +34,8 @@ class Scenario:
     target: Callable[[list[str]], bool] | None = None
 
 
-def shopper_at_checkout(stand: Stand, **cart: int) -> tuple[Shopper, KCOCalls]:
-    shopper = Shopper(stand.shop_url)
+def shopper_at_checkout(stand: Stand, **cart: int) -> tuple[ApiShopper, KCOCalls]:
+    shopper = ApiShopper(stand.shop_url)
     for sku, quantity in cart.items():
         shopper.add_to_cart(sku, quantity)
     assert shopper.open_checkout().status_code == 200
@@ -54,7 +54,7 @@ def count(operations: list[str]) -> str:
 def http_scenarios(stand: Stand) -> list[tuple[Scenario, list[str]]]:
     measured: list[tuple[Scenario, list[str]]] = []
 
-    shopper = Shopper(stand.shop_url)
+    shopper = ApiShopper(stand.shop_url)
     shopper.add_to_cart("mug-001")
     calls = KCOCalls(stand.emulator)
     calls.mark()
@@ -89,7 +89,7 @@ def http_scenarios(stand: Stand) -> list[tuple[Scenario, list[str]]]:
                               lambda ops: ops == ["update"]), calls.since()))
 
     shopper, calls = shopper_at_checkout(stand, **{"bottle-003": 1})
-    stand.emulator.advance_clock(49 * HOURS)  # KCO forgets an order 48 h after its last change (notes §6)
+    stand.emulator.advance_clock(49 * HOURS)  # kco-rules: expiry-48h
     assert shopper.open_checkout().status_code == 200
     measured.append((Scenario("Reload after the order expired", "1 read (404) + 1 create",
                               lambda ops: ops == ["read", "create"]), calls.since()))

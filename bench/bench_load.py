@@ -28,10 +28,10 @@ from pathlib import Path
 import requests
 
 from bench.stand import markdown_table, percentile, print_report, running_emulator, shop_env
-from devserver import ServerProcess, gunicorn_shop_process
-from tests.emulator_control import EmulatorControl
-from tests.redis_server import redis_server_binary, start_redis
-from tests.shop_client import Shopper
+from harness.devserver import ServerProcess, gunicorn_shop_process
+from harness.emulator_control import EmulatorControl
+from harness.redis_server import redis_server_binary, start_redis
+from harness.shop_client import ApiShopper
 
 SHOPPERS = 100
 CHANGES = 20
@@ -45,7 +45,7 @@ SKUS = ("mug-001", "tee-002", "bottle-003", "socks-004", "notebook-005", "tote-0
 @dataclass
 class ShopperRun:
     number: int
-    shopper: Shopper
+    shopper: ApiShopper
     order_id: str | None = None
     final_cart: dict[str, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
@@ -142,7 +142,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kco-load-") as work_dir, running_emulator() as emulator_server, \
             running_shop_under_gunicorn(emulator_server.url, Path(work_dir)) as (shop, sessions):
         emulator = EmulatorControl(emulator_server.url)
-        runs = [ShopperRun(number, Shopper(shop.url)) for number in range(SHOPPERS)]
+        runs = [ShopperRun(number, ApiShopper(shop.url)) for number in range(SHOPPERS)]
         deadline = time.monotonic() + DEADLINE_SECONDS
         with ThreadPoolExecutor(max_workers=SHOPPERS) as pool:
             list(pool.map(open_checkout, runs))

@@ -13,7 +13,7 @@ import re
 import time
 
 from bench.stand import markdown_table, percentile, print_report, running_stand
-from tests.shop_client import Shopper
+from harness.shop_client import ApiShopper
 
 REQUESTS = 600
 WARM_UP = 20  # not counted: first imports, connection pools, the first database pages
@@ -28,7 +28,7 @@ def server_timing(header: str) -> dict[str, float]:
 def main() -> None:
     own, kco, round_trip_less_kco = [], [], []
     with running_stand() as stand:
-        shopper = Shopper(stand.shop_url)
+        shopper = ApiShopper(stand.shop_url)
         for sku, quantity in CARTS[1].items():
             shopper.add_to_cart(sku, quantity)
         assert shopper.open_checkout().status_code == 200

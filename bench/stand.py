@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from devserver import ServerProcess, emulator_process, shop_process
-from tests.emulator_control import EmulatorControl
+from harness.devserver import ServerProcess, emulator_process, shop_process
+from harness.emulator_control import EmulatorControl
 
 SECRET_KEY = "benchmark-only-secret-key-not-for-production"
 KCO_DEMO_CREDENTIALS = {"KCO_USERNAME": "demo", "KCO_PASSWORD": "demo"}

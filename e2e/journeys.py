@@ -1,7 +1,8 @@
 """The vocabulary of the end-to-end journeys: what a shopper does, what the widget shows, what KCO received.
 
-`Shopper` drives the demo shop's pages in a browser tab; `Widget` reads and drives the KCO checkout iframe
-that the emulator renders inside the checkout page; the functions at the end read the emulator's request
+`BrowserShopper` drives the demo shop's pages in a browser tab (harness.shop_client's `ApiShopper` is its
+counterpart without a browser); `Widget` reads and drives the KCO checkout iframe that the emulator renders
+inside the checkout page; the functions at the end read the emulator's request
 log and orders, so a test can prove what reached KCO (and what did not).
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from playwright.sync_api import FrameLocator, Locator, Page, expect
 
-from tests.emulator_control import EmulatorControl
+from harness.emulator_control import EmulatorControl
 
 # A test person for the emulator's checkout form (its own fields, labelled as the emulator labels them).
 TEST_PERSON = {
@@ -26,7 +27,7 @@ TEST_PERSON = {
 }
 
 
-class Shopper:
+class BrowserShopper:
     """One shopper in one browser tab. Tabs of the same browser context share the shop session."""
 
     def __init__(self, page: Page, shop_url: str) -> None:

@@ -6,12 +6,12 @@ makes no other KCO call), the page shows the cart editor, and KCO's widget rende
 
 from playwright.sync_api import expect
 
-from e2e.journeys import Shopper, assert_order_equals_cart, kco_operations
+from e2e.journeys import BrowserShopper, assert_order_equals_cart, kco_operations
 
 
 def test_opening_the_checkout_creates_one_order_and_the_widget_shows_its_lines(
         page, shop_server, emulator, screenshot):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Enamel mug")
     shopper.adds_to_cart("Wool socks", times=2)
 

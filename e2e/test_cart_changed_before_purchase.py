@@ -1,25 +1,25 @@
 """Journey: the cart changes in another tab just before the shopper presses Complete purchase.
 
-The widget still shows the old order, but the shop's validation callback (notes §7.2) compares the order with
-the cart the shop now holds, finds a difference and answers 303 to the checkout page with an explanation. KCO
-sends the shopper there instead of completing the purchase; the page brings the order in step with the new
-cart, and the shopper can check it and pay again.
+The widget still shows the old order, but the shop's validation callback (kco-rules: validation-callback)
+compares the order with the cart the shop now holds, finds a difference and answers 303 to the checkout page
+with an explanation. KCO sends the shopper there instead of completing the purchase; the page brings the order
+in step with the new cart, and the shopper can check it and pay again.
 """
 
 from playwright.sync_api import expect
 
-from e2e.journeys import Shopper, assert_order_equals_cart
+from e2e.journeys import BrowserShopper, assert_order_equals_cart
 
 
 def test_a_cart_changed_before_complete_purchase_sends_the_shopper_back_with_a_message(
         page, context, shop_server, emulator, screenshot):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Enamel mug")
     shopper.opens_checkout()
     order_id = shopper.order_id()
     shopper.widget.fills_in_the_test_person()
 
-    Shopper(context.new_page(), shop_server.url).adds_to_cart("Wool socks")
+    BrowserShopper(context.new_page(), shop_server.url).adds_to_cart("Wool socks")
     shopper.widget.completes_purchase()
 
     page.wait_for_url("**/checkout?error=cart_changed")

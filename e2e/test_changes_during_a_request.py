@@ -11,14 +11,14 @@ from urllib.parse import urlparse
 
 from playwright.sync_api import Request, expect
 
-from e2e.journeys import Shopper, SyncEvents, assert_order_equals_cart, kco_operations
+from e2e.journeys import BrowserShopper, SyncEvents, assert_order_equals_cart, kco_operations
 
 CART_PATH = "/api/cart"
 
 
 def test_changes_made_during_an_update_are_sent_once_after_it_with_the_latest_quantity(
         page, shop_server, emulator, screenshot):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     sync_events = SyncEvents(page)
     shopper.adds_to_cart("Enamel mug")
     shopper.opens_checkout()

@@ -7,12 +7,12 @@ is resumed and shows them too. Afterwards KCO's order is exactly the shop's cart
 
 from playwright.sync_api import expect
 
-from e2e.journeys import Shopper, SyncEvents, assert_order_equals_cart, kco_operations
+from e2e.journeys import BrowserShopper, SyncEvents, assert_order_equals_cart, kco_operations
 
 
 def test_changing_a_quantity_suspends_the_widget_and_shows_the_new_total(
         page, shop_server, emulator, screenshot):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     sync_events = SyncEvents(page)
     shopper.adds_to_cart("Steel water bottle")
     shopper.opens_checkout()
@@ -23,7 +23,8 @@ def test_changing_a_quantity_suspends_the_widget_and_shows_the_new_total(
     shopper.sets_quantity("Steel water bottle", 3)
 
     shopper.widget.expect_suspended()
-    # Without auto-resume: KCO would otherwise wake the widget after 10 s, update or not (notes §9.1).
+    # Without auto-resume: KCO would otherwise wake the widget after 10 s, update or not (kco-rules:
+    # suspend-resume).
     expect(shopper.widget.container).to_have_attribute("data-kco-auto-resume", "off")
     screenshot("suspended")
     shopper.waits_until_the_page_is_in_step()

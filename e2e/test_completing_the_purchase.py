@@ -2,19 +2,19 @@
 
 KCO asks the shop to validate the order, completes it and sends the shopper to the shop's confirmation page,
 which shows KCO's confirmation snippet and starts a fresh cart. KCO's push reaches the shop, which records the
-order and acknowledges it once (notes §7.3, K-ACK). The back button then leads to a fresh, empty checkout: the
-shop never tries to update the completed (read-only) order. And a page that missed the purchase (paid in
-another tab) is sent to the confirmation as soon as the shopper changes something there.
+order and acknowledges it once (kco-rules: push-and-acknowledge). The back button then leads to a fresh, empty
+checkout: the shop never tries to update the completed (read-only) order. And a page that missed the purchase
+(paid in another tab) is sent to the confirmation as soon as the shopper changes something there.
 """
 
 from playwright.sync_api import expect
 
-from e2e.journeys import Shopper, count_of, wait_for
+from e2e.journeys import BrowserShopper, count_of, wait_for
 
 
 def test_completing_the_purchase_confirms_acknowledges_and_clears_the_cart(
         page, shop_server, emulator, screenshot):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Canvas tote bag")
     shopper.opens_checkout()
     order_id = shopper.order_id()
@@ -32,7 +32,7 @@ def test_completing_the_purchase_confirms_acknowledges_and_clears_the_cart(
 
 def test_the_back_button_after_the_purchase_leads_to_a_fresh_checkout(
         page, shop_server, emulator, screenshot):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Canvas tote bag")
     shopper.opens_checkout()
     shopper.has_paid_in_the_widget()
@@ -48,7 +48,7 @@ def test_the_back_button_after_the_purchase_leads_to_a_fresh_checkout(
 
 
 def test_a_cart_change_after_paying_elsewhere_leads_to_the_confirmation(page, shop_server, emulator):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Canvas tote bag")
     shopper.opens_checkout()
     order_id = shopper.order_id()
@@ -57,8 +57,8 @@ def test_a_cart_change_after_paying_elsewhere_leads_to_the_confirmation(page, sh
 
     shopper.sets_quantity("Canvas tote bag", 2)
 
-    # The update hits a completed order, KCO answers 403 READ_ONLY_ORDER (notes §2), and the shop sends the
-    # page to the confirmation instead of showing an error.
+    # The update hits a completed order, KCO answers 403 READ_ONLY_ORDER (kco-rules: status-codes), and
+    # the shop sends the page to the confirmation instead of showing an error.
     page.wait_for_url(f"**/confirmation?order_id={order_id}")
     expect(page.get_by_role("heading", name="Thank you for your order")).to_be_visible()
     assert shopper.cart()["items"] == []

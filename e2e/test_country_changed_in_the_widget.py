@@ -1,20 +1,20 @@
 """Journey: the shopper changes the country inside the KCO widget, not on the shop's page.
 
-KCO asks the shop first, through the country_change callback (notes §7.1): the shop answers with the order
-in the new market (currency, language, prices, VAT) and KCO applies it. The widget then tells the page through
-its client-side events (alpha-3 country, notes §9.2); kco-sync.js asks the shop for its cart (GET /api/cart),
-which is now in that market, and shows it, so the page's Country select and totals follow. That costs no KCO
-call and sends no change of its own: no loop between the page and the widget.
+KCO asks the shop first, through the country_change callback (kco-rules: refine-callbacks): the shop answers
+with the order in the new market (currency, language, prices, VAT) and KCO applies it. The widget then tells
+the page through its client-side events (alpha-3 country, kco-rules: widget-events); kco-sync.js asks the shop
+for its cart (GET /api/cart), which is now in that market, and shows it, so the page's Country select and
+totals follow. That costs no KCO call and sends no change of its own: no loop between the page and the widget.
 """
 
 from playwright.sync_api import Request, expect
 
-from e2e.journeys import Shopper, assert_order_equals_cart
+from e2e.journeys import BrowserShopper, assert_order_equals_cart
 
 
 def test_a_country_chosen_in_the_widget_moves_the_page_to_that_market_without_a_kco_update(
         page, shop_server, emulator, screenshot):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Enamel mug")
     shopper.opens_checkout()
     calls = emulator.requests()

@@ -1,19 +1,19 @@
 """Journey: the shopper typed an address in the widget, then switches the shop's country; the page keeps it.
 
-Once the shopper has typed an address, KCO keeps it and ignores address updates (notes §3.4), so the widget
-goes on reporting the old billing country in its events (notes §9.2), also on every later load. Only a change
-of the country the widget reports is the shopper choosing one inside it; a repeat must not pull the page back
-to the old country.
+Once the shopper has typed an address, KCO keeps it and ignores address updates (kco-rules:
+typed-address-kept), so the widget goes on reporting the old billing country in its events (kco-rules:
+widget-events), also on every later load. Only a change of the country the widget reports is the shopper
+choosing one inside it; a repeat must not pull the page back to the old country.
 """
 
 from playwright.sync_api import Request, expect
 
-from e2e.journeys import Shopper, count_of, wait_for
+from e2e.journeys import BrowserShopper, count_of, wait_for
 
 
 def test_a_reload_after_switching_country_keeps_the_country_the_shopper_chose_on_the_page(
         page, shop_server, emulator, screenshot):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Enamel mug")
     shopper.opens_checkout()
     shopper.widget.fills_in_the_test_person()

@@ -8,17 +8,16 @@ widget fires through `window.kcoEvents`, and answers the emulator's callbacks.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from tests.emulator_control import EmulatorControl
-from tests.emulator_samples import EUR_ANSWER
+from harness.emulator_control import EmulatorControl
+from harness.emulator_samples import EUR_ANSWER
+from harness.wsgi_server import WsgiServer
 
 EVENTS = [
     "load",
@@ -34,7 +33,8 @@ EVENTS = [
     "shipping_address_update_error",
 ]
 
-# Registered through the queue before the bootstrap script has loaded (notes §9: calls are queued).
+# Registered through the queue before the bootstrap script has loaded (kco-rules: suspend-resume:
+# calls are queued).
 MERCHANT_SCRIPT = """
 <script>
   window.kcoEvents = [];
@@ -56,7 +56,7 @@ MERCHANT_SCRIPT = """
     var answer = await (await fetch('/snippet/' + orderId)).json();
     var holder = document.getElementById('checkout');
     holder.innerHTML = answer.html_snippet;
-    // Scripts inserted through innerHTML do not run: re-create them (notes §8).
+    // Scripts inserted through innerHTML do not run: re-create them (kco-rules: html-snippet).
     holder.querySelectorAll('script').forEach(function (old) {
       var script = document.createElement('script');
       script.text = old.text;
@@ -75,9 +75,8 @@ class MerchantSite:
 
     def __init__(self, emulator: EmulatorControl) -> None:
         self.emulator = emulator
-        self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = WsgiServer(self.wsgi)
+        self.url = self.server.url
 
     def wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -133,7 +132,7 @@ class MerchantSite:
 def site(emulator: EmulatorControl) -> Iterator[MerchantSite]:
     merchant = MerchantSite(emulator)
     yield merchant
-    merchant.server.shutdown()
+    merchant.server.close()
 
 
 def open_checkout(page: Page, site: MerchantSite, order_id: str) -> FrameLocator:
@@ -234,7 +233,7 @@ def test_changing_the_country_in_the_widget_runs_country_change_and_fires_change
     screenshot("germany")
     order = site.emulator.order(order_id)
     assert (order["purchase_country"], order["purchase_currency"]) == ("DE", "EUR")
-    assert events(page, "change")[0] == {"country": "swe"}  # fired on load with the default (notes §9.2)
+    assert events(page, "change")[0] == {"country": "swe"}  # fired on load (kco-rules: widget-events)
     assert events(page, "order_total_change") == [{"order_total": 1900}]
 
 

@@ -1,23 +1,23 @@
 """Journey: the shopper comes back to an open checkout after two days and changes a quantity.
 
-KCO forgets an order 48 hours after its last update or shopper interaction (notes §6); the emulator's clock
-is moved 49 hours on. The shop's update gets 404, so it creates a new order with the cart and hands its
-snippet to the page, which swaps the widget. The shopper sees the new quantity in a working widget and no
-error.
+KCO forgets an order 48 hours after its last update or shopper interaction (kco-rules: expiry-48h); the
+emulator's clock is moved 49 hours on. The shop's update gets 404, so it creates a new order with the cart and
+hands its snippet to the page, which swaps the widget. The shopper sees the new quantity in a working widget
+and no error.
 """
 
 import re
 
 from playwright.sync_api import expect
 
-from e2e.journeys import Shopper, assert_order_equals_cart, kco_operations
+from e2e.journeys import BrowserShopper, assert_order_equals_cart, kco_operations
 
 HOURS = 3600
 
 
 def test_a_change_to_an_expired_order_creates_a_new_order_and_swaps_the_widget(
         page, shop_server, emulator, screenshot):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Dotted notebook")
     shopper.opens_checkout()
     expired_order_id = shopper.order_id()

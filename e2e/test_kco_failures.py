@@ -3,7 +3,7 @@
 Whatever goes wrong, the widget is resumed (a suspended widget is a checkout nobody can finish) and the page
 ends in a state the shop agrees with:
 - KCO answers the update with 503: the shop gives up that order and creates a new one; the page swaps the
-  widget and the change goes through without bothering the shopper (notes §5.2, K-ERR).
+  widget and the change goes through without bothering the shopper (kco-rules: new-order-on-error).
 - KCO cannot be reached at all: the shop keeps the change in the cart and says so; the page shows the
   message and the cart as the shop holds it.
 - The shopper's browser is offline: nothing reached the shop, so the page puts the quantity back.
@@ -14,13 +14,14 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from e2e.journeys import Shopper, SyncEvents, assert_order_equals_cart, kco_operations
+from e2e.journeys import BrowserShopper, SyncEvents, assert_order_equals_cart, kco_operations
+from kco.markets import MARKETS
 
 STATIC_JS = Path(__file__).resolve().parent.parent / "static" / "js"
 
 
 def test_an_update_answered_503_moves_the_change_to_a_new_order(page, shop_server, emulator, screenshot):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     sync_events = SyncEvents(page)
     shopper.adds_to_cart("Enamel mug")
     shopper.opens_checkout()
@@ -45,7 +46,7 @@ def test_an_update_answered_503_moves_the_change_to_a_new_order(page, shop_serve
 
 def test_unreachable_kco_leaves_the_widget_resumed_shows_a_message_and_keeps_the_cart(
         page, shop_server, emulator, screenshot):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     sync_events = SyncEvents(page)
     shopper.adds_to_cart("Enamel mug")
     shopper.opens_checkout()
@@ -70,7 +71,7 @@ def test_unreachable_kco_leaves_the_widget_resumed_shows_a_message_and_keeps_the
 
 def test_an_offline_shopper_sees_a_message_and_the_cart_as_the_shop_holds_it(
         page, context, shop_server, emulator, screenshot):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     sync_events = SyncEvents(page)
     shopper.adds_to_cart("Enamel mug")
     shopper.opens_checkout()
@@ -80,7 +81,9 @@ def test_an_offline_shopper_sees_a_message_and_the_cart_as_the_shop_holds_it(
     shopper.sets_quantity("Enamel mug", 6)
     shopper.waits_until_the_page_gives_up()
 
-    expect(shopper.message).to_contain_text("offline")
+    # No answer from the shop to show: the page's own words (static/js/kco-sync-messages.js), in the cart's
+    # language (the Swedish market's sv-SE).
+    expect(shopper.message).to_have_text("Du verkar vara offline. Varukorgen är som den visas; försök igen.")
     sync_events.expect_resumed_after_each(("/api/cart", False))
     shopper.widget.expect_ready()
     expect(shopper.quantity_of("Enamel mug")).to_have_value("1")
@@ -92,11 +95,32 @@ def test_an_offline_shopper_sees_a_message_and_the_cart_as_the_shop_holds_it(
 
 def test_every_suspend_in_the_page_scripts_is_resumed_in_a_finally():
     """The rule the journeys above rely on, checked in the source: suspend, try, and resume in finally."""
-    for script in STATIC_JS.glob("*.js"):
+    suspends = 0
+    for script in sorted(STATIC_JS.rglob("*.js")):
         lines = script.read_text(encoding="utf-8").splitlines()
         for number, line in enumerate(lines):
             if "suspend(" not in line:
                 continue
-            following = "\n".join(lines[number + 1:number + 12])
-            assert re.search(r"^\s*try \{.*\} finally \{\s*\n[^\n]*resume\(\)", following, re.S | re.M), (
+            suspends += 1
+            # A try opens within a few lines of the suspend; its own finally (same indentation) resumes first.
+            opening = next((at for at in range(number + 1, number + 5) if lines[at].strip() == "try {"),
+                           None)
+            assert opening is not None, f"{script.name}:{number + 1} suspends the widget outside a try"
+            indent = lines[opening][:len(lines[opening]) - len(lines[opening].lstrip())]
+            finally_line = f"{indent}}} finally {{"
+            closing = next((at for at in range(opening + 1, len(lines)) if lines[at] == finally_line), None)
+            assert closing is not None and "resume()" in lines[closing + 1], (
                 f"{script.name}:{number + 1} suspends the widget without resuming it in a finally")
+    # No suspend at all would make the loop above pass on anything, e.g. after a rename of the scripts.
+    assert suspends > 0, f"no suspend( in {STATIC_JS}: the page no longer suspends the widget for an update"
+
+
+def test_the_pages_own_failure_messages_cover_every_language_the_shop_sells_in():
+    """Timeouts and offline have no answer from the shop to show: the page's table speaks each language."""
+    table = (STATIC_JS / "kco-sync-messages.js").read_text(encoding="utf-8")
+    entries = dict(re.findall(r"^  ([a-z]{2}): \{(.*?)^  \},", table, re.S | re.M))
+    languages = {locale.split("-")[0] for market in MARKETS.values() for locale in market.locales}
+    assert languages <= set(entries), f"no messages for {sorted(languages - set(entries))}"
+    for language, entry in entries.items():
+        keys = sorted(re.findall(r"^    (\w+): \"", entry, re.M))
+        assert keys == ["failed", "offline", "timeout"], language

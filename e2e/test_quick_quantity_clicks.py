@@ -7,12 +7,12 @@ exactly equal to the cart on the page.
 
 from playwright.sync_api import expect
 
-from e2e.journeys import Shopper, assert_order_equals_cart, count_of
+from e2e.journeys import BrowserShopper, assert_order_equals_cart, count_of
 
 
 def test_ten_quick_clicks_end_in_the_final_cart_with_at_most_three_updates(
         page, shop_server, emulator, screenshot):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Wool socks")
     shopper.opens_checkout()
     quantity = shopper.quantity_of("Wool socks")

@@ -7,11 +7,11 @@ no KCO call), the next load of the checkout reads once and updates once, and sho
 
 from playwright.sync_api import expect
 
-from e2e.journeys import Shopper, assert_order_equals_cart, kco_operations
+from e2e.journeys import BrowserShopper, assert_order_equals_cart, kco_operations
 
 
 def test_reloading_with_the_same_cart_reads_once_and_never_updates(page, shop_server, emulator):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Enamel mug")
     shopper.opens_checkout()
     shopper.waits_until_the_page_is_quiet()
@@ -27,12 +27,12 @@ def test_reloading_with_the_same_cart_reads_once_and_never_updates(page, shop_se
 
 def test_a_cart_changed_in_another_tab_is_updated_once_on_the_next_load(
         page, context, shop_server, emulator, screenshot):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Enamel mug")
     shopper.opens_checkout()
     calls_before = len(kco_operations(emulator))
 
-    other_tab = Shopper(context.new_page(), shop_server.url)
+    other_tab = BrowserShopper(context.new_page(), shop_server.url)
     other_tab.adds_to_cart("Steel water bottle")
     assert kco_operations(emulator)[calls_before:] == []
     shopper.reloads_checkout()

@@ -7,11 +7,11 @@ at all, because an empty cart needs no order (not even when the page is reloaded
 
 from playwright.sync_api import expect
 
-from e2e.journeys import Shopper, assert_order_equals_cart, kco_operations
+from e2e.journeys import BrowserShopper, assert_order_equals_cart, kco_operations
 
 
 def test_removing_a_line_updates_the_order_to_the_remaining_lines(page, shop_server, emulator, screenshot):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Enamel mug")
     shopper.adds_to_cart("Dotted notebook")
     shopper.opens_checkout()
@@ -32,7 +32,7 @@ def test_removing_a_line_updates_the_order_to_the_remaining_lines(page, shop_ser
 
 def test_emptying_the_cart_shows_the_empty_state_and_makes_no_kco_call(
         page, shop_server, emulator, screenshot):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Canvas tote bag")
     shopper.opens_checkout()
     calls_before = kco_operations(emulator)

@@ -1,21 +1,22 @@
 """Journey: the shopper picks express delivery inside the KCO widget.
 
-KCO asks the shop through the shipping_option_update callback (notes §7.1), and the shop answers with the
-express shipping line, so the widget's total grows. The widget reports its new total (order_total_change,
-notes §9.2); kco-sync.js sees that it differs from what the page shows and fetches the cart from the shop, so
-the page's shipping line and totals agree with the widget again. No KCO update is needed: KCO already has it.
+KCO asks the shop through the shipping_option_update callback (kco-rules: refine-callbacks), and the shop
+answers with the express shipping line, so the widget's total grows. The widget reports its new total
+(order_total_change, kco-rules: widget-events); kco-sync.js sees that it differs from what the page shows and
+fetches the cart from the shop, so the page's shipping line and totals agree with the widget again. No KCO
+update is needed: KCO already has it.
 """
 
 from playwright.sync_api import expect
 
-from e2e.journeys import Shopper, assert_order_equals_cart, count_of
+from e2e.journeys import BrowserShopper, assert_order_equals_cart, count_of
 
 EXPRESS_IN_SEK = 12900  # shop/catalogue.py
 
 
 def test_express_shipping_chosen_in_the_widget_shows_in_the_pages_totals(
         page, shop_server, emulator, screenshot):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Steel water bottle")
     shopper.opens_checkout()
     with_standard = shopper.cart()

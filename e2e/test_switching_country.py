@@ -2,13 +2,13 @@
 
 Each switch is one KCO update that moves the order to the new market: country, currency, the country's
 default language, the merchant's prices in that currency and that country's VAT. The page, the widget and the
-KCO order all follow (notes §10.3: update the ongoing order rather than start a new one).
+KCO order all follow (kco-rules: market-change: update the ongoing order rather than start a new one).
 """
 
 import pytest
 from playwright.sync_api import expect
 
-from e2e.journeys import Shopper, assert_order_equals_cart, count_of
+from e2e.journeys import BrowserShopper, assert_order_equals_cart, count_of
 
 MARKETS = [
     # country name, alpha-2, currency, default locale, the mug's price there (shop/catalogue.py), VAT rate
@@ -18,8 +18,8 @@ MARKETS = [
 
 
 @pytest.fixture
-def shopper_at_checkout(page, shop_server, emulator) -> Shopper:
-    shopper = Shopper(page, shop_server.url)
+def shopper_at_checkout(page, shop_server, emulator) -> BrowserShopper:
+    shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Enamel mug", times=2)
     shopper.opens_checkout()
     return shopper
@@ -50,5 +50,6 @@ def test_switching_country_moves_page_widget_and_order_to_the_new_market(
         assert count_of(emulator, "update") == updates_before + 1
         order = emulator.order(order_id)
         assert_order_equals_cart(order, cart)
-        # The tax was recomputed with the new country's VAT, not carried over (basis points, notes §4.1).
+        # The tax was recomputed with the new country's VAT, not carried over (basis points,
+        # kco-rules: order-line-fields).
         assert {line["tax_rate"] for line in order["order_lines"]} == {vat_rate}

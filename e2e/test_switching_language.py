@@ -1,17 +1,17 @@
 """Journey: the shopper keeps their country but switches the checkout's language (Swedish to English).
 
 The language is part of the KCO order (`locale`), so it is one KCO update, but only the language changes:
-the currency, the prices and the amounts stay as they are (notes §10.2: the locale never changes country or
-currency).
+the currency, the prices and the amounts stay as they are (kco-rules: locales: the locale never changes
+country or currency).
 """
 
 from playwright.sync_api import expect
 
-from e2e.journeys import Shopper, assert_order_equals_cart, count_of
+from e2e.journeys import BrowserShopper, assert_order_equals_cart, count_of
 
 
 def test_switching_language_changes_only_the_orders_locale(page, shop_server, emulator, screenshot):
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Organic cotton T-shirt")
     shopper.opens_checkout()
     before = shopper.cart()

@@ -1,11 +1,11 @@
 """Journey: a workshop presenter opens the KCO inspector, changes a quantity, then expires the order.
 
-The panel lists each KCO call the shop made for this session with its status. A quantity change shows
-up as one update answered 200, between kco-sync's suspend and resume; after "Expire order" (the emulator's
-clock moves 49 hours on, notes §6) the next change shows the update answered 404 and the create that
-replaced the order. On the way it takes the README's screenshot (after the update): into e2e/screenshots/
-on every run, and over docs/images/checkout-inspector.png with `make screenshots` (README_SCREENSHOTS=1), so
-the picture in the README is always one this test made. That the widget swaps to the new order is
+The panel lists each KCO call the shop made for this session with its status. A quantity change shows up as
+one update answered 200, between kco-sync's suspend and resume; after "Expire order" (the emulator's clock
+moves 49 hours on, kco-rules: expiry-48h) the next change shows the update answered 404 and the create that
+replaced the order. On the way it takes the README's screenshot (after the update): into e2e/screenshots/ on
+every run, and over docs/images/checkout-inspector.png with `make screenshots` (README_SCREENSHOTS=1), so the
+picture in the README is always one this test made. That the widget swaps to the new order is
 e2e/test_expired_order.py's subject, not this test's.
 """
 
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
 
-from e2e.journeys import Shopper
+from e2e.journeys import BrowserShopper
 
 README_SCREENSHOT = Path(__file__).resolve().parent.parent / "docs" / "images" / "checkout-inspector.png"
 REFRESH_README_SCREENSHOT = os.environ.get("README_SCREENSHOTS") == "1"
@@ -28,7 +28,7 @@ def inspector_calls(page: Page, operation: str) -> Locator:
 def test_the_inspector_shows_the_update_and_after_expiry_the_create_that_replaced_the_order(
         page, shop_server, emulator, screenshot):
     page.set_viewport_size({"width": 1400, "height": 1300})  # the whole page, for the screenshot
-    shopper = Shopper(page, shop_server.url)
+    shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Enamel mug")
     shopper.opens_checkout()
     first_order_id = shopper.order_id()

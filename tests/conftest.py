@@ -1,17 +1,49 @@
-"""Fixtures for the shop's HTTP tests: a fresh shopper (own cookies) and a counter of KCO calls."""
+"""Fixtures for the shop's tests: the shop in-process (`make_app`, `app`, `client`), a fresh shopper over HTTP
+on the running shop (own cookies), and a counter of KCO calls."""
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import Callable
+from pathlib import Path
 
-from devserver import ServerProcess
-from tests.emulator_control import EmulatorControl
-from tests.shop_client import KCOCalls, Shopper
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from app import create_app
+from harness.devserver import ServerProcess
+from harness.emulator_control import EmulatorControl
+from harness.shop_client import ApiShopper, KCOCalls
+
+IN_PROCESS_SECRET_KEY = "test-only-secret-of-the-in-process-shop"
+
+
+@pytest.fixture(scope="session")
+def make_app(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Flask]:
+    """Builds the shop in this process (`create_app`), for Flask's test client: `make_app(NAME=value, ...)`
+    sets variables on top of a fresh instance folder and a test secret key; `instance=` picks the folder."""
+
+    def build(instance: Path | None = None, **config: str) -> Flask:
+        folder = instance if instance is not None else tmp_path_factory.mktemp("shop-instance")
+        return create_app({"INSTANCE_PATH": str(folder), "SECRET_KEY": IN_PROCESS_SECRET_KEY, **config})
+
+    return build
 
 
 @pytest.fixture
-def shopper(shop_server: ServerProcess, emulator: EmulatorControl) -> Shopper:
-    return Shopper(shop_server.url)
+def app(make_app: Callable[..., Flask], emulator_server: ServerProcess) -> Flask:
+    """The shop in-process, talking to the running emulator."""
+    return make_app(KCO_API_URL=emulator_server.url, KCO_USERNAME="demo", KCO_PASSWORD="demo")
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def shopper(shop_server: ServerProcess, emulator: EmulatorControl) -> ApiShopper:
+    return ApiShopper(shop_server.url)
 
 
 @pytest.fixture

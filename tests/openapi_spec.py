@@ -68,8 +68,9 @@ def _registry() -> Registry:
 
 
 def _partial_update_schema() -> dict[str, Any]:
-    # SPEC24 reuses the create body (with its six required fields) for update, but its text says "Properties
-    # not provided in the request will stay the same" (notes §2): an update may carry any subset.
+    # checkout-v3-openapi.yml updateOrderMerchant reuses the create body (with its six required fields), but
+    # its text says "Properties not provided in the request will stay the same" (kco-rules:
+    # update-ongoing-order): an update may carry any subset.
     order = _absolute_refs(copy.deepcopy(load_spec()["components"]["schemas"]["order"]))
     order.pop("required", None)
     return order

@@ -15,8 +15,7 @@ import os
 import shutil
 import sqlite3
 import tempfile
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -26,14 +25,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from werkzeug.serving import make_server
 
-from app import create_app
-from devserver import ServerProcess
+from harness.devserver import ServerProcess
+from harness.emulator_control import EmulatorControl
+from harness.shop_client import callback_url, page_csrf_token
+from harness.wsgi_server import WsgiServer
 from kco.markets import MARKETS
 from shop.catalogue import PRODUCTS, SHIPPING_METHODS
-from tests.emulator_control import EmulatorControl
-from tests.shop_client import CSRF_META, kco_order
 
 # Examples per target: 2,000 each, as issue 6 asks. An example costs about 5 ms here (a little more than half
 # of it Hypothesis generating it), so this file takes about 90 s on two cores, the largest share of
@@ -44,7 +42,8 @@ HEALTH = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_t
 FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=HEALTH)
 FUZZ_CALLBACK = settings(FUZZ, max_examples=CALLBACK_EXAMPLES)
 CALLBACKS = ("push", "validation", "address_update", "country_change", "shipping_option_update")
-# Validation may send the shopper back to the checkout with 303 (notes §7.2): a designed answer.
+# Validation may send the shopper back to the checkout with 303 (kco-rules: validation-callback): a designed
+# answer.
 ALLOWED_REDIRECTS = {"validation": {303}}
 
 # --- strategies -------------------------------------------------------------------------------------------
@@ -111,9 +110,7 @@ class Shop:
         self.client: FlaskClient = app.test_client()
         # KCO's callbacks come without the shopper's cookie.
         self.kco: FlaskClient = app.test_client()
-        match = CSRF_META.search(self.client.get("/").get_data(as_text=True))
-        assert match
-        self.csrf = match.group(1)
+        self.csrf = page_csrf_token(self.client)
 
     def session(self) -> dict[str, Any]:
         """The session as stored (read from the session store directly, so reading it changes nothing)."""
@@ -134,29 +131,25 @@ class Shop:
 
 
 @pytest.fixture(scope="module")
-def shop(emulator_server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
+def shop(emulator_server: ServerProcess, make_app: Callable[..., Flask],
+         tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shop]:
     # Sessions and SQLite in memory (tmpfs) when the machine has it: thousands of writes, no disk syncs.
     shared_memory = Path("/dev/shm")
     instance = (Path(tempfile.mkdtemp(prefix="bad-input-shop-", dir=shared_memory)) if shared_memory.is_dir()
                 else tmp_path_factory.mktemp("bad-input-shop"))
-    app = create_app({"KCO_API_URL": emulator_server.url, "INSTANCE_PATH": str(instance),
-                      "SECRET_KEY": "test-only-secret-of-the-bad-input-tests",
-                      "KCO_USERNAME": "demo", "KCO_PASSWORD": "demo",
-                      # The workshop inspector records no bodies, so it adds nothing here but a file write per
-                      # request (tests/test_inspector.py covers it).
-                      "KCO_INSPECTOR": "0"})
+    app = make_app(instance, KCO_API_URL=emulator_server.url, KCO_USERNAME="demo", KCO_PASSWORD="demo",
+                   # The workshop inspector records no bodies, so it adds nothing here but a file write per
+                   # request (tests/test_inspector.py covers it).
+                   KCO_INSPECTOR="0")
     # Also served over HTTP, only so that the emulator's callbacks reach it while a purchase completes.
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    server = WsgiServer(app)
+    app.config["PUBLIC_BASE_URL"] = server.url
     shop = Shop(app, instance)
     assert shop.client.post("/cart/add", data={"sku": "mug-001", "quantity": "2", "csrf_token": shop.csrf}
                             ).status_code == 303
     assert shop.client.get("/checkout").status_code == 200
     yield shop
-    server.shutdown()
-    thread.join()
+    server.close()
     shutil.rmtree(instance, ignore_errors=True)
 
 
@@ -229,8 +222,7 @@ def callback_queries(shop: Shop, emulator_server: ServerProcess) -> dict[str, st
     queries = {}
     for name in CALLBACKS:
         order_id = completed_order if name == "push" else open_order
-        url = kco_order(emulator, order_id)["merchant_urls"][name].replace("{checkout.order.id}", order_id)
-        queries[name] = urlsplit(url).query
+        queries[name] = urlsplit(callback_url(emulator, order_id, name)).query
     assert shop.client.post(f"/kco/callbacks/push?{queries['push']}").status_code == 200
     return queries
 

@@ -1,7 +1,7 @@
 """The KCO HTTP client against recorded answer shapes: successes, KCO errors, dead networks, retries.
 
-`responses` stands in for KCO so every failure shape of notes §5 can be produced exactly; one test uses a
-real closed local port for "connection refused".
+`responses` stands in for KCO so every failure shape (kco-rules: error-body) can be produced exactly; one test
+uses a real closed local port for "connection refused".
 """
 
 from __future__ import annotations
@@ -95,7 +95,8 @@ def test_create_whose_location_names_another_order_is_a_protocol_error(kco_api, 
 
 
 def test_create_answered_with_200_instead_of_201_is_a_protocol_error(kco_api, client):
-    # SPEC20 documents 200, SPEC24 and the SDKs 201 (notes §2); the client insists on 201.
+    # checkout-v3-openapi.yml createOrderMerchant documents 201 (an older spec said 200; kco-rules:
+    # status-codes); the client insists on 201.
     kco_api.post(f"{BASE}/checkout/v3/orders", json=ORDER, status=200, headers={"Location": ORDER_URL})
     with pytest.raises(KCOProtocolError, match="expected 201"):
         client.create_order(CREATE_BODY)
@@ -158,7 +159,7 @@ def test_acknowledge_uses_the_callers_idempotency_key(kco_api, client):
     assert kco_api.calls[0].request.headers["Klarna-Idempotency-Key"] == "push-8cf27b55"
 
 
-# --- KCO error answers (notes §5) -------------------------------------------------------------------------
+# --- KCO error answers (kco-rules: error-body, kco-rules: error-codes) -------------------------------------
 
 def test_bad_value_keeps_code_messages_and_correlation_id(kco_api, client):
     kco_api.post(f"{BASE}/checkout/v3/orders", status=400, json={

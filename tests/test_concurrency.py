@@ -19,12 +19,12 @@ from pathlib import Path
 import pytest
 import requests
 
-from devserver import ServerProcess
+from harness.devserver import ServerProcess
+from harness.emulator_control import EmulatorControl
+from harness.redis_server import redis_server_binary, start_redis
+from harness.shop_client import ApiShopper, KCOCalls, kco_order, kco_quantities
 from shop import session_lock
 from shop.session_lock import FileLocks, RedisLocks, SessionBusy
-from tests.emulator_control import EmulatorControl
-from tests.redis_server import redis_server_binary, start_redis
-from tests.shop_client import KCOCalls, Shopper, kco_order
 
 ROUNDS = 5
 OVERLAP_DELAY_MS = 200
@@ -35,9 +35,9 @@ def carts_of_round(round_number: int) -> tuple[dict[str, int], dict[str, int]]:
     return {"mug-001": 1 + round_number, "tee-002": 2}, {"bottle-003": 1 + round_number}
 
 
-def second_tab(shopper: Shopper) -> Shopper:
+def second_tab(shopper: ApiShopper) -> ApiShopper:
     """Another tab of the same browser: the same cookies and the page's CSRF token."""
-    tab = Shopper(shopper.base_url)
+    tab = ApiShopper(shopper.base_url)
     tab.http.cookies.update(shopper.http.cookies)
     tab.csrf_token = shopper.csrf_token
     return tab
@@ -61,24 +61,15 @@ def at_once(*requests_to_send: Callable[[], requests.Response]) -> list[requests
     return [answer for answer in answers if answer is not None]
 
 
-def post_at_once(tabs: list[Shopper], carts: list[dict[str, int]]) -> list[requests.Response]:
+def post_at_once(tabs: list[ApiShopper], carts: list[dict[str, int]]) -> list[requests.Response]:
     return at_once(*(partial(tab.set_cart, cart) for tab, cart in zip(tabs, carts, strict=True)))
-
-
-def session_cart(shopper: Shopper) -> dict[str, int]:
-    return {item["sku"]: item["quantity"] for item in shopper.cart()["cart"]["items"]}
-
-
-def kco_cart(emulator: EmulatorControl, order_id: str) -> dict[str, int]:
-    return {line["reference"]: line["quantity"] for line in kco_order(emulator, order_id)["order_lines"]
-            if line.get("type", "physical") == "physical"}
 
 
 def test_two_tabs_creating_the_first_order_at_once_make_one_order_holding_one_of_the_carts(
         shop_server: ServerProcess, emulator: EmulatorControl, calls: KCOCalls) -> None:
     for round_number in range(ROUNDS):
         cart_a, cart_b = carts_of_round(round_number)
-        shopper = Shopper(shop_server.url)
+        shopper = ApiShopper(shop_server.url)
         shopper.add_to_cart("socks-004")  # a cart but no KCO order yet: the next change creates it
         calls.mark()
         emulator.fault("create", delay_ms=OVERLAP_DELAY_MS)
@@ -86,14 +77,14 @@ def test_two_tabs_creating_the_first_order_at_once_make_one_order_holding_one_of
         assert [answer.status_code for answer in answers] == [200, 200]
         # One create; the other request waited, saw the new order in the session and updated it.
         assert Counter(calls.since()) == Counter({"create": 1, "update": 1})
-        cart = session_cart(shopper)
+        cart = shopper.quantities()
         assert cart in (cart_a, cart_b)
-        assert kco_cart(emulator, shopper.order_id()) == cart
+        assert kco_quantities(emulator, shopper.order_id()) == cart
 
 
 def test_two_tabs_changing_the_cart_at_once_end_with_one_cart_in_the_session_and_in_kco(
         shop_server: ServerProcess, emulator: EmulatorControl, calls: KCOCalls) -> None:
-    shopper = Shopper(shop_server.url)
+    shopper = ApiShopper(shop_server.url)
     shopper.add_to_cart("socks-004")
     assert shopper.open_checkout().status_code == 200
     order_id = shopper.order_id()
@@ -106,10 +97,10 @@ def test_two_tabs_changing_the_cart_at_once_end_with_one_cart_in_the_session_and
         assert [answer.status_code for answer in answers] == [200, 200]
         # Both changes reached KCO, one after the other; the later one is what both hold now.
         assert Counter(calls.since()) == Counter({"update": 2})
-        cart = session_cart(shopper)
+        cart = shopper.quantities()
         assert cart in (cart_a, cart_b)
         assert shopper.order_id() == order_id
-        assert kco_cart(emulator, order_id) == cart
+        assert kco_quantities(emulator, order_id) == cart
 
 
 def test_a_cart_change_and_a_country_change_from_two_tabs_at_once_both_survive(
@@ -117,7 +108,7 @@ def test_a_cart_change_and_a_country_change_from_two_tabs_at_once_both_survive(
     # Without the lock both requests would start from the same session and the one finishing last would
     # write its session (and KCO order) over the other: one of the two changes would be lost.
     for round_number in range(ROUNDS):
-        shopper = Shopper(shop_server.url)
+        shopper = ApiShopper(shop_server.url)
         shopper.add_to_cart("socks-004")
         assert shopper.open_checkout().status_code == 200
         tab = second_tab(shopper)
@@ -126,9 +117,9 @@ def test_a_cart_change_and_a_country_change_from_two_tabs_at_once_both_survive(
         answers = at_once(partial(shopper.set_cart, cart), partial(tab.set_market, "DE"))
         assert [answer.status_code for answer in answers] == [200, 200]
         held = shopper.cart()["cart"]
-        assert (session_cart(shopper), held["country"]) == (cart, "DE")
+        assert (shopper.quantities(), held["country"]) == (cart, "DE")
         order = kco_order(emulator, shopper.order_id())
-        assert kco_cart(emulator, shopper.order_id()) == cart
+        assert kco_quantities(emulator, shopper.order_id()) == cart
         assert (order["purchase_country"].upper(), order["purchase_currency"]) == ("DE", "EUR")
 
 
@@ -184,7 +175,7 @@ def test_with_redis_a_session_locked_elsewhere_is_busy_until_released(
 
 
 def test_reading_the_cart_never_writes_the_session_so_it_cannot_undo_a_concurrent_change(
-    shop_server: ServerProcess, shopper: Shopper
+    shop_server: ServerProcess, shopper: ApiShopper
 ) -> None:
     # Reads run without the session lock; were they to save the session they loaded, a read overlapping a
     # cart change could write the older cart back. So a read must leave the stored session untouched.

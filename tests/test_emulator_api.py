@@ -1,7 +1,7 @@
 """The emulator's REST API over real HTTP: statuses, bodies, headers, expiry and the request log.
 
-Rules come from the API notes (§ numbers in the test docstrings); every create/read/update body is also
-checked against the official OpenAPI schema.
+Rules come from docs/kco-rules.md (cited as `kco-rules: <slug>` in the comments); every create, read and
+update body is also checked against the official OpenAPI schema.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 import requests
 
-from devserver import emulator_process
-from tests.emulator_control import EmulatorControl
-from tests.emulator_samples import (
+from harness.devserver import emulator_process
+from harness.emulator_control import EmulatorControl
+from harness.emulator_samples import (
     SHOPPER,
     assert_kco_error,
     create,
@@ -64,7 +64,7 @@ def test_emulator_never_imports_the_shop_or_the_kco_client() -> None:
     assert loaded.stdout.strip() == "[]"
 
 
-# Authentication (notes §1.2)
+# Authentication (kco-rules: basic-auth)
 
 
 @pytest.mark.parametrize(
@@ -106,7 +106,7 @@ def test_anything_else_is_refused_with_401(emulator: EmulatorControl, authorizat
     assert emulator.api_calls(kind="create")[0]["status"] == 401
 
 
-# Create, read, update (notes §2, §3)
+# Create, read, update (kco-rules: status-codes, kco-rules: order-fields, kco-rules: update-ongoing-order)
 
 
 def test_create_answers_201_with_location_and_the_full_order(emulator: EmulatorControl) -> None:
@@ -130,7 +130,7 @@ def test_create_answers_201_with_location_and_the_full_order(emulator: EmulatorC
         "order_lines",
         "merchant_urls",
         "html_snippet",
-    ]  # notes §3.2
+    ]  # kco-rules: order-fields (key order observed)
     assert body["status"] == "checkout_incomplete"
     assert body["billing_address"] == {"country": "SE"} and body["shipping_address"] == {"country": "SE"}
     assert body["customer"] == {}
@@ -239,7 +239,7 @@ def test_unknown_order_answers_404_with_an_empty_body(emulator: EmulatorControl)
         emulator.api.post(url(emulator, "/checkout/v3/orders/no-such-order/abort"), timeout=5),
     ):
         assert response.status_code == 404
-        assert response.content == b""  # notes §5.1 (krokedil #624)
+        assert response.content == b""  # kco-rules: error-body (observed empty 404)
 
 
 def test_completed_order_is_read_only_and_reads_with_a_confirmation_snippet(
@@ -268,7 +268,7 @@ def test_abort_answers_the_order_and_then_it_is_gone(emulator: EmulatorControl) 
     assert emulator.api_calls(kind="abort")[0]["status"] == 200
 
 
-# Expiry (notes §6)
+# Expiry (kco-rules: expiry-48h)
 
 
 def test_order_expires_48_hours_after_the_last_update_with_an_empty_404(emulator: EmulatorControl) -> None:
@@ -312,7 +312,7 @@ def test_a_completed_order_does_not_expire(emulator: EmulatorControl) -> None:
     assert read(emulator, order_id).json()["status"] == "checkout_complete"
 
 
-# Addresses (notes §3.4)
+# Addresses (kco-rules: typed-address-kept)
 
 
 def test_merchant_address_updates_apply_until_the_shopper_entered_an_address(
@@ -336,7 +336,7 @@ def test_merchant_address_updates_apply_until_the_shopper_entered_an_address(
     assert body["merchant_reference1"] == "still applied"
 
 
-# Order Management (notes §2, §11)
+# Order Management (kco-rules: order-management)
 
 
 def test_order_management_knows_an_order_only_after_completion(emulator: EmulatorControl) -> None:

@@ -1,4 +1,5 @@
-"""The emulator's calls to the merchant (notes §7): refine callbacks, validation, completion and push.
+"""The emulator's calls to the merchant: refine callbacks, validation, completion and push (kco-rules:
+refine-callbacks, kco-rules: validation-callback, kco-rules: push-and-acknowledge).
 
 A throwaway merchant server runs inside the test process on a free port; each test tells it how to
 answer and reads what it received. Shopper actions go through the control API, which runs the same code
@@ -16,11 +17,11 @@ from typing import Any
 
 import pytest
 import requests
-from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
-from tests.emulator_control import EmulatorControl
-from tests.emulator_samples import EUR_ANSWER, SHOPPER, created_id, sample_order, update
+from harness.emulator_control import EmulatorControl
+from harness.emulator_samples import EUR_ANSWER, SHOPPER, created_id, sample_order, update
+from harness.wsgi_server import WsgiServer
 
 CALLBACKS = (
     "address_update",
@@ -60,10 +61,9 @@ class Merchant:
         self.calls: list[MerchantCall] = []
         self.answers: dict[str, MerchantAnswer] = {}
         self.changed = threading.Condition()
-        self.server = make_server("127.0.0.1", 0, self.wsgi, threaded=True)
-        self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.holds: list[threading.Event] = []
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = WsgiServer(self.wsgi)
+        self.url = self.server.url
 
     def merchant_urls(self, *names: str) -> dict[str, str]:
         urls = {"terms": f"{self.url}/terms"}
@@ -111,7 +111,7 @@ class Merchant:
     def close(self) -> None:
         for hold in self.holds:
             hold.set()
-        self.server.shutdown()
+        self.server.close()
 
 
 @pytest.fixture
@@ -149,7 +149,7 @@ def open_order(emulator: EmulatorControl, merchant: Merchant, *callbacks: str, *
     )
 
 
-# country_change (notes §7.1, §10.3)
+# country_change (kco-rules: refine-callbacks, kco-rules: market-change)
 
 
 def test_country_change_posts_the_new_country_and_applies_the_merchant_answer(
@@ -239,7 +239,7 @@ def test_without_a_country_change_url_only_a_country_of_the_same_currency_is_pos
     )
 
 
-# address_update and shipping_option_update (notes §7.1)
+# address_update and shipping_option_update (kco-rules: refine-callbacks)
 
 
 def test_entering_an_address_calls_address_update_and_applies_the_answer(
@@ -336,7 +336,7 @@ def test_choosing_a_shipping_option_calls_shipping_option_update(
     assert order["selected_shipping_option"]["id"] == "express" and order["order_amount"] == 29900
 
 
-# validation and completion (notes §7.2)
+# validation and completion (kco-rules: validation-callback)
 
 
 def test_validation_200_completes_and_sends_the_shopper_to_the_confirmation(
@@ -420,7 +420,7 @@ def test_a_completed_order_takes_no_more_shopper_actions(
     assert again.status_code == 409 and again.json()["error"]["code"] == "order_not_open"
 
 
-# push (notes §7.3)
+# push (kco-rules: push-and-acknowledge)
 
 
 def test_push_is_an_empty_post_retried_until_acknowledged(
@@ -524,7 +524,8 @@ def test_completing_with_the_address_already_entered_does_not_send_it_again(
     assert len(merchant.called("address_update")) == 1
 
 
-# A merchant update that lands while a refine callback is being answered (notes §2, §7.1)
+# A merchant update that lands while a refine callback is being answered (kco-rules: update-ongoing-order,
+# kco-rules: refine-callbacks)
 
 
 def test_a_merchant_update_during_country_change_is_kept_and_the_shopper_change_fails(

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import requests
 
-from tests.emulator_control import EmulatorControl
-from tests.emulator_samples import created_id, read, sample_order, update
+from harness.emulator_control import EmulatorControl
+from harness.emulator_samples import created_id, read, sample_order, update
 
 
 def test_a_fault_replaces_the_next_matching_call_only(emulator: EmulatorControl) -> None:

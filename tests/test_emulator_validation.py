@@ -1,6 +1,9 @@
 """Order validation over real HTTP: each broken rule answers 400 BAD_VALUE naming its JSON path.
 
-Rules: notes §3.1 (fields and limits), §3.5-§3.7, §4 (line formulas, exact order sums), §10 (markets).
+Rules: fields and limits (kco-rules: order-fields), merchant URLs, options and shipping options (kco-rules:
+merchant-urls, kco-rules: order-options, kco-rules: shipping-options), line formulas and exact order sums
+(kco-rules: line-total, kco-rules: line-tax, kco-rules: order-amount-sum, kco-rules: order-tax-sum), markets
+(kco-rules: markets).
 """
 
 from __future__ import annotations
@@ -12,8 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.emulator_control import EmulatorControl
-from tests.emulator_samples import assert_kco_error, create, created_id, sample_order, update
+from harness.emulator_control import EmulatorControl
+from harness.emulator_samples import assert_kco_error, create, created_id, sample_order, update
 
 Mutation = Callable[[dict[str, Any]], None]
 

@@ -7,7 +7,7 @@ docs/fault-matrix.md carries the same table (a test keeps the two equal). Every 
 * the cart is never lost (GET /api/cart still holds what the shopper last sent);
 * at most one live KCO order belongs to the session: the KCO calls are exactly the table's, the session points
   at the order the table says, and no other order was made (except the one orphan a timed-out create may
-  leave, which expires after 48 h, notes §6);
+  leave, which expires after 48 h, kco-rules: expiry-48h);
 * the shopper (or KCO, for a push) is told something useful: a message on the page, a working checkout, or
   an error code and message in the JSON answer;
 * once the fault has passed, the shopper's next step (a reload, KCO's next push) ends with one live order
@@ -30,9 +30,9 @@ from typing import Any
 import pytest
 import requests
 
-from devserver import ServerProcess, shop_process
-from tests.emulator_control import EmulatorControl
-from tests.shop_client import CSRF_META, KCOCalls, Shopper, kco_order
+from harness.devserver import ServerProcess, shop_process
+from harness.emulator_control import EmulatorControl
+from harness.shop_client import ApiShopper, KCOCalls, callback_url, csrf_token_in, kco_quantities
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORT_READ_TIMEOUT = "0.5"
@@ -181,15 +181,6 @@ def shop_for(request: pytest.FixtureRequest) -> Any:
 
 # --- pieces of a cell -------------------------------------------------------------------------------------
 
-def cart_of(shopper: Shopper) -> dict[str, int]:
-    return {item["sku"]: item["quantity"] for item in shopper.cart()["cart"]["items"]}
-
-
-def kco_cart(emulator: EmulatorControl, order_id: str) -> dict[str, int]:
-    return {line["reference"]: line["quantity"] for line in kco_order(emulator, order_id)["order_lines"]
-            if line.get("type", "physical") == "physical"}
-
-
 def wait_for_calls(calls: KCOCalls, expected: Counter[str]) -> Counter[str]:
     """The KCO calls since the mark, once KCO has answered them all: a delayed call is logged when the
     emulator finally answers it, after the shop gave up waiting."""
@@ -199,11 +190,6 @@ def wait_for_calls(calls: KCOCalls, expected: Counter[str]) -> Counter[str]:
         if made == expected or time.monotonic() > deadline:
             return made
         time.sleep(0.05)
-
-
-def push_url(emulator: EmulatorControl, order_id: str) -> str:
-    url = kco_order(emulator, order_id)["merchant_urls"]["push"]
-    return url.replace("{checkout.order.id}", order_id)
 
 
 def created_orders(emulator: EmulatorControl, since: int) -> list[str]:
@@ -219,7 +205,7 @@ def page_message(page: str) -> str:
 @pytest.mark.parametrize("cell", CELLS, ids=[cell.id for cell in CELLS])
 def test_fault_cell(cell: Cell, shop_for: Any, emulator: EmulatorControl, calls: KCOCalls) -> None:
     shop = shop_for(cell)
-    shopper = Shopper(shop.url)
+    shopper = ApiShopper(shop.url)
     output_start = len(shop.output)
     emulator.settings(push_retry_seconds=[])  # only the pushes this test sends
     shopper.add_to_cart("mug-001", FIRST_CART["mug-001"])
@@ -242,7 +228,7 @@ def test_fault_cell(cell: Cell, shop_for: Any, emulator: EmulatorControl, calls:
     # Exactly the KCO calls of the table (waiting for a delayed one to be answered).
     assert wait_for_calls(calls, cell.calls) == cell.calls
     # The cart is never lost, and the session points at the order the table says.
-    assert cart_of(shopper) == cart_sent
+    assert shopper.quantities() == cart_sent
     session_order = shopper.cart()["order"]
     session_order_id = session_order["order_id"] if session_order else None
     if cell.session_order == "none":
@@ -261,25 +247,26 @@ def test_fault_cell(cell: Cell, shop_for: Any, emulator: EmulatorControl, calls:
     assert len(orphans) == cell.orphans
     state = emulator.stored(final_order_id)["state"]
     assert not state["expired"] and not state["aborted"]
-    assert kco_cart(emulator, final_order_id) == cart_of(shopper) == cart_sent
+    assert kco_quantities(emulator, final_order_id) == shopper.quantities() == cart_sent
     assert not [line for line in shop.output[output_start:] if "Traceback" in line]
 
 
-def act(cell: Cell, shopper: Shopper, emulator: EmulatorControl, order_id: str | None) -> requests.Response:
+def act(cell: Cell, shopper: ApiShopper, emulator: EmulatorControl, order_id: str | None
+        ) -> requests.Response:
     """The shopper's (or KCO's) step that makes the shop call the faulted operation."""
     if cell.operation in ("create", "read"):
         return shopper.open_checkout()
     if cell.operation == "update":
         return shopper.set_cart(CHANGED_CART)
     assert order_id is not None
-    return requests.post(push_url(emulator, order_id), data=b"", timeout=15)
+    return requests.post(callback_url(emulator, order_id, "push"), data=b"", timeout=15)
 
 
 def check_answer(cell: Cell, answer: requests.Response) -> None:
     status, _, what = cell.answer.partition(" ") if cell.answer[0].isdigit() else ("200", "", cell.answer)
     assert answer.status_code == int(status), answer.text
     if what == "page, message":
-        assert CSRF_META.search(answer.text)
+        assert csrf_token_in(answer.text)
         assert "reload the page" in page_message(answer.text)
         assert "klarna-checkout-container" not in answer.text
     elif what == "page, new order":
@@ -291,11 +278,12 @@ def check_answer(cell: Cell, answer: requests.Response) -> None:
         assert error["code"] == what and error["message"]
 
 
-def recover(cell: Cell, shopper: Shopper, emulator: EmulatorControl) -> None:
+def recover(cell: Cell, shopper: ApiShopper, emulator: EmulatorControl) -> None:
     """The fault has passed: the shopper reloads the checkout, or KCO pushes again."""
     if cell.operation == "acknowledge":
         order_id = shopper.order_id()
-        assert requests.post(push_url(emulator, order_id), data=b"", timeout=15).status_code == 200
+        push = requests.post(callback_url(emulator, order_id, "push"), data=b"", timeout=15)
+        assert push.status_code == 200
         assert emulator.stored(order_id)["state"]["acknowledged"]
         return
     page = shopper.open_checkout()

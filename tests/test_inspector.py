@@ -8,35 +8,35 @@ from typing import Any
 import pytest
 from cachelib import SimpleCache
 
-from app import create_app
+from harness.shop_client import ApiShopper
 from kco.checkout import order_content
 from kco.client import ClientConfig
-from shop.inspector import MAX_ENTRIES, CallLog, content_changes, inspector_enabled
-from shop.settings import SettingsError
-from tests.shop_client import Shopper
+from shop.settings import SettingsError, inspector_enabled
+from workshop.inspector import MAX_ENTRIES, CallLog, content_changes
 
 PLAYGROUND_VARIABLES = {"KCO_ENVIRONMENT": "playground", "KCO_API_KEY": "kco_test_api_x",
                         "KCO_SNIPPET_ORIGINS": "https://js.playground.kustom.co",
                         "PUBLIC_BASE_URL": "https://shop.example.com"}
 EMULATOR = ClientConfig(base_url="http://127.0.0.1:5001")
 PLAYGROUND = ClientConfig(base_url="https://api.playground.kustom.co", api_key="kco_test_api_x")
+KCO_DELAY_MS = 300
 
 
-def kco_entries(shopper: Shopper, kind: str = "kco") -> list[dict[str, Any]]:
+def kco_entries(shopper: ApiShopper, kind: str = "kco") -> list[dict[str, Any]]:
     response = shopper.http.get(shopper.url("/api/inspector"), timeout=15)
     assert response.status_code == 200, response.text
     return [entry for entry in response.json()["entries"] if entry["kind"] == kind]
 
 
-def press(shopper: Shopper, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+def press(shopper: ApiShopper, action: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
     response = shopper.post_json(f"/api/inspector/emulator/{action}", body or {})
     assert response.status_code == 200, response.text
     return response.json()
 
 
 @pytest.fixture
-def shopper(shop_server, emulator) -> Shopper:
-    shopper = Shopper(shop_server.url)
+def shopper(shop_server, emulator) -> ApiShopper:
+    shopper = ApiShopper(shop_server.url)
     shopper.add_to_cart("mug-001", 1)
     assert shopper.open_checkout().status_code == 200
     return shopper
@@ -59,12 +59,12 @@ def test_the_inspector_is_on_by_default_with_the_emulator_and_off_with_a_real_ho
     ({**PLAYGROUND_VARIABLES}, False, False),
     ({**PLAYGROUND_VARIABLES, "KCO_INSPECTOR": "1"}, True, False),
 ])
-def test_the_emulator_buttons_exist_only_with_the_local_emulator(tmp_path, monkeypatch, variables, log_route,
+def test_the_emulator_buttons_exist_only_with_the_local_emulator(make_app, monkeypatch, variables, log_route,
                                                                  emulator_route) -> None:
     for name in ("KCO_API_URL", "KCO_ENVIRONMENT", "KCO_INSPECTOR", "KCO_USERNAME", "KCO_PASSWORD",
                  "KCO_API_KEY", "KCO_SNIPPET_ORIGINS", "REDIS_URL"):
         monkeypatch.delenv(name, raising=False)
-    app = create_app({"SECRET_KEY": "test", "INSTANCE_PATH": str(tmp_path), **variables})
+    app = make_app(**variables)
     rules = {rule.rule for rule in app.url_map.iter_rules()}
     assert ("/api/inspector" in rules) is log_route
     assert ("/api/inspector/emulator/<action>" in rules) is emulator_route
@@ -119,16 +119,27 @@ def test_the_log_keeps_the_last_entries_and_their_ids_keep_counting_so_the_panel
 
 # --- against the running shop and emulator ----------------------------------------------------------------
 
-def test_opening_the_checkout_logs_the_create_with_status_correlation_id_and_order(shopper: Shopper) -> None:
+def test_opening_the_checkout_logs_the_create_with_status_correlation_id_and_order(
+        shopper: ApiShopper) -> None:
     [create] = kco_entries(shopper)
     assert (create["method"], create["path"], create["status"]) == ("POST", "/checkout/v3/orders", 201)
     assert create["operation"] == "create" and create["trigger"] == "GET /checkout"
     assert create["order_id"] == shopper.order_id()
     assert create["correlation_id"]
-    assert create["duration_ms"] >= 0
 
 
-def test_a_quantity_change_logs_one_update_with_the_fields_it_changed(shopper: Shopper) -> None:
+def test_a_logged_call_lasts_at_least_as_long_as_kco_held_back_its_answer(shop_server, emulator) -> None:
+    # A lower bound the emulator guarantees (it answers only after the delay), so no timing can flake it.
+    shopper = ApiShopper(shop_server.url)
+    shopper.add_to_cart("mug-001", 1)
+    emulator.fault("create", delay_ms=KCO_DELAY_MS)
+    assert shopper.open_checkout().status_code == 200
+
+    [create] = kco_entries(shopper)
+    assert create["status"] == 201 and create["duration_ms"] >= KCO_DELAY_MS
+
+
+def test_a_quantity_change_logs_one_update_with_the_fields_it_changed(shopper: ApiShopper) -> None:
     assert shopper.set_cart({"mug-001": 3}).status_code == 200
 
     update = kco_entries(shopper)[-1]
@@ -139,14 +150,14 @@ def test_a_quantity_change_logs_one_update_with_the_fields_it_changed(shopper: S
     assert update["changes"][0]["lines"][0].startswith("mug-001: quantity 1 → 3")
 
 
-def test_the_log_belongs_to_one_session_and_never_holds_credentials(shopper: Shopper, shop_server) -> None:
-    stranger = Shopper(shop_server.url)
+def test_the_log_belongs_to_one_session_and_never_holds_credentials(shopper: ApiShopper, shop_server) -> None:
+    stranger = ApiShopper(shop_server.url)
     assert kco_entries(stranger) == []
     answer = shopper.http.get(shopper.url("/api/inspector"), timeout=15).text
     assert "Authorization" not in answer and "Basic " not in answer and "ZGVtbzpkZW1v" not in answer
 
 
-def test_expire_order_makes_the_next_change_replace_the_order_with_a_create(shopper: Shopper) -> None:
+def test_expire_order_makes_the_next_change_replace_the_order_with_a_create(shopper: ApiShopper) -> None:
     expired = shopper.order_id()
     press(shopper, "expire")
 
@@ -158,7 +169,7 @@ def test_expire_order_makes_the_next_change_replace_the_order_with_a_create(shop
     assert create["replaces"] == expired and create["order_id"] == shopper.order_id() != expired
 
 
-def test_fail_next_update_503_is_logged_and_the_shop_moves_to_a_new_order(shopper: Shopper) -> None:
+def test_fail_next_update_503_is_logged_and_the_shop_moves_to_a_new_order(shopper: ApiShopper) -> None:
     press(shopper, "fail-update-503")
 
     assert shopper.set_cart({"mug-001": 2}).status_code == 200
@@ -169,7 +180,7 @@ def test_fail_next_update_503_is_logged_and_the_shop_moves_to_a_new_order(shoppe
     assert (create["operation"], create["status"]) == ("create", 201)
 
 
-def test_the_timeout_button_arms_a_delay_longer_than_the_shops_read_timeout(shopper: Shopper,
+def test_the_timeout_button_arms_a_delay_longer_than_the_shops_read_timeout(shopper: ApiShopper,
                                                                            emulator) -> None:
     answer = press(shopper, "fail-update-timeout")
     assert answer["emulator"]["fault"]["operation"] == "update"
@@ -178,7 +189,7 @@ def test_the_timeout_button_arms_a_delay_longer_than_the_shops_read_timeout(shop
 
 
 def test_the_widget_country_button_runs_country_change_and_logs_the_callback_with_its_changes(
-        shopper: Shopper) -> None:
+        shopper: ApiShopper) -> None:
     press(shopper, "country", {"country": "DE"})
 
     [callback] = kco_entries(shopper, "callback")
@@ -189,7 +200,7 @@ def test_the_widget_country_button_runs_country_change_and_logs_the_callback_wit
     assert shopper.cart()["cart"]["country"] == "DE"
 
 
-def test_complete_purchase_and_push_show_validation_push_and_the_acknowledge(shopper: Shopper) -> None:
+def test_complete_purchase_and_push_show_validation_push_and_the_acknowledge(shopper: ApiShopper) -> None:
     assert press(shopper, "complete")["emulator"]["result"] == "completed"
     assert press(shopper, "push")["emulator"]["attempt"]["status"] == 200
 
@@ -201,7 +212,7 @@ def test_complete_purchase_and_push_show_validation_push_and_the_acknowledge(sho
 
 
 def test_the_buttons_need_the_pages_csrf_token_and_an_order(shop_server, emulator) -> None:
-    newcomer = Shopper(shop_server.url)
+    newcomer = ApiShopper(shop_server.url)
     refused = newcomer.post_json("/api/inspector/emulator/expire", {}, csrf="wrong")
     assert refused.status_code == 403 and refused.json()["error"]["code"] == "csrf_failed"
     no_order = newcomer.post_json("/api/inspector/emulator/complete", {})

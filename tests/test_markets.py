@@ -15,7 +15,8 @@ from kco.markets import (
     market_for_alpha3,
 )
 
-# Same patterns as SPEC24's purchase_country / purchase_currency / locale (notes §3.1).
+# Same patterns as checkout-v3-openapi.yml's purchase_country / purchase_currency / locale (kco-rules:
+# order-fields).
 LOCALE_PATTERN = re.compile(r"[A-Za-z]{2}(?:-[A-Za-z]{2})*")
 
 
@@ -26,7 +27,7 @@ def test_markets_are_the_fourteen_core_countries_in_the_agreed_order():
 
 
 def test_each_country_pays_in_its_documented_currency():
-    # notes §10.1
+    # kco-rules: markets
     assert {code: market.currency for code, market in MARKETS.items()} == {
         "SE": "SEK", "NO": "NOK", "FI": "EUR", "DK": "DKK", "GB": "GBP", "DE": "EUR", "NL": "EUR",
         "AT": "EUR", "CH": "CHF", "US": "USD", "ES": "EUR", "FR": "EUR", "BE": "EUR", "PL": "PLN",

@@ -1,4 +1,5 @@
-"""Bodies built by `kco.order_lines` validate against the official Checkout v3 OpenAPI schema (SPEC24)."""
+"""Bodies built by `kco.order_lines` validate against the official Checkout v3 OpenAPI schema
+(checkout-v3-openapi.yml)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,6 @@
-"""Money math for KCO order lines, and the checker that judges orders the way KCO does (notes §4)."""
+"""Money math for KCO order lines, and the checker that judges orders the way KCO does
+(kco-rules: order-line-fields, kco-rules: line-total, kco-rules: line-tax, kco-rules: order-amount-sum,
+kco-rules: order-tax-sum, kco-rules: us-sales-tax)."""
 
 from __future__ import annotations
 
@@ -36,7 +38,8 @@ def order_of(*lines: dict[str, Any], order_amount: int | None = None, order_tax_
 
 
 def kco_line(**overrides: Any) -> dict[str, Any]:
-    # The example of notes §4.2 / SPEC24: 50000 incl. 10 % VAT contains 4545 tax.
+    # The example of checkout-v3-openapi.yml's order_line (kco-rules: line-tax): 50000 incl. 10 % VAT contains
+    # 4545 tax.
     line = {"type": "physical", "reference": "19-402", "name": "Red T-Shirt", "quantity": 5,
             "unit_price": 10000, "tax_rate": 1000, "total_amount": 50000, "total_discount_amount": 0,
             "total_tax_amount": 4545}
@@ -47,7 +50,7 @@ def kco_line(**overrides: Any) -> dict[str, Any]:
 # --- line_tax --------------------------------------------------------------------------------------------
 
 def test_line_tax_is_the_tax_inside_a_vat_included_price():
-    # notes §4.2: 50000 at 10 % contains 4545 tax, not 5000 (kco_rest_dotnet #24).
+    # kco-rules: line-tax: 50000 at 10 % contains 4545 tax, not 5000.
     assert line_tax(50000, 1000) == 4545
     assert line_tax(12500, 2500) == 2500
     assert line_tax(10000, 0) == 0
@@ -83,7 +86,7 @@ def test_sales_tax_rounds_half_up_and_never_goes_negative():
     assert sales_tax(-500, 825) == 0
 
 
-# --- first_violation: the examples of notes §4.2 ---------------------------------------------------------
+# --- first_violation: the examples of kco-rules: line-tax and its neighbours ------------------------------
 
 def test_checker_accepts_the_documented_example_of_tax_inside_the_price():
     assert first_violation(order_of(kco_line())) is None
@@ -102,7 +105,7 @@ def test_checker_allows_line_tax_within_plus_or_minus_one_of_the_exact_value(tax
 
 
 def test_checker_rejects_an_order_tax_that_is_not_the_sum_of_line_taxes():
-    # The 666 vs 700 case of notes §4.2 (krokedil #177): lines sum to 700, order says 666.
+    # The 666 vs 700 case (kco-rules: order-tax-sum, observed): lines sum to 700, order says 666.
     lines = [kco_line(reference=f"r{i}", quantity=1, unit_price=1400, total_amount=1400, tax_rate=2500,
                       total_tax_amount=280) for i in range(2)]
     lines.append(kco_line(reference="r2", quantity=1, unit_price=700, total_amount=700, tax_rate=2500,
@@ -195,7 +198,7 @@ def test_checker_allows_a_thousand_lines_but_not_more():
 
 
 def test_checker_counts_a_sales_tax_line_into_the_order_tax():
-    # notes §4.3: US product lines carry 0 tax, the tax is the total of one sales_tax line.
+    # kco-rules: us-sales-tax: US product lines carry 0 tax, the tax is the total of one sales_tax line.
     product = kco_line(tax_rate=0, total_tax_amount=0)
     tax_line = kco_line(type="sales_tax", name="Sales Tax", quantity=1, unit_price=4125, total_amount=4125,
                         tax_rate=0, total_tax_amount=0)

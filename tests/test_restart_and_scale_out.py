@@ -19,10 +19,10 @@ from typing import Any
 
 import pytest
 
-from devserver import ServerProcess, gunicorn_shop_process, shop_process
-from tests.emulator_control import EmulatorControl
-from tests.redis_server import redis_server_binary, start_redis
-from tests.shop_client import KCOCalls, Shopper, kco_order
+from harness.devserver import ServerProcess, gunicorn_shop_process, shop_process
+from harness.emulator_control import EmulatorControl
+from harness.redis_server import redis_server_binary, start_redis
+from harness.shop_client import ApiShopper, KCOCalls, kco_order
 
 KCO_DEMO_CREDENTIALS = {"KCO_USERNAME": "demo", "KCO_PASSWORD": "demo"}
 # Every process of one shop shares the key: it signs the session cookie and the callback tokens.
@@ -34,7 +34,7 @@ def product_lines(order: dict[str, Any]) -> list[tuple[str, int]]:
             if line.get("type", "physical") == "physical"]
 
 
-def cart_lines(shopper: Shopper) -> list[tuple[str, int]]:
+def cart_lines(shopper: ApiShopper) -> list[tuple[str, int]]:
     return [(item["sku"], item["quantity"]) for item in shopper.cart()["cart"]["items"]]
 
 
@@ -96,7 +96,7 @@ def restartable_shop(emulator_server: ServerProcess, tmp_path: Path) -> Iterator
 
 def test_a_restart_between_a_cart_change_and_a_reload_keeps_the_cart_and_reads_the_same_order_once(
         restartable_shop: RestartableShop, emulator: EmulatorControl, calls: KCOCalls) -> None:
-    shopper = Shopper(restartable_shop.url)
+    shopper = ApiShopper(restartable_shop.url)
     shopper.add_to_cart("mug-001")
     assert shopper.open_checkout().status_code == 200
     order_id = shopper.order_id()
@@ -116,7 +116,7 @@ def test_an_order_recorded_before_a_restart_is_known_to_the_restarted_shop(
         restartable_shop: RestartableShop, emulator: EmulatorControl, calls: KCOCalls,
         tmp_path: Path) -> None:
     emulator.settings(push_retry_seconds=[])  # only the push this test delivers
-    shopper = Shopper(restartable_shop.url)
+    shopper = ApiShopper(restartable_shop.url)
     shopper.add_to_cart("bottle-003", 2)
     assert shopper.open_checkout().status_code == 200
     order_id = shopper.order_id()
@@ -192,7 +192,7 @@ def test_requests_alternating_between_two_instances_continue_cart_order_and_conf
         instances: ShopInstances, emulator: EmulatorControl, calls: KCOCalls) -> None:
     emulator.settings(push_retry_seconds=[])
     first, second = instances.first.url, instances.second.url
-    shopper = Shopper(first)
+    shopper = ApiShopper(first)
     shopper.add_to_cart("mug-001")
 
     shopper.base_url = second
@@ -229,7 +229,7 @@ def test_requests_alternating_between_two_instances_continue_cart_order_and_conf
 def test_a_push_on_one_instance_and_the_confirmation_on_the_other_record_the_order_once(
         instances: ShopInstances, emulator: EmulatorControl) -> None:
     emulator.settings(push_retry_seconds=[])
-    shopper = Shopper(instances.second.url)  # KCO pushes to the first instance (PUBLIC_BASE_URL)
+    shopper = ApiShopper(instances.second.url)  # KCO pushes to the first instance (PUBLIC_BASE_URL)
     shopper.add_to_cart("tote-006")
     assert shopper.open_checkout().status_code == 200
     order_id = shopper.order_id()

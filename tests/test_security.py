@@ -8,7 +8,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -17,14 +16,13 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.serving import make_server
 
-from app import create_app
-from devserver import ServerProcess, shop_process
+from harness.devserver import ServerProcess, shop_process
+from harness.emulator_control import EmulatorControl
+from harness.shop_client import ApiShopper, callback_url, kco_order, page_csrf_token
+from harness.wsgi_server import WsgiServer
 from shop.catalogue import PRODUCTS, Product
 from shop.settings import Settings, SettingsError
-from tests.emulator_control import EmulatorControl
-from tests.shop_client import CSRF_META, Shopper, kco_order
 
 CALLBACKS = ("push", "validation", "address_update", "country_change", "shipping_option_update")
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -35,41 +33,24 @@ SECRET_KEY_MATERIAL = "kco_test_api_not-a-real-key-but-secret-7f1c9a"
 SECRET_USERNAME = "K999999-never-shown-user"
 
 
-# --- an in-process shop (Flask's test client) pointed at the running emulator -------------------------------
-
-@pytest.fixture
-def app(emulator_server: ServerProcess, tmp_path: Path) -> Flask:
-    shop = create_app({"KCO_API_URL": emulator_server.url, "INSTANCE_PATH": str(tmp_path),
-                       "SECRET_KEY": "test-only-secret-of-the-security-tests",
-                       "KCO_USERNAME": "demo", "KCO_PASSWORD": "demo"})
-    return shop
-
+# --- the in-process shop (tests/conftest.py's `app`) pointed at the running emulator ----------------------
 
 @pytest.fixture
 def served_app(app: Flask) -> Iterator[str]:
     """The in-process shop also served over HTTP, so KCO's callbacks reach it; yields its URL."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    app.config["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{server.port}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield app.config["PUBLIC_BASE_URL"]
-    server.shutdown()
-    thread.join()
-
-
-def page_token(client: FlaskClient) -> str:
-    match = CSRF_META.search(client.get("/").get_data(as_text=True))
-    assert match
-    return match.group(1)
+    server = WsgiServer(app)
+    app.config["PUBLIC_BASE_URL"] = server.url
+    yield server.url
+    server.close()
 
 
 def example_path(rule: str) -> str:
     return re.sub(r"<(?:[^:>]+:)?[^>]+>", "example", rule)
 
 
-def test_every_state_changing_route_refuses_a_missing_or_wrong_csrf_token(app: Flask) -> None:
-    client = app.test_client()
-    token = page_token(client)
+def test_every_state_changing_route_refuses_a_missing_or_wrong_csrf_token(app: Flask,
+                                                                         client: FlaskClient) -> None:
+    token = page_csrf_token(client)
     changing = [(rule.rule, method) for rule in app.url_map.iter_rules()
                 for method in sorted((rule.methods or set()) - SAFE_METHODS)]
     assert ("/api/cart", "POST") in changing and ("/cart/add", "POST") in changing
@@ -92,10 +73,9 @@ def test_every_state_changing_route_refuses_a_missing_or_wrong_csrf_token(app: F
     assert accepted.status_code == 200
 
 
-def test_the_csrf_token_of_another_session_is_refused(app: Flask) -> None:
-    other_token = page_token(app.test_client())
-    client = app.test_client()
-    page_token(client)
+def test_the_csrf_token_of_another_session_is_refused(app: Flask, client: FlaskClient) -> None:
+    other_token = page_csrf_token(app.test_client())
+    page_csrf_token(client)
     answer = client.post("/api/cart", json={"items": []}, headers={"X-CSRFToken": other_token})
     assert answer.status_code == 403 and answer.json["error"]["code"] == "csrf_failed"
 
@@ -104,7 +84,7 @@ def test_a_product_name_with_a_script_is_shown_as_text_on_the_page_and_the_confi
         served_app: str, monkeypatch: pytest.MonkeyPatch, emulator: EmulatorControl) -> None:
     prices = dict(PRODUCTS["mug-001"].prices)
     monkeypatch.setitem(PRODUCTS, "xss-007", Product("xss-007", f"Mug {SCRIPT}", prices))
-    shopper = Shopper(served_app)
+    shopper = ApiShopper(served_app)
     assert shopper.add_to_cart("xss-007").status_code == 303
     checkout = shopper.open_checkout().text
     assert "Mug &lt;script&gt;alert(&#39;kco-xss&#39;)&lt;/script&gt;" in checkout
@@ -120,20 +100,9 @@ def test_a_product_name_with_a_script_is_shown_as_text_on_the_page_and_the_confi
 
 # --- over real HTTP -----------------------------------------------------------------------------------------
 
-def start_checkout(shopper: Shopper, **cart: int) -> str:
-    for sku, quantity in cart.items():
-        shopper.add_to_cart(sku, quantity)
-    assert shopper.open_checkout().status_code == 200
-    return shopper.order_id()
-
-
-def callback_url(emulator: EmulatorControl, order_id: str, name: str) -> str:
-    return kco_order(emulator, order_id)["merchant_urls"][name].replace("{checkout.order.id}", order_id)
-
-
 def test_an_address_with_a_script_never_runs_where_the_shop_shows_anything(
-        shopper: Shopper, emulator: EmulatorControl) -> None:
-    order_id = start_checkout(shopper, **{"mug-001": 1})
+        shopper: ApiShopper, emulator: EmulatorControl) -> None:
+    order_id = shopper.start_checkout({"mug-001": 1})
     address = {"given_name": SCRIPT, "family_name": f"Doe {SCRIPT}", "email": "x@example.com",
                "street_address": SCRIPT, "postal_code": "12345", "city": SCRIPT, "country": "SE"}
     assert emulator.enter_address(order_id, address)["result"] == "updated"
@@ -146,9 +115,9 @@ def test_an_address_with_a_script_never_runs_where_the_shop_shows_anything(
 
 
 def test_one_session_cannot_see_another_sessions_order_or_confirmation(
-        shopper: Shopper, shop_server: ServerProcess, emulator: EmulatorControl) -> None:
-    order_id = start_checkout(shopper, **{"tee-002": 1})
-    stranger = Shopper(shop_server.url)
+        shopper: ApiShopper, shop_server: ServerProcess, emulator: EmulatorControl) -> None:
+    order_id = shopper.start_checkout({"tee-002": 1})
+    stranger = ApiShopper(shop_server.url)
     stranger.get("/")
     assert stranger.get(f"/confirmation?order_id={order_id}").status_code == 404
     assert emulator.complete(order_id)["result"] == "completed"
@@ -159,13 +128,13 @@ def test_one_session_cannot_see_another_sessions_order_or_confirmation(
     assert shopper.get(f"/confirmation?order_id={order_id}").status_code == 200
 
 
-def test_callback_tokens_are_bound_to_their_order(shopper: Shopper, shop_server: ServerProcess,
+def test_callback_tokens_are_bound_to_their_order(shopper: ApiShopper, shop_server: ServerProcess,
                                                   emulator: EmulatorControl) -> None:
     # test_shop_callbacks covers a missing, a wrong and another order's token on this order's URL; here the
     # other way round: this order's valid token sent for another order id, and an unknown order id.
-    order_id = start_checkout(shopper, **{"mug-001": 1})
-    other = Shopper(shop_server.url)
-    other_id = start_checkout(other, **{"mug-001": 1})
+    order_id = shopper.start_checkout({"mug-001": 1})
+    other = ApiShopper(shop_server.url)
+    other_id = other.start_checkout({"mug-001": 1})
     for name in CALLBACKS:
         url = callback_url(emulator, order_id, name)
         for tampered in (url.replace(order_id, other_id), url.replace(order_id, "no-such-order")):
@@ -175,8 +144,8 @@ def test_callback_tokens_are_bound_to_their_order(shopper: Shopper, shop_server:
 
 
 def test_amounts_in_callback_bodies_are_ignored_for_the_shops_prices(
-        shopper: Shopper, emulator: EmulatorControl) -> None:
-    order_id = start_checkout(shopper, **{"tee-002": 2})
+        shopper: ApiShopper, emulator: EmulatorControl) -> None:
+    order_id = shopper.start_checkout({"tee-002": 2})
     order = kco_order(emulator, order_id)
     cheap_lines = [{**line, "unit_price": 1, "total_amount": line["quantity"],
                     "total_tax_amount": 0, "tax_rate": 0} for line in order["order_lines"]]
@@ -209,7 +178,7 @@ def policy(response: requests.Response) -> dict[str, list[str]]:
     return directives
 
 
-def test_pages_and_answers_carry_the_security_headers(shopper: Shopper) -> None:
+def test_pages_and_answers_carry_the_security_headers(shopper: ApiShopper) -> None:
     shopper.add_to_cart("mug-001")
     page = shopper.open_checkout()
     for response in (page, shopper.get("/"), shopper.http.get(shopper.url("/api/cart")),
@@ -221,7 +190,7 @@ def test_pages_and_answers_carry_the_security_headers(shopper: Shopper) -> None:
 
 
 def test_the_policy_admits_the_snippet_origin_and_its_inline_script_by_nonce_and_nothing_more(
-        shopper: Shopper, emulator_server: ServerProcess) -> None:
+        shopper: ApiShopper, emulator_server: ServerProcess) -> None:
     shopper.add_to_cart("mug-001")
     page = shopper.open_checkout()
     rules = policy(page)
@@ -305,7 +274,7 @@ def secret_spellings() -> list[str]:
 def test_the_kco_password_or_api_key_never_appears_in_pages_answers_or_logs(
         secret_shop: ServerProcess, emulator: EmulatorControl) -> None:
     seen: list[requests.Response] = []
-    shopper = Shopper(secret_shop.url)
+    shopper = ApiShopper(secret_shop.url)
     seen += [shopper.get("/"), shopper.add_to_cart("mug-001"), shopper.open_checkout()]
     seen += [shopper.http.get(shopper.url(path), timeout=15)
              for path in ("/api/cart", "/api/products", "/terms", "/no-such-page", "/static/js/kco-sync.js",
@@ -321,8 +290,8 @@ def test_the_kco_password_or_api_key_never_appears_in_pages_answers_or_logs(
     emulator.fault("read", status=500)
     seen.append(shopper.open_checkout())
     emulator.fault("create", status=502, body="html")
-    seen.append(Shopper(secret_shop.url).add_to_cart("tee-002"))
-    newcomer = Shopper(secret_shop.url)
+    seen.append(ApiShopper(secret_shop.url).add_to_cart("tee-002"))
+    newcomer = ApiShopper(secret_shop.url)
     newcomer.add_to_cart("tee-002")
     emulator.fault("create", status=401)
     seen.append(newcomer.open_checkout())

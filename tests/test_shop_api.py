@@ -7,12 +7,12 @@ from typing import Any
 import pytest
 import requests
 
-from tests.shop_client import KCOCalls, Shopper
+from harness.shop_client import ApiShopper, KCOCalls
 
 
 @pytest.fixture
-def shopper(shop_server, emulator) -> Shopper:
-    shopper = Shopper(shop_server.url)
+def shopper(shop_server, emulator) -> ApiShopper:
+    shopper = ApiShopper(shop_server.url)
     shopper.add_to_cart("mug-001", 2)
     assert shopper.open_checkout().status_code == 200
     return shopper
@@ -47,7 +47,7 @@ def assert_rejected(answer: requests.Response, status: int, code: str) -> None:
     ([{"sku": "mug-001", "quantity": -1}], "invalid_quantity"),
     ([{"sku": "mug-001", "quantity": 100}], "invalid_quantity"),
 ])
-def test_bad_cart_is_rejected_and_changes_nothing(shopper: Shopper, calls: KCOCalls, items: Any,
+def test_bad_cart_is_rejected_and_changes_nothing(shopper: ApiShopper, calls: KCOCalls, items: Any,
                                                   code: str) -> None:
     before = shopper.cart()
     assert_rejected(shopper.post_json("/api/cart", {"items": items}), 400, code)
@@ -55,7 +55,7 @@ def test_bad_cart_is_rejected_and_changes_nothing(shopper: Shopper, calls: KCOCa
 
 
 @pytest.mark.parametrize("body", [None, [], "items", {"lines": []}])
-def test_cart_body_without_items_is_rejected(shopper: Shopper, calls: KCOCalls, body: Any) -> None:
+def test_cart_body_without_items_is_rejected(shopper: ApiShopper, calls: KCOCalls, body: Any) -> None:
     before = shopper.cart()
     answer = shopper.post_json("/api/cart", body)
     assert answer.status_code == 400
@@ -65,7 +65,7 @@ def test_cart_body_without_items_is_rejected(shopper: Shopper, calls: KCOCalls, 
 
 @pytest.mark.parametrize("path", ["/api/cart", "/api/market"])
 @pytest.mark.parametrize("raw", ["{not json", "", "\xff"])
-def test_malformed_json_is_rejected(shopper: Shopper, calls: KCOCalls, path: str, raw: str) -> None:
+def test_malformed_json_is_rejected(shopper: ApiShopper, calls: KCOCalls, path: str, raw: str) -> None:
     before = shopper.cart()
     assert_rejected(shopper.post_json(path, None, raw=raw), 400, "malformed_json")
     assert shopper.cart() == before and calls.since() == []
@@ -80,7 +80,7 @@ def test_malformed_json_is_rejected(shopper: Shopper, calls: KCOCalls, path: str
     ({"country": "DE", "locale": 7}, "unsupported_locale"),
     ({"country": "US", "locale": "en-GB"}, "unsupported_locale"),
 ])
-def test_bad_market_is_rejected_and_changes_nothing(shopper: Shopper, calls: KCOCalls, body: Any,
+def test_bad_market_is_rejected_and_changes_nothing(shopper: ApiShopper, calls: KCOCalls, body: Any,
                                                     code: str) -> None:
     before = shopper.cart()
     assert_rejected(shopper.post_json("/api/market", body), 400, code)
@@ -89,7 +89,7 @@ def test_bad_market_is_rejected_and_changes_nothing(shopper: Shopper, calls: KCO
 
 @pytest.mark.parametrize("token", ["", "wrong-token"])
 @pytest.mark.parametrize("path", ["/api/cart", "/api/market"])
-def test_json_api_without_the_csrf_token_is_refused(shopper: Shopper, calls: KCOCalls, path: str,
+def test_json_api_without_the_csrf_token_is_refused(shopper: ApiShopper, calls: KCOCalls, path: str,
                                                     token: str) -> None:
     before = shopper.cart()
     body = {"items": [{"sku": "tee-002", "quantity": 1}]} if path == "/api/cart" else {"country": "DE"}
@@ -97,21 +97,21 @@ def test_json_api_without_the_csrf_token_is_refused(shopper: Shopper, calls: KCO
     assert shopper.cart() == before and calls.since() == []
 
 
-def test_add_to_cart_form_without_the_csrf_token_is_refused(shopper: Shopper, calls: KCOCalls) -> None:
+def test_add_to_cart_form_without_the_csrf_token_is_refused(shopper: ApiShopper, calls: KCOCalls) -> None:
     before = shopper.cart()
     answer = shopper.http.post(shopper.url("/cart/add"), data={"sku": "tee-002", "quantity": "1"}, timeout=15)
     assert_rejected(answer, 403, "csrf_failed")
     assert shopper.cart() == before
 
 
-def test_another_sessions_csrf_token_is_refused(shopper: Shopper, shop_server) -> None:
-    stranger = Shopper(shop_server.url)
+def test_another_sessions_csrf_token_is_refused(shopper: ApiShopper, shop_server) -> None:
+    stranger = ApiShopper(shop_server.url)
     stranger.get("/")
     assert_rejected(shopper.post_json("/api/market", {"country": "DE"}, csrf=stranger.csrf_token), 403,
                     "csrf_failed")
 
 
-def test_cart_answer_has_the_contract_shape(shopper: Shopper) -> None:
+def test_cart_answer_has_the_contract_shape(shopper: ApiShopper) -> None:
     answer = shopper.set_cart({"mug-001": 1, "socks-004": 2}).json()
     cart = answer["cart"]
     assert cart["items"] == [
@@ -125,12 +125,12 @@ def test_cart_answer_has_the_contract_shape(shopper: Shopper) -> None:
     assert set(answer["order"]) == {"order_id", "status"}
 
 
-def test_quantity_zero_drops_the_line(shopper: Shopper) -> None:
+def test_quantity_zero_drops_the_line(shopper: ApiShopper) -> None:
     answer = shopper.set_cart({"mug-001": 0, "tee-002": 1})
     assert [item["sku"] for item in answer.json()["cart"]["items"]] == ["tee-002"]
 
 
-def test_products_are_priced_for_the_sessions_market(shopper: Shopper) -> None:
+def test_products_are_priced_for_the_sessions_market(shopper: ApiShopper) -> None:
     shopper.set_market("GB")
     products = requests.get(shopper.url("/api/products"), cookies=shopper.http.cookies, timeout=15).json()
     assert len(products["products"]) >= 5
@@ -139,11 +139,11 @@ def test_products_are_priced_for_the_sessions_market(shopper: Shopper) -> None:
                                        "currency": "GBP"}
 
 
-def test_unknown_api_path_and_wrong_method_answer_json_errors(shopper: Shopper) -> None:
+def test_unknown_api_path_and_wrong_method_answer_json_errors(shopper: ApiShopper) -> None:
     assert_rejected(shopper.http.get(shopper.url("/api/nothing"), timeout=15), 404, "not_found")
     assert_rejected(shopper.http.get(shopper.url("/api/market"), timeout=15), 405, "method_not_allowed")
 
 
-def test_answers_carry_server_timing_with_the_kco_time(shopper: Shopper) -> None:
+def test_answers_carry_server_timing_with_the_kco_time(shopper: ApiShopper) -> None:
     answer = shopper.set_cart({"mug-001": 5})
     assert "kco;dur=" in answer.headers["Server-Timing"] and "total;dur=" in answer.headers["Server-Timing"]

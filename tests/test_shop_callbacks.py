@@ -1,4 +1,5 @@
-"""KCO's server-side callbacks to the shop (notes §7): tokens, server-side prices, validation and push.
+"""KCO's server-side callbacks to the shop: tokens, server-side prices, validation and push (kco-rules:
+refine-callbacks, kco-rules: validation-callback, kco-rules: push-and-acknowledge).
 
 The callback URLs are taken from the order as KCO holds it (the emulator's copy), so the tests post exactly
 what KCO would post to, and can also tamper with the token or the body.
@@ -13,22 +14,11 @@ from typing import Any
 import pytest
 import requests
 
-from tests.shop_client import KCOCalls, Shopper, kco_order
+from harness.shop_client import ApiShopper, KCOCalls, callback_url, kco_order
 
 CALLBACKS = ("push", "validation", "address_update", "country_change", "shipping_option_update")
 
 
-
-
-def start_checkout(shopper: Shopper, **cart: int) -> str:
-    for sku, quantity in cart.items():
-        shopper.add_to_cart(sku, quantity)
-    assert shopper.open_checkout().status_code == 200
-    return shopper.order_id()
-
-
-def callback_url(emulator, order_id: str, name: str) -> str:
-    return kco_order(emulator, order_id)["merchant_urls"][name].replace("{checkout.order.id}", order_id)
 
 
 def post(url: str, body: Any = None) -> requests.Response:
@@ -42,11 +32,11 @@ def recorded_orders(shop_server, order_id: str) -> list[tuple[str, str | None]]:
                                   (order_id,)).fetchall()
 
 
-def test_every_callback_refuses_a_missing_wrong_or_foreign_token(shopper: Shopper, emulator,
+def test_every_callback_refuses_a_missing_wrong_or_foreign_token(shopper: ApiShopper, emulator,
                                                                  shop_server) -> None:
-    order_id = start_checkout(shopper, **{"mug-001": 1})
-    other = Shopper(shop_server.url)
-    other_order_id = start_checkout(other, **{"mug-001": 1})
+    order_id = shopper.start_checkout({"mug-001": 1})
+    other = ApiShopper(shop_server.url)
+    other_order_id = other.start_checkout({"mug-001": 1})
     for name in CALLBACKS:
         good = callback_url(emulator, order_id, name)
         foreign_token = callback_url(emulator, other_order_id, name).split("token=")[1]
@@ -58,8 +48,8 @@ def test_every_callback_refuses_a_missing_wrong_or_foreign_token(shopper: Shoppe
 
 
 def test_address_update_to_germany_answers_with_catalogue_prices_ignoring_the_body(
-        shopper: Shopper, emulator, calls: KCOCalls) -> None:
-    order_id = start_checkout(shopper, **{"tee-002": 2})
+        shopper: ApiShopper, emulator, calls: KCOCalls) -> None:
+    order_id = shopper.start_checkout({"tee-002": 2})
     tampered = {"order_amount": 1, "order_tax_amount": 0, "purchase_currency": "SEK",
                 "order_lines": [{"reference": "tee-002", "name": "T", "quantity": 2, "unit_price": 1,
                                  "tax_rate": 0, "total_amount": 2, "total_tax_amount": 0}],
@@ -83,8 +73,8 @@ def test_address_update_to_germany_answers_with_catalogue_prices_ignoring_the_bo
     assert calls.since() == []
 
 
-def test_country_change_uses_the_billing_country(shopper: Shopper, emulator) -> None:
-    order_id = start_checkout(shopper, **{"mug-001": 1})
+def test_country_change_uses_the_billing_country(shopper: ApiShopper, emulator) -> None:
+    order_id = shopper.start_checkout({"mug-001": 1})
     answer = post(callback_url(emulator, order_id, "country_change"),
                   {"billing_address": {"country": "GB"}, "shipping_address": {"country": "SE"}})
     assert answer.status_code == 200
@@ -93,8 +83,8 @@ def test_country_change_uses_the_billing_country(shopper: Shopper, emulator) -> 
 
 @pytest.mark.parametrize("name", ["address_update", "country_change"])
 def test_a_country_we_do_not_sell_to_is_refused_with_unsupported_shipping_address(
-        shopper: Shopper, emulator, name: str) -> None:
-    order_id = start_checkout(shopper, **{"mug-001": 1})
+        shopper: ApiShopper, emulator, name: str) -> None:
+    order_id = shopper.start_checkout({"mug-001": 1})
     answer = post(callback_url(emulator, order_id, name),
                   {"billing_address": {"country": "JP"}, "shipping_address": {"country": "JP"}})
     assert answer.status_code == 400
@@ -102,8 +92,8 @@ def test_a_country_we_do_not_sell_to_is_refused_with_unsupported_shipping_addres
     assert shopper.cart()["cart"]["country"] == "SE"
 
 
-def test_us_address_update_adds_the_states_sales_tax(shopper: Shopper, emulator) -> None:
-    order_id = start_checkout(shopper, **{"notebook-005": 3})
+def test_us_address_update_adds_the_states_sales_tax(shopper: ApiShopper, emulator) -> None:
+    order_id = shopper.start_checkout({"notebook-005": 3})
     assert shopper.set_market("US").status_code == 200
     answer = post(callback_url(emulator, order_id, "address_update"),
                   {"shipping_address": {"country": "US", "region": "CA", "postal_code": "94103"}})
@@ -116,8 +106,8 @@ def test_us_address_update_adds_the_states_sales_tax(shopper: Shopper, emulator)
     assert shopper.cart()["cart"]["order_tax_amount"] == 272
 
 
-def test_shipping_option_update_answers_with_the_chosen_fee_line(shopper: Shopper, emulator) -> None:
-    order_id = start_checkout(shopper, **{"mug-001": 1})
+def test_shipping_option_update_answers_with_the_chosen_fee_line(shopper: ApiShopper, emulator) -> None:
+    order_id = shopper.start_checkout({"mug-001": 1})
     url = callback_url(emulator, order_id, "shipping_option_update")
     answer = post(url, {"selected_shipping_option": {"id": "express", "price": 1}})
     assert answer.status_code == 200
@@ -129,31 +119,31 @@ def test_shipping_option_update_answers_with_the_chosen_fee_line(shopper: Shoppe
 
 
 @pytest.mark.parametrize("option_id", [["express"], {"id": "express"}, 7, None])
-def test_a_shipping_option_id_that_is_not_a_string_is_refused_with_a_400(shopper: Shopper, emulator,
+def test_a_shipping_option_id_that_is_not_a_string_is_refused_with_a_400(shopper: ApiShopper, emulator,
                                                                         option_id: Any) -> None:
-    order_id = start_checkout(shopper, **{"mug-001": 1})
+    order_id = shopper.start_checkout({"mug-001": 1})
     answer = post(callback_url(emulator, order_id, "shipping_option_update"),
                   {"selected_shipping_option": {"id": option_id}})
     assert answer.status_code == 400 and answer.json()["error_type"] == "approval_failed"
 
 
-def test_malformed_callback_body_is_a_400_not_a_500(shopper: Shopper, emulator) -> None:
-    order_id = start_checkout(shopper, **{"mug-001": 1})
+def test_malformed_callback_body_is_a_400_not_a_500(shopper: ApiShopper, emulator) -> None:
+    order_id = shopper.start_checkout({"mug-001": 1})
     url = callback_url(emulator, order_id, "address_update")
     answer = requests.post(url, data="{nope", headers={"Content-Type": "application/json"}, timeout=15)
     assert answer.status_code == 400 and answer.json()["error"]["code"] == "malformed_json"
 
 
-def test_validation_approves_the_order_the_shop_holds(shopper: Shopper, emulator) -> None:
-    order_id = start_checkout(shopper, **{"mug-001": 2})
+def test_validation_approves_the_order_the_shop_holds(shopper: ApiShopper, emulator) -> None:
+    order_id = shopper.start_checkout({"mug-001": 2})
     answer = post(callback_url(emulator, order_id, "validation"), kco_order(emulator, order_id))
     assert answer.status_code == 200
 
 
 @pytest.mark.parametrize("tamper", ["amount", "quantity", "price"])
-def test_validation_sends_a_tampered_order_back_to_the_checkout(shopper: Shopper, emulator,
+def test_validation_sends_a_tampered_order_back_to_the_checkout(shopper: ApiShopper, emulator,
                                                                 tamper: str) -> None:
-    order_id = start_checkout(shopper, **{"mug-001": 2})
+    order_id = shopper.start_checkout({"mug-001": 2})
     order = kco_order(emulator, order_id)
     line = order["order_lines"][0]
     if tamper == "amount":
@@ -168,8 +158,8 @@ def test_validation_sends_a_tampered_order_back_to_the_checkout(shopper: Shopper
 
 
 def test_validation_refuses_an_order_the_shop_replaced_even_if_kco_did_not_abort_it(
-        shopper: Shopper, emulator) -> None:
-    old_order_id = start_checkout(shopper, **{"mug-001": 1})
+        shopper: ApiShopper, emulator) -> None:
+    old_order_id = shopper.start_checkout({"mug-001": 1})
     old_order = kco_order(emulator, old_order_id)
     emulator.fault("update", status=503)
     emulator.fault("abort", status=503)
@@ -180,8 +170,8 @@ def test_validation_refuses_an_order_the_shop_replaced_even_if_kco_did_not_abort
     assert answer.status_code == 303
 
 
-def test_validation_refuses_an_order_whose_cart_changed_in_another_tab(shopper: Shopper, emulator) -> None:
-    order_id = start_checkout(shopper, **{"mug-001": 1})
+def test_validation_refuses_an_order_whose_cart_changed_in_another_tab(shopper: ApiShopper, emulator) -> None:
+    order_id = shopper.start_checkout({"mug-001": 1})
     order = kco_order(emulator, order_id)
     shopper.add_to_cart("socks-004")  # another tab, from the catalogue: no KCO call
     answer = post(callback_url(emulator, order_id, "validation"), order)
@@ -191,9 +181,9 @@ def test_validation_refuses_an_order_whose_cart_changed_in_another_tab(shopper: 
 
 
 def test_push_delivered_three_times_stores_one_order_and_acknowledges_once(
-        shopper: Shopper, emulator, shop_server) -> None:
+        shopper: ApiShopper, emulator, shop_server) -> None:
     emulator.settings(push_retry_seconds=[])  # only the pushes this test delivers
-    order_id = start_checkout(shopper, **{"mug-001": 1})
+    order_id = shopper.start_checkout({"mug-001": 1})
     emulator.complete(order_id)
     for _ in range(3):
         attempt = emulator.push(order_id)
@@ -205,10 +195,10 @@ def test_push_delivered_three_times_stores_one_order_and_acknowledges_once(
     assert len(acknowledgements) == 1
 
 
-def test_push_after_the_confirmation_page_keeps_one_order_and_acknowledges(shopper: Shopper, emulator,
+def test_push_after_the_confirmation_page_keeps_one_order_and_acknowledges(shopper: ApiShopper, emulator,
                                                                           shop_server) -> None:
     emulator.settings(push_retry_seconds=[])
-    order_id = start_checkout(shopper, **{"mug-001": 1})
+    order_id = shopper.start_checkout({"mug-001": 1})
     emulator.complete(order_id)
     assert shopper.get(f"/confirmation?order_id={order_id}").status_code == 200
     assert emulator.push(order_id)["status"] == 200
@@ -217,8 +207,8 @@ def test_push_after_the_confirmation_page_keeps_one_order_and_acknowledges(shopp
 
 
 def test_country_changed_inside_the_widget_is_followed_without_a_second_update(
-        shopper: Shopper, emulator, calls: KCOCalls) -> None:
-    order_id = start_checkout(shopper, **{"tee-002": 1})
+        shopper: ApiShopper, emulator, calls: KCOCalls) -> None:
+    order_id = shopper.start_checkout({"tee-002": 1})
     calls.mark()
     emulator.change_country(order_id, "DE")
     order = kco_order(emulator, order_id)
@@ -230,9 +220,9 @@ def test_country_changed_inside_the_widget_is_followed_without_a_second_update(
     assert calls.since() == ["read"]
 
 
-def test_shipping_option_picked_in_the_widget_stays_on_reload(shopper: Shopper, emulator,
+def test_shipping_option_picked_in_the_widget_stays_on_reload(shopper: ApiShopper, emulator,
                                                               calls: KCOCalls) -> None:
-    order_id = start_checkout(shopper, **{"mug-001": 1})
+    order_id = shopper.start_checkout({"mug-001": 1})
     calls.mark()
     emulator.choose_shipping_option(order_id, "express")
     assert kco_order(emulator, order_id)["order_amount"] == 19900 + 12900
@@ -242,8 +232,8 @@ def test_shipping_option_picked_in_the_widget_stays_on_reload(shopper: Shopper, 
 
 
 def test_cart_changed_in_another_tab_is_not_slipped_into_the_order_and_validation_sends_back(
-        shopper: Shopper, emulator) -> None:
-    order_id = start_checkout(shopper, **{"mug-001": 1})
+        shopper: ApiShopper, emulator) -> None:
+    order_id = shopper.start_checkout({"mug-001": 1})
     shopper.add_to_cart("socks-004")  # another tab, from the catalogue
     outcome = emulator.complete(order_id, {"given_name": "Test", "family_name": "Person", "country": "SE",
                                            "email": "test@example.com", "postal_code": "12345",

@@ -9,14 +9,14 @@ import re
 import sqlite3
 from pathlib import Path
 
-from tests.shop_client import KCOCalls, Shopper, kco_order
+from harness.shop_client import ApiShopper, KCOCalls, kco_order
 
 SNIPPET_ID = "klarna-checkout-container"
 
 
 
 
-def checkout_with(shopper: Shopper, calls: KCOCalls, **cart: int) -> str:
+def checkout_with(shopper: ApiShopper, calls: KCOCalls, **cart: int) -> str:
     for sku, quantity in cart.items():
         shopper.add_to_cart(sku, quantity)
     assert shopper.open_checkout().status_code == 200
@@ -30,7 +30,7 @@ def message_of(page: str) -> str:
     return match.group(1).strip()
 
 
-def test_first_checkout_load_creates_one_order_and_renders_its_snippet(shopper: Shopper, calls: KCOCalls,
+def test_first_checkout_load_creates_one_order_and_renders_its_snippet(shopper: ApiShopper, calls: KCOCalls,
                                                                       emulator) -> None:
     calls.mark()
     shopper.add_to_cart("mug-001", 2)
@@ -40,11 +40,13 @@ def test_first_checkout_load_creates_one_order_and_renders_its_snippet(shopper: 
     order = kco_order(emulator, shopper.order_id())
     assert order["order_lines"][0]["reference"] == "mug-001" and order["order_lines"][0]["quantity"] == 2
     assert order["order_amount"] == shopper.cart()["cart"]["order_amount"]
-    # A validation callback that does not answer must not count as approval (notes §3.6, §7.2).
+    # A validation callback that does not answer must not count as approval (kco-rules: order-options,
+    # kco-rules: validation-callback).
     assert order["options"] == {"require_validate_callback_success": True}
 
 
-def test_reload_with_unchanged_cart_reads_once_and_never_updates(shopper: Shopper, calls: KCOCalls) -> None:
+def test_reload_with_unchanged_cart_reads_once_and_never_updates(shopper: ApiShopper,
+                                                                  calls: KCOCalls) -> None:
     order_id = checkout_with(shopper, calls, **{"mug-001": 1})
     page = shopper.open_checkout()
     assert calls.since() == ["read"]
@@ -52,7 +54,7 @@ def test_reload_with_unchanged_cart_reads_once_and_never_updates(shopper: Shoppe
 
 
 def test_cart_change_updates_once_without_reading_and_same_cart_again_costs_nothing(
-        shopper: Shopper, calls: KCOCalls, emulator) -> None:
+        shopper: ApiShopper, calls: KCOCalls, emulator) -> None:
     order_id = checkout_with(shopper, calls, **{"mug-001": 1})
     answer = shopper.set_cart({"mug-001": 3, "tee-002": 1})
     assert answer.status_code == 200, answer.text
@@ -69,7 +71,8 @@ def test_cart_change_updates_once_without_reading_and_same_cart_again_costs_noth
     assert again.status_code == 200 and calls.since() == []
 
 
-def test_reload_after_a_catalogue_change_reads_then_updates_once(shopper: Shopper, calls: KCOCalls) -> None:
+def test_reload_after_a_catalogue_change_reads_then_updates_once(shopper: ApiShopper,
+                                                                  calls: KCOCalls) -> None:
     checkout_with(shopper, calls, **{"mug-001": 1})
     shopper.add_to_cart("socks-004")
     assert calls.since() == []  # adding from the catalogue calls no KCO
@@ -77,8 +80,8 @@ def test_reload_after_a_catalogue_change_reads_then_updates_once(shopper: Shoppe
     assert calls.since() == ["read", "update"]
 
 
-def test_market_change_to_germany_moves_country_currency_locale_and_prices(shopper: Shopper, calls: KCOCalls,
-                                                                          emulator) -> None:
+def test_market_change_to_germany_moves_country_currency_locale_and_prices(
+        shopper: ApiShopper, calls: KCOCalls, emulator) -> None:
     order_id = checkout_with(shopper, calls, **{"tee-002": 2})
     answer = shopper.set_market("DE")
     assert answer.status_code == 200, answer.text
@@ -94,7 +97,7 @@ def test_market_change_to_germany_moves_country_currency_locale_and_prices(shopp
     assert order["order_amount"] == cart["order_amount"]
 
 
-def test_language_change_within_the_country_updates_only_the_locale(shopper: Shopper, calls: KCOCalls,
+def test_language_change_within_the_country_updates_only_the_locale(shopper: ApiShopper, calls: KCOCalls,
                                                                    emulator) -> None:
     order_id = checkout_with(shopper, calls, **{"mug-001": 1})
     answer = shopper.set_market("SE", "en-SE")
@@ -107,7 +110,7 @@ def test_language_change_within_the_country_updates_only_the_locale(shopper: Sho
 
 
 def test_expired_order_is_replaced_on_reload_with_the_cart_unchanged_and_no_error(
-        shopper: Shopper, calls: KCOCalls, emulator) -> None:
+        shopper: ApiShopper, calls: KCOCalls, emulator) -> None:
     order_id = checkout_with(shopper, calls, **{"bottle-003": 1})
     cart_before = shopper.cart()["cart"]
     emulator.advance_clock(49 * 3600)
@@ -119,7 +122,7 @@ def test_expired_order_is_replaced_on_reload_with_the_cart_unchanged_and_no_erro
 
 
 def test_update_answered_503_aborts_the_order_creates_a_new_one_and_hands_back_its_snippet(
-        shopper: Shopper, calls: KCOCalls, emulator) -> None:
+        shopper: ApiShopper, calls: KCOCalls, emulator) -> None:
     order_id = checkout_with(shopper, calls, **{"mug-001": 1})
     emulator.fault("update", status=503)
     answer = shopper.set_cart({"mug-001": 2})
@@ -132,7 +135,7 @@ def test_update_answered_503_aborts_the_order_creates_a_new_one_and_hands_back_i
 
 
 def test_update_failure_on_an_order_the_shopper_paid_meanwhile_goes_to_the_confirmation(
-        shopper: Shopper, calls: KCOCalls, emulator) -> None:
+        shopper: ApiShopper, calls: KCOCalls, emulator) -> None:
     order_id = checkout_with(shopper, calls, **{"mug-001": 1})
     emulator.settings(push_retry_seconds=[])
     assert emulator.complete(order_id)["result"] == "completed"
@@ -143,7 +146,7 @@ def test_update_failure_on_an_order_the_shopper_paid_meanwhile_goes_to_the_confi
 
 
 def test_kco_unreachable_answers_503_keeps_the_cart_and_the_next_load_catches_up(
-        shopper: Shopper, calls: KCOCalls, emulator) -> None:
+        shopper: ApiShopper, calls: KCOCalls, emulator) -> None:
     order_id = checkout_with(shopper, calls, **{"mug-001": 1})
     emulator.fault("update", mode="disconnect")
     answer = shopper.set_cart({"mug-001": 4})
@@ -159,7 +162,7 @@ def test_kco_unreachable_answers_503_keeps_the_cart_and_the_next_load_catches_up
     assert kco_order(emulator, order_id)["order_lines"][0]["quantity"] == 4
 
 
-def test_create_unreachable_shows_a_message_and_makes_one_attempt(shopper: Shopper, calls: KCOCalls,
+def test_create_unreachable_shows_a_message_and_makes_one_attempt(shopper: ApiShopper, calls: KCOCalls,
                                                                   emulator) -> None:
     shopper.add_to_cart("mug-001")
     emulator.fault("create", mode="disconnect")
@@ -171,7 +174,7 @@ def test_create_unreachable_shows_a_message_and_makes_one_attempt(shopper: Shopp
     assert SNIPPET_ID not in page.text
 
 
-def test_empty_cart_shows_the_empty_state_and_calls_no_kco(shopper: Shopper, calls: KCOCalls) -> None:
+def test_empty_cart_shows_the_empty_state_and_calls_no_kco(shopper: ApiShopper, calls: KCOCalls) -> None:
     calls.mark()
     page = shopper.open_checkout()
     assert calls.since() == []
@@ -180,7 +183,7 @@ def test_empty_cart_shows_the_empty_state_and_calls_no_kco(shopper: Shopper, cal
     assert shopper.cart()["order"] is None
 
 
-def test_emptying_the_cart_on_the_page_calls_no_kco(shopper: Shopper, calls: KCOCalls) -> None:
+def test_emptying_the_cart_on_the_page_calls_no_kco(shopper: ApiShopper, calls: KCOCalls) -> None:
     checkout_with(shopper, calls, **{"mug-001": 1})
     answer = shopper.set_cart({})
     assert answer.status_code == 200 and answer.json()["order"] is None
@@ -188,7 +191,7 @@ def test_emptying_the_cart_on_the_page_calls_no_kco(shopper: Shopper, calls: KCO
 
 
 def test_change_after_the_purchase_completed_answers_409_with_the_confirmation(
-        shopper: Shopper, calls: KCOCalls, emulator) -> None:
+        shopper: ApiShopper, calls: KCOCalls, emulator) -> None:
     order_id = checkout_with(shopper, calls, **{"mug-001": 1})
     emulator.complete(order_id)
     calls.mark()
@@ -199,7 +202,7 @@ def test_change_after_the_purchase_completed_answers_409_with_the_confirmation(
     assert "update" in calls.since() and "create" not in calls.since()
 
 
-def test_reload_after_the_purchase_completed_goes_to_the_confirmation(shopper: Shopper, calls: KCOCalls,
+def test_reload_after_the_purchase_completed_goes_to_the_confirmation(shopper: ApiShopper, calls: KCOCalls,
                                                                      emulator) -> None:
     order_id = checkout_with(shopper, calls, **{"mug-001": 1})
     emulator.complete(order_id)
@@ -209,7 +212,7 @@ def test_reload_after_the_purchase_completed_goes_to_the_confirmation(shopper: S
     assert calls.since() == ["read"]
 
 
-def test_orders_carry_callback_urls_with_a_token_and_every_market(shopper: Shopper, calls: KCOCalls,
+def test_orders_carry_callback_urls_with_a_token_and_every_market(shopper: ApiShopper, calls: KCOCalls,
                                                                  emulator, shop_server) -> None:
     order = kco_order(emulator, checkout_with(shopper, calls, **{"mug-001": 1}))
     urls = order["merchant_urls"]
@@ -222,7 +225,7 @@ def test_orders_carry_callback_urls_with_a_token_and_every_market(shopper: Shopp
     assert order["merchant_reference2"]
 
 
-def test_us_order_carries_a_sales_tax_line_and_reloads_without_update(shopper: Shopper, calls: KCOCalls,
+def test_us_order_carries_a_sales_tax_line_and_reloads_without_update(shopper: ApiShopper, calls: KCOCalls,
                                                                   emulator) -> None:
     order_id = checkout_with(shopper, calls, **{"notebook-005": 3})
     shopper.set_market("US")
@@ -235,7 +238,7 @@ def test_us_order_carries_a_sales_tax_line_and_reloads_without_update(shopper: S
     assert calls.since() == ["read"]  # KCO's echo compares equal: no update on reload
 
 
-def test_an_order_the_shop_has_no_record_of_is_replaced_not_updated(shopper: Shopper, calls: KCOCalls,
+def test_an_order_the_shop_has_no_record_of_is_replaced_not_updated(shopper: ApiShopper, calls: KCOCalls,
                                                                     shop_server) -> None:
     order_id = checkout_with(shopper, calls, **{"mug-001": 1})
     with sqlite3.connect(Path(shop_server.env["INSTANCE_PATH"]) / "shop.sqlite3") as database:

@@ -54,7 +54,7 @@ def test_a_country_change_during_a_cart_update_keeps_its_market_in_the_checkout_
     def country_change() -> None:
         checkout = records.checkout(ORDER_ID)
         assert checkout is not None
-        status, _ = refine_for_address(records, checkout, {"billing_address": {"country": "DE"}},
+        _, status = refine_for_address(records, checkout, {"billing_address": {"country": "DE"}},
                                        billing_first=True)
         assert status == 200
 
@@ -69,7 +69,7 @@ def test_a_shipping_choice_during_a_cart_update_stays_in_the_checkout_row(record
     def shipping_option_update() -> None:
         checkout = records.checkout(ORDER_ID)
         assert checkout is not None
-        status, _ = choose_shipping_option(records, checkout, {"selected_shipping_option": {"id": "express"}})
+        _, status = choose_shipping_option(records, checkout, {"selected_shipping_option": {"id": "express"}})
         assert status == 200
 
     change_cart_while(records, shipping_option_update)

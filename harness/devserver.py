@@ -2,7 +2,7 @@
 
 Both servers print one line `... listening on http://HOST:PORT` once their socket accepts
 connections; `ServerProcess` waits for that line, so neither this script nor the tests need to
-guess when a server is ready. The test fixtures use the same class.
+guess when a server is ready. The test fixtures use the same class. Ctrl-C or SIGTERM stops both.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parent.parent
 # Our servers print "listening on URL"; gunicorn prints "Listening at: URL (pid)".
 LISTENING = re.compile(r"[Ll]istening (?:on|at:) (http://[^\s)]+)")
 DEFAULT_WORKERS = 2
@@ -78,9 +78,14 @@ class ServerProcess:
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
-    def wait(self) -> int:
+    @property
+    def pid(self) -> int:
         assert self._process
-        return self._process.wait()
+        return self._process.pid
+
+    def wait(self, timeout: float | None = None) -> int:
+        assert self._process
+        return self._process.wait(timeout)
 
     def stop(self) -> None:
         if self._process is None or self._process.poll() is not None:
@@ -125,6 +130,9 @@ def main() -> int:
     parser.add_argument("--shop-port", type=int, default=5000)
     args = parser.parse_args()
 
+    # A process manager, `kill` or a CI runner stops us with SIGTERM: stop the children then too, as on
+    # Ctrl-C, instead of leaving them running as orphans.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     servers: list[ServerProcess] = []
     # A KCO host of your own (see .env.example) replaces the emulator; with none, the emulator is the host.
     use_emulator = not any(os.environ.get(name) for name in ("KCO_API_URL", "KCO_ENVIRONMENT", "KCO_REGION"))
@@ -134,18 +142,20 @@ def main() -> int:
             emulator = emulator_process(args.host, args.emulator_port, echo=True)
             servers.append(emulator)
             kco_api_url = emulator.start()
-        if (ROOT / "app.py").exists():
-            shop = shop_process(kco_api_url, args.host, args.shop_port, echo=True)
-            servers.append(shop)
-            print(f"\n  The shop is ready: {shop.start()}\n  Ctrl-C stops everything.\n", flush=True)
+        shop = shop_process(kco_api_url, args.host, args.shop_port, echo=True)
+        servers.append(shop)
+        print(f"\n  The shop is ready: {shop.start()}\n  Ctrl-C stops everything.\n", flush=True)
         for server in servers:
             server.wait()
     except KeyboardInterrupt:
-        print("\nStopping.")
+        print("\nStopping.", flush=True)
     except ServerNotReady as error:
         print(error, file=sys.stderr)
         return 1
     finally:
+        # A second Ctrl-C or SIGTERM must not cut the stopping short and leave a child behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for server in servers:
             server.stop()
     return 0

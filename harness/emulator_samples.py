@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from tests.emulator_control import EmulatorControl
+from harness.emulator_control import EmulatorControl
 
 
 def sample_order(**overrides: Any) -> dict[str, Any]:

@@ -12,7 +12,7 @@ import shutil
 import socket
 from pathlib import Path
 
-from devserver import ServerNotReady, ServerProcess
+from harness.devserver import ServerNotReady, ServerProcess
 
 READY = re.compile(r"Ready to accept connections")
 ATTEMPTS = 3

@@ -1,4 +1,8 @@
-"""A shopper for tests: its own cookie jar, the page's CSRF token, and helpers for the shop's JSON API."""
+"""A shopper over HTTP for tests and benchmarks, and what they read back from KCO (through the emulator).
+
+`ApiShopper` has its own cookie jar and the page's CSRF token, and speaks the shop's JSON API without a
+browser; e2e/journeys.py's `BrowserShopper` is its counterpart in Chromium.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,22 @@ CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 TIMEOUT = 15
 
 
-class Shopper:
+def csrf_token_in(page: str) -> str | None:
+    """The CSRF token a shop page carries in its `<meta name="csrf-token">`, as the page's script reads it."""
+    match = CSRF_META.search(page)
+    return match.group(1) if match else None
+
+
+def page_csrf_token(client: Any) -> str:
+    """The session's CSRF token from the catalogue page, through a Flask test client (no socket)."""
+    token = csrf_token_in(client.get("/").get_data(as_text=True))
+    assert token, "the catalogue page carries no CSRF token"
+    return token
+
+
+class ApiShopper:
+    """One shopper (one cookie jar) on the shop's pages and JSON API."""
+
     def __init__(self, base_url: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.http = requests.Session()
@@ -24,8 +43,8 @@ class Shopper:
         """GET a page; reads the CSRF token from HTML pages, as the page's script would."""
         options.setdefault("allow_redirects", False)
         response = self.http.get(self.url(path), timeout=TIMEOUT, **options)
-        if match := CSRF_META.search(response.text):
-            self.csrf_token = match.group(1)
+        if token := csrf_token_in(response.text):
+            self.csrf_token = token
         return response
 
     def open_checkout(self, query: str = "") -> requests.Response:
@@ -66,6 +85,17 @@ class Shopper:
         response.raise_for_status()
         return response.json()
 
+    def start_checkout(self, cart: dict[str, int]) -> str:
+        """Adds the cart through the catalogue's form, opens the checkout; the new KCO order's id."""
+        for sku, quantity in cart.items():
+            self.add_to_cart(sku, quantity)
+        assert self.open_checkout().status_code == 200
+        return self.order_id()
+
+    def quantities(self) -> dict[str, int]:
+        """The session's cart as {sku: quantity}."""
+        return {item["sku"]: item["quantity"] for item in self.cart()["cart"]["items"]}
+
     def order_id(self) -> str:
         order = self.cart()["order"]
         assert order is not None, "the session has no KCO order"
@@ -91,3 +121,14 @@ class KCOCalls:
 def kco_order(emulator: Any, order_id: str) -> dict[str, Any]:
     """The order as KCO holds it, read through the emulator's control API so the request log is untouched."""
     return emulator.stored(order_id)["order"]
+
+
+def kco_quantities(emulator: Any, order_id: str) -> dict[str, int]:
+    """The order's product lines as {reference: quantity}, to compare with `ApiShopper.quantities`."""
+    return {line["reference"]: line["quantity"] for line in kco_order(emulator, order_id)["order_lines"]
+            if line.get("type", "physical") == "physical"}
+
+
+def callback_url(emulator: Any, order_id: str, name: str) -> str:
+    """The merchant URL the shop gave KCO for callback `name` (push, validation, ...), as KCO calls it."""
+    return kco_order(emulator, order_id)["merchant_urls"][name].replace("{checkout.order.id}", order_id)
