@@ -1,7 +1,8 @@
-"""The REST API a merchant's server calls: Checkout v3 and the Order Management subset (notes §2-§6).
+"""The REST API a merchant's server calls: Checkout v3 and the Order Management subset
+(checkout-v3-openapi.yml, order-management-v1-openapi.yml; kco-rules: status-codes).
 
 Every request here is written to the request log (`/_emulator/requests`) with its operation name, may
-be hit by an injected fault (emulator.faults), and must carry merchant credentials (notes §1.2).
+be hit by an injected fault (emulator.faults), and must carry merchant credentials (kco-rules: basic-auth).
 """
 
 from __future__ import annotations
@@ -29,12 +30,15 @@ OPERATIONS = {
     "api.read_om_order": "om_read",
     "api.acknowledge_order": "acknowledge",
 }
-# Kustom playground keys; live keys only work against production (notes §1.2, KU-AUTH).
+# Kustom playground keys; live keys only work against production (kco-rules: basic-auth).
 TEST_API_KEY = re.compile(r"^kco_test_api_[A-Za-z0-9_-]+$")
 
 
 class OrderGone(Exception):
-    """Unknown, expired or aborted checkout order: 404 with an empty body (notes §5.1, §6)."""
+    """Unknown, expired or aborted checkout order: 404 with an empty body.
+
+    See kco-rules: error-body, expiry-48h.
+    """
 
 
 def state() -> EmulatorState:
@@ -47,19 +51,20 @@ def widget_base_url() -> str:
 
 
 def kco_error(status: int, error_code: str, message: str) -> tuple[Response, int]:
-    """KCO's error body: error_code, error_messages, correlation_id (notes §5.1)."""
+    """KCO's error body: error_code, error_messages, correlation_id (kco-rules: error-body)."""
     body = {"error_code": error_code, "error_messages": [message], "correlation_id": g.correlation_id}
     return jsonify(body), status
 
 
 def authorized(header: str) -> bool:
-    """Basic auth with the emulator's username/password, or a Kustom test API key (notes §1.2)."""
+    """Basic auth with the emulator's username/password, or a Kustom test API key (kco-rules: basic-auth)."""
     scheme, _, credentials = header.partition(" ")
     credentials = credentials.strip()
     if scheme.lower() != "basic" or not credentials:
         return False
     if TEST_API_KEY.match(credentials):
-        return True  # `Authorization: Basic <API key>`, the key as issued (KU-AUTH form 1)
+        # `Authorization: Basic <API key>`, the key as issued (the first form of kco-rules: basic-auth).
+        return True
     try:
         decoded = base64.b64decode(credentials, validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):
@@ -71,7 +76,8 @@ def authorized(header: str) -> bool:
     if (secrets.compare_digest(username, settings.username)
             and secrets.compare_digest(password, settings.password)):
         return True
-    # KU-AUTH form 2: `<MID>-<suffix>` with the key as password; the emulator knows no MIDs, any name goes.
+    # The second form of kco-rules: basic-auth: `<MID>-<suffix>` with the key as password; the emulator knows
+    # no MIDs, any name goes.
     return TEST_API_KEY.match(password) is not None
 
 
@@ -89,7 +95,8 @@ def guard() -> Response | tuple[Response, int] | None:
         if fault.status is not None:
             return faults.fault_response(fault, g.correlation_id)
     if not authorized(request.headers.get("Authorization", "")):
-        # The body of a real 401 is not confirmed (notes §5.2); the emulator answers in KCO's error shape.
+        # The body of a real 401 is not confirmed (kco-rules: error-codes); the emulator answers in KCO's
+        # error shape.
         return kco_error(401, "UNAUTHORIZED", "Unauthorized")
     return None
 
@@ -115,7 +122,8 @@ def bad_value(error: BadValue) -> tuple[Response, int]:
 
 @api.errorhandler(OrderGone)
 def order_gone(_: OrderGone) -> Response:
-    # An empty body, as observed for unknown ids (notes §5.1, krokedil #624); expired orders alike (§6).
+    # An empty body, as observed for unknown ids (kco-rules: error-body); expired orders alike
+    # (kco-rules: expiry-48h).
     return Response(b"", status=404)
 
 
@@ -135,14 +143,17 @@ def open_checkout(order_id: str) -> StoredOrder:
 
 def read_only(order: StoredOrder) -> tuple[Response, int] | None:
     if order.completed:
-        # Updates are only allowed while checkout_incomplete (notes §2, SPEC24 x-403).
+        # Updates are only allowed while checkout_incomplete (kco-rules: status-codes).
         return kco_error(403, "READ_ONLY_ORDER", "Resource is read-only")
     return None
 
 
 @api.post("/checkout/v3/orders")
 def create_order() -> tuple[Response, int]:
-    """Create a checkout order: 201 with Location and the full order (notes §2, §3.2)."""
+    """Create a checkout order: 201 with Location and the full order.
+
+    See kco-rules: status-codes, order-fields.
+    """
     fields = with_selected_shipping_option(writable_fields(json_body()))
     check_order(fields)
     order = state().new_order(fields)
@@ -154,14 +165,17 @@ def create_order() -> tuple[Response, int]:
 
 @api.get("/checkout/v3/orders/<order_id>")
 def read_order(order_id: str) -> Response:
-    """Read: after completion the html_snippet is the confirmation (notes §3.3). Reading does not
-    extend the 48 h window, only updates and shopper interaction do (notes §6)."""
+    """Read: after completion the html_snippet is the confirmation (kco-rules: order-status). Reading does not
+    extend the 48 h window, only updates and shopper interaction do (kco-rules: expiry-48h)."""
     return jsonify(order_body(open_checkout(order_id), widget_base_url()))
 
 
 @api.post("/checkout/v3/orders/<order_id>")
 def update_order(order_id: str) -> tuple[Response, int] | Response:
-    """Update is a partial merge (POST, notes §2), validated as a whole like a create."""
+    """Update is a partial merge (POST), validated as a whole like a create.
+
+    See kco-rules: update-ongoing-order.
+    """
     if refused := read_only(open_checkout(order_id)):
         return refused
     changes = json_body()
@@ -182,8 +196,8 @@ def update_order(order_id: str) -> tuple[Response, int] | Response:
 
 @api.post("/checkout/v3/orders/<order_id>/abort")
 def abort_order(order_id: str) -> tuple[Response, int] | Response:
-    """Abort an open order. What follows is not documented (notes §13); here the order then answers
-    like an expired one (404, empty body)."""
+    """Abort an open order. What follows is not documented (kco-rules: order-status, inferred); here the order
+    then answers like an expired one (404, empty body)."""
     with state().lock:  # not completed between the check and the abort
         order = open_checkout(order_id)
         if refused := read_only(order):
@@ -194,7 +208,7 @@ def abort_order(order_id: str) -> tuple[Response, int] | Response:
 
 
 def completed_order(order_id: str) -> StoredOrder | None:
-    # Order Management knows an order only once the purchase is complete (notes §2).
+    # Order Management knows an order only once the purchase is complete (kco-rules: order-management).
     order = state().find(order_id)
     return order if order is not None and order.completed else None
 
@@ -203,14 +217,14 @@ def completed_order(order_id: str) -> StoredOrder | None:
 def read_om_order(order_id: str) -> tuple[Response, int] | Response:
     order = completed_order(order_id)
     if order is None:
-        return kco_error(404, "NO_SUCH_ORDER", "No such order")  # OMSPEC
+        return kco_error(404, "NO_SUCH_ORDER", "No such order")  # order-management-v1-openapi.yml getOrder
     return jsonify(om_body(order))
 
 
 @api.post("/ordermanagement/v1/orders/<order_id>/acknowledge")
 def acknowledge_order(order_id: str) -> tuple[Response, int] | Response:
-    """204; stops the push retries (notes §11, K-ACK). Klarna-Idempotency-Key is accepted and not needed:
-    acknowledging twice is harmless here."""
+    """204; stops the push retries (kco-rules: push-and-acknowledge). Klarna-Idempotency-Key is accepted and
+    not needed: acknowledging twice is harmless here."""
     order = completed_order(order_id)
     if order is None:
         return kco_error(404, "NO_SUCH_ORDER", "No such order")

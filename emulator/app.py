@@ -18,7 +18,7 @@ API_PREFIXES = ("/checkout/", "/ordermanagement/")
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or Settings.from_env()
     app = Flask(__name__)
-    app.json.sort_keys = False  # keep the key order of real KCO bodies (notes §3.2)
+    app.json.sort_keys = False  # keep the key order of real KCO bodies (kco-rules: order-fields)
     app.config["KCO_STATE"] = EmulatorState(settings)
     app.config["KCO_WIDGET_BASE_URL"] = (settings.public_url or "").rstrip("/")
     app.register_blueprint(api)
@@ -31,7 +31,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     @app.after_request
     def correlation_header(response: Response) -> Response:
-        # On every response (notes §1.3); error bodies carry the same value (notes §5.1).
+        # On every response; error bodies carry the same value (kco-rules: error-body).
         response.headers["Klarna-Correlation-Id"] = g.get("correlation_id") or str(uuid.uuid4())
         return response
 

@@ -1,7 +1,9 @@
-"""HTTP calls from the emulator to the merchant: refine callbacks, validation and push (notes §7).
+"""HTTP calls from the emulator to the merchant: refine callbacks, validation and push
+(kco-rules: refine-callbacks, validation-callback, push-and-acknowledge).
 
 Every URL comes from the order's `merchant_urls` with `{checkout.order.id}` replaced by the order id
-(notes §3.5). Answers are sorted into a few kinds that the shopper flow (emulator.shopper) acts on.
+(kco-rules: merchant-urls). Answers are sorted into a few kinds that the shopper flow (emulator.shopper) acts
+on.
 """
 
 from __future__ import annotations
@@ -72,7 +74,7 @@ def post_to_merchant(url: str, payload: dict[str, Any] | None, timeout: float) -
 
 
 def _error_text(response: requests.Response) -> str | None:
-    # `{error_type, error_text}`; error_text is what the shopper reads (CBSPEC, notes §7.1).
+    # `{error_type, error_text}`; error_text is what the shopper reads (kco-rules: refine-callbacks).
     try:
         body = response.json()
     except ValueError:
@@ -82,7 +84,7 @@ def _error_text(response: requests.Response) -> str | None:
 
 
 def deliver_push(state: EmulatorState, order: StoredOrder) -> dict[str, Any]:
-    """One push attempt: POST with an empty body to merchant_urls.push (notes §7.3)."""
+    """One push attempt: POST with an empty body to merchant_urls.push (kco-rules: push-and-acknowledge)."""
     url = merchant_url(order, "push")
     attempt: dict[str, Any] = {"at": iso8601(state.clock.now()), "url": url, "status": None, "error": None}
     if url:
@@ -95,7 +97,8 @@ def deliver_push(state: EmulatorState, order: StoredOrder) -> dict[str, Any]:
 
 
 def schedule_push(state: EmulatorState, order: StoredOrder) -> None:
-    """Push after each delay of the schedule until the order is acknowledged (notes §7.3).
+    """Push after each delay of the schedule until the order is acknowledged
+    (kco-rules: push-and-acknowledge).
 
     Each delay counts from the previous attempt; when the schedule is used up the emulator stops
     (real KCO keeps going every 4 hours for up to 48 hours).

@@ -99,7 +99,7 @@ def fault_response(fault: Fault, correlation_id: str) -> Response:
     except ValueError:
         known = None
     if fault.body == "html":
-        # Like an edge proxy's error page: not JSON (notes §5.1 caveats).
+        # Like an edge proxy's error page: not JSON (kco-rules: error-body).
         phrase = known.phrase if known else "Error"
         html = (f"<html><head><title>{fault.status} {phrase}</title></head>"
                 f"<body><h1>{phrase}</h1></body></html>")

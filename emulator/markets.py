@@ -1,8 +1,9 @@
-"""The markets the emulated merchant is configured for: country -> currency, and locale rules (notes §10).
+"""The markets the emulated merchant is configured for: country -> currency, and locale rules
+(kco-rules: markets, locales).
 
-The emulator plays one merchant whose KCO setup covers the 14 core countries of notes §10.1. The
+The emulator plays one merchant whose KCO setup covers the 14 core countries (kco-rules: markets). The
 alpha-3 codes are what the widget reports in `config.PURCHASE_COUNTRY` and in client-side events
-(notes §8, §9.2: lower-case alpha-3).
+(kco-rules: widget-events: lower-case alpha-3).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ class Market:
     currency: str  # ISO 4217
 
 
-# notes §10.1 (K-MULTI, KU-MULTI; PL listed by Kustom only)
+# kco-rules: markets (PL listed by Kustom only)
 MARKETS: dict[str, Market] = {
     market.country: market
     for market in (
@@ -40,9 +41,9 @@ MARKETS: dict[str, Market] = {
     )
 }
 
-# RFC 1766 shape as the spec writes it (SPEC24 `locale` pattern).
+# RFC 1766 shape as the spec writes it (checkout-v3-openapi.yml `order.locale` pattern).
 LOCALE_PATTERN = re.compile(r"^[A-Za-z]{2}(?:-[A-Za-z]{2})*$")
-# Languages the checkout is translated into (notes §10.2, K-LANG); anything else falls back to English.
+# Languages the checkout is translated into (kco-rules: locales); anything else falls back to English.
 CHECKOUT_LANGUAGES = frozenset({"da", "nl", "en", "fi", "fr", "de", "it", "nb", "pl", "pt", "es", "sv"})
 
 
@@ -58,6 +59,6 @@ def alpha3(country: str) -> str:
 
 
 def display_language(locale: str) -> str:
-    """The language the widget shows for a well-formed locale (notes §10.2 fallback rule)."""
+    """The language the widget shows for a well-formed locale (the fallback rule of kco-rules: locales)."""
     language = locale.split("-")[0].lower()
     return language if language in CHECKOUT_LANGUAGES else "en"

@@ -1,7 +1,7 @@
 """The checkout order as KCO shows it: response bodies, the partial merge of updates, the OM view.
 
-`StoredOrder.fields` keeps what the merchant sent (and what callbacks answered); this module adds what
-KCO owns (ids, status, timestamps, the html_snippet) in the key order of real responses (notes §3.2).
+`StoredOrder.fields` keeps what the merchant sent (and what callbacks answered); this module adds what KCO
+owns (ids, status, timestamps, the html_snippet) in the key order of real responses (kco-rules: order-fields).
 """
 
 from __future__ import annotations
@@ -13,14 +13,15 @@ from typing import Any
 from emulator.snippet import MERCHANT_NAME, checkout_snippet, confirmation_snippet
 from emulator.store import StoredOrder, iso8601
 
-# Read-only on input: silently ignored when a merchant sends them (notes §3.1 "RO").
+# Read-only on input: silently ignored when a merchant sends them (kco-rules: order-fields).
 READ_ONLY_FIELDS = frozenset({
     "order_id", "name", "status", "html_snippet", "started_at", "completed_at", "last_modified_at",
     "merchant_requested", "recurring_token", "recurring_description", "selected_shipping_option",
     "discount_lines",
 })
 ADDRESS_KEYS = ("billing_address", "shipping_address")
-# Key order of an observed create response (notes §3.2); other fields follow in the merchant's order.
+# Key order of an observed create response (kco-rules: order-fields); other fields follow in the merchant's
+# order.
 LEADING_KEYS = (
     "order_id", "status", "purchase_country", "purchase_currency", "locale", "billing_address", "customer",
     "shipping_address", "order_amount", "order_tax_amount", "order_lines", "merchant_urls", "html_snippet",
@@ -34,10 +35,11 @@ def writable_fields(body: dict[str, Any]) -> dict[str, Any]:
 
 
 def merged_update(order: StoredOrder, changes: dict[str, Any]) -> dict[str, Any]:
-    """The order after a partial update: omitted top-level properties keep their values (notes §2).
+    """The order after a partial update: omitted top-level properties keep their values
+    (kco-rules: update-ongoing-order).
 
-    Addresses are left alone once the shopper typed one in the widget (notes §3.4: silently ignored).
-    Objects such as `options` or `merchant_urls` are replaced as a whole, like `order_lines`.
+    Addresses are left alone once the shopper typed one in the widget (kco-rules: typed-address-kept: silently
+    ignored). Objects such as `options` or `merchant_urls` are replaced as a whole, like `order_lines`.
     """
     fields = copy.deepcopy(order.fields)
     for key, value in writable_fields(changes).items():
@@ -52,7 +54,7 @@ def merged_update(order: StoredOrder, changes: dict[str, Any]) -> dict[str, Any]
 
 def with_selected_shipping_option(fields: dict[str, Any]) -> dict[str, Any]:
     """Keep `selected_shipping_option` one of the offered options: the chosen one, else the preselected
-    or the first (the emulator's reading of `preselected`, notes §3.7)."""
+    or the first (the emulator's reading of `preselected`, kco-rules: shipping-options)."""
     options = fields.get("shipping_options") or []
     if not isinstance(options, list) or not options:
         fields.pop("selected_shipping_option", None)
@@ -68,13 +70,15 @@ def with_selected_shipping_option(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def address(order_fields: dict[str, Any], key: str) -> dict[str, Any]:
-    """The billing or shipping address; before any data it holds only the country (notes §3.2)."""
+    """The billing or shipping address; before any data it holds only the country (observed;
+    kco-rules: order-fields)."""
     given = order_fields.get(key) or {}
     return {"country": order_fields.get("purchase_country"), **given}
 
 
 def allowed_billing_countries(fields: dict[str, Any]) -> list[str]:
-    """billing_countries, else shipping_countries, else the purchase country (SPEC24 descriptions)."""
+    """billing_countries, else shipping_countries, else the purchase country (checkout-v3-openapi.yml
+    descriptions)."""
     countries = fields.get("billing_countries") or fields.get("shipping_countries")
     if countries:
         return [country.upper() for country in countries]
@@ -86,7 +90,7 @@ def order_body(order: StoredOrder, widget_base_url: str, *, with_snippet: bool =
     fields = order.fields
     body: dict[str, Any] = {
         "order_id": order.order_id,
-        # Lower-case, as every real payload (the spec example is upper-case; notes §3.3).
+        # Lower-case, as every real payload (the spec example is upper-case; kco-rules: order-status).
         "status": order.status,
         "purchase_country": fields["purchase_country"],
         "purchase_currency": fields["purchase_currency"],
@@ -114,7 +118,8 @@ def order_body(order: StoredOrder, widget_base_url: str, *, with_snippet: bool =
 
 
 def shipping_service_request(fields: dict[str, Any]) -> dict[str, Any]:
-    """Body of address_update / country_change / shipping_option_update (CBSPEC shipping_service_request)."""
+    """Body of address_update / country_change / shipping_option_update (kco-rules: refine-callbacks;
+    shipping_service_request)."""
     body: dict[str, Any] = {
         "order_amount": fields["order_amount"],
         "order_tax_amount": fields["order_tax_amount"],
@@ -132,7 +137,7 @@ def shipping_service_request(fields: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
-# Fields of shipping_service_response that KCO applies to the order (CBSPEC; notes §7.1).
+# Fields of shipping_service_response that KCO applies to the order (kco-rules: refine-callbacks).
 CALLBACK_RESPONSE_FIELDS = (
     "order_amount", "order_tax_amount", "order_lines", "purchase_currency", "locale", "shipping_options",
     "merchant_data", "attachment", "external_payment_methods", "tags",
@@ -141,12 +146,14 @@ CALLBACK_RESPONSE_REQUIRED = ("order_amount", "order_tax_amount", "order_lines",
 
 
 def om_body(order: StoredOrder) -> dict[str, Any]:
-    """The Order Management view of a completed order (notes §11, OMSPEC MerchantOrderDto)."""
+    """The Order Management view of a completed order (kco-rules: order-management; getOrder's
+    MerchantOrderDto)."""
     fields = order.fields
     assert order.completed_at is not None
     body: dict[str, Any] = {
         "order_id": order.order_id,
-        # A fresh KCO order reads as authorized and accepted: no fraud review here (notes §11, inferred).
+        # A fresh KCO order reads as authorized and accepted: no fraud review here (kco-rules: pending-orders,
+        # inferred).
         "status": "AUTHORIZED",
         "fraud_status": "ACCEPTED",
         "order_amount": fields["order_amount"],
@@ -163,7 +170,7 @@ def om_body(order: StoredOrder) -> dict[str, Any]:
         "customer": copy.deepcopy(fields.get("customer", {})),
         "klarna_reference": order.klarna_reference,
         "created_at": iso8601(order.completed_at),
-        # The capture deadline; 28 days is the emulator's choice (not documented in the notes).
+        # The capture deadline; 28 days is the emulator's choice (not found in Kustom's docs).
         "expires_at": iso8601(order.completed_at + timedelta(days=28)),
         "captures": [],
         "refunds": [],

@@ -1,4 +1,5 @@
-"""What a shopper does inside the checkout, and how KCO involves the merchant (notes §7, §10.3).
+"""What a shopper does inside the checkout, and how KCO involves the merchant (kco-rules: refine-callbacks,
+validation-callback, push-and-acknowledge).
 
 Used by the widget's iframe endpoints and by the control API (`/_emulator/orders/{id}/...`), so a test
 without a browser takes the very same path. Merchant callbacks run without holding the state lock: the
@@ -31,7 +32,7 @@ ADDRESS_FORM_FIELDS = {
     "street_address": "Street address", "city": "City",
 }
 OutcomeKind = Literal["updated", "completed", "rejected", "failed"]
-# What the widget shows when a refine step fails without a merchant text (notes §7.1).
+# What the widget shows when a refine step fails without a merchant text (kco-rules: refine-callbacks).
 CHANGE_FAILED_TEXT = "The shop could not process this change. Please try again."
 
 
@@ -69,13 +70,14 @@ def _snapshot(state: EmulatorState, order: StoredOrder) -> tuple[int, dict[str, 
 
 
 def change_country(state: EmulatorState, order: StoredOrder, country: str) -> Outcome:
-    """The shopper picks another billing country: `country_change` (notes §7.1, §10.3)."""
+    """The shopper picks another billing country: `country_change` (kco-rules: refine-callbacks)."""
     country = country.upper()
     revision, tentative = _snapshot(state, order)
     if country not in allowed_billing_countries(tentative):
         return Outcome("rejected", error_text="This country is not available in this checkout.")
-    # The purchase follows the shopper's country (KCO Global, K-GLOBAL); the merchant answers with the
-    # matching currency and lines. [inferred: the spec's callback body has no purchase_country]
+    # The purchase follows the shopper's country (KCO Global, kco-rules: refine-callbacks); the merchant
+    # answers with the matching currency and lines. [inferred: the spec's callback body has no
+    # purchase_country]
     tentative["purchase_country"] = country
     for key in ("billing_address", "shipping_address"):
         tentative[key] = {**(tentative.get(key) or {}), "country": country}
@@ -84,7 +86,7 @@ def change_country(state: EmulatorState, order: StoredOrder, country: str) -> Ou
 
 def enter_address(state: EmulatorState, order: StoredOrder, billing_address: dict[str, Any]) -> Outcome:
     """The shopper entered a complete address: `address_update`, or `country_change` when the country
-    changed too (one change triggers one refine callback, notes §7.1)."""
+    changed too (one change triggers one refine callback, kco-rules: refine-callbacks)."""
     missing = [label for key, label in ADDRESS_FORM_FIELDS.items()
                if not isinstance(billing_address.get(key), str) or not billing_address[key].strip()]
     if missing:
@@ -94,7 +96,8 @@ def enter_address(state: EmulatorState, order: StoredOrder, billing_address: dic
     entered = normalized_address(billing_address, current_country)
     if entered["country"] not in allowed_billing_countries(tentative):
         return Outcome("rejected", error_text="This country is not available in this checkout.")
-    # Without a separate shipping address the shipping address is a clone of billing (notes §3.1).
+    # Without a separate shipping address the shipping address is a clone of billing (checkout-v3-openapi.yml
+    # order.shipping_address).
     tentative["billing_address"] = entered
     tentative["shipping_address"] = dict(entered)
     callback = "address_update"
@@ -105,7 +108,8 @@ def enter_address(state: EmulatorState, order: StoredOrder, billing_address: dic
 
 
 def normalized_address(billing_address: dict[str, Any], default_country: str) -> dict[str, str]:
-    """Trimmed strings, postal code without spaces (as KCO reports it, notes §9.2), upper-case country."""
+    """Trimmed strings, postal code without spaces (as KCO reports it, kco-rules: widget-events), upper-case
+    country."""
     entered = {key: value.strip() for key, value in billing_address.items()
                if isinstance(value, str) and value.strip()}
     if "postal_code" in entered:
@@ -115,7 +119,7 @@ def normalized_address(billing_address: dict[str, Any], default_country: str) ->
 
 
 def choose_shipping_option(state: EmulatorState, order: StoredOrder, option_id: str) -> Outcome:
-    """The shopper picks a shipping option: `shipping_option_update` (notes §7.1)."""
+    """The shopper picks a shipping option: `shipping_option_update` (kco-rules: refine-callbacks)."""
     revision, tentative = _snapshot(state, order)
     options = {option.get("id"): option for option in tentative.get("shipping_options") or []}
     if option_id not in options:
@@ -138,7 +142,7 @@ def _refine(state: EmulatorState, order: StoredOrder, revision: int, tentative: 
                                             state.settings.callback_timeout)
         outcome.callback, outcome.callback_status = callback, answer.status
         if answer.kind == "redirect":
-            # 3xx: KCO sends the shopper to Location (CBSPEC).
+            # 3xx: KCO sends the shopper to Location (kco-rules: refine-callbacks).
             return Outcome("rejected", redirect_url=answer.location, callback=callback,
                            callback_status=answer.status)
         if answer.kind == "rejected":
@@ -146,7 +150,8 @@ def _refine(state: EmulatorState, order: StoredOrder, revision: int, tentative: 
                            error_text=answer.error_text or "Your address could not be used.")
         if answer.kind == "failed":
             # Any other answer stops the flow; the web widget signals it with shipping_address_update_error
-            # (notes §7.1, krokedil #195, TSDEF).
+            # (kco-rules: refine-callbacks, widget-events; observed in
+            # krokedil/klarna-checkout-for-woocommerce #195).
             return Outcome("failed", callback=callback, callback_status=answer.status,
                            error_text=CHANGE_FAILED_TEXT, events=["shipping_address_update_error"])
         try:
@@ -160,7 +165,7 @@ def _refine(state: EmulatorState, order: StoredOrder, revision: int, tentative: 
     except BadValue as error:
         if not url and error.path == "purchase_currency":
             # No country_change URL: the merchant cannot switch currency, so this country is not possible
-            # in this order's currency (notes §10.1: no conversion).
+            # in this order's currency (kco-rules: markets: no conversion).
             market = market_for(tentative["purchase_country"])
             name = market.name if market else tentative["purchase_country"]
             return Outcome("rejected", error_text=f"{name} is not available in this checkout.")
@@ -172,31 +177,33 @@ def _refine(state: EmulatorState, order: StoredOrder, revision: int, tentative: 
         return Outcome("failed", error_text=f"This change cannot be applied ({error}).")
     with state.lock:
         if order.revision != revision:
-            # The order changed while the merchant answered (a merchant update, or the purchase completed
-            # in another tab). Committing `tentative` would undo that change; re-applying only the
-            # callback's fields on the newer order would bring back order lines the merchant priced for
-            # the older one. So the change fails like an unusable answer (notes §7.1: the flow stops) and
-            # a retry starts from the newer order. [inferred: KCO's behaviour here is not documented]
+            # The order changed while the merchant answered (a merchant update, or the purchase completed in
+            # another tab). Committing `tentative` would undo that change; re-applying only the callback's
+            # fields on the newer order would bring back order lines the merchant priced for the older one. So
+            # the change fails like an unusable answer (kco-rules: refine-callbacks: the flow stops) and a
+            # retry starts from the newer order. [inferred: KCO's behaviour here is not documented]
             return Outcome("failed", callback=outcome.callback, callback_status=outcome.callback_status,
                            error_text=CHANGE_FAILED_TEXT,
                            events=["shipping_address_update_error"] if url else [])
         order.fields = with_selected_shipping_option(tentative)
         state.touch(order)
         if shopper_address:
-            # From now on merchant updates of the addresses are ignored (notes §3.4).
+            # From now on merchant updates of the addresses are ignored (kco-rules: typed-address-kept).
             order.shopper_entered_address = True
     return outcome
 
 
 def _apply_merchant_answer(tentative: dict[str, Any], body: Any) -> None:
-    """Copy a shipping_service_response into the order (CBSPEC); validated with the order afterwards."""
+    """Copy a shipping_service_response into the order (kco-rules: refine-callbacks); validated with the order
+    afterwards."""
     if not isinstance(body, dict):
         raise BadValue("body", "must be a JSON object")
     for key in CALLBACK_RESPONSE_REQUIRED:
         if key not in body:
             raise BadValue(key)
     if isinstance(body.get("merchant_data"), str) and len(body["merchant_data"]) > 1024:
-        raise BadValue("merchant_data")  # 1024 in the callback response (CBSPEC), 6000 on the order
+        # 1024 in the callback response (shipping_service_response), 6000 on the order.
+        raise BadValue("merchant_data")
     for key in CALLBACK_RESPONSE_FIELDS:
         if key in body:
             tentative[key] = copy.deepcopy(body[key])
@@ -212,7 +219,8 @@ def default_shopper(country: str) -> dict[str, str]:
 
 def complete_purchase(state: EmulatorState, order: StoredOrder, widget_base_url: str,
                       billing_address: dict[str, Any] | None = None) -> Outcome:
-    """The shopper presses Complete purchase: validation callback, then completion and push (notes §7.2)."""
+    """The shopper presses Complete purchase: validation callback, then completion and push
+    (kco-rules: validation-callback)."""
     stored = order.fields.get("billing_address") or {}
     country = address(order.fields, "billing_address")["country"]
     if billing_address is None and not order.shopper_entered_address:
@@ -234,14 +242,15 @@ def complete_purchase(state: EmulatorState, order: StoredOrder, widget_base_url:
         order.completed_at = now
         state.touch(order)
     callbacks.schedule_push(state, order)
-    # Completed: KCO fires redirect_initiated and sends the shopper to the confirmation URL (notes §9.2).
+    # Completed: KCO fires redirect_initiated and sends the shopper to the confirmation URL
+    # (kco-rules: widget-events).
     return Outcome("completed", redirect_url=callbacks.merchant_url(order, "confirmation"),
                    callback="validation" if callbacks.merchant_url(order, "validation") else None,
                    events=["redirect_initiated"])
 
 
 def _validate(state: EmulatorState, order: StoredOrder, widget_base_url: str) -> Outcome | None:
-    """None when the purchase may go ahead, else what the shopper sees (notes §7.2, KU-VAL)."""
+    """None when the purchase may go ahead, else what the shopper sees (kco-rules: validation-callback)."""
     url = callbacks.merchant_url(order, "validation")
     if not url:
         return None
@@ -258,8 +267,8 @@ def _validate(state: EmulatorState, order: StoredOrder, widget_base_url: str) ->
         return Outcome("rejected", callback="validation", callback_status=answer.status,
                        error_text=answer.error_text or "The shop could not accept this purchase.")
     if not strict:
-        # Without require_validate_callback_success a missing answer counts as approval (KU-VAL). The
-        # emulator treats 5xx the same way [inferred].
+        # Without require_validate_callback_success a missing answer counts as approval
+        # (kco-rules: validation-callback). The emulator treats 5xx the same way [inferred].
         return None
     return Outcome("failed", callback="validation", callback_status=answer.status,
                    error_text="The purchase could not be completed. Please try again or choose another "

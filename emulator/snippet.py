@@ -1,4 +1,5 @@
-"""The html_snippet: the checkout snippet of an open order and the confirmation of a completed one (notes §8).
+"""The html_snippet: the checkout snippet of an open order and the confirmation of a completed one
+(kco-rules: html-snippet).
 
 The checkout snippet has the shape of the real one: `#klarna-checkout-container`, an inline script that
 installs the `window._klarnaCheckout` queue stub with `.q` and `.config` and loads BOOTSTRAP_SRC, the
@@ -17,7 +18,7 @@ MERCHANT_NAME = "KCO emulator demo merchant"
 
 
 def checkout_snippet(order: StoredOrder, base_url: str) -> str:
-    """The html_snippet of an open order, built like the real one (notes §8)."""
+    """The html_snippet of an open order, built like the real one (kco-rules: html-snippet)."""
     fields = order.fields
     config = {
         "ORDER_URL": f"{base_url}/widget/orders/{order.order_id}",
@@ -50,7 +51,8 @@ def checkout_snippet(order: StoredOrder, base_url: str) -> str:
         "n = d.createElement('script'); c = d.getElementById(i);"
         "n.async = true; n.src = config.BOOTSTRAP_SRC; c.appendChild(n);"
         "w.reloadCheckoutHandler = function () { w.location.reload(); };"
-        # The fallback page appears when the bootstrap has not rendered the iframe after 5 s (notes §8).
+        # The fallback page appears when the bootstrap has not rendered the iframe after 5 s
+        # (kco-rules: html-snippet).
         "w.setTimeout(function () { var p = d.getElementById('klarna-unsupported-page');"
         " if (p && c.isConnected && !c.querySelector('iframe')) { p.style.display = 'block'; } }, 5000);"
         "})(this, '_klarnaCheckout', 'klarna-checkout-container', document);"
@@ -61,7 +63,7 @@ def checkout_snippet(order: StoredOrder, base_url: str) -> str:
 
 
 def confirmation_snippet(order: StoredOrder) -> str:
-    """What read returns after completion: a confirmation to show the shopper (notes §3.3, K-CONF)."""
+    """What read returns after completion: a confirmation to show the shopper (kco-rules: order-status)."""
     fields = order.fields
     rows = "".join(
         f"<li>{escape(str(line.get('quantity')))} × {escape(str(line.get('name')))}: "
@@ -79,6 +81,6 @@ def confirmation_snippet(order: StoredOrder) -> str:
 
 
 def _money(minor_units: int, currency: str) -> str:
-    # All currencies of notes §10.1 have two decimals.
+    # All currencies of the core markets have two decimals (kco-rules: markets).
     return escape(f"{minor_units // 100}.{minor_units % 100:02d} {currency}") if minor_units >= 0 else escape(
         f"-{(-minor_units) // 100}.{(-minor_units) % 100:02d} {currency}")

@@ -1,7 +1,7 @@
 """What the emulator remembers: orders, its clock, the request log and its settings.
 
-Everything lives in memory behind one lock; `/_emulator/reset` empties it. The clock is the real UTC
-time plus an offset that `/_emulator/clock` moves forward, so expiry (notes §6) can be tested without
+Everything lives in memory behind one lock; `/_emulator/reset` empties it. The clock is the real UTC time plus
+an offset that `/_emulator/clock` moves forward, so expiry (kco-rules: expiry-48h) can be tested without
 waiting 48 hours.
 """
 
@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-ORDER_LIFETIME = timedelta(hours=48)  # sliding window from the last update or shopper interaction (notes §6)
+# Sliding window from the last update or shopper interaction (kco-rules: expiry-48h).
+ORDER_LIFETIME = timedelta(hours=48)
 
 
 def iso8601(moment: datetime) -> str:
-    """`yyyy-mm-ddThh:mm:ssZ`, the timestamp format of the order fields (notes §3.1, SPEC24)."""
+    """`yyyy-mm-ddThh:mm:ssZ`, the timestamp format of the order fields (checkout-v3-openapi.yml
+    order.started_at)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -73,12 +75,15 @@ class Settings:
         return cls(
             username=env.get("KCO_EMULATOR_USERNAME", "demo"),
             password=env.get("KCO_EMULATOR_PASSWORD", "demo"),
-            # Kustom retries push at 5, 15, 30, 60 min (notes §7.3); seconds keep a demo moving.
+            # Kustom retries push at 5, 15, 30, 60 min (kco-rules: push-and-acknowledge); seconds keep a demo
+            # moving.
             push_retry_seconds=_seconds_list(env, "KCO_EMULATOR_PUSH_RETRY_SECONDS", "2,5,15,30"),
-            # KCO waits 3 s for validation, 10 s with require_validate_callback_success (notes §7.2).
+            # KCO waits 3 s for validation, 10 s with require_validate_callback_success
+            # (kco-rules: validation-callback).
             validation_timeout=_seconds(env, "KCO_EMULATOR_VALIDATION_TIMEOUT", "3"),
             strict_validation_timeout=_seconds(env, "KCO_EMULATOR_STRICT_VALIDATION_TIMEOUT", "10"),
-            # Not documented for the refine callbacks (notes §7.1, §13); 10 s is the emulator's choice.
+            # Not documented for the refine callbacks (kco-rules: refine-callbacks); 10 s is the emulator's
+            # choice.
             callback_timeout=_seconds(env, "KCO_EMULATOR_CALLBACK_TIMEOUT", "10"),
             public_url=env.get("KCO_EMULATOR_PUBLIC_URL") or None,
         )
@@ -111,7 +116,8 @@ class StoredOrder:
         return self.status == "checkout_complete"
 
     def expired(self, now: datetime) -> bool:
-        # Only an open checkout expires; a completed order lives on in Order Management (notes §2, §6).
+        # Only an open checkout expires; a completed order lives on in Order Management
+        # (kco-rules: expiry-48h, order-management).
         return not self.completed and now > self.last_activity + ORDER_LIFETIME
 
 
@@ -159,7 +165,7 @@ class EmulatorState:
         return order
 
     def touch(self, order: StoredOrder, modified: bool = True) -> None:
-        """Record merchant or shopper activity: it restarts the 48 h window (notes §6).
+        """Record merchant or shopper activity: it restarts the 48 h window (kco-rules: expiry-48h).
 
         With `modified` (a committed change) the caller holds the lock, so the revision counts every commit.
         """

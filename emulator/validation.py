@@ -1,9 +1,10 @@
 """Validation of checkout orders as KCO does it: the first broken rule becomes `Bad value: <json path>`.
 
-Rules come from notes §3.1 (fields, patterns, limits), §3.5-§3.7 (merchant_urls, options, shipping
-options, payment providers), §4 (order lines and amount formulas) and §10 (market combinations). The
-same checks run on create, on the merged result of an update, and on a merchant's callback answer, so a
-callback can never put the order into a state the API would have refused.
+Rules come from the rows of docs/kco-rules.md: order-fields (fields, patterns, limits), merchant-urls,
+order-options, shipping-options (and payment providers, from the same schema), order-line-fields, line-total,
+line-tax, order-amount-sum, order-tax-sum and us-sales-tax (order lines and amount formulas), and markets and
+locales (market combinations). The same checks run on create, on the merged result of an update, and on a
+merchant's callback answer, so a callback can never put the order into a state the API would have refused.
 """
 
 from __future__ import annotations
@@ -15,15 +16,15 @@ from urllib.parse import urlsplit
 
 from emulator.markets import LOCALE_PATTERN, market_for
 
-MAX_AMOUNT = 100_000_000  # unit_price and total_amount limit (notes §4.1, SPEC24)
-MAX_ORDER_LINES = 1000  # notes §4.1
+MAX_AMOUNT = 100_000_000  # unit_price and total_amount limit (kco-rules: order-line-fields)
+MAX_ORDER_LINES = 1000  # kco-rules: order-fields
 ORDER_LINE_TYPES = frozenset(
     {"physical", "discount", "shipping_fee", "sales_tax", "digital", "gift_card", "store_credit", "surcharge"}
 )
 REQUIRED_ORDER_FIELDS = (
     "purchase_country", "purchase_currency", "locale", "order_amount", "order_tax_amount", "order_lines",
-)  # SPEC24 / SPEC20 top-level `required`
-REQUIRED_MERCHANT_URLS = ("terms", "checkout", "confirmation", "push")  # SPEC24 merchant_urls.required
+)  # kco-rules: order-fields (top-level `required`)
+REQUIRED_MERCHANT_URLS = ("terms", "checkout", "confirmation", "push")  # kco-rules: merchant-urls
 OPTIONAL_MERCHANT_URLS = (
     "validation", "notification", "cancellation_terms", "shipping_option_update", "address_update",
     "country_change",
@@ -107,31 +108,35 @@ def check_order(order: Mapping[str, Any]) -> None:
 
 
 def _check_market(order: Mapping[str, Any]) -> None:
-    """Country, currency and locale must form a market of the merchant's setup (notes §10)."""
+    """Country, currency and locale must form a market of the merchant's setup.
+
+    See kco-rules: markets, locales.
+    """
     country = _pattern(order["purchase_country"], "purchase_country", ALPHA2)
     currency = _pattern(order["purchase_currency"], "purchase_currency", CURRENCY)
     # Malformed locales are refused; well-formed ones outside the language table fall back to
-    # English or the same language rather than failing (notes §10.2, K-LANG).
+    # English or the same language rather than failing (kco-rules: locales).
     _pattern(order["locale"], "locale", LOCALE_PATTERN)
     market = market_for(country)
     if market is None:
-        # The emulated merchant is configured for the core countries only (notes §10.1).
+        # The emulated merchant is configured for the core countries only (kco-rules: markets).
         raise BadValue("purchase_country")
     if currency.upper() != market.currency:
-        # No currency conversion; a currency that does not match the setup (notes §10.1).
+        # No currency conversion; a currency that does not match the setup (kco-rules: markets).
         raise BadValue("purchase_currency")
 
 
 def _check_amounts(order: Mapping[str, Any]) -> None:
-    """Line formulas and exact order sums (notes §4.2)."""
+    """Line formulas and exact order sums (kco-rules: line-total, line-tax,
+    order-amount-sum, order-tax-sum)."""
     lines = _array(order["order_lines"], "order_lines", _check_order_line, max_items=MAX_ORDER_LINES)
     order_amount = _integer(order["order_amount"], "order_amount", minimum=0)
     order_tax_amount = _integer(order["order_tax_amount"], "order_tax_amount", minimum=0)
     if order_amount != sum(line["total_amount"] for line in lines):
         raise BadValue("order_amount")
-    # The order tax is the sum of the line taxes (notes §4.2), plus US sales tax sent as its own line of
-    # type sales_tax whose amount is the tax (notes §4.3: that line carries tax_rate 0, so its own
-    # total_tax_amount is 0).
+    # The order tax is the sum of the line taxes (kco-rules: order-tax-sum), plus US sales tax sent as its own
+    # line of type sales_tax whose amount is the tax (kco-rules: us-sales-tax: that line carries tax_rate 0,
+    # so its own total_tax_amount is 0).
     sales_tax = sum(line["total_amount"] for line in lines if line.get("type") == "sales_tax")
     if order_tax_amount != sum(line["total_tax_amount"] for line in lines) + sales_tax:
         raise BadValue("order_tax_amount")
@@ -157,7 +162,8 @@ def _check_order_line(line: Any, path: str) -> None:
     total_tax_amount = _integer(line["total_tax_amount"], f"{path}.total_tax_amount")
     if total_amount != quantity * unit_price - discount:
         raise BadValue(f"{path}.total_amount")
-    # |tax - (total - total*10000/(10000+rate))| <= 1, multiplied out to stay in integers (notes §4.2).
+    # |tax - (total - total*10000/(10000+rate))| <= 1, multiplied out to stay in integers
+    # (kco-rules: line-tax).
     if abs(total_tax_amount * (10_000 + tax_rate) - total_amount * tax_rate) > 10_000 + tax_rate:
         raise BadValue(f"{path}.total_tax_amount")
     for field in ("merchant_data", "product_url", "image_url"):
@@ -177,20 +183,22 @@ def _check_order_line(line: Any, path: str) -> None:
 
 
 def _check_merchant_urls(urls: Any) -> None:
-    # The schema does not list merchant_urls as required, but an order without them cannot be
-    # completed (no confirmation or push URL); KCO refuses a missing terms URL (notes §3.1, Krokedil FAQ).
+    # The schema does not list merchant_urls as required, but an order without them cannot be completed (no
+    # confirmation or push URL); KCO refuses a missing terms URL (kco-rules: merchant-urls; observed in
+    # Krokedil's FAQ).
     urls = _object(urls, "merchant_urls")
     for key in REQUIRED_MERCHANT_URLS:
         _url(urls.get(key), f"merchant_urls.{key}")
     for key in OPTIONAL_MERCHANT_URLS:
         if key in urls:
-            # Real KCO requires https for validation and the three refine callbacks (notes §3.5, KU-VAL);
-            # the emulator also accepts http so that a shop on a laptop can receive them.
+            # Real KCO requires https for validation and the three refine callbacks (kco-rules: merchant-urls,
+            # validation-callback); the emulator also accepts http so that a shop on a laptop can receive
+            # them.
             _url(urls[key], f"merchant_urls.{key}")
 
 
 def _url(value: Any, path: str) -> None:
-    reason = "must be a valid http or https URI"  # wording seen from KCO (notes §3.1)
+    reason = "must be a valid http or https URI"  # wording seen from KCO (observed)
     if not isinstance(value, str) or len(value) > 2000:
         raise BadValue(path, reason)
     parts = urlsplit(value)

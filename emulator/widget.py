@@ -1,4 +1,5 @@
-"""The checkout widget's endpoints: the bootstrap script, the iframe and what the iframe calls (notes §8, §9).
+"""The checkout widget's endpoints: the bootstrap script, the iframe and what the iframe calls
+(kco-rules: html-snippet, suspend-resume, widget-events).
 
 The snippet (emulator.snippet) loads static/bootstrap.js into the merchant's page; it drains the
 `_klarnaCheckout` queue and renders an <iframe> served from here (static/checkout.html and checkout.js).
@@ -112,7 +113,7 @@ def frame_state(order_id: str) -> tuple[Response, int] | Response:
 
 @widget.post("/orders/<order_id>/interaction")
 def frame_interaction(order_id: str) -> tuple[Response, int] | Response:
-    """The shopper's first click or key press: it keeps the order alive (notes §6)."""
+    """The shopper's first click or key press: it keeps the order alive (kco-rules: expiry-48h)."""
     order = _order_for_widget(order_id)
     try:
         order = shopper.usable_order(_state(), order)

@@ -1,6 +1,6 @@
 """The decisions that keep one KCO checkout order in step with the shop's cart and market.
 
-Two moments matter (notes §12, K-UPD):
+Two moments matter (kco-rules: update-ongoing-order):
 
 * `CheckoutSync.on_page_load`: the checkout page is (re)loaded. With no order yet, create one. With an
   order id, read it once: gone or failing (4xx/5xx, unreachable) -> replace it with a new one;
@@ -12,12 +12,13 @@ Two moments matter (notes §12, K-UPD):
   shop's knowledge stale, tell the caller.
 
 Replacing an order that may still be live (any failure but 404) aborts it first, so the shopper never has two
-payable orders, e.g. one in another tab (notes §2: abort; 404 = unknown or expired, nothing to abort).
+payable orders, e.g. one in another tab (kco-rules: new-order-on-error; 404 = unknown or expired, nothing to
+abort).
 
 "Content" is what the shop decides (lines, amounts, country, currency, locale); `content_fingerprint` reduces
 it to a string, so the shop can remember what KCO holds without keeping the whole order. An empty cart never
 creates an order. A create is never retried here: a timed-out create may have succeeded at KCO, and a
-second attempt could leave two orders for one change (notes §2; the client does not retry it either).
+second attempt could leave two orders for one change (the client does not retry it either).
 
 Plain Python, no web framework: the shop passes in the client and the payloads it built.
 """
@@ -33,13 +34,10 @@ from typing import Any, Protocol
 
 from kco.errors import KCOApiError, KCOError, KCOUnreachable
 
-# The fields the merchant sets and KCO echoes back (notes §3.1); everything else in an order is KCO's.
-CONTENT_FIELDS = ("purchase_country", "purchase_currency", "locale", "order_amount", "order_tax_amount",
-                  "order_lines")
 LINE_FIELDS = ("type", "reference", "name", "quantity", "unit_price", "tax_rate", "total_amount",
                "total_discount_amount", "total_tax_amount")
-# Optional line fields and the value KCO assumes when they are omitted (notes §4.1: `type` optional,
-# `total_discount_amount` >= 0). Treating "physical" as the default type is our reading [inferred].
+# Optional line fields and the value KCO assumes when they are omitted (kco-rules: order-line-fields: `type`
+# optional, `total_discount_amount` >= 0). Treating "physical" as the default type is our reading [inferred].
 LINE_DEFAULTS: dict[str, Any] = {"type": "physical", "total_discount_amount": 0}
 
 INCOMPLETE = "checkout_incomplete"
@@ -62,8 +60,8 @@ CreateExtras = Callable[[], Mapping[str, Any]]
 def order_content(order: Mapping[str, Any]) -> dict[str, Any]:
     """The merchant-set content of an order or payload, normalised so that KCO's echo compares equal.
 
-    KCO has answered `purchase_country` lower-cased (notes §3.1, observed); locales are case-insensitive
-    (RFC 1766), so both are compared in one case.
+    KCO has answered `purchase_country` lower-cased (kco-rules: order-status, observed); locales are
+    case-insensitive (RFC 1766), so both are compared in one case.
     """
     raw_lines = order.get("order_lines") or []
     if not isinstance(raw_lines, list):
@@ -133,18 +131,20 @@ class CheckoutSync:
         try:
             current = self.client.read_order(order_id)
         except KCOError as error:
-            # notes §5.2, §6: on any 4xx/5xx (404 = expired or unknown) create a new order [K-ERR, K-UPD].
+            # On any 4xx/5xx (404 = expired or unknown) create a new order (kco-rules: new-order-on-error,
+            # expiry-48h).
             # Unreachable too: a fresh order is the only way to show a checkout at all; if KCO is really
             # down, the create fails as well and the page says so.
             return self._replace(order_id, error, desired, create_extras)
         status = current.get("status")
         fingerprint = content_fingerprint(current)
         if status == COMPLETE:
-            # notes §2, §12.7: a completed order is read-only; the shopper belongs on the confirmation.
+            # kco-rules: order-status: a completed order is read-only; the shopper belongs on the
+            # confirmation.
             return Outcome(Action.COMPLETED, order_id, fingerprint=fingerprint)
         if status != INCOMPLETE:
-            # Any other status (e.g. after abort; notes §3.3 leaves it undocumented) cannot be updated, nor,
-            # as far as the notes say, paid: nothing to abort.
+            # Any other status (e.g. after abort, which kco-rules: order-status leaves undocumented) cannot
+            # be updated, nor, as far as the docs say, paid: nothing to abort.
             return self._create(desired, create_extras, replacing=order_id)
         if fingerprint == content_fingerprint(desired):
             return Outcome(Action.UNCHANGED, order_id, current.get("html_snippet"), fingerprint=fingerprint)
@@ -153,7 +153,8 @@ class CheckoutSync:
 
     def on_change(self, order_id: str | None, desired: Mapping[str, Any] | None,
                   known_fingerprint: str | None, create_extras: CreateExtras) -> Outcome:
-        """Cart or market changed on the page: update directly, without reading first (K-UPD).
+        """Cart or market changed on the page: update directly, without reading first
+        (kco-rules: update-ongoing-order).
 
         `known_fingerprint` is what the shop last knew KCO holds (None when unknown/stale): equal content
         costs no KCO call, which also stops loops when the page repeats a change a callback already made.
@@ -177,10 +178,10 @@ class CheckoutSync:
             return Outcome(Action.FAILED, order_id, snippet_if_unreachable, error=error, stale=True)
         except KCOError as error:
             if isinstance(error, KCOApiError) and error.is_read_only_order:
-                # notes §2: 403 READ_ONLY_ORDER = the shopper completed the purchase meanwhile.
+                # kco-rules: status-codes: 403 READ_ONLY_ORDER = the shopper completed the purchase meanwhile.
                 return Outcome(Action.COMPLETED, order_id)
-            # notes §5.2: any other 4xx/5xx (or an unusable answer) -> create a new order [K-ERR]; 404 is the
-            # expired case (§6).
+            # Any other 4xx/5xx (or an unusable answer) -> create a new order (kco-rules: new-order-on-error);
+            # 404 is the expired case (kco-rules: expiry-48h).
             return self._replace(order_id, error, desired, create_extras)
         return Outcome(Action.UPDATED, order_id, updated.get("html_snippet"),
                        fingerprint=content_fingerprint(updated))
@@ -189,16 +190,18 @@ class CheckoutSync:
                  create_extras: CreateExtras) -> Outcome:
         """Give up `order_id`, which KCO would not read or update, for a new order.
 
-        Unless KCO said 404 (unknown or expired, notes §6), the old order may still be live and payable, e.g.
-        in another tab: abort it first, once and best effort (notes §2). A failed abort is no reason to keep
-        the shopper without a checkout; the shop also stops approving the old order's validation.
+        Unless KCO said 404 (unknown or expired, kco-rules: expiry-48h), the old order may still be live and
+        payable, e.g. in another tab: abort it first, once and best effort (kco-rules: status-codes). A failed
+        abort is no reason to keep the shopper without a checkout; the shop also stops approving the old
+        order's validation.
         """
         if not (isinstance(failure, KCOApiError) and failure.status == 404):
             try:
                 self.client.abort_order(order_id)
             except KCOApiError as error:
                 if error.is_read_only_order:
-                    # notes §2: read-only = completed. The failed read/update hid a finished purchase.
+                    # kco-rules: status-codes: read-only = completed. The failed read/update hid a finished
+                    # purchase.
                     return Outcome(Action.COMPLETED, order_id)
             except KCOError:
                 pass  # best effort, see above

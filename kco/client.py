@@ -1,6 +1,6 @@
 """A small HTTP client for the KCO Checkout v3 and Order Management v1 APIs.
 
-One method per API operation the integration uses (notes §2):
+One method per API operation the integration uses (kco-rules: status-codes):
 
     create_order        POST /checkout/v3/orders                              201 + Location
     read_order          GET  /checkout/v3/orders/{order_id}                   200
@@ -16,7 +16,8 @@ What a merchant should know before copying it:
 - Reads are retried a few times on connection errors and 502/503/504 (not on a read timeout: KCO is then
   slow rather than absent, and a retry would only make the shopper wait longer). Create and update are never
   retried: if a create timed out, KCO may have made the order, and a blind retry would make a second one.
-  Acknowledge is retried with the same `Klarna-Idempotency-Key`, which makes the retry safe (OMSPEC).
+  Acknowledge is retried with the same `Klarna-Idempotency-Key`, which makes the retry safe
+  (order-management-v1-openapi.yml acknowledgeOrder).
 - Every failure is a `kco.errors.KCOError`; see that module.
 - Each HTTP attempt is logged on the `kco` logger (method, path, status, duration, correlation id) and
   reported to the optional `on_call` hook as a `KCOCall`. Credentials never appear in either.
@@ -42,11 +43,12 @@ from kco.errors import KCOApiError, KCOConfigError, KCOProtocolError, KCOUnreach
 
 logger = logging.getLogger("kco")
 
-# Base URLs by brand, region and environment (notes §1.1, K-URLS, KU-API, KU-SWITCH). Paths are the same on
-# every host. The Kustom North America and Oceania hosts come from one third-party integration (UMB) and no
-# Kustom document confirms them [unverified]; the Klarna and Kustom EU hosts are documented. Kustom asked KCO
-# merchants to move from the Klarna hosts to api.kustom.co before 31 March 2026 (notes §1.1, KU-SWITCH), so
-# the Klarna rows serve older contracts only; whether they still answer for KCO is not documented.
+# Base URLs by brand, region and environment (kco-rules: api-hosts; Klarna's hosts:
+# https://docs.klarna.com/api/api-urls). Paths are the same on every host. The Kustom North America and
+# Oceania hosts come from third-party integrations only and no Kustom document confirms them [unverified]; the
+# Klarna and Kustom EU hosts are documented. Kustom asked KCO merchants to move from the Klarna hosts to
+# api.kustom.co before 31 March 2026 (kco-rules: api-hosts), so the Klarna rows serve older contracts only;
+# whether they still answer for KCO is not documented.
 BASE_URLS: dict[tuple[str, str, str], str] = {
     ("klarna", "eu", "live"): "https://api.klarna.com",
     ("klarna", "eu", "playground"): "https://api.playground.klarna.com",
@@ -63,8 +65,8 @@ BASE_URLS: dict[tuple[str, str, str], str] = {
 }
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
-# Connect: a little over 3 s, the usual TCP retransmission step, so one lost SYN is retried before we give
-# up. Read: KCO itself gives up after 30 s and answers 504 (notes §2, K-ERR); a shopper should not stare at
+# Connect: a little over 3 s, the usual TCP retransmission step, so one lost SYN is retried before we give up.
+# Read: KCO itself gives up after 30 s and answers 504 (kco-rules: error-codes); a shopper should not stare at
 # a spinner that long, and a healthy answer takes well under a second, so 10 s is the ceiling.
 DEFAULT_CONNECT_TIMEOUT = 3.05
 DEFAULT_READ_TIMEOUT = 10.0
@@ -76,7 +78,10 @@ RETRYABLE_STATUSES = frozenset({502, 503, 504})
 
 
 def default_user_agent() -> str:
-    """`Key/Name_Version` parts with an optional `(...)` group, the Klarna SDK convention (notes §1.3)."""
+    """`Key/Name_Version` parts with an optional `(...)` group, the Klarna SDK convention.
+
+    See kco-rules: request-headers.
+    """
     return (
         f"Library/kco-python-reference_{__version__} (requests/{requests.__version__}) "
         f"OS/{platform.system()}_{platform.release()} Language/Python_{platform.python_version()}"
@@ -106,10 +111,11 @@ class ClientConfig:
     def authorization(self) -> str | None:
         """The `Authorization` header value, or None when no credentials are configured."""
         if self.api_key:
-            # A Kustom API key goes after "Basic " as issued, not base64-encoded again (notes §1.2, KU-AUTH).
+            # A Kustom API key goes after "Basic " as issued, not base64-encoded again
+            # (kco-rules: basic-auth).
             return f"Basic {self.api_key}"
         if self.username is not None and self.password is not None:
-            # Classic HTTP Basic: base64("username:password") (notes §1.2, K-CREATE).
+            # Classic HTTP Basic: base64("username:password") (kco-rules: basic-auth).
             token = base64.b64encode(f"{self.username}:{self.password}".encode()).decode("ascii")
             return f"Basic {token}"
         return None
@@ -153,7 +159,7 @@ def _base_url_from_env(environ: Mapping[str, str]) -> str:
         parts = urlsplit(explicit)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise KCOConfigError(f"KCO_API_URL must be an http(s) URL, got {explicit!r}")
-        # KCO is served over HTTPS only (notes §1.1, K-URLS); plain http is for the local emulator.
+        # KCO is served over HTTPS only (kco-rules: api-hosts); plain http is for the local emulator.
         if parts.scheme == "http" and parts.hostname not in LOCAL_HOSTS:
             raise KCOConfigError("KCO_API_URL must use https unless it points at 127.0.0.1 or localhost")
         return explicit.rstrip("/")
@@ -232,19 +238,20 @@ class KCOClient:
         self.on_call = on_call
         self._sleep = sleep
 
-    # --- Checkout API v3 (notes §2, SPEC24) ---------------------------------------------------------------
+    # --- Checkout API v3 (checkout-v3-openapi.yml; kco-rules: status-codes) ---------------------------------
 
     def create_order(self, order: Mapping[str, Any]) -> dict[str, Any]:
         """Create a checkout order; returns the order including `order_id` and `html_snippet`.
 
         Never retried: after a timeout KCO may have created the order, and a retry would create another.
-        An orphan order simply expires after 48 h (notes §6).
+        An orphan order simply expires after 48 h (kco-rules: expiry-48h).
         """
         request = _Request("create", "POST", "/checkout/v3/orders", None, 201, body=order)
         response = self._send(request)
         created = self._json_object(request, response)
-        # The answer must carry the new order's URL in Location (notes §1.3, §2; SPEC24). We keep only the
-        # order_id and rebuild the URL from it, so check that the two agree.
+        # The answer must carry the new order's URL in Location (checkout-v3-openapi.yml createOrderMerchant;
+        # kco-rules: request-headers). We keep only the order_id and rebuild the URL from it, so check that
+        # the two agree.
         location = response.headers.get("Location", "")
         order_id = created.get("order_id")
         if not location:
@@ -254,13 +261,17 @@ class KCOClient:
         return created
 
     def read_order(self, order_id: str) -> dict[str, Any]:
-        """Read a checkout order. 404 means unknown or expired: create a new order (notes §2, §6)."""
+        """Read a checkout order. 404 means unknown or expired: create a new order.
+
+        See kco-rules: expiry-48h, new-order-on-error.
+        """
         path = f"/checkout/v3/orders/{_segment(order_id)}"
         request = _Request("read", "GET", path, order_id, 200, retry=True)
         return self._json_object(request, self._send(request))
 
     def update_order(self, order_id: str, changes: Mapping[str, Any]) -> dict[str, Any]:
-        """Update an ongoing order; omitted fields keep their values (partial merge, notes §2, SPEC24).
+        """Update an ongoing order; omitted fields keep their values (a partial merge: checkout-v3-openapi.yml
+        updateOrderMerchant).
 
         A completed order answers 403 READ_ONLY_ORDER: see `KCOApiError.is_read_only_order`. Not retried,
         because after a lost answer the caller should read the order to learn what happened.
@@ -271,28 +282,33 @@ class KCOClient:
         return self._json_object(request, self._send(request))
 
     def abort_order(self, order_id: str) -> dict[str, Any]:
-        """Abort a checkout order (SPEC24; the resulting status is not documented, notes §3.3)."""
+        """Abort a checkout order (checkout-v3-openapi.yml abortOrder).
+
+        The status that follows is not documented (kco-rules: order-status).
+        """
         path = f"/checkout/v3/orders/{_segment(order_id)}/abort"
         request = _Request("abort", "POST", path, order_id, 200)
         response = self._send(request)
-        # SPEC24 gives the abort answer the content type */*, so an empty body is tolerated here.
+        # abortOrder gives its answer the content type */*, so an empty body is tolerated here.
         return self._json_object(request, response) if response.content.strip() else {}
 
-    # --- Order Management API v1 (notes §2, §11, OMSPEC) ---------------------------------------------------
+    # --- Order Management API v1 (order-management-v1-openapi.yml; kco-rules: order-management) -------------
 
     def read_om_order(self, order_id: str) -> dict[str, Any]:
-        """Read a completed order from Order Management, the source of truth after purchase (K-CONF)."""
+        """Read a completed order from Order Management, the source of truth after purchase
+        (kco-rules: push-and-acknowledge)."""
         request = _Request(
             "om_read", "GET", f"/ordermanagement/v1/orders/{_segment(order_id)}", order_id, 200, retry=True
         )
         return self._json_object(request, self._send(request))
 
     def acknowledge_order(self, order_id: str, idempotency_key: str | None = None) -> None:
-        """Acknowledge a completed order, which stops KCO's push retries (K-ACK). Answers 204.
+        """Acknowledge a completed order, which stops KCO's push retries (kco-rules: push-and-acknowledge).
+        Answers 204.
 
         Retried like a read: every attempt sends the same `Klarna-Idempotency-Key` (UUIDv4 recommended,
-        OMSPEC), so KCO treats repeats as one acknowledgement. Pass your own key to make retries across
-        separate calls (e.g. a confirmation page and a push) share it too.
+        acknowledgeOrder), so KCO treats repeats as one acknowledgement. Pass your own key to make retries
+        across separate calls (e.g. a confirmation page and a push) share it too.
         """
         key = idempotency_key or str(uuid.uuid4())
         request = _Request(
@@ -311,7 +327,8 @@ class KCOClient:
                 response = self._attempt(request)
             except KCOUnreachable as failure:
                 # A read timeout is not retried: KCO was slow, not absent, and retrying would multiply the
-                # shopper's wait. A missed acknowledge is repaired by KCO's next push (notes §7.3).
+                # shopper's wait. A missed acknowledge is repaired by KCO's next push
+                # (kco-rules: push-and-acknowledge).
                 if failure.request_sent or attempt == attempts:
                     raise
             else:
@@ -336,7 +353,8 @@ class KCOClient:
         if authorization:
             headers["Authorization"] = authorization
         if request.body is not None:
-            headers["Content-Type"] = "application/json"  # required on create/update (notes §1.3)
+            # Required on create and update (kco-rules: request-headers).
+            headers["Content-Type"] = "application/json"
         started = time.perf_counter()
         try:
             response = self.session.request(
@@ -408,14 +426,17 @@ class KCOClient:
 
     @staticmethod
     def _api_error(request: _Request, response: requests.Response) -> KCOApiError:
-        """Build the error from whatever came back; the body may be JSON, HTML or empty (notes §5.1)."""
+        """Build the error from whatever came back; the body may be JSON, HTML or empty.
+
+        See kco-rules: error-body.
+        """
         try:
             parsed = response.json() if response.content.strip() else None
         except ValueError:
             parsed = None
         body = parsed if isinstance(parsed, dict) else {}
-        # Error bodies: error_code, error_messages[], correlation_id (notes §5.1, K-APIERR); some answers use
-        # a single error_message (PHP-SDK merges both).
+        # Error bodies: error_code, error_messages[], correlation_id (kco-rules: error-body); some answers use
+        # a single error_message (Klarna's PHP SDK, klarna/kco_rest_php, merges both).
         error_code = body.get("error_code") if isinstance(body.get("error_code"), str) else None
         messages = [text for text in body.get("error_messages") or [] if isinstance(text, str)]
         if isinstance(body.get("error_message"), str):

@@ -8,7 +8,7 @@ Every failure of a KCO call is a `KCOError`:
 - `KCOProtocolError`: a 2xx answer the client cannot use (create without `Location`, a body that is not JSON).
 - `KCOConfigError`: the environment does not describe a usable KCO connection; raised at start-up.
 
-Error messages from KCO are for developers, not shoppers (notes §5.1, K-APIERR); show the shopper a short
+Error messages from KCO are for developers, not shoppers (kco-rules: error-body); show the shopper a short
 text of your own.
 """
 
@@ -56,7 +56,7 @@ class KCOApiError(KCOError):
         """True when the order is already completed and can no longer change.
 
         KCO answers an update (or abort) of a completed order with 403 READ_ONLY_ORDER, "Resource is
-        read-only" (notes §2 and §5.2, SPEC24 x-403). Integrations treat it as "the shopper has paid".
+        read-only" (kco-rules: status-codes, error-codes). Integrations treat it as "the shopper has paid".
         """
         return self.status == 403 and self.error_code == "READ_ONLY_ORDER"
 

@@ -2,10 +2,11 @@
 
 A KCO order names its market with `purchase_country` (ISO 3166-1 alpha-2), `purchase_currency`
 (ISO 4217) and `locale` (RFC 1766); country and currency must match the merchant's KCO setup and are never
-converted (notes §10.1, K-MULTI, KU-MULTI). The locale only changes the checkout language (notes §10.2).
+converted (kco-rules: markets). The locale only changes the checkout language (kco-rules: locales).
 
-VAT countries quote prices with VAT included, so each line carries the country's rate (notes §4.2). The
-US has no VAT: product lines carry tax rate 0 and the tax travels as one `sales_tax` line (notes §4.3).
+VAT countries quote prices with VAT included, so each line carries the country's rate (kco-rules: line-tax).
+The US has no VAT: product lines carry tax rate 0 and the tax travels as one `sales_tax` line
+(kco-rules: us-sales-tax).
 """
 
 from __future__ import annotations
@@ -29,13 +30,19 @@ class Market:
     country: str
     """ISO 3166-1 alpha-2, upper case, as sent in `purchase_country`."""
     alpha3: str
-    """ISO 3166-1 alpha-3, lower case: the form KCO's widget config and JS events use (notes §8, §9.2)."""
+    """ISO 3166-1 alpha-3, lower case: the form KCO's widget config and JS events use.
+
+    See kco-rules: widget-events.
+    """
     name: str
     currency: str
     locales: tuple[str, ...]
     """Checkout languages offered for this country; the first one is the default."""
     vat_rate: int
-    """Standard VAT rate in basis points (2500 = 25 %) like KCO's `tax_rate` (notes §4.1); 0 for US."""
+    """Standard VAT rate in basis points (2500 = 25 %) like KCO's `tax_rate`; 0 for US.
+
+    See kco-rules: order-line-fields.
+    """
     tax_mode: TaxMode
 
     @property
@@ -50,9 +57,10 @@ class Market:
 # is modelled; reduced rates (food, books...) belong to the product catalogue.
 #
 # Locales: the pairs for AT, BE, DK, FI, FR and DE are the per-country locales Klarna documents for Klarna
-# *Payments* (notes §10.2); the others (SE, NO, NL, GB, US, CH, ES, PL) are inferred from the languages KCO
-# supports (notes §10.2, K-LANG). KCO accepts any well-formed locale and falls back to a language it has
-# (e.g. `it-CH` -> Italian, unknown -> English), so an inferred pair never breaks an order (K-LANG).
+# *Payments*, https://docs.klarna.com/klarna-payments/in-depth-knowledge/puchase-countries-currencies-locales;
+# the others (SE, NO, NL, GB, US, CH, ES, PL) are inferred from the languages KCO supports
+# (kco-rules: locales). KCO accepts any well-formed locale and falls back to a language it has (e.g. `it-CH`
+# -> Italian, unknown -> English), so an inferred pair never breaks an order (kco-rules: locales).
 MARKETS: dict[str, Market] = {
     market.country: market
     for market in (
@@ -69,7 +77,7 @@ MARKETS: dict[str, Market] = {
         Market("ES", "esp", "Spain", "EUR", ("es-ES", "en-ES"), 2100, "vat_included"),
         Market("FR", "fra", "France", "EUR", ("fr-FR", "en-FR"), 2000, "vat_included"),
         Market("BE", "bel", "Belgium", "EUR", ("nl-BE", "fr-BE", "en-BE"), 2100, "vat_included"),
-        # PL is listed as a core country by Kustom only (notes §10.1).
+        # PL is listed as a core country by Kustom only (kco-rules: markets).
         Market("PL", "pol", "Poland", "PLN", ("pl-PL", "en-PL"), 2300, "vat_included"),
     )
 }
@@ -84,7 +92,10 @@ def get_market(country: str) -> Market:
 
 
 def market_for_alpha3(alpha3: str) -> Market:
-    """The market for an alpha-3 code such as `swe`, the form KCO's JS events report (notes §9.2)."""
+    """The market for an alpha-3 code such as `swe`, the form KCO's JS events report.
+
+    See kco-rules: widget-events.
+    """
     wanted = alpha3.strip().lower() if isinstance(alpha3, str) else ""
     for market in MARKETS.values():
         if market.alpha3 == wanted:

@@ -1,7 +1,8 @@
 """Cart lines in, KCO `order_lines`, `order_amount` and `order_tax_amount` out, in integer minor units.
 
-KCO rejects an order whose numbers do not add up (`400 BAD_VALUE`, "Bad value: order_tax_amount"), and
-tax that is off by one cent is the most common way integrations get there (notes §4.2). So:
+KCO rejects an order whose numbers do not add up (`400 BAD_VALUE`, "Bad value: order_tax_amount"), and tax
+that is off by one cent is the most common way integrations get there (kco-rules: line-tax, order-tax-sum).
+So:
 
 - every amount is an `int` in minor units (cents, öre); no float is ever involved;
 - `line_tax` computes the tax inside a VAT-included price with one stated rounding rule;
@@ -9,7 +10,8 @@ tax that is off by one cent is the most common way integrations get there (notes
 - `first_violation` checks an order the way KCO does and names the first bad field as KCO would,
   e.g. "Bad value: order_lines[2].total_tax_amount".
 
-US orders carry no VAT: product lines have tax rate 0 and the tax is one `sales_tax` line (notes §4.3).
+US orders carry no VAT: product lines have tax rate 0 and the tax is one `sales_tax` line
+(kco-rules: us-sales-tax).
 """
 
 from __future__ import annotations
@@ -21,13 +23,13 @@ from typing import Any, Literal
 
 from kco.markets import Market
 
-# Line types KCO knows (notes §4.1, SPEC24 order_line.type).
+# Line types KCO knows (kco-rules: order-line-fields; checkout-v3-openapi.yml order_line.type).
 LINE_TYPES = frozenset(
     {"physical", "discount", "shipping_fee", "sales_tax", "digital", "gift_card", "store_credit", "surcharge"}
 )
-MAX_AMOUNT = 100_000_000  # unit_price and total_amount maximum (notes §4.1, SPEC24)
-MAX_TAX_RATE = 10_000  # basis points, i.e. 100 % (notes §4.1, SPEC24)
-MAX_ORDER_LINES = 1000  # notes §4.1, SPEC24 order.order_lines.maxItems
+MAX_AMOUNT = 100_000_000  # unit_price and total_amount maximum (kco-rules: order-line-fields)
+MAX_TAX_RATE = 10_000  # basis points, i.e. 100 % (kco-rules: order-line-fields)
+MAX_ORDER_LINES = 1000  # kco-rules: order-fields (order_lines maxItems)
 BASIS = 10_000  # tax rates are basis points: 2500 = 25 %
 
 CartLineType = Literal["physical", "digital", "discount", "gift_card", "store_credit", "surcharge"]
@@ -83,11 +85,11 @@ def line_tax(total_amount: int, tax_rate: int) -> int:
     """The VAT contained in a VAT-included `total_amount` at `tax_rate` basis points.
 
     KCO accepts a line when its tax is within ±1 of `total_amount - total_amount * 10000 / (10000 + tax_rate)`
-    (notes §4.2, SPEC24; 50000 at 1000 -> 4545, the tax inside the price, not 5000: kco_rest_dotnet #24).
+    (kco-rules: line-tax; 50000 at 1000 -> 4545, the tax inside the price, not 5000: kco_rest_dotnet #24).
     Rule used here: net = total_amount * 10000 / (10000 + tax_rate) rounded half away from zero, and
     tax = total_amount - net. The result is within 0.5 of the exact value, so it passes whether KCO computes
     the quotient exactly or with integer division. A negative total (a discount line) gives the mirrored,
-    negative tax, as SPEC24 asks for discount lines.
+    negative tax, as the order_line schema asks for discount lines.
     """
     net = _divide_round_half_up(total_amount * BASIS, BASIS + tax_rate)
     return total_amount - net
@@ -104,7 +106,7 @@ def _order_line(
     *, type: str, reference: str, name: str, quantity: int, unit_price: int, tax_rate: int,
     total_discount_amount: int = 0,
 ) -> dict[str, Any]:
-    # total_amount = quantity * unit_price - total_discount_amount (notes §4.1, SPEC24).
+    # total_amount = quantity * unit_price - total_discount_amount (kco-rules: line-total).
     total_amount = quantity * unit_price - total_discount_amount
     return {
         "type": type,
@@ -130,12 +132,12 @@ def build_order(
 
     VAT markets: each line keeps its VAT-included price and rate; `sales_tax_rate` must be 0.
     Sales-tax markets (US): every line must have tax rate 0; one `sales_tax` line is appended whose amount
-    is `sales_tax(taxable subtotal, sales_tax_rate)`, and `order_tax_amount` equals it (notes §4.3). The
-    taxable subtotal is products minus discounts. Shipping is left out: whether shipping is taxable differs
-    between US states and the notes do not cover it; a merchant in a state that taxes shipping must add it
-    to the base. The line is sent even when the tax is 0, so the order keeps the same shape when the
-    `address_update` callback later fills in the tax for the shipping address (notes §4.3: "you may send a
-    default or 0 sales_tax line").
+    is `sales_tax(taxable subtotal, sales_tax_rate)`, and `order_tax_amount` equals it
+    (kco-rules: us-sales-tax). The taxable subtotal is products minus discounts. Shipping is left out:
+    whether shipping is taxable differs between US states and the docs do not cover it; a merchant in a state
+    that taxes shipping must add it to the base. The line is sent even when the tax is 0, so the order keeps
+    the same shape when the `address_update` callback later fills in the tax for the shipping address
+    (kco-rules: us-sales-tax: "you may send a default or 0 sales_tax line").
 
     Raises ValueError for input KCO would reject (e.g. a line total above 100 000 000 minor units, a
     negative order amount); the message is the `first_violation` text.
@@ -164,18 +166,19 @@ def build_order(
         ))
     if market.tax_mode == "sales_tax":
         tax = sales_tax(taxable_subtotal, sales_tax_rate)
-        # US pattern: quantity 1, unit_price = total_amount = tax, tax_rate 0, no line tax (notes §4.3).
+        # US pattern: quantity 1, unit_price = total_amount = tax, tax_rate 0, no line tax
+        # (kco-rules: us-sales-tax).
         order_lines.append(_order_line(
             type="sales_tax", reference="sales-tax", name="Sales Tax", quantity=1, unit_price=tax, tax_rate=0,
         ))
         order_tax_amount = tax
     else:
-        # order_tax_amount is the exact sum of the line taxes (notes §4.2, KP-TAX, krokedil #177).
+        # order_tax_amount is the exact sum of the line taxes (kco-rules: order-tax-sum).
         order_tax_amount = sum(line["total_tax_amount"] for line in order_lines)
 
     totals = OrderTotals(
         order_lines=order_lines,
-        # order_amount is the exact sum of the line totals, tax line included (notes §4.2, §4.3).
+        # order_amount is the exact sum of the line totals, tax line included (kco-rules: order-amount-sum).
         order_amount=sum(line["total_amount"] for line in order_lines),
         order_tax_amount=order_tax_amount,
     )
@@ -188,19 +191,20 @@ def build_order(
 # --- The checker -------------------------------------------------------------------------------------------
 
 def _is_int(value: object) -> bool:
-    # In Python True is an int; KCO's integer fields take neither booleans nor floats (SPEC24 int64).
+    # In Python True is an int; KCO's integer fields take neither booleans nor floats
+    # (kco-rules: order-line-fields).
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _bad(path: str) -> str:
-    # KCO's wording for every field-level failure (notes §5.2, SPEC24 x-400). For a *missing* required
+    # KCO's wording for every field-level failure (kco-rules: error-codes). For a *missing* required
     # field the exact KCO message is not documented; this checker reports it the same way.
     return f"Bad value: {path}"
 
 
 _PATTERNS: tuple[tuple[str, str], ...] = (
-    # Letters only, lengths as in SPEC24 (notes §3.1). Checked only when present: `OrderTotals.as_kco()`
-    # carries just the money fields, and the caller adds country, currency and locale.
+    # Letters only, lengths as in the order schema (kco-rules: order-fields). Checked only when present:
+    # `OrderTotals.as_kco()` carries just the money fields, and the caller adds country, currency and locale.
     ("purchase_country", r"[A-Za-z]{2}"),
     ("purchase_currency", r"[A-Za-z]{3}"),
     ("locale", r"[A-Za-z]{2}(?:-[A-Za-z]{2})*"),
@@ -210,7 +214,8 @@ _PATTERNS: tuple[tuple[str, str], ...] = (
 def _line_violation(line: object, path: str) -> str | None:
     if not isinstance(line, Mapping):
         return _bad(path)
-    # Required: name, quantity, unit_price, tax_rate, total_amount, total_tax_amount (notes §4.1, SPEC24).
+    # Required: name, quantity, unit_price, tax_rate, total_amount, total_tax_amount
+    # (kco-rules: order-line-fields).
     name = line.get("name")
     if not isinstance(name, str) or not 1 <= len(name) <= 255:
         return _bad(f"{path}.name")
@@ -242,7 +247,7 @@ def _line_violation(line: object, path: str) -> str | None:
     if total_amount > MAX_AMOUNT or total_amount != quantity * unit_price - discount:
         return _bad(f"{path}.total_amount")
     # |tax - (total - total*10000/(10000+rate))| <= 1, multiplied through by (10000+rate) so it stays exact
-    # in integers: |tax*(10000+rate) - total*rate| <= 10000+rate (notes §4.2, SPEC24).
+    # in integers: |tax*(10000+rate) - total*rate| <= 10000+rate (kco-rules: line-tax).
     if abs(total_tax_amount * (BASIS + tax_rate) - total_amount * tax_rate) > BASIS + tax_rate:
         return _bad(f"{path}.total_tax_amount")
     return None
@@ -251,15 +256,16 @@ def _line_violation(line: object, path: str) -> str | None:
 def first_violation(order: Mapping[str, Any]) -> str | None:
     """The first KCO amount/line rule `order` breaks, as "Bad value: <json path>", or None if it passes.
 
-    Rules (notes §4.1, §4.2, SPEC24): required fields present with integer (not bool, not float) values;
-    quantity >= 0; tax_rate 0..10000; unit_price and total_amount <= 100 000 000; name 1..255 characters;
-    at most 1000 lines; each line total exact; each line tax within ±1; order_amount and order_tax_amount
-    non-negative and exactly the sums of the lines. Lines are checked before the order sums because a bad
-    line usually explains a bad sum. The order in which KCO itself checks is not documented.
+    Rules (kco-rules: order-fields, order-line-fields, line-total, line-tax): required fields present with
+    integer (not bool, not float) values; quantity >= 0; tax_rate 0..10000; unit_price and total_amount
+    <= 100 000 000; name 1..255 characters; at most 1000 lines; each line total exact; each line tax within
+    ±1; order_amount and order_tax_amount non-negative and exactly the sums of the lines. Lines are checked
+    before the order sums because a bad line usually explains a bad sum. The order in which KCO itself checks
+    is not documented.
 
-    Exact order sums are our reading: KCO's spec implies equality for order_amount, and a tax sum 666 vs
-    700 was rejected (notes §4.2). Klarna *Payments* tolerates order tax ± the number of items, which is
-    unverified for KCO; this checker is strict.
+    Exact order sums are our reading: KCO's spec implies equality for order_amount, and a tax sum 666 vs 700
+    was rejected (kco-rules: order-amount-sum, order-tax-sum). Klarna *Payments* tolerates order tax ± the
+    number of items, which is unverified for KCO; this checker is strict.
     """
     for key, pattern in _PATTERNS:
         if key in order and (not isinstance(order[key], str) or not re.fullmatch(pattern, order[key])):
@@ -277,7 +283,7 @@ def first_violation(order: Mapping[str, Any]) -> str | None:
     if order["order_amount"] != sum(line["total_amount"] for line in lines):
         return _bad("order_amount")
     # A sales_tax line carries its tax as total_amount with total_tax_amount 0, and order_tax_amount must
-    # include it (notes §4.3, the US pattern). Adding both is our generalisation [inferred]: in a US order
+    # include it (kco-rules: us-sales-tax). Adding both is our generalisation [inferred]: in a US order
     # the other lines carry 0 tax, in a VAT order there is no sales_tax line.
     expected_tax = sum(line["total_tax_amount"] for line in lines) + sum(
         line["total_amount"] for line in lines if line.get("type") == "sales_tax"

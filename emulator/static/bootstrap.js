@@ -1,8 +1,9 @@
 /*
  * KCO emulator bootstrap: runs in the merchant's page, loaded by the html_snippet's inline script
- * (BOOTSTRAP_SRC, notes §8). It renders the checkout <iframe> from the emulator's origin inside
- * #klarna-checkout-container, drains the `window._klarnaCheckout.q` queue once the iframe is ready and
- * gives each queued callback the `api` object of notes §9: suspend(options), resume(), on(handlers).
+ * (BOOTSTRAP_SRC, kco-rules: html-snippet). It renders the checkout <iframe> from the emulator's origin
+ * inside #klarna-checkout-container, drains the `window._klarnaCheckout.q` queue once the iframe is ready
+ * and gives each queued callback the `api` object: suspend(options), resume(), on(handlers)
+ * (kco-rules: suspend-resume).
  *
  * Test hooks: the container carries data-kco-widget-state = loading | ready | suspended | resuming
  * ("ready" again only after a resume re-rendered the order) and data-kco-auto-resume = on | off.
@@ -15,7 +16,8 @@
   'use strict';
 
   var NAME = '_klarnaCheckout';
-  var AUTO_RESUME_MS = 10000; // suspend() resumes by itself after 10 s unless disabled (notes §9.1)
+  // suspend() resumes by itself after 10 s unless disabled (kco-rules: suspend-resume).
+  var AUTO_RESUME_MS = 10000;
   var previousFunction = window[NAME];
   var config = previousFunction && previousFunction.config;
   if (!config || !config.container) {
@@ -135,7 +137,7 @@
   }
 
   function onMessage(event) {
-    // Strict origin check: only the emulator's iframe of this widget may talk to us (notes §9).
+    // Strict origin check: only the emulator's iframe of this widget may talk to us.
     if (destroyed || event.origin !== emulatorOrigin || event.source !== iframe.contentWindow) {
       return;
     }
@@ -157,7 +159,8 @@
     } else if (message.type === 'resize' && message.height > 0) {
       iframe.style.height = Math.ceil(message.height) + 'px';
     } else if (message.type === 'redirect' && /^https?:/.test(String(message.url))) {
-      // Callbacks, validation and completion send the whole page on, not just the iframe (notes §7).
+      // Callbacks, validation and completion send the whole page on, not just the iframe
+      // (kco-rules: refine-callbacks, validation-callback).
       window.location.assign(message.url);
     }
   }

@@ -1,11 +1,12 @@
 /*
  * The emulated checkout inside the iframe (emulator origin). It renders the order from
  * /widget/orders/<id>/state, lets the shopper enter an address, change country, pick a shipping option
- * and complete the purchase; the emulator runs the merchant callbacks (notes §7) behind those actions.
+ * and complete the purchase; the emulator runs the merchant callbacks behind those actions
+ * (kco-rules: refine-callbacks, validation-callback).
  *
  * It talks to the merchant's page only by postMessage, and only with the origin the bootstrap passed
  * in `parent_origin`, which must match the frame's real ancestor (ancestorOrigins, else the referrer).
- * Events follow notes §9.2; countries in payloads are lower-case alpha-3.
+ * Events follow kco-rules: widget-events; countries in payloads are lower-case alpha-3.
  *
  * Test hooks: <body data-kco-frame-state="loading|ready|suspended|complete|unavailable">, the overlay
  * role="status" named "Checkout suspended", the lines in [data-kco-order-line], the total in
@@ -26,7 +27,7 @@ const ADDRESS_FIELDS = [
   ['street_address', 'Street address', 'street-address'],
   ['city', 'City', 'address-level2'],
 ];
-// In AT and DE only postal code and country are reported to the merchant page (notes §9.2).
+// In AT and DE only postal code and country are reported to the merchant page (kco-rules: widget-events).
 const COUNTRIES_WITHOUT_NAMES_IN_EVENTS = ['AT', 'DE'];
 
 let order = null;
@@ -135,7 +136,8 @@ function render(state) {
   }, h('span', { text: `${line.quantity} × ${line.name}` }), h('span', { text: money(line.total_amount) }))));
   el.total.textContent = money(state.order_amount);
 
-  // A country choice only when billing_countries / shipping_countries allow several (notes §3.1).
+  // A country choice only when billing_countries / shipping_countries allow several
+  // (checkout-v3-openapi.yml order.billing_countries).
   el.countryField.hidden = state.countries.length < 2;
   el.country.replaceChildren(...state.countries.map((item) => h('option', {
     value: item.country, 'data-alpha3': item.alpha3, text: item.name,
@@ -292,7 +294,7 @@ async function onFieldChange(event) {
 async function onCountryChange() {
   const previous = order.billing_address.country;
   const address = currentAddress();
-  // With a complete address one address_update / country_change covers it (notes §7.1).
+  // With a complete address one address_update / country_change covers it (kco-rules: refine-callbacks).
   const accepted = addressComplete(address)
     ? await submitAddress(address)
     : await act('country', { country: address.country }) === 'updated';
@@ -329,7 +331,7 @@ function onFirstInteraction(event) {
     document.removeEventListener(type, onFirstInteraction, { capture: true });
   }
   emit('user_interacted', { type: event.type });
-  // Shopper interaction keeps the order alive (notes §6).
+  // Shopper interaction keeps the order alive (kco-rules: expiry-48h).
   fetch(`${orderUrl}/interaction`, { method: 'POST', headers: authHeaders }).catch(() => {});
 }
 
@@ -351,7 +353,7 @@ async function onParentMessage(event) {
     suspended = true;
     setSuspended(true);
   } else if (message.type === 'resume') {
-    // resume() re-reads the order so the widget shows the merchant's update (notes §9.1, K-UPD).
+    // resume() re-reads the order so the widget shows the merchant's update (kco-rules: suspend-resume).
     suspended = false;
     const totalBefore = order?.order_amount;
     try {
@@ -375,7 +377,7 @@ function loadEvents() {
     { name: 'load', payload: { customer: { type: order.customer_type }, shipping_address: {
       country: alpha3(billing.country), ...(billing.postal_code ? { postal_code: billing.postal_code } : {}),
     } } },
-    // `customer` and `change` also fire on load with defaults (notes §9.2, K-ANALYTICS).
+    // `customer` and `change` also fire on load with defaults (kco-rules: widget-events).
     { name: 'customer', payload: { type: order.customer_type } },
     { name: 'change', payload: changePayload(currentAddress()) },
   ];
