@@ -100,7 +100,7 @@ class ServerProcess:
 
 def emulator_process(host: str = "127.0.0.1", port: int = 5001, env: Mapping[str, str] | None = None,
                      echo: bool = False) -> ServerProcess:
-    argv = [sys.executable, "-m", "emulator", "--host", host, "--port", str(port)]
+    argv = [sys.executable, "-m", "kco_emulator", "--host", host, "--port", str(port)]
     return ServerProcess("emulator", argv, env, echo)
 
 

@@ -30,7 +30,7 @@ from harness.emulator_samples import (
 )
 from tests.openapi_spec import require_spec, validate_order_response
 
-EMULATOR_DIR = Path(__file__).resolve().parents[1] / "emulator"
+EMULATOR_DIR = Path(__file__).resolve().parents[1] / "kco_emulator"
 
 
 def test_emulator_starts_on_a_port_chosen_by_the_os_and_stops_on_sigterm() -> None:
@@ -53,7 +53,7 @@ def test_emulator_never_imports_the_shop_or_the_kco_client() -> None:
         [
             sys.executable,
             "-c",
-            "import sys, emulator.app; print(sorted(m for m in sys.modules "
+            "import sys, kco_emulator.app; print(sorted(m for m in sys.modules "
             "if m.split('.')[0] in ('kco', 'shop', 'app')))",
         ],
         cwd=EMULATOR_DIR.parent,

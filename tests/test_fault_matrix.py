@@ -88,7 +88,7 @@ FAULT_MATRIX = """
 | acknowledge | dropped connection | 3     | 503 kco_unreachable | om_read, acknowledge ×3 | same  | 0       |
 """
 
-# How each fault of the table is armed in the emulator (emulator/faults.py).
+# How each fault of the table is armed in the emulator (kco_emulator/faults.py).
 FAULTS: dict[str, dict[str, Any]] = {
     "400": {"status": 400},
     "401": {"status": 401},

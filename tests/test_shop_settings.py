@@ -46,7 +46,7 @@ VARIABLE_NAME = re.compile(r"^[A-Z][A-Z0-9_]+$")
 
 
 def _is_environ(node: ast.expr) -> bool:
-    """`os.environ`, or a mapping of it handed on as `environ` or `env` (shop.settings, emulator.store)."""
+    """`os.environ`, or a mapping of it handed on as `environ` or `env` (shop.settings, kco_emulator.store)."""
     return ((isinstance(node, ast.Attribute) and node.attr == "environ")
             or (isinstance(node, ast.Name) and node.id in ("environ", "env")))
 

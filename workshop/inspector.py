@@ -310,7 +310,7 @@ def inspector_blueprint(recorder: Recorder, kco: ClientConfig) -> Blueprint:
 
 
 class EmulatorButtons:
-    """The emulator's control API (emulator/control.py), limited to what the workshop buttons need."""
+    """The emulator's control API (kco_emulator/control.py), limited to what the workshop buttons need."""
 
     def __init__(self, kco: ClientConfig) -> None:
         self.base_url = kco.base_url

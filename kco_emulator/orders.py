@@ -10,8 +10,8 @@ import copy
 from datetime import timedelta
 from typing import Any
 
-from emulator.snippet import MERCHANT_NAME, checkout_snippet, confirmation_snippet
-from emulator.store import StoredOrder, iso8601
+from kco_emulator.snippet import MERCHANT_NAME, checkout_snippet, confirmation_snippet
+from kco_emulator.store import StoredOrder, iso8601
 
 # Read-only on input: silently ignored when a merchant sends them (kco-rules: order-fields).
 READ_ONLY_FIELDS = frozenset({

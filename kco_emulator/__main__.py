@@ -1,4 +1,4 @@
-"""`python -m emulator --host 127.0.0.1 --port 5001`: serve the emulator until Ctrl-C or SIGTERM.
+"""`python -m kco_emulator --host 127.0.0.1 --port 5001`: serve the emulator until Ctrl-C or SIGTERM.
 
 With `--port 0` the OS picks a free port; the line `KCO emulator listening on http://HOST:PORT` (printed
 once the socket is bound) carries the real one, which is what harness/devserver.py and the tests wait for.
@@ -13,12 +13,12 @@ from types import FrameType
 
 from werkzeug.serving import make_server
 
-from emulator.app import create_app
-from emulator.store import Settings, SettingsError
+from kco_emulator.app import create_app
+from kco_emulator.store import Settings, SettingsError
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m kco_emulator", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=5001)
     args = parser.parse_args(argv)

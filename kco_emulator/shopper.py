@@ -12,9 +12,9 @@ import copy
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from emulator import callbacks
-from emulator.markets import market_for
-from emulator.orders import (
+from kco_emulator import callbacks
+from kco_emulator.markets import market_for
+from kco_emulator.orders import (
     CALLBACK_RESPONSE_FIELDS,
     CALLBACK_RESPONSE_REQUIRED,
     address,
@@ -23,8 +23,8 @@ from emulator.orders import (
     shipping_service_request,
     with_selected_shipping_option,
 )
-from emulator.store import EmulatorState, StoredOrder
-from emulator.validation import BadValue, check_order
+from kco_emulator.store import EmulatorState, StoredOrder
+from kco_emulator.validation import BadValue, check_order
 
 # Fields the iframe asks for before a purchase; the emulator's form, not KCO's real one.
 ADDRESS_FORM_FIELDS = {

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
-from emulator.markets import LOCALE_PATTERN, market_for
+from kco_emulator.markets import LOCALE_PATTERN, market_for
 
 MAX_AMOUNT = 100_000_000  # unit_price and total_amount limit (kco-rules: order-line-fields)
 MAX_ORDER_LINES = 1000  # kco-rules: order-fields

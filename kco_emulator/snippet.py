@@ -11,8 +11,8 @@ from __future__ import annotations
 import json
 from html import escape
 
-from emulator.markets import alpha3
-from emulator.store import StoredOrder
+from kco_emulator.markets import alpha3
+from kco_emulator.store import StoredOrder
 
 MERCHANT_NAME = "KCO emulator demo merchant"
 

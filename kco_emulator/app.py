@@ -7,10 +7,10 @@ import uuid
 from flask import Flask, Response, g, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from emulator.api import api
-from emulator.control import control
-from emulator.store import EmulatorState, Settings
-from emulator.widget import widget
+from kco_emulator.api import api
+from kco_emulator.control import control
+from kco_emulator.store import EmulatorState, Settings
+from kco_emulator.widget import widget
 
 API_PREFIXES = ("/checkout/", "/ordermanagement/")
 

@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 import requests
 
-from emulator.store import EmulatorState, StoredOrder, iso8601
+from kco_emulator.store import EmulatorState, StoredOrder, iso8601
 
 ORDER_ID_PLACEHOLDER = "{checkout.order.id}"
 USER_AGENT = "KCO-Emulator/1.0"

@@ -15,10 +15,16 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from emulator import faults
-from emulator.orders import merged_update, om_body, order_body, with_selected_shipping_option, writable_fields
-from emulator.store import EmulatorState, StoredOrder, iso8601
-from emulator.validation import BadValue, check_order
+from kco_emulator import faults
+from kco_emulator.orders import (
+    merged_update,
+    om_body,
+    order_body,
+    with_selected_shipping_option,
+    writable_fields,
+)
+from kco_emulator.store import EmulatorState, StoredOrder, iso8601
+from kco_emulator.validation import BadValue, check_order
 
 api = Blueprint("api", __name__)
 

@@ -14,10 +14,10 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from emulator import shopper
-from emulator.markets import alpha3, display_language, market_for
-from emulator.orders import address, allowed_billing_countries
-from emulator.store import EmulatorState, StoredOrder
+from kco_emulator import shopper
+from kco_emulator.markets import alpha3, display_language, market_for
+from kco_emulator.orders import address, allowed_billing_countries
+from kco_emulator.store import EmulatorState, StoredOrder
 
 STATIC = Path(__file__).parent / "static"
 widget = Blueprint("widget", __name__, url_prefix="/widget")

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Response, json, request
 
-from emulator.store import EmulatorState
+from kco_emulator.store import EmulatorState
 
 OPERATIONS = ("create", "read", "update", "abort", "om_read", "acknowledge", "any")
 BODIES = ("json", "empty", "html")

@@ -10,9 +10,9 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
-from emulator import callbacks, faults, shopper
-from emulator.orders import order_body
-from emulator.store import EmulatorState, StoredOrder, iso8601
+from kco_emulator import callbacks, faults, shopper
+from kco_emulator.orders import order_body
+from kco_emulator.store import EmulatorState, StoredOrder, iso8601
 
 control = Blueprint("control", __name__, url_prefix="/_emulator")
 
