@@ -17,6 +17,8 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from shop.dev_server import load_env_file
+
 ROOT = Path(__file__).resolve().parent.parent
 # Our servers print "listening on URL"; gunicorn prints "Listening at: URL (pid)".
 LISTENING = re.compile(r"[Ll]istening (?:on|at:) (http://[^\s)]+)")
@@ -31,13 +33,15 @@ class ServerProcess:
     """One server in a child process; its output is kept in `output` (and echoed if asked).
 
     It is ready once a line matches `ready`; the pattern's first group, if it has one, is the URL (else
-    `url` is given up front, e.g. for Redis). `pass_fds` hands an already listening socket to the child.
+    `url` is given up front, e.g. for Redis). `pass_fds` hands an already listening socket to the child;
+    `cwd` is where it runs (the repository unless given).
     """
 
     def __init__(self, name: str, argv: list[str], env: Mapping[str, str] | None = None,
                  echo: bool = False, ready: re.Pattern[str] = LISTENING, url: str = "",
-                 pass_fds: tuple[int, ...] = ()) -> None:
+                 pass_fds: tuple[int, ...] = (), cwd: Path = ROOT) -> None:
         self.name = name
+        self.cwd = cwd
         self.argv = argv
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
         self.echo = echo
@@ -51,7 +55,7 @@ class ServerProcess:
 
     def start(self, timeout: float = 20.0) -> str:
         self._process = subprocess.Popen(
-            self.argv, cwd=ROOT, env=self.env, text=True,
+            self.argv, cwd=self.cwd, env=self.env, text=True,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
             pass_fds=self.pass_fds,
         )
@@ -133,6 +137,7 @@ def main() -> int:
     # A process manager, `kill` or a CI runner stops us with SIGTERM: stop the children then too, as on
     # Ctrl-C, instead of leaving them running as orphans.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
+    load_env_file()  # before the host is chosen; both children inherit what it set
     servers: list[ServerProcess] = []
     # A KCO host of your own (see .env.example) replaces the emulator; with none, the emulator is the host.
     use_emulator = not any(os.environ.get(name) for name in ("KCO_API_URL", "KCO_ENVIRONMENT", "KCO_REGION"))
