@@ -11,6 +11,7 @@ import base64
 import binascii
 import re
 import secrets
+from http import HTTPStatus
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
@@ -24,7 +25,7 @@ from kco_emulator.orders import (
     writable_fields,
 )
 from kco_emulator.store import EmulatorState, StoredOrder, iso8601
-from kco_emulator.validation import BadValue, check_order
+from kco_emulator.validation import BadValue, check_order, check_read_only_fields
 
 api = Blueprint("api", __name__)
 
@@ -141,17 +142,37 @@ def json_body() -> dict[str, Any]:
 
 
 def open_checkout(order_id: str) -> StoredOrder:
+    """The order the Checkout API still answers for; an aborted one only under `aborted_orders` "read_only"
+    (kco-rules: aborted-orders)."""
     order = state().find(order_id)
-    if order is None or order.aborted or order.expired(state().clock.now()):
+    if order is None or order.expired(state().clock.now()):
+        raise OrderGone()
+    if order.aborted and state().settings.aborted_orders != "read_only":
         raise OrderGone()
     return order
 
 
 def read_only(order: StoredOrder) -> tuple[Response, int] | None:
-    if order.completed:
-        # Updates are only allowed while checkout_incomplete (kco-rules: status-codes).
+    if order.completed or order.aborted:
+        # Updates are only allowed while checkout_incomplete (kco-rules: status-codes); an aborted order that
+        # still reads refuses them the same way (kco-rules: aborted-orders, inferred).
         return kco_error(403, "READ_ONLY_ORDER", "Resource is read-only")
     return None
+
+
+def locked(order: StoredOrder) -> tuple[Response, int] | None:
+    """The refusal of a merchant update while a refine callback of this order runs, or while a refusal armed
+    by /_emulator/orders/{id}/lock is left (kco-rules: callback-lock). The caller holds the state lock."""
+    status = state().settings.callback_lock_status
+    if not status or not (order.callbacks_running or order.lock_refusals):
+        return None
+    if order.lock_refusals:
+        order.lock_refusals -= 1
+    try:
+        code = HTTPStatus(status).name
+    except ValueError:
+        code = "ERROR"
+    return kco_error(status, code, "The order is locked while a callback to the merchant runs")
 
 
 @api.post("/checkout/v3/orders")
@@ -160,7 +181,9 @@ def create_order() -> tuple[Response, int]:
 
     See kco-rules: status-codes, order-fields.
     """
-    fields = with_selected_shipping_option(writable_fields(json_body()))
+    body = json_body()
+    check_read_only_fields(body)
+    fields = with_selected_shipping_option(writable_fields(body))
     check_order(fields)
     order = state().new_order(fields)
     g.created_order_id = order.order_id
@@ -185,16 +208,22 @@ def update_order(order_id: str) -> tuple[Response, int] | Response:
     if refused := read_only(open_checkout(order_id)):
         return refused
     changes = json_body()
+    check_read_only_fields(changes)
     # Read, merge, validate and commit in one step under the lock (no I/O in it): two updates of one order
     # that merged outside it would both start from the same fields, and the later commit would drop the
     # earlier one's changes. The order may also have been completed or aborted while the body was read.
     with state().lock:
         order = open_checkout(order_id)
-        if refused := read_only(order):
+        if refused := read_only(order) or locked(order):
             return refused
         fields = merged_update(order, changes)
-        check_order(fields)
+        # A purchase_country the merchant sends decides the market again (kco-rules:
+        # country-change-purchase-country).
+        market_country = None if "purchase_country" in changes else order.widget_country
+        check_order(fields, market_country=market_country)
         order.fields = fields
+        if "purchase_country" in changes:
+            order.widget_country = None
         state().touch(order)
         body = order_body(order, widget_base_url())
     return jsonify(body)
@@ -202,8 +231,9 @@ def update_order(order_id: str) -> tuple[Response, int] | Response:
 
 @api.post("/checkout/v3/orders/<order_id>/abort")
 def abort_order(order_id: str) -> tuple[Response, int] | Response:
-    """Abort an open order. What follows is not documented (kco-rules: order-status, inferred); here the order
-    then answers like an expired one (404, empty body)."""
+    """Abort an open order. What follows is not documented (kco-rules: aborted-orders, inferred): by
+    default the order then answers like an expired one (404, empty body); `aborted_orders` "read_only" keeps
+    it readable."""
     with state().lock:  # not completed between the check and the abort
         order = open_checkout(order_id)
         if refused := read_only(order):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from flask import Flask, Response, g, jsonify, request
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from kco_emulator.api import api
 from kco_emulator.control import control
@@ -45,6 +45,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         else:
             body = {"error": {"code": (error.name or "error").lower().replace(" ", "_"),
                               "message": error.description or error.name}}
-        return jsonify(body), status
+        response = jsonify(body)
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            # A 405 names the methods the resource has (RFC 9110, section 15.5.6).
+            response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+        return response, status
 
     return app

@@ -9,8 +9,11 @@ on.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import requests
 
@@ -96,13 +99,33 @@ def deliver_push(state: EmulatorState, order: StoredOrder) -> dict[str, Any]:
     return attempt
 
 
+# Kustom's push schedule (kco-rules: push-and-acknowledge): about 2 minutes after completion, then 5, 15, 30
+# and 60 minutes, then every 4 hours for up to 48 hours. That the minutes count from the completion, not from
+# the previous attempt, is the emulator's reading (inferred).
+REAL_PUSH_OFFSETS = (
+    *(timedelta(minutes=minutes) for minutes in (2, 5, 15, 30, 60)),
+    *(timedelta(hours=hours) for hours in range(5, 49, 4)),
+)
+TICK_SECONDS = 1.0
+
+
 def schedule_push(state: EmulatorState, order: StoredOrder) -> None:
-    """Push after each delay of the schedule until the order is acknowledged
+    """Push until the order is acknowledged, on the schedule the `push_schedule` setting names
     (kco-rules: push-and-acknowledge).
 
-    Each delay counts from the previous attempt; when the schedule is used up the emulator stops
-    (real KCO keeps going every 4 hours for up to 48 hours).
+    "fast": after each delay of push_retry_seconds, each counted from the previous attempt, in real time; when
+    the list is used up the emulator stops. "real": at REAL_PUSH_OFFSETS after completion on the emulator's
+    clock, so `/_emulator/clock` reaches each attempt without waiting.
     """
+    if state.settings.push_schedule == "real":
+        assert order.completed_at is not None
+        with state.lock:
+            order.push_due = [order.completed_at + offset for offset in REAL_PUSH_OFFSETS]
+            if state.push_ticker is None:
+                state.push_ticker = threading.Thread(target=_tick, args=(state,), name="push-ticker",
+                                                     daemon=True)
+                state.push_ticker.start()
+        return
     delays = state.settings.push_retry_seconds
     generation = state.generation
 
@@ -121,3 +144,65 @@ def schedule_push(state: EmulatorState, order: StoredOrder) -> None:
         state.active_push_schedules += 1
 
     threading.Thread(target=run, name=f"push-{order.order_id}", daemon=True).start()
+
+
+def _tick(state: EmulatorState) -> None:
+    # Wall time moves the emulator's clock too: a push that falls due while nobody advances the clock still
+    # goes out, about on time.
+    while True:
+        time.sleep(TICK_SECONDS)
+        deliver_due_pushes(state)
+
+
+def deliver_due_pushes(state: EmulatorState) -> int:
+    """Deliver every push of the "real" schedule whose time has come on the emulator's clock, oldest first;
+    returns how many went out. An order acknowledged meanwhile gets no further push."""
+    delivered = 0
+    with state.push_delivery:
+        while True:
+            with state.lock:
+                now = state.clock.now()
+                due = [(order.push_due[0], order) for order in state.orders.values()
+                       if order.push_due and order.push_due[0] <= now]
+                if not due:
+                    return delivered
+                _, order = min(due, key=lambda pair: pair[0])
+                order.push_due.pop(0)
+                if order.acknowledged:
+                    order.push_due.clear()
+                    continue
+            deliver_push(state, order)
+            delivered += 1
+
+
+def pending_real_pushes(state: EmulatorState) -> int:
+    """Orders whose "real" push schedule still has attempts to come (the caller holds the lock)."""
+    return sum(1 for order in state.orders.values() if order.push_due and not order.acknowledged)
+
+
+# The notification callback (kco-rules: pending-orders): the outcome of a fraud review.
+FRAUD_DECISIONS = {
+    "FRAUD_RISK_ACCEPTED": "ACCEPTED",
+    "FRAUD_RISK_REJECTED": "REJECTED",
+    "FRAUD_RISK_STOPPED": "REJECTED",
+}
+
+
+def deliver_notification(state: EmulatorState, order: StoredOrder, event_type: str) -> dict[str, Any]:
+    """POST `{order_id, event_type}` to merchant_urls.notification, once (retries are not emulated), and
+    write it to the request log as operation `notification`."""
+    url = merchant_url(order, "notification")
+    now = state.clock.now()
+    attempt: dict[str, Any] = {"at": iso8601(now), "url": url, "event_type": event_type, "status": None,
+                               "error": None}
+    if url:
+        answer = post_to_merchant(url, {"order_id": order.order_id, "event_type": event_type},
+                                  state.settings.callback_timeout)
+        attempt["status"], attempt["error"] = answer.status, answer.error
+    with state.lock:
+        order.notifications.append(attempt)
+    if url:
+        state.log_request({"method": "POST", "path": urlsplit(url).path, "status": attempt["status"],
+                           "order_id": order.order_id, "at": iso8601(now), "operation": "notification",
+                           "url": url})
+    return attempt

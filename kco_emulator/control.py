@@ -1,18 +1,28 @@
 """The control API under /_emulator/: what tests, benchmarks and workshop panels use to steer the emulator.
 
-No credentials: it only exists on a developer's machine. Errors use the project's shape
+No credentials: it only answers clients on this machine (loopback), and changes state only on a JSON request
+(`Content-Type: application/json`), which a cross-site HTML form cannot send. Errors use the project's shape
 `{"error": {"code", "message"}}`. Shopper actions here run exactly what the widget runs (emulator.shopper).
 """
 
 from __future__ import annotations
 
+import ipaddress
+from importlib import resources
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from kco_emulator import callbacks, faults, shopper
 from kco_emulator.orders import order_body
-from kco_emulator.store import EmulatorState, StoredOrder, iso8601
+from kco_emulator.store import (
+    ABORTED_ORDERS,
+    PUSH_SCHEDULES,
+    EmulatorState,
+    StoredOrder,
+    iso8601,
+    lock_status_problem,
+)
 
 control = Blueprint("control", __name__, url_prefix="/_emulator")
 
@@ -40,6 +50,32 @@ def _payload() -> dict[str, Any]:
     return payload if isinstance(payload, dict) else {}
 
 
+def _from_loopback(address: str | None) -> bool:
+    try:
+        return ipaddress.ip_address(address or "").is_loopback
+    except ValueError:
+        return False
+
+
+@control.before_request
+def local_json_only() -> tuple[Response, int] | None:
+    """Only this machine may steer the emulator, and a page in the shopper's browser must not: a form posted
+    from any site sends form data or text, never application/json, so it is refused before it acts."""
+    if not _from_loopback(request.remote_addr):
+        return _error(403, "not_local", "The control API answers only clients on this machine")
+    if request.method not in ("GET", "HEAD", "OPTIONS") and request.mimetype != "application/json":
+        return _error(415, "json_required",
+                      "Send the control request as JSON (Content-Type: application/json)")
+    return None
+
+
+@control.get("/openapi.json")
+def openapi() -> Response:
+    """This API described for people and tools (OpenAPI 3.1): kco_emulator/openapi.json."""
+    return Response(resources.files("kco_emulator").joinpath("openapi.json").read_bytes(),
+                    mimetype="application/json")
+
+
 @control.post("/reset")
 def reset() -> Response:
     """Forget orders, faults, the request log, the clock offset and changed settings; stop push threads."""
@@ -53,7 +89,8 @@ def status() -> Response:
     acknowledge, on reset, or when the schedule is used up)."""
     state = _state()
     with state.lock:
-        return jsonify({"orders": len(state.orders), "active_push_schedules": state.active_push_schedules,
+        schedules = state.active_push_schedules + callbacks.pending_real_pushes(state)
+        return jsonify({"orders": len(state.orders), "active_push_schedules": schedules,
                         "now": iso8601(state.clock.now())})
 
 
@@ -74,7 +111,9 @@ def advance_clock() -> tuple[Response, int] | Response:
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
         return _error(400, "bad_clock", "advance_seconds must be a non-negative number")
     _state().clock.advance(seconds)
-    return jsonify({"now": iso8601(_state().clock.now())})
+    # Pushes of the "real" schedule that fell due go out before the answer (kco-rules: push-and-acknowledge).
+    delivered = callbacks.deliver_due_pushes(_state())
+    return jsonify({"now": iso8601(_state().clock.now()), "pushes_delivered": delivered})
 
 
 @control.get("/faults")
@@ -99,7 +138,23 @@ def settings() -> Response:
     return jsonify({
         **{name: getattr(current, attribute) for name, attribute in TIMING_SETTINGS.items()},
         "push_retry_seconds": list(current.push_retry_seconds),
+        **{name: getattr(current, name) for name in BEHAVIOUR_SETTINGS},
     })
+
+
+# Where KCO's behaviour is not documented, one setting per question; each value is a plausible behaviour
+# (README, the emulator's behaviour table).
+BEHAVIOUR_SETTINGS = ("callback_lock_status", "country_change_sets_purchase_country", "aborted_orders",
+                      "push_schedule")
+
+
+def _behaviour_problem(name: str, value: Any) -> str | None:
+    if name == "callback_lock_status":
+        return lock_status_problem(value)
+    if name == "country_change_sets_purchase_country":
+        return None if isinstance(value, bool) else f"{name} must be true or false"
+    choices = ABORTED_ORDERS if name == "aborted_orders" else PUSH_SCHEDULES
+    return None if value in choices else f"{name} must be one of {', '.join(choices)}"
 
 
 @control.post("/settings")
@@ -120,6 +175,11 @@ def change_settings() -> tuple[Response, int] | Response:
         ):
             return _error(400, "bad_setting", "push_retry_seconds must be a list of non-negative numbers")
         current.push_retry_seconds = tuple(float(delay) for delay in delays)
+    for name in BEHAVIOUR_SETTINGS:
+        if name in payload:
+            if problem := _behaviour_problem(name, payload[name]):
+                return _error(400, "bad_setting", problem)
+            setattr(current, name, payload[name])
     return settings()
 
 
@@ -140,6 +200,12 @@ def stored_order(order_id: str) -> tuple[Response, int] | Response:
             "last_activity": iso8601(order.last_activity),
             "push_attempts": list(order.push_attempts),
             "push_stopped": order.push_stop.is_set(),
+            "push_due": [iso8601(moment) for moment in order.push_due],
+            "fraud_status": order.fraud_status,
+            "notifications": list(order.notifications),
+            "lock_refusals": order.lock_refusals,
+            "callbacks_running": order.callbacks_running,
+            "cannot_complete": order.cannot_complete,
         },
     })
 
@@ -167,13 +233,64 @@ def _open_order(order_id: str) -> StoredOrder:
 
 
 @control.post("/orders/<order_id>/complete")
-def complete(order_id: str) -> Response:
-    """Finish the purchase as a shopper would: address, validation, completion, push."""
+def complete(order_id: str) -> tuple[Response, int] | Response:
+    """Finish the purchase as a shopper would: address, validation, completion, push. `fraud_status`
+    "PENDING" completes it under fraud review (kco-rules: pending-orders)."""
+    payload = _payload()
+    fraud_status = payload.get("fraud_status", "ACCEPTED")
+    if fraud_status not in ("ACCEPTED", "PENDING"):
+        return _error(400, "bad_fraud_status", "fraud_status must be ACCEPTED or PENDING")
     order = _open_order(order_id)
-    billing_address = _payload().get("billing_address")
+    billing_address = payload.get("billing_address")
     outcome = shopper.complete_purchase(_state(), order, _base_url(),
-                                        billing_address if isinstance(billing_address, dict) else None)
+                                        billing_address if isinstance(billing_address, dict) else None,
+                                        fraud_status=fraud_status)
     return jsonify(outcome.as_json())
+
+
+@control.post("/orders/<order_id>/fraud-decision")
+def fraud_decision(order_id: str) -> tuple[Response, int] | Response:
+    """End the fraud review of a completed order: Order Management's fraud_status changes and KCO POSTs
+    `{order_id, event_type}` to merchant_urls.notification (kco-rules: pending-orders)."""
+    event_type = _payload().get("event_type")
+    if event_type not in callbacks.FRAUD_DECISIONS:
+        return _error(400, "bad_event_type",
+                      "event_type must be one of " + ", ".join(callbacks.FRAUD_DECISIONS))
+    state = _state()
+    order = state.find(order_id)
+    if order is None or not order.completed:
+        return _error(404, "unknown_order", "No completed order with this id")
+    with state.lock:
+        # STOPPED ends an accepted order too (the review found a risk after all); the others end a review.
+        allowed = ("PENDING", "ACCEPTED") if event_type == "FRAUD_RISK_STOPPED" else ("PENDING",)
+        if order.fraud_status not in allowed:
+            return _error(409, "not_under_review", f"The order's fraud_status is {order.fraud_status}")
+        order.fraud_status = callbacks.FRAUD_DECISIONS[event_type]
+    notification = callbacks.deliver_notification(state, order, event_type)
+    return jsonify({"fraud_status": order.fraud_status, "notification": notification})
+
+
+@control.post("/orders/<order_id>/lock")
+def lock(order_id: str) -> tuple[Response, int] | Response:
+    """Refuse the next `refusals` merchant updates of this order with callback_lock_status, as while a refine
+    callback runs (kco-rules: callback-lock)."""
+    refusals = _payload().get("refusals", 1)
+    if isinstance(refusals, bool) or not isinstance(refusals, int) or refusals < 0:
+        return _error(400, "bad_refusals", "refusals must be a non-negative integer")
+    order = _open_order(order_id)
+    with _state().lock:
+        order.lock_refusals = refusals
+    return jsonify({"refusals": refusals, "status": _state().settings.callback_lock_status})
+
+
+@control.post("/orders/<order_id>/cannot-complete")
+def cannot_complete(order_id: str) -> Response:
+    """From now on the purchase cannot be completed: an open widget fires can_not_complete_order at once, and
+    so does every purchase attempt, as when the shopper's payment is refused (kco-rules: widget-events)."""
+    order = _open_order(order_id)
+    with _state().lock:
+        order.cannot_complete = True
+    return jsonify({"cannot_complete": True})
 
 
 @control.post("/orders/<order_id>/country")

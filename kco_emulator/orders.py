@@ -12,6 +12,7 @@ from typing import Any
 
 from kco_emulator.snippet import MERCHANT_NAME, checkout_snippet, confirmation_snippet
 from kco_emulator.store import StoredOrder, iso8601
+from kco_emulator.validation import BadValue
 
 # Read-only on input: silently ignored when a merchant sends them (kco-rules: order-fields).
 READ_ONLY_FIELDS = frozenset({
@@ -30,7 +31,7 @@ LEADING_KEYS = (
 
 
 def writable_fields(body: dict[str, Any]) -> dict[str, Any]:
-    """The merchant's input without read-only fields; a JSON null removes an optional field."""
+    """The merchant's input without read-only fields."""
     return {key: value for key, value in body.items() if key not in READ_ONLY_FIELDS}
 
 
@@ -43,12 +44,13 @@ def merged_update(order: StoredOrder, changes: dict[str, Any]) -> dict[str, Any]
     """
     fields = copy.deepcopy(order.fields)
     for key, value in writable_fields(changes).items():
+        if value is None:
+            # No field of the order schema is nullable: null neither removes nor keeps a value
+            # (kco-rules: order-fields).
+            raise BadValue(key)
         if key in ADDRESS_KEYS and order.shopper_entered_address:
             continue
-        if value is None:
-            fields.pop(key, None)
-        else:
-            fields[key] = copy.deepcopy(value)
+        fields[key] = copy.deepcopy(value)
     return with_selected_shipping_option(fields)
 
 
@@ -59,10 +61,13 @@ def with_selected_shipping_option(fields: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(options, list) or not options:
         fields.pop("selected_shipping_option", None)
         return fields
-    chosen = fields.get("selected_shipping_option") or {}
-    by_id = {option.get("id"): option for option in options if isinstance(option, dict)}
-    if chosen.get("id") in by_id:
-        fields["selected_shipping_option"] = copy.deepcopy(by_id[chosen["id"]])
+    chosen = fields.get("selected_shipping_option")
+    chosen_id = chosen.get("id") if isinstance(chosen, dict) and isinstance(chosen.get("id"), str) else None
+    # Ids are checked after this merge (validation.check_order): only string ids can match here.
+    by_id = {option["id"]: option for option in options
+             if isinstance(option, dict) and isinstance(option.get("id"), str)}
+    if chosen_id in by_id:
+        fields["selected_shipping_option"] = copy.deepcopy(by_id[chosen_id])
         return fields
     preselected = [option for option in options if isinstance(option, dict) and option.get("preselected")]
     fields["selected_shipping_option"] = copy.deepcopy((preselected or options)[0])
@@ -152,10 +157,10 @@ def om_body(order: StoredOrder) -> dict[str, Any]:
     assert order.completed_at is not None
     body: dict[str, Any] = {
         "order_id": order.order_id,
-        # A fresh KCO order reads as authorized and accepted: no fraud review here (kco-rules: pending-orders,
-        # inferred).
+        # Authorized, also while under fraud review; a rejected order is not cancelled here (kco-rules:
+        # pending-orders, inferred).
         "status": "AUTHORIZED",
-        "fraud_status": "ACCEPTED",
+        "fraud_status": order.fraud_status,
         "order_amount": fields["order_amount"],
         "original_order_amount": fields["order_amount"],
         "captured_amount": 0,

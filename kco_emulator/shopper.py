@@ -9,6 +9,7 @@ merchant may well read the order through the REST API while it answers.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -75,13 +76,10 @@ def change_country(state: EmulatorState, order: StoredOrder, country: str) -> Ou
     revision, tentative = _snapshot(state, order)
     if country not in allowed_billing_countries(tentative):
         return Outcome("rejected", error_text="This country is not available in this checkout.")
-    # The purchase follows the shopper's country (KCO Global, kco-rules: refine-callbacks); the merchant
-    # answers with the matching currency and lines. [inferred: the spec's callback body has no
-    # purchase_country]
-    tentative["purchase_country"] = country
     for key in ("billing_address", "shipping_address"):
         tentative[key] = {**(tentative.get(key) or {}), "country": country}
-    return _refine(state, order, revision, tentative, "country_change")
+    return _refine(state, order, revision, tentative, "country_change",
+                   **_country_moves(state, tentative, country))
 
 
 def enter_address(state: EmulatorState, order: StoredOrder, billing_address: dict[str, Any]) -> Outcome:
@@ -100,11 +98,28 @@ def enter_address(state: EmulatorState, order: StoredOrder, billing_address: dic
     # order.shipping_address).
     tentative["billing_address"] = entered
     tentative["shipping_address"] = dict(entered)
-    callback = "address_update"
-    if entered["country"] != str(current_country).upper():
-        tentative["purchase_country"] = entered["country"]
-        callback = "country_change"
-    return _refine(state, order, revision, tentative, callback, shopper_address=True)
+    if entered["country"] == str(current_country).upper():
+        return _refine(state, order, revision, tentative, "address_update", shopper_address=True)
+    return _refine(state, order, revision, tentative, "country_change", shopper_address=True,
+                   **_country_moves(state, tentative, entered["country"]))
+
+
+def _country_moves(state: EmulatorState, tentative: dict[str, Any], country: str) -> dict[str, Any]:
+    """How a country picked in the widget moves the order: `_refine` keywords.
+
+    Whether KCO changes purchase_country is not documented (kco-rules: country-change-purchase-country,
+    inferred), so the setting country_change_sets_purchase_country plays either. The merchant's answer
+    brings the new country's currency and lines (KCO Global, kco-rules: refine-callbacks); when
+    purchase_country stays, that new country's market is the one the currency must match.
+    """
+    if state.settings.country_change_sets_purchase_country:
+        tentative["purchase_country"] = country
+    kept = str(tentative["purchase_country"]).upper() != country
+
+    def remember(order: StoredOrder) -> None:
+        order.widget_country = country if kept else None
+
+    return {"market_country": country, "on_commit": remember}
 
 
 def normalized_address(billing_address: dict[str, Any], default_country: str) -> dict[str, str]:
@@ -125,17 +140,72 @@ def choose_shipping_option(state: EmulatorState, order: StoredOrder, option_id: 
     if option_id not in options:
         return Outcome("rejected", error_text="This shipping option is not available.")
     tentative["selected_shipping_option"] = copy.deepcopy(options[option_id])
-    return _refine(state, order, revision, tentative, "shipping_option_update")
+    if callbacks.merchant_url(order, "shipping_option_update"):
+        return _refine(state, order, revision, tentative, "shipping_option_update")
+    line = charge_shipping(tentative, order.automatic_shipping_line)
+
+    def remember(order: StoredOrder) -> None:
+        order.automatic_shipping_line = line
+
+    return _refine(state, order, revision, tentative, "shipping_option_update", on_commit=remember)
+
+
+def charge_shipping(fields: dict[str, Any], previous_line: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Without a shipping_option_update URL KCO adds the chosen option's price to the order itself, as a
+    shipping_fee line (kco-rules: automatic-shipping-cost); a line it added for an earlier choice goes.
+
+    Changes `fields` in place and returns the line added (None when no option is selected).
+    """
+    lines = fields["order_lines"]
+    if previous_line is not None and previous_line in lines:
+        lines.remove(previous_line)
+        fields["order_amount"] -= previous_line["total_amount"]
+        fields["order_tax_amount"] -= previous_line["total_tax_amount"]
+    option = fields.get("selected_shipping_option")
+    if not option:
+        return None
+    line = {
+        "type": "shipping_fee", "reference": option["id"], "name": option["name"], "quantity": 1,
+        "unit_price": option["price"], "tax_rate": option["tax_rate"], "total_amount": option["price"],
+        "total_tax_amount": option["tax_amount"],
+    }
+    lines.append(line)
+    fields["order_amount"] += line["total_amount"]
+    fields["order_tax_amount"] += line["total_tax_amount"]
+    return copy.deepcopy(line)
 
 
 def _refine(state: EmulatorState, order: StoredOrder, revision: int, tentative: dict[str, Any],
-            callback: str, *, shopper_address: bool = False) -> Outcome:
+            callback: str, *, shopper_address: bool = False, market_country: str | None = None,
+            on_commit: Callable[[StoredOrder], None] | None = None) -> Outcome:
     """Ask the merchant (when it set that callback URL), apply a 200 answer, then commit or refuse.
 
     `tentative` is the shopper's change on top of the order at `revision`; the callback runs without the
-    lock (it may take up to callback_timeout, and the merchant may call the REST API meanwhile).
+    state lock (it may take up to callback_timeout, and the merchant may call the REST API meanwhile). From
+    the call until the commit the order is locked against merchant updates (kco-rules: callback-lock).
+    `market_country` is the country whose market the currency must match (kco-rules:
+    country-change-purchase-country): the country the shopper picks, else the one picked earlier while
+    purchase_country stayed, else purchase_country. `on_commit` runs under the lock at the commit.
     """
     url = callbacks.merchant_url(order, callback)
+    if url:
+        with state.lock:
+            order.callbacks_running += 1
+    try:
+        return _refine_unlocked(state, order, revision, tentative, callback, url,
+                                shopper_address=shopper_address, market_country=market_country,
+                                on_commit=on_commit)
+    finally:
+        if url:
+            with state.lock:
+                order.callbacks_running -= 1
+
+
+def _refine_unlocked(state: EmulatorState, order: StoredOrder, revision: int, tentative: dict[str, Any],
+                     callback: str, url: str | None, *, shopper_address: bool, market_country: str | None,
+                     on_commit: Callable[[StoredOrder], None] | None) -> Outcome:
+    if market_country is None:
+        market_country = order.widget_country
     outcome = Outcome("updated")
     if url:
         answer = callbacks.post_to_merchant(url, shipping_service_request(tentative),
@@ -161,13 +231,14 @@ def _refine(state: EmulatorState, order: StoredOrder, revision: int, tentative: 
                            error_text=f"The shop answered with an order that cannot be used ({error}).",
                            events=["shipping_address_update_error"])
     try:
-        check_order(tentative)
+        check_order(tentative, market_country=market_country)
     except BadValue as error:
         if not url and error.path == "purchase_currency":
             # No country_change URL: the merchant cannot switch currency, so this country is not possible
             # in this order's currency (kco-rules: markets: no conversion).
-            market = market_for(tentative["purchase_country"])
-            name = market.name if market else tentative["purchase_country"]
+            country = market_country or tentative["purchase_country"]
+            market = market_for(country)
+            name = market.name if market else country
             return Outcome("rejected", error_text=f"{name} is not available in this checkout.")
         if url:
             # The merchant's answer would break the order: show an error, keep the order as it was.
@@ -177,11 +248,12 @@ def _refine(state: EmulatorState, order: StoredOrder, revision: int, tentative: 
         return Outcome("failed", error_text=f"This change cannot be applied ({error}).")
     with state.lock:
         if order.revision != revision:
-            # The order changed while the merchant answered (a merchant update, or the purchase completed in
-            # another tab). Committing `tentative` would undo that change; re-applying only the callback's
-            # fields on the newer order would bring back order lines the merchant priced for the older one. So
-            # the change fails like an unusable answer (kco-rules: refine-callbacks: the flow stops) and a
-            # retry starts from the newer order. [inferred: KCO's behaviour here is not documented]
+            # The order changed while the merchant answered (the purchase completed in another tab, or a
+            # merchant update with callback_lock_status 0). Committing `tentative` would undo that change;
+            # re-applying only the callback's fields on the newer order would bring back order lines the
+            # merchant priced for the older one. So the change fails like an unusable answer
+            # (kco-rules: refine-callbacks: the flow stops) and a retry starts from the newer order.
+            # [inferred: KCO's behaviour here is not documented]
             return Outcome("failed", callback=outcome.callback, callback_status=outcome.callback_status,
                            error_text=CHANGE_FAILED_TEXT,
                            events=["shipping_address_update_error"] if url else [])
@@ -190,6 +262,8 @@ def _refine(state: EmulatorState, order: StoredOrder, revision: int, tentative: 
         if shopper_address:
             # From now on merchant updates of the addresses are ignored (kco-rules: typed-address-kept).
             order.shopper_entered_address = True
+        if on_commit is not None:
+            on_commit(order)
     return outcome
 
 
@@ -217,10 +291,19 @@ def default_shopper(country: str) -> dict[str, str]:
     }
 
 
+# What the shopper reads when the purchase cannot be completed (the widget also fires can_not_complete_order).
+CANNOT_COMPLETE_TEXT = "This purchase cannot be completed with the offered payment methods."
+
+
 def complete_purchase(state: EmulatorState, order: StoredOrder, widget_base_url: str,
-                      billing_address: dict[str, Any] | None = None) -> Outcome:
+                      billing_address: dict[str, Any] | None = None,
+                      fraud_status: str = "ACCEPTED") -> Outcome:
     """The shopper presses Complete purchase: validation callback, then completion and push
-    (kco-rules: validation-callback)."""
+    (kco-rules: validation-callback).
+
+    `fraud_status` PENDING completes the order under fraud review (kco-rules: pending-orders); an order armed
+    with `cannot_complete` fails after validation, as a refused payment would (kco-rules: widget-events).
+    """
     stored = order.fields.get("billing_address") or {}
     country = address(order.fields, "billing_address")["country"]
     if billing_address is None and not order.shopper_entered_address:
@@ -231,15 +314,19 @@ def complete_purchase(state: EmulatorState, order: StoredOrder, widget_base_url:
         outcome = enter_address(state, order, billing_address)
         if outcome.result != "updated":
             return outcome
+    _charge_preselected_shipping(state, order)
     validation = _validate(state, order, widget_base_url)
     if validation is not None:
         return validation
     with state.lock:
         if order.completed:
             return Outcome("rejected", error_text="This purchase is already complete.")
+        if order.cannot_complete:
+            return Outcome("failed", error_text=CANNOT_COMPLETE_TEXT, events=["can_not_complete_order"])
         now = state.clock.now()
         order.status = "checkout_complete"
         order.completed_at = now
+        order.fraud_status = fraud_status
         state.touch(order)
     callbacks.schedule_push(state, order)
     # Completed: KCO fires redirect_initiated and sends the shopper to the confirmation URL
@@ -247,6 +334,26 @@ def complete_purchase(state: EmulatorState, order: StoredOrder, widget_base_url:
     return Outcome("completed", redirect_url=callbacks.merchant_url(order, "confirmation"),
                    callback="validation" if callbacks.merchant_url(order, "validation") else None,
                    events=["redirect_initiated"])
+
+
+def _charge_preselected_shipping(state: EmulatorState, order: StoredOrder) -> None:
+    """A shopper who never picked a shipping option buys the selected one: without a shipping_option_update
+    URL its price is on the order before validation (kco-rules: automatic-shipping-cost; when KCO adds it is
+    inferred)."""
+    with state.lock:
+        charged = order.automatic_shipping_line in order.fields["order_lines"]
+        if charged or callbacks.merchant_url(order, "shipping_option_update") or not order.fields.get(
+                "shipping_options"):
+            return
+        fields = copy.deepcopy(order.fields)
+        line = charge_shipping(fields, None)
+        try:
+            check_order(fields, market_country=order.widget_country)
+        except BadValue:
+            return  # an option that cannot be charged (e.g. its tax breaks the line rules) is left as it is
+        order.fields = fields
+        order.automatic_shipping_line = line
+        state.touch(order)
 
 
 def _validate(state: EmulatorState, order: StoredOrder, widget_base_url: str) -> Outcome | None:

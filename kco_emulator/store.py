@@ -57,9 +57,47 @@ def _seconds_list(env: Mapping[str, str], name: str, default: str) -> tuple[floa
         raise SettingsError(f"{name} must be a comma-separated list of seconds, e.g. 2,5,15,30") from None
 
 
+# The emulator's choices where KCO's behaviour is not documented: each alternative is a setting, so a test can
+# play every plausible behaviour (the README's behaviour table names them).
+ABORTED_ORDERS = ("not_found", "read_only")
+PUSH_SCHEDULES = ("fast", "real")
+
+
+def lock_status_problem(status: object) -> str | None:
+    """Why a value cannot be `callback_lock_status` (0, or an HTTP error status 400-599), or None."""
+    if isinstance(status, bool) or not isinstance(status, int) or not (status == 0 or 400 <= status <= 599):
+        return "callback_lock_status must be 0 (no lock) or an HTTP status from 400 to 599"
+    return None
+
+
+def _lock_status(env: Mapping[str, str], name: str, default: str) -> int:
+    try:
+        status = int(env.get(name, default))
+    except ValueError:
+        status = -1
+    if lock_status_problem(status):
+        raise SettingsError(f"{name} must be 0 (no lock) or an HTTP status from 400 to 599")
+    return status
+
+
+def _flag(env: Mapping[str, str], name: str, default: str) -> bool:
+    value = env.get(name, default).strip().lower()
+    if value not in ("1", "true", "yes", "0", "false", "no"):
+        raise SettingsError(f"{name} must be true or false")
+    return value in ("1", "true", "yes")
+
+
+def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
+    value = env.get(name, default)
+    if value not in choices:
+        raise SettingsError(f"{name} must be one of {', '.join(choices)}")
+    return value
+
+
 @dataclass
 class Settings:
-    """Credentials and timings, from the environment; the control API may change the timings."""
+    """Credentials, timings and the behaviour settings, from the environment; the control API may change all
+    but the credentials until the next reset."""
 
     username: str
     password: str
@@ -68,6 +106,10 @@ class Settings:
     strict_validation_timeout: float
     callback_timeout: float
     public_url: str | None
+    callback_lock_status: int = 409
+    country_change_sets_purchase_country: bool = True
+    aborted_orders: str = "not_found"
+    push_schedule: str = "fast"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -86,6 +128,16 @@ class Settings:
             # choice.
             callback_timeout=_seconds(env, "KCO_EMULATOR_CALLBACK_TIMEOUT", "10"),
             public_url=env.get("KCO_EMULATOR_PUBLIC_URL") or None,
+            # The order is locked during the refine callbacks (kco-rules: callback-lock); the status of the
+            # refusal is not documented, 409 Conflict is the emulator's choice.
+            callback_lock_status=_lock_status(env, "KCO_EMULATOR_CALLBACK_LOCK_STATUS", "409"),
+            # Not documented (kco-rules: country-change-purchase-country, inferred).
+            country_change_sets_purchase_country=_flag(
+                env, "KCO_EMULATOR_COUNTRY_CHANGE_SETS_PURCHASE_COUNTRY", "true"),
+            # Not documented (kco-rules: aborted-orders, inferred).
+            aborted_orders=_choice(env, "KCO_EMULATOR_ABORTED_ORDERS", "not_found", ABORTED_ORDERS),
+            # "real" plays KCO's schedule on the emulator's clock (kco-rules: push-and-acknowledge).
+            push_schedule=_choice(env, "KCO_EMULATOR_PUSH_SCHEDULE", "fast", PUSH_SCHEDULES),
         )
 
 
@@ -110,6 +162,25 @@ class StoredOrder:
     # Bumped by every committed change (see EmulatorState.touch). A shopper change remembers it before the
     # merchant's callback runs, so it can tell whether the order changed meanwhile.
     revision: int = 0
+    # Refine callbacks of this order in flight, and refusals armed by /_emulator/orders/{id}/lock: while
+    # either is non-zero, merchant updates are refused (kco-rules: callback-lock).
+    callbacks_running: int = 0
+    lock_refusals: int = 0
+    # ACCEPTED, PENDING (fraud review) or REJECTED, as Order Management reads it (kco-rules: pending-orders).
+    fraud_status: str = "ACCEPTED"
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    # Armed by /_emulator/orders/{id}/cannot-complete: the purchase fails with can_not_complete_order
+    # (kco-rules: widget-events).
+    cannot_complete: bool = False
+    # The shipping_fee line KCO itself added for the chosen option (no shipping_option_update URL;
+    # kco-rules: automatic-shipping-cost).
+    automatic_shipping_line: dict[str, Any] | None = None
+    # The country the shopper picked in the widget while purchase_country stayed (setting
+    # country_change_sets_purchase_country false): its market decides the currency until the merchant sets
+    # purchase_country itself (kco-rules: country-change-purchase-country).
+    widget_country: str | None = None
+    # Due times of the pushes still to come under push_schedule "real" (kco-rules: push-and-acknowledge).
+    push_due: list[datetime] = field(default_factory=list)
 
     @property
     def completed(self) -> bool:
@@ -134,6 +205,10 @@ class EmulatorState:
         self.faults: list[Any] = []  # emulator.faults.Fault, consumed in order of arrival
         self.active_push_schedules = 0
         self.generation = 0  # bumped by reset so background work of an earlier run can tell it is stale
+        # One delivery of due pushes at a time (push_schedule "real"): the clock control and the ticker thread
+        # both deliver, and an attempt must not go out twice.
+        self.push_delivery = threading.Lock()
+        self.push_ticker: threading.Thread | None = None
 
     def reset(self) -> None:
         with self.lock:

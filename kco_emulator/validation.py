@@ -9,6 +9,7 @@ merchant's callback answer, so a callback can never put the order into a state t
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -29,6 +30,8 @@ OPTIONAL_MERCHANT_URLS = (
     "validation", "notification", "cancellation_terms", "shipping_option_update", "address_update",
     "country_change",
 )
+# Callbacks that must be https (kco-rules: https-callbacks).
+HTTPS_MERCHANT_URLS = ("validation", "address_update", "country_change", "shipping_option_update")
 ADDRESS_FIELDS = (
     "given_name", "family_name", "email", "title", "street_address", "street_address2", "street_name",
     "street_number", "house_extension", "postal_code", "city", "region", "phone", "country", "care_of",
@@ -67,14 +70,50 @@ def first_violation(order: Mapping[str, Any]) -> str | None:
     return None
 
 
-def check_order(order: Mapping[str, Any]) -> None:
-    """Raise BadValue for the first broken rule; field order follows the spec's field list."""
+def check_read_only_fields(body: Mapping[str, Any]) -> None:
+    """Fields KCO sets itself are ignored on input (kco-rules: order-fields), but a value that breaks the
+    schema is still a bad request: checked before they are dropped."""
+    if "discount_lines" in body:
+        _array(body["discount_lines"], "discount_lines", _check_discount_line)
+    if "selected_shipping_option" in body:
+        _check_shipping_option(body["selected_shipping_option"], "selected_shipping_option")
+    if "merchant_requested" in body:
+        _object(body["merchant_requested"], "merchant_requested")
+    for field in ("order_id", "name", "status", "html_snippet", "started_at", "completed_at",
+                  "last_modified_at", "recurring_token", "recurring_description"):
+        if field in body:
+            _string(body[field], field)
+
+
+def _check_discount_line(line: Any, path: str) -> None:
+    line = _object(line, path)
+    for field in ("name", "quantity", "unit_price", "tax_rate", "total_amount", "total_tax_amount"):
+        if line.get(field) is None:
+            raise BadValue(f"{path}.{field}")
+    _string(line["name"], f"{path}.name", min_length=1, max_length=255)
+    _integer(line["quantity"], f"{path}.quantity", minimum=0)
+    _integer(line["unit_price"], f"{path}.unit_price", maximum=0)
+    _integer(line["tax_rate"], f"{path}.tax_rate", maximum=10_000)
+    _integer(line["total_amount"], f"{path}.total_amount", maximum=0)
+    _integer(line["total_tax_amount"], f"{path}.total_tax_amount")
+    for field, limit in (("reference", 255), ("merchant_data", 1024)):
+        if field in line:
+            _string(line[field], f"{path}.{field}", max_length=limit)
+
+
+def check_order(order: Mapping[str, Any], market_country: str | None = None) -> None:
+    """Raise BadValue for the first broken rule; field order follows the spec's field list.
+
+    The currency must be that of `market_country`'s market, by default purchase_country's (another country
+    only after a country change in the widget that kept purchase_country,
+    kco-rules: country-change-purchase-country).
+    """
     if not isinstance(order, Mapping):
         raise BadValue("body", "must be a JSON object")
     for field in REQUIRED_ORDER_FIELDS:
         if order.get(field) is None:
             raise BadValue(field)
-    _check_market(order)
+    _check_market(order, market_country)
     _check_amounts(order)
     _check_merchant_urls(order.get("merchant_urls"))
     for field in ("billing_address", "shipping_address"):
@@ -107,12 +146,14 @@ def check_order(order: Mapping[str, Any]) -> None:
         raise BadValue("recurring")
 
 
-def _check_market(order: Mapping[str, Any]) -> None:
+def _check_market(order: Mapping[str, Any], market_country: str | None) -> None:
     """Country, currency and locale must form a market of the merchant's setup.
 
     See kco-rules: markets, locales.
     """
     country = _pattern(order["purchase_country"], "purchase_country", ALPHA2)
+    if market_country is not None:
+        country = market_country
     currency = _pattern(order["purchase_currency"], "purchase_currency", CURRENCY)
     # Malformed locales are refused; well-formed ones outside the language table fall back to
     # English or the same language rather than failing (kco-rules: locales).
@@ -147,7 +188,7 @@ def _check_order_line(line: Any, path: str) -> None:
     for field in ("name", "quantity", "unit_price", "tax_rate", "total_amount", "total_tax_amount"):
         if line.get(field) is None:
             raise BadValue(f"{path}.{field}")
-    if "type" in line and line["type"] not in ORDER_LINE_TYPES:
+    if "type" in line and (not isinstance(line["type"], str) or line["type"] not in ORDER_LINE_TYPES):
         raise BadValue(f"{path}.type")
     if "reference" in line:
         _string(line["reference"], f"{path}.reference", max_length=255)
@@ -175,11 +216,29 @@ def _check_order_line(line: Any, path: str) -> None:
                              ("manufacturer_part_number", 70), ("color", 64), ("size", 64)):
             if field in identifiers:
                 _string(identifiers[field], f"{path}.product_identifiers.{field}", max_length=limit)
+    if "shipping_attributes" in line:
+        _check_shipping_attributes(line["shipping_attributes"], f"{path}.shipping_attributes")
     if "subscription" in line:
         subscription = _object(line["subscription"], f"{path}.subscription")
+        if "name" in subscription:
+            _string(subscription["name"], f"{path}.subscription.name")
         if subscription.get("interval") not in ("DAY", "WEEK", "MONTH", "YEAR"):
             raise BadValue(f"{path}.subscription.interval")
-        _integer(subscription.get("interval_count"), f"{path}.subscription.interval_count", minimum=1)
+        _integer(subscription.get("interval_count"), f"{path}.subscription.interval_count", minimum=1,
+                 maximum=2**31 - 1)  # format: int32
+
+
+def _check_shipping_attributes(attributes: Any, path: str) -> None:
+    attributes = _object(attributes, path)
+    if "weight" in attributes:
+        _integer(attributes["weight"], f"{path}.weight", minimum=0)
+    if "dimensions" in attributes:
+        dimensions = _object(attributes["dimensions"], f"{path}.dimensions")
+        for field in ("height", "width", "length"):
+            if field in dimensions:
+                _integer(dimensions[field], f"{path}.dimensions.{field}", minimum=0)
+    if "tags" in attributes:
+        _array(attributes["tags"], f"{path}.tags", lambda item, item_path: _string(item, item_path))
 
 
 def _check_merchant_urls(urls: Any) -> None:
@@ -191,10 +250,25 @@ def _check_merchant_urls(urls: Any) -> None:
         _url(urls.get(key), f"merchant_urls.{key}")
     for key in OPTIONAL_MERCHANT_URLS:
         if key in urls:
-            # Real KCO requires https for validation and the three refine callbacks (kco-rules: merchant-urls,
-            # validation-callback); the emulator also accepts http so that a shop on a laptop can receive
-            # them.
             _url(urls[key], f"merchant_urls.{key}")
+            if key in HTTPS_MERCHANT_URLS and not _https_or_loopback(urls[key]):
+                # KCO requires https for validation and the three refine callbacks (kco-rules:
+                # https-callbacks); the emulator lets http through only to this machine, so that a shop on a
+                # laptop still receives them.
+                raise BadValue(f"merchant_urls.{key}")
+
+
+def _https_or_loopback(url: str) -> bool:
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    host = (parts.hostname or "").lower()
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _url(value: Any, path: str) -> None:
@@ -221,6 +295,9 @@ def _check_customer(customer: Any) -> None:
         raise BadValue("customer.type")
     if "date_of_birth" in customer:
         _pattern(customer["date_of_birth"], "customer.date_of_birth", DATE)
+    for field in ("gender", "organization_registration_id", "vat_id"):
+        if field in customer:
+            _string(customer[field], f"customer.{field}")
 
 
 def _check_shipping_option(option: Any, path: str) -> None:
@@ -238,6 +315,41 @@ def _check_shipping_option(option: Any, path: str) -> None:
             _string(option[field], f"{path}.{field}")
     if "preselected" in option and not isinstance(option["preselected"], bool):
         raise BadValue(f"{path}.preselected")
+    if "delivery_details" in option:
+        _check_strings(option["delivery_details"], f"{path}.delivery_details", DELIVERY_DETAILS)
+    if "selected_addons" in option:
+        _array(option["selected_addons"], f"{path}.selected_addons", _check_addon)
+
+
+# Nested objects of strings in the shipping_option schema (DeliveryDetailsV1): None marks a string field, a
+# dict an object of such fields, "address" an address.
+DELIVERY_DETAILS: dict[str, Any] = {
+    "carrier": None, "class": None, "product": {"name": None, "identifier": None},
+    "timeslot": {"id": None, "start": None, "end": None},
+    "pickup_location": {"id": None, "name": None, "address": "address"},
+}
+
+
+def _check_strings(value: Any, path: str, shape: dict[str, Any]) -> None:
+    value = _object(value, path)
+    for field, inner in shape.items():
+        if field not in value:
+            continue
+        if inner is None:
+            _string(value[field], f"{path}.{field}")
+        elif inner == "address":
+            _check_address(value[field], f"{path}.{field}")
+        else:
+            _check_strings(value[field], f"{path}.{field}", inner)
+
+
+def _check_addon(addon: Any, path: str) -> None:
+    addon = _object(addon, path)
+    for field in ("type", "external_id", "user_input"):
+        if field in addon:
+            _string(addon[field], f"{path}.{field}")
+    if "price" in addon:
+        _integer(addon["price"], f"{path}.price")
 
 
 def _check_payment_provider(provider: Any, path: str) -> None:
@@ -250,6 +362,10 @@ def _check_payment_provider(provider: Any, path: str) -> None:
         _string(provider["image_url"], f"{path}.image_url", max_length=2000)
     if "fee" in provider:
         _integer(provider["fee"], f"{path}.fee")
+    if "label" in provider:
+        _string(provider["label"], f"{path}.label")
+    if "countries" in provider:
+        _array(provider["countries"], f"{path}.countries", lambda item, item_path: _string(item, item_path))
 
 
 def _check_options(options: Any) -> None:
@@ -266,11 +382,30 @@ def _check_options(options: Any) -> None:
         raise BadValue("options.acquiring_channel")
     if "shipping_details" in options:
         _string(options["shipping_details"], "options.shipping_details", max_length=255)
+    for field in ("additional_merchant_terms", "radius_border"):
+        if field in options:
+            _string(options[field], f"options.{field}")
+    if "additional_checkbox" in options:
+        _check_checkbox(options["additional_checkbox"], "options.additional_checkbox")
+    if "additional_checkboxes" in options:
+        _array(options["additional_checkboxes"], "options.additional_checkboxes",
+               lambda item, path: _check_checkbox(item, path, with_id=True))
     if "allowed_customer_types" in options:
         types = _array(options["allowed_customer_types"], "options.allowed_customer_types",
                        lambda item, path: None, max_items=2)
         if not types or any(kind not in ("person", "organization") for kind in types):
             raise BadValue("options.allowed_customer_types")
+
+
+def _check_checkbox(checkbox: Any, path: str, with_id: bool = False) -> None:
+    """checkbox and checkbox-v2 of the spec: text (at most 1000 characters), checked, required (and id)."""
+    checkbox = _object(checkbox, path)
+    _string(checkbox.get("text"), f"{path}.text", max_length=1000)
+    for field in ("checked", "required"):
+        if not isinstance(checkbox.get(field), bool):
+            raise BadValue(f"{path}.{field}")
+    if with_id:
+        _string(checkbox.get("id"), f"{path}.id")
 
 
 def _check_attachment(attachment: Any) -> None:
@@ -310,9 +445,12 @@ def _pattern(value: Any, path: str, pattern: re.Pattern[str]) -> str:
     return value
 
 
+INT64 = range(-(2**63), 2**63)  # the spec's integers are `format: int64`
+
+
 def _integer(value: Any, path: str, minimum: int | None = None, maximum: int | None = None) -> int:
     # Money is integer minor units: booleans and floats (even 100.0) are refused.
-    if isinstance(value, bool) or not isinstance(value, int):
+    if isinstance(value, bool) or not isinstance(value, int) or value not in INT64:
         raise BadValue(path)
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
         raise BadValue(path)

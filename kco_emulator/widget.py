@@ -111,6 +111,16 @@ def frame_state(order_id: str) -> tuple[Response, int] | Response:
     return jsonify(widget_state(order))
 
 
+@widget.get("/orders/<order_id>/signals")
+def frame_signals(order_id: str) -> tuple[Response, int] | Response:
+    """What the open iframe polls for: news that reaches the shopper without an action of theirs (the control
+    API's cannot-complete, kco-rules: widget-events)."""
+    order = _order_for_widget(order_id)
+    if order is None:
+        return _not_available("This checkout is no longer available.")
+    return jsonify({"cannot_complete": order.cannot_complete})
+
+
 @widget.post("/orders/<order_id>/interaction")
 def frame_interaction(order_id: str) -> tuple[Response, int] | Response:
     """The shopper's first click or key press: it keeps the order alive (kco-rules: expiry-48h)."""

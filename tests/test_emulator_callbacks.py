@@ -525,7 +525,8 @@ def test_completing_with_the_address_already_entered_does_not_send_it_again(
 
 
 # A merchant update that lands while a refine callback is being answered (kco-rules: update-ongoing-order,
-# kco-rules: refine-callbacks)
+# kco-rules: refine-callbacks). KCO locks the order then (kco-rules: callback-lock); these tests turn the lock
+# off (callback_lock_status 0) to prove the emulator still never writes a stale answer over a newer order.
 
 
 def test_a_merchant_update_during_country_change_is_kept_and_the_shopper_change_fails(
@@ -533,6 +534,7 @@ def test_a_merchant_update_during_country_change_is_kept_and_the_shopper_change_
 ) -> None:
     """The merchant's handler updates the order through the REST API before it answers: the answer was
     computed for the order as it was, so KCO must not write it over the newer order."""
+    emulator.settings(callback_lock_status=0)
     order_id = open_order(emulator, merchant, "country_change")
     updates: list[int] = []
     merchant.answer(
@@ -559,6 +561,7 @@ def test_a_merchant_update_during_country_change_is_kept_and_the_shopper_change_
 def test_a_merchant_update_during_address_update_is_kept_and_the_address_not_taken(
     emulator: EmulatorControl, merchant: Merchant
 ) -> None:
+    emulator.settings(callback_lock_status=0)
     order_id = open_order(emulator, merchant, "address_update")
     new_lines = sample_order()["order_lines"][:1]
     merchant.answer(

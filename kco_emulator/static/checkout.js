@@ -8,6 +8,9 @@
  * in `parent_origin`, which must match the frame's real ancestor (ancestorOrigins, else the referrer).
  * Events follow kco-rules: widget-events; countries in payloads are lower-case alpha-3.
  *
+ * The frame polls /signals (SIGNAL_POLL_MS) for what reaches the shopper without an action of theirs: a purchase
+ * the control API made impossible fires can_not_complete_order at once.
+ *
  * Test hooks: <body data-kco-frame-state="loading|ready|suspended|complete|unavailable">, the overlay
  * role="status" named "Checkout suspended", the lines in [data-kco-order-line], the total in
  * [data-kco-order-total], shopper messages in role="alert".
@@ -29,6 +32,8 @@ const ADDRESS_FIELDS = [
 ];
 // In AT and DE only postal code and country are reported to the merchant page (kco-rules: widget-events).
 const COUNTRIES_WITHOUT_NAMES_IN_EVENTS = ['AT', 'DE'];
+const SIGNAL_POLL_MS = 1000;
+const CANNOT_COMPLETE_TEXT = 'This purchase cannot be completed with the offered payment methods.';
 
 let order = null;
 let lastSubmittedAddress = '';
@@ -305,10 +310,18 @@ async function onCountryChange() {
   }
 }
 
+function shippingOptionPayload(option) {
+  // The option as the merchant offered it, minor units; keys the merchant left out stay out.
+  const payload = {};
+  for (const key of ['id', 'name', 'description', 'price', 'tax_amount', 'tax_rate', 'promo']) {
+    if (option[key] !== undefined) payload[key] = option[key];
+  }
+  return payload;
+}
+
 async function onShippingOptionChange(optionId) {
   if (await act('shipping-option', { id: optionId }) === 'updated') {
-    const { id, name, description, price, tax_amount, tax_rate, promo } = order.selected_shipping_option;
-    emit('shipping_option_change', { id, name, description, price, tax_amount, tax_rate, promo });
+    emit('shipping_option_change', shippingOptionPayload(order.selected_shipping_option));
   }
 }
 
@@ -324,6 +337,27 @@ async function onSubmit(event) {
   if (result === 'completed') {
     setFrameState('complete');
   }
+}
+
+async function pollSignals() {
+  // Stops once the purchase is complete, the order is gone or the news has been told.
+  if (order?.status === 'checkout_complete') {
+    return;
+  }
+  try {
+    const response = await fetch(`${orderUrl}/signals`, { headers: authHeaders });
+    if (!response.ok) {
+      return;
+    }
+    if ((await response.json()).cannot_complete) {
+      emit('can_not_complete_order', {});
+      showError(CANNOT_COMPLETE_TEXT);
+      return;
+    }
+  } catch {
+    // A lost poll is retried with the next one.
+  }
+  window.setTimeout(pollSignals, SIGNAL_POLL_MS);
 }
 
 function onFirstInteraction(event) {
@@ -387,9 +421,7 @@ function loadEvents() {
   }
   const option = order.selected_shipping_option;
   if (option) {
-    const { id, name, description, price, tax_amount, tax_rate, promo } = option;
-    events.push({ name: 'shipping_option_change', payload: { id, name, description, price, tax_amount, tax_rate,
-      promo } });
+    events.push({ name: 'shipping_option_change', payload: shippingOptionPayload(option) });
   }
   return events;
 }
@@ -419,6 +451,7 @@ async function start() {
   new ResizeObserver(() => post('resize', { height: document.documentElement.scrollHeight }))
     .observe(document.documentElement);
   post('ready', { events: loadEvents() });
+  window.setTimeout(pollSignals, SIGNAL_POLL_MS);
 }
 
 start();

@@ -1,0 +1,110 @@
+"""The emulator's widget fires the client-side events a page should handle where KCO's widget would
+(kco-rules: widget-events): shipping_option_change when the shopper picks an option,
+shipping_address_update_error when the merchant's refine callback fails, can_not_complete_order when the
+purchase cannot go through, and redirect_initiated right before the page goes to the confirmation.
+
+The pretend shop of e2e/test_emulator_widget.py renders the snippet and records the events in
+`window.kcoEvents`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from e2e.test_emulator_widget import MerchantSite, events, open_checkout
+from harness.emulator_control import EmulatorControl
+
+OPTIONS = [
+    {"id": "standard", "name": "Standard", "price": 4900, "tax_amount": 980, "tax_rate": 2500,
+     "preselected": True},
+    {"id": "express", "name": "Express", "price": 9900, "tax_amount": 1980, "tax_rate": 2500},
+]
+
+
+@pytest.fixture
+def site(emulator: EmulatorControl) -> Iterator[MerchantSite]:
+    merchant = MerchantSite(emulator)
+    yield merchant
+    merchant.server.close()
+
+
+def merchant_urls(site: MerchantSite, *callbacks: str) -> dict[str, str]:
+    urls = {"terms": f"{site.url}/terms"}
+    for name in ("checkout", "confirmation", "push", *callbacks):
+        urls[name] = f"{site.url}/{name}/{{checkout.order.id}}"
+    return urls
+
+
+def wait_for_event(page: Page, name: str) -> list[Any]:
+    page.wait_for_function(f"window.kcoEvents.some(e => e.name === {name!r})")
+    return events(page, name)
+
+
+def test_picking_a_shipping_option_fires_shipping_option_change_and_kco_adds_its_price(
+    page: Page, site: MerchantSite
+) -> None:
+    order_id = site.order(shipping_options=OPTIONS, merchant_urls=merchant_urls(site))
+    frame = open_checkout(page, site, order_id)
+    page.evaluate("window.kcoEvents = []")
+    frame.get_by_role("radio", name="Express").check()
+    assert wait_for_event(page, "shipping_option_change") == [{
+        "id": "express", "name": "Express", "price": 9900, "tax_amount": 1980, "tax_rate": 2500}]
+    # No shipping_option_update URL: KCO charges the option itself (kco-rules: automatic-shipping-cost).
+    expect(frame.locator("[data-kco-order-total]")).to_have_text("299,00 kr")
+    assert events(page, "order_total_change") == [{"order_total": 29900}]
+
+
+def test_a_failing_address_callback_fires_shipping_address_update_error(
+    page: Page, site: MerchantSite
+) -> None:
+    # The pretend shop answers address_update with `{}`, which is not an order: the change cannot be applied.
+    order_id = site.order(merchant_urls=merchant_urls(site, "address_update"))
+    frame = open_checkout(page, site, order_id)
+    for label, value in (("Email", "ada@example.com"), ("Postal code", "114 55"), ("Given name", "Ada"),
+                         ("Family name", "Lovelace"), ("Street address", "Gatan 1"), ("City", "Stockholm")):
+        frame.get_by_label(label).fill(value)
+    frame.get_by_label("City").press("Tab")
+    assert wait_for_event(page, "shipping_address_update_error") == [{}]
+    expect(frame.get_by_role("alert")).to_contain_text("cannot be used")
+    assert events(page, "billing_address_change") == []
+
+
+def test_a_purchase_that_cannot_be_completed_fires_can_not_complete_order_at_once_and_on_each_attempt(
+    page: Page, site: MerchantSite
+) -> None:
+    order_id = site.order()
+    frame = open_checkout(page, site, order_id)
+    site.emulator.cannot_complete(order_id)
+    assert wait_for_event(page, "can_not_complete_order") == [{}]
+    alert = frame.get_by_role("alert")
+    expect(alert).to_have_text("This purchase cannot be completed with the offered payment methods.")
+    for label, value in (("Email", "ada@example.com"), ("Postal code", "114 55"), ("Given name", "Ada"),
+                         ("Family name", "Lovelace"), ("Street address", "Gatan 1"), ("City", "Stockholm")):
+        frame.get_by_label(label).fill(value)
+    # Leaving the last field hands the address over (and clears the message) before the click.
+    frame.get_by_label("City").press("Tab")
+    wait_for_event(page, "billing_address_change")
+    frame.get_by_role("button", name="Complete purchase").click()
+    page.wait_for_function("window.kcoEvents.filter(e => e.name === 'can_not_complete_order').length === 2")
+    expect(alert).to_have_text("This purchase cannot be completed with the offered payment methods.")
+    assert site.emulator.order(order_id)["status"] == "checkout_incomplete"
+
+
+def test_redirect_initiated_fires_before_the_page_goes_to_the_confirmation(
+    page: Page, site: MerchantSite
+) -> None:
+    order_id = site.order()
+    frame = open_checkout(page, site, order_id)
+    # window.kcoEvents goes with the page; the session storage of the shop's origin survives the redirect.
+    page.evaluate("""window._klarnaCheckout(api => api.on({redirect_initiated: payload =>
+        sessionStorage.setItem('redirect_initiated', JSON.stringify(payload))}))""")
+    for label, value in (("Email", "ada@example.com"), ("Postal code", "114 55"), ("Given name", "Ada"),
+                         ("Family name", "Lovelace"), ("Street address", "Gatan 1"), ("City", "Stockholm")):
+        frame.get_by_label(label).fill(value)
+    frame.get_by_role("button", name="Complete purchase").click()
+    page.wait_for_url(f"{site.url}/confirmation/{order_id}")
+    assert page.evaluate("sessionStorage.getItem('redirect_initiated')") == "true"

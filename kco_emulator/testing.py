@@ -1,0 +1,223 @@
+"""Drive a running KCO emulator from tests: `KcoEmulator` wraps its control API (/_emulator/...), and
+`EmulatorProcess` runs one in a child process on a free port.
+
+The pytest plugin (kco_emulator.pytest_plugin) hands both out as fixtures; anything else (a benchmark, a
+script) can use them directly. Only `requests` is needed here: no pytest, no Flask.
+The control API is described in kco_emulator/openapi.json, served at /_emulator/openapi.json.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import threading
+from collections import deque
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+import requests
+
+# What `python -m kco_emulator` prints once its socket accepts connections.
+LISTENING = re.compile(r"KCO emulator listening on (http://\S+)")
+DEMO_CREDENTIALS = ("demo", "demo")
+
+
+class KcoEmulator:
+    """One running emulator: its `url`, the demo `credentials`, and a method per control action.
+
+    Shopper actions (`complete`, `change_country`, `enter_address`, `choose_shipping`) run exactly what the
+    widget runs, merchant callbacks included, and answer with the outcome. Reading an order here does not
+    appear in `calls()`, so a test can look without changing what it counts.
+    """
+
+    def __init__(self, url: str, credentials: tuple[str, str] = DEMO_CREDENTIALS) -> None:
+        self.url = url.rstrip("/")
+        self.credentials = credentials
+        self.http = requests.Session()
+
+    def _get(self, path: str) -> Any:
+        response = self.http.get(f"{self.url}/_emulator{path}", timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def _post(self, path: str, payload: Mapping[str, Any] | None = None) -> Any:
+        # Always a JSON body, also when empty: the control API accepts JSON only.
+        response = self.http.post(f"{self.url}/_emulator{path}", json=dict(payload or {}), timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    # --- the whole emulator ----------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Forget orders, faults, the request log, the clock offset and changed settings."""
+        self._post("/reset")
+
+    def settings(self, **changes: Any) -> dict[str, Any]:
+        """Change settings until the next reset (e.g. `validation_timeout_seconds=1`,
+        `push_retry_seconds=[]`); without arguments, read them. Answers every setting's current value."""
+        return self._post("/settings", changes) if changes else self._get("/settings")
+
+    def status(self) -> dict[str, Any]:
+        """{"orders": n, "active_push_schedules": n, "now": the emulator's time}"""
+        return self._get("/status")
+
+    def calls(self, operation: str | None = None) -> list[dict[str, Any]]:
+        """The REST requests the emulator served since the last reset, oldest first, each
+        {"method", "path", "status", "order_id", "at", "operation"}; only those of one `operation` (create,
+        read, update, abort, om_read, acknowledge) when given."""
+        log = self._get("/requests")["requests"]
+        return [entry for entry in log if operation is None or entry.get("operation") == operation]
+
+    # --- orders ----------------------------------------------------------------------------------------
+
+    def order(self, order_id: str) -> dict[str, Any]:
+        """The order as KCO's read would answer it, also once expired or aborted."""
+        return self._get(f"/orders/{order_id}")["order"]
+
+    def order_state(self, order_id: str) -> dict[str, Any]:
+        """What only the emulator knows of an order: expired, aborted, acknowledged, push_attempts,
+        fraud_status, ... (every field: StoredOrder in kco_emulator/openapi.json)."""
+        return self._get(f"/orders/{order_id}")["state"]
+
+    # --- time ------------------------------------------------------------------------------------------
+
+    def advance(self, hours: float = 0, minutes: float = 0, seconds: float = 0) -> str:
+        """Move the emulator's clock forward; answers its new time (ISO 8601)."""
+        total = hours * 3600 + minutes * 60 + seconds
+        return self._post("/clock", {"advance_seconds": total})["now"]
+
+    def expire(self, order_id: str) -> str:
+        """Move the clock just past this order's 48 h window (kco-rules: expiry-48h); orders idle for longer
+        expire with it."""
+        last_activity = _parse_time(self.order_state(order_id)["last_activity"])
+        now = _parse_time(self.status()["now"])
+        # Timestamps have whole seconds: one more second makes sure the window has passed.
+        window_end = last_activity + timedelta(hours=48, seconds=1)
+        return self.advance(seconds=max((window_end - now).total_seconds(), 0) + 1)
+
+    # --- faults in the REST API ------------------------------------------------------------------------
+
+    def fail_next(self, operation: str = "any", status: int | None = 500, body: str = "json", times: int = 1,
+                  delay_ms: int = 0) -> dict[str, Any]:
+        """The next `times` requests of `operation` answer `status` with a KCO error body (`body="json"`), an
+        empty one or an HTML error page, after `delay_ms`. `status=None` with a delay only slows them down."""
+        return self._arm_fault(operation, status=status, body=body, times=times, delay_ms=delay_ms)
+
+    def disconnect_next(self, operation: str = "any", times: int = 1, delay_ms: int = 0) -> dict[str, Any]:
+        """The next `times` requests of `operation` get no HTTP answer: the connection is dropped."""
+        return self._arm_fault(operation, mode="disconnect", times=times, delay_ms=delay_ms)
+
+    def _arm_fault(self, operation: str, status: int | None = None, body: str = "json", times: int = 1,
+                   delay_ms: int = 0, mode: str | None = None) -> dict[str, Any]:
+        spec: dict[str, Any] = {"operation": operation, "body": body, "times": times, "delay_ms": delay_ms}
+        if status is not None:
+            spec["status"] = status
+        if mode is not None:
+            spec["mode"] = mode
+        return self._post("/faults", spec)["fault"]
+
+    # --- what the shopper does in the widget -----------------------------------------------------------
+
+    def complete(self, order_id: str, fraud_status: str | None = None,
+                 billing_address: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Finish the purchase as the shopper would: address, validation callback, completion, push.
+
+        Answers e.g. {"result": "completed", "redirect_url": ...} or
+        {"result": "rejected", "error_text": ...}.
+        `fraud_status="PENDING"` leaves the order in fraud review until `decide_fraud`.
+        """
+        payload: dict[str, Any] = {}
+        if billing_address is not None:
+            payload["billing_address"] = dict(billing_address)
+        if fraud_status is not None:
+            payload["fraud_status"] = fraud_status
+        return self._post(f"/orders/{order_id}/complete", payload)
+
+    def change_country(self, order_id: str, country: str) -> dict[str, Any]:
+        """The shopper picks another billing country (alpha-2) in the widget: runs country_change."""
+        return self._post(f"/orders/{order_id}/country", {"country": country})
+
+    def enter_address(self, order_id: str, billing_address: Mapping[str, Any]) -> dict[str, Any]:
+        """The shopper enters this billing address: runs address_update (or country_change)."""
+        return self._post(f"/orders/{order_id}/address", {"billing_address": dict(billing_address)})
+
+    def choose_shipping(self, order_id: str, option_id: str) -> dict[str, Any]:
+        """The shopper picks a shipping option by id: runs shipping_option_update."""
+        return self._post(f"/orders/{order_id}/shipping-option", {"id": option_id})
+
+    def cannot_complete(self, order_id: str) -> dict[str, Any]:
+        """The widget fires `can_not_complete_order`, as KCO's does when the purchase cannot go through."""
+        return self._post(f"/orders/{order_id}/cannot-complete")
+
+    # --- what KCO does to the merchant ----------------------------------------------------------------
+
+    def push(self, order_id: str) -> dict[str, Any]:
+        """Deliver one push to merchant_urls.push now; answers the attempt
+        {"at", "url", "status", "error"}."""
+        return self._post(f"/orders/{order_id}/push")["attempt"]
+
+    def lock(self, order_id: str, refusals: int = 1) -> dict[str, Any]:
+        """The next `refusals` merchant updates of the order are refused as if a refine callback were running
+        (status from the `callback_lock_status` setting)."""
+        return self._post(f"/orders/{order_id}/lock", {"refusals": refusals})
+
+    def decide_fraud(self, order_id: str, event_type: str) -> dict[str, Any]:
+        """End the fraud review of a PENDING order: FRAUD_RISK_ACCEPTED, FRAUD_RISK_REJECTED or
+        FRAUD_RISK_STOPPED; KCO notifies merchant_urls.notification."""
+        return self._post(f"/orders/{order_id}/fraud-decision", {"event_type": event_type})
+
+
+def _parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+class EmulatorNotReady(RuntimeError):
+    """The emulator process exited, or did not say where it listens."""
+
+
+class EmulatorProcess:
+    """`python -m kco_emulator --port 0` in a child process; `start()` answers its URL once it listens.
+
+    `env` adds variables (e.g. KCO_EMULATOR_PUSH_RETRY_SECONDS); the process inherits the rest. The last lines
+    of its output are kept in `output`, for the error message when it does not start.
+    """
+
+    def __init__(self, env: Mapping[str, str] | None = None, host: str = "127.0.0.1") -> None:
+        self.argv = [sys.executable, "-m", "kco_emulator", "--host", host, "--port", "0"]
+        self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+        self.url = ""
+        self.output: deque[str] = deque(maxlen=200)
+        self._process: subprocess.Popen[str] | None = None
+        self._listening = threading.Event()
+
+    def start(self, timeout: float = 20.0) -> str:
+        self._process = subprocess.Popen(self.argv, env=self.env, text=True, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        threading.Thread(target=self._read_output, name="kco-emulator-output", daemon=True).start()
+        if not self._listening.wait(timeout) or not self.url:
+            self.stop()
+            raise EmulatorNotReady("the KCO emulator did not start:\n" + "".join(self.output))
+        return self.url
+
+    def _read_output(self) -> None:
+        # Reading to the end also keeps the pipe from filling up and blocking the emulator.
+        assert self._process is not None and self._process.stdout is not None
+        for line in self._process.stdout:
+            self.output.append(line)
+            if not self.url and (match := LISTENING.search(line)):
+                self.url = match.group(1).rstrip("/")
+                self._listening.set()
+        self._listening.set()  # the process ended: wake a waiting start()
+
+    def stop(self) -> None:
+        if self._process is None or self._process.poll() is not None:
+            return
+        self._process.terminate()
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()

@@ -1,0 +1,453 @@
+"""The emulator plays real KCO where it is documented, and each plausible behaviour where it is not: the order
+locked during refine callbacks (kco-rules: callback-lock), fraud review and the notification callback
+(kco-rules: pending-orders), KCO's own shipping cost (kco-rules: automatic-shipping-cost), https callbacks
+(kco-rules: https-callbacks), the country picked in the widget (kco-rules: country-change-purchase-country),
+aborted orders (kco-rules: aborted-orders), the real push schedule (kco-rules: push-and-acknowledge), and a
+control API that only this machine can steer.
+
+Everything runs over HTTP against the emulator process; a throwaway merchant server
+(tests/test_emulator_callbacks) answers the callbacks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+import requests
+
+from harness.emulator_control import EmulatorControl
+from harness.emulator_samples import (
+    EUR_ANSWER,
+    SHOPPER,
+    assert_kco_error,
+    created_id,
+    read,
+    sample_order,
+    update,
+)
+from kco_emulator.app import create_app
+from kco_emulator.store import Settings, SettingsError
+from tests.test_emulator_callbacks import UNCHANGED_ANSWER, Merchant, MerchantCall
+
+OPTIONS = [
+    {"id": "standard", "name": "Standard", "price": 4900, "tax_amount": 980, "tax_rate": 2500,
+     "preselected": True},
+    {"id": "express", "name": "Express", "price": 9900, "tax_amount": 1980, "tax_rate": 2500},
+]
+PRODUCTS_ONLY = {
+    "order_amount": 20000,
+    "order_tax_amount": 4000,
+    "order_lines": sample_order()["order_lines"][:1],
+}
+
+
+@pytest.fixture
+def merchant() -> Iterator[Merchant]:
+    server = Merchant()
+    yield server
+    server.close()
+
+
+def open_order(emulator: EmulatorControl, merchant: Merchant, *callbacks: str, **fields: Any) -> str:
+    return created_id(emulator, sample_order(merchant_urls=merchant.merchant_urls(*callbacks),
+                                             billing_countries=["SE", "DE", "FI", "NO"], **fields))
+
+
+def parse_time(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+# --- The order is locked while KCO calls the merchant back (kco-rules: callback-lock) -----------------------
+
+SHOPPER_ACTIONS = {
+    "address_update": lambda emulator, order_id: emulator.enter_address(order_id, SHOPPER),
+    "country_change": lambda emulator, order_id: emulator.change_country(order_id, "DE"),
+    "shipping_option_update": lambda emulator, order_id: emulator.choose_shipping_option(order_id, "express"),
+}
+CALLBACK_ANSWERS = {
+    "address_update": UNCHANGED_ANSWER,
+    "country_change": EUR_ANSWER,
+    "shipping_option_update": UNCHANGED_ANSWER,
+}
+
+
+@pytest.mark.parametrize("callback", list(SHOPPER_ACTIONS))
+def test_a_merchant_update_while_a_refine_callback_runs_is_refused_with_409_and_a_kco_error_body(
+    emulator: EmulatorControl, merchant: Merchant, callback: str
+) -> None:
+    order_id = open_order(emulator, merchant, callback, shipping_options=OPTIONS)
+    during: list[requests.Response] = []
+
+    def update_meanwhile(_: MerchantCall) -> None:
+        during.append(update(emulator, order_id, {"merchant_reference1": "during"}))
+
+    merchant.answer(callback, body=CALLBACK_ANSWERS[callback], before=update_meanwhile)
+    assert SHOPPER_ACTIONS[callback](emulator, order_id)["result"] == "updated"
+    assert_kco_error(during[0], 409, "CONFLICT", "The order is locked while a callback to the merchant runs")
+    assert "merchant_reference1" not in emulator.order(order_id)
+    assert update(emulator, order_id, {"merchant_reference1": "after"}).status_code == 200
+
+
+def test_with_callback_lock_status_0_an_update_during_a_callback_goes_through(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    emulator.settings(callback_lock_status=0)
+    order_id = open_order(emulator, merchant, "address_update")
+    during: list[requests.Response] = []
+    merchant.answer("address_update", body=UNCHANGED_ANSWER,
+                    before=lambda _: during.append(update(emulator, order_id, {"merchant_reference1": "x"})))
+    emulator.enter_address(order_id, SHOPPER)
+    assert during[0].status_code == 200
+
+
+@pytest.mark.parametrize("status", [409, 423, 429, 503])
+def test_the_lock_control_refuses_the_next_updates_with_the_configured_status_then_lets_them_through(
+    emulator: EmulatorControl, status: int
+) -> None:
+    emulator.settings(callback_lock_status=status)
+    order_id = created_id(emulator)
+    assert emulator.lock(order_id, 2) == {"refusals": 2, "status": status}
+    refused = [update(emulator, order_id, {"merchant_reference1": str(n)}) for n in range(2)]
+    for response in refused:
+        assert response.status_code == status
+        assert response.json()["correlation_id"] == response.headers["Klarna-Correlation-Id"]
+    assert read(emulator, order_id).status_code == 200  # reads are never locked
+    assert update(emulator, order_id, {"merchant_reference1": "ok"}).json()["merchant_reference1"] == "ok"
+    assert [entry["status"] for entry in emulator.api_calls(kind="update")] == [status, status, 200]
+
+
+def test_callback_lock_status_accepts_0_or_an_error_status_only(emulator: EmulatorControl) -> None:
+    for value in (200, 600, "409", True):
+        answer = emulator.http.post(f"{emulator.base_url}/_emulator/settings",
+                                    json={"callback_lock_status": value}, timeout=5)
+        assert answer.status_code == 400 and answer.json()["error"]["code"] == "bad_setting"
+    assert emulator.settings()["callback_lock_status"] == 409
+
+
+# --- Fraud review and the notification callback (kco-rules: pending-orders) ---------------------------------
+
+def om_order(emulator: EmulatorControl, order_id: str) -> dict[str, Any]:
+    response = emulator.api.get(f"{emulator.base_url}/ordermanagement/v1/orders/{order_id}", timeout=5)
+    assert response.status_code == 200
+    return response.json()
+
+
+def test_a_purchase_completed_as_pending_reads_pending_in_order_management(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    order_id = open_order(emulator, merchant, "notification")
+    assert emulator.complete(order_id, fraud_status="PENDING")["result"] == "completed"
+    om = om_order(emulator, order_id)
+    assert (om["status"], om["fraud_status"]) == ("AUTHORIZED", "PENDING")
+    assert merchant.called("notification") == []
+
+
+@pytest.mark.parametrize(("event_type", "fraud_status"), [
+    ("FRAUD_RISK_ACCEPTED", "ACCEPTED"),
+    ("FRAUD_RISK_REJECTED", "REJECTED"),
+    ("FRAUD_RISK_STOPPED", "REJECTED"),
+])
+def test_a_fraud_decision_sets_fraud_status_and_posts_the_notification(
+    emulator: EmulatorControl, merchant: Merchant, event_type: str, fraud_status: str
+) -> None:
+    order_id = open_order(emulator, merchant, "notification")
+    emulator.complete(order_id, fraud_status="PENDING")
+    decision = emulator.decide_fraud(order_id, event_type)
+    assert decision["fraud_status"] == fraud_status and decision["notification"]["status"] == 200
+    assert om_order(emulator, order_id)["fraud_status"] == fraud_status
+    call = merchant.called("notification")[0]
+    assert call.path == f"/notification/{order_id}"  # placeholder substituted
+    assert call.json() == {"order_id": order_id, "event_type": event_type}
+    assert call.headers["Content-Type"] == "application/json"
+    logged = emulator.api_calls(kind="notification")
+    assert [(entry["method"], entry["order_id"], entry["status"]) for entry in logged] == [
+        ("POST", order_id, 200)]
+
+
+def test_a_fraud_decision_needs_a_completed_order_under_review(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    order_id = open_order(emulator, merchant, "notification")
+
+    def decide(event_type: str) -> requests.Response:
+        return emulator.http.post(f"{emulator.base_url}/_emulator/orders/{order_id}/fraud-decision",
+                                  json={"event_type": event_type}, timeout=5)
+
+    assert decide("FRAUD_RISK_ACCEPTED").status_code == 404  # not completed yet
+    emulator.complete(order_id)
+    assert om_order(emulator, order_id)["fraud_status"] == "ACCEPTED"
+    assert decide("FRAUD_RISK_MAYBE").status_code == 400
+    assert decide("FRAUD_RISK_ACCEPTED").json()["error"]["code"] == "not_under_review"
+    assert decide("FRAUD_RISK_STOPPED").status_code == 200  # an accepted order can still be stopped
+    assert merchant.called("notification")[0].json()["event_type"] == "FRAUD_RISK_STOPPED"
+
+
+# --- KCO's own shipping cost (kco-rules: automatic-shipping-cost) -----------------------------------------
+
+def shipping_fee_lines(order: dict[str, Any]) -> list[tuple[str, int]]:
+    return [(line.get("reference", ""), line["total_amount"]) for line in order["order_lines"]
+            if line.get("type") == "shipping_fee"]
+
+
+def test_without_a_shipping_option_update_url_kco_adds_the_chosen_options_price_itself(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    order_id = open_order(emulator, merchant, shipping_options=OPTIONS, **PRODUCTS_ONLY)
+    assert emulator.choose_shipping_option(order_id, "express")["result"] == "updated"
+    order = emulator.order(order_id)
+    assert (order["order_amount"], order["order_tax_amount"]) == (29900, 5980)
+    assert shipping_fee_lines(order) == [("express", 9900)]
+    emulator.choose_shipping_option(order_id, "standard")
+    order = emulator.order(order_id)
+    assert (order["order_amount"], order["order_tax_amount"]) == (24900, 4980)
+    assert shipping_fee_lines(order) == [("standard", 4900)]  # the earlier choice's line is gone
+
+
+def test_without_the_url_a_purchase_without_a_choice_pays_the_preselected_option(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    order_id = open_order(emulator, merchant, "validation", shipping_options=OPTIONS, **PRODUCTS_ONLY)
+    assert emulator.complete(order_id)["result"] == "completed"
+    assert merchant.called("validation")[0].json()["order_amount"] == 24900
+    assert shipping_fee_lines(emulator.order(order_id)) == [("standard", 4900)]
+
+
+def test_with_a_shipping_option_update_url_kco_adds_nothing_and_the_merchants_answer_decides(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    # The sample order already carries the merchant's own 49.00 shipping_fee line.
+    order_id = open_order(emulator, merchant, "shipping_option_update", shipping_options=OPTIONS)
+    merchant.answer("shipping_option_update", body=UNCHANGED_ANSWER)
+    emulator.choose_shipping_option(order_id, "express")
+    assert emulator.complete(order_id)["result"] == "completed"
+    order = emulator.order(order_id)
+    assert order["order_amount"] == 24900 and shipping_fee_lines(order) == [("", 4900)]
+
+
+# --- Callback URLs must be https, except to this machine (kco-rules: https-callbacks) -----------------------
+
+HTTPS_ONLY = ("validation", "address_update", "country_change", "shipping_option_update")
+
+
+@pytest.mark.parametrize("field", HTTPS_ONLY)
+def test_an_http_callback_url_to_another_host_is_refused_on_create_and_update(
+    emulator: EmulatorControl, field: str
+) -> None:
+    urls = {**sample_order()["merchant_urls"], field: "http://shop.example.com/kco/{checkout.order.id}"}
+    refused = emulator.api.post(f"{emulator.base_url}/checkout/v3/orders",
+                                json=sample_order(merchant_urls=urls), timeout=5)
+    assert_kco_error(refused, 400, "BAD_VALUE", f"Bad value: merchant_urls.{field}")
+    order_id = created_id(emulator)
+    assert_kco_error(update(emulator, order_id, {"merchant_urls": urls}), 400, "BAD_VALUE",
+                     f"Bad value: merchant_urls.{field}")
+
+
+@pytest.mark.parametrize("url", ["https://shop.example.com/kco", "http://127.0.0.1:8000/kco",
+                                 "http://127.1.2.3/kco", "http://localhost:5000/kco", "http://[::1]:5000/kco"])
+def test_https_and_loopback_callback_urls_are_accepted(emulator: EmulatorControl, url: str) -> None:
+    urls = {**sample_order()["merchant_urls"], **dict.fromkeys(HTTPS_ONLY, url)}
+    assert emulator.api.post(f"{emulator.base_url}/checkout/v3/orders", json=sample_order(merchant_urls=urls),
+                             timeout=5).status_code == 201
+
+
+def test_push_and_notification_may_stay_http(emulator: EmulatorControl) -> None:
+    urls = {**sample_order()["merchant_urls"], "push": "http://shop.example.com/push",
+            "notification": "http://shop.example.com/notification"}
+    assert emulator.api.post(f"{emulator.base_url}/checkout/v3/orders", json=sample_order(merchant_urls=urls),
+                             timeout=5).status_code == 201
+
+
+# --- A country picked in the widget (kco-rules: country-change-purchase-country) ----------------------------
+
+def test_by_default_a_country_picked_in_the_widget_becomes_the_purchase_country(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    order_id = open_order(emulator, merchant, "country_change")
+    merchant.answer("country_change", body=EUR_ANSWER)
+    emulator.change_country(order_id, "DE")
+    order = emulator.order(order_id)
+    assert (order["purchase_country"], order["purchase_currency"], order["billing_address"]["country"]) == (
+        "DE", "EUR", "DE")
+
+
+def test_when_kco_keeps_the_purchase_country_the_new_countrys_currency_still_applies(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    emulator.settings(country_change_sets_purchase_country=False)
+    order_id = open_order(emulator, merchant, "country_change", "validation")
+    merchant.answer("country_change", body=EUR_ANSWER)
+    assert emulator.change_country(order_id, "DE")["result"] == "updated"
+    order = emulator.order(order_id)
+    assert (order["purchase_country"], order["purchase_currency"], order["billing_address"]["country"]) == (
+        "SE", "EUR", "DE")
+    # The merchant may update the EUR order without naming a country, and then move it to Germany itself.
+    assert update(emulator, order_id, {"merchant_reference1": "eur"}).status_code == 200
+    assert update(emulator, order_id, {"purchase_country": "DE"}).json()["purchase_country"] == "DE"
+    assert emulator.complete(order_id)["result"] == "completed"
+    assert merchant.called("validation")[0].json()["purchase_country"] == "DE"
+
+
+def test_when_kco_keeps_the_purchase_country_the_validation_callback_sees_the_old_one(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    emulator.settings(country_change_sets_purchase_country=False)
+    order_id = open_order(emulator, merchant, "country_change", "validation")
+    merchant.answer("country_change", body=EUR_ANSWER)
+    emulator.change_country(order_id, "DE")
+    berlin = {**SHOPPER, "country": "DE", "city": "Berlin"}
+    assert emulator.complete(order_id, berlin)["result"] == "completed"
+    sent = merchant.called("validation")[0].json()
+    assert (sent["purchase_country"], sent["purchase_currency"], sent["billing_address"]["country"]) == (
+        "SE", "EUR", "DE")
+
+
+# --- Aborted orders (kco-rules: aborted-orders) -------------------------------------------------------------
+
+def abort(emulator: EmulatorControl, order_id: str) -> requests.Response:
+    return emulator.api.post(f"{emulator.base_url}/checkout/v3/orders/{order_id}/abort", timeout=5)
+
+
+def test_by_default_an_aborted_order_answers_404_from_then_on(emulator: EmulatorControl) -> None:
+    order_id = created_id(emulator)
+    assert abort(emulator, order_id).status_code == 200
+    assert read(emulator, order_id).status_code == 404
+    assert update(emulator, order_id, {"merchant_reference1": "x"}).status_code == 404
+
+
+def test_with_aborted_orders_read_only_an_aborted_order_reads_incomplete_and_refuses_updates(
+    emulator: EmulatorControl,
+) -> None:
+    emulator.settings(aborted_orders="read_only")
+    order_id = created_id(emulator)
+    assert abort(emulator, order_id).status_code == 200
+    answer = read(emulator, order_id)
+    assert answer.status_code == 200 and answer.json()["status"] == "checkout_incomplete"
+    assert_kco_error(update(emulator, order_id, {"merchant_reference1": "x"}), 403, "READ_ONLY_ORDER",
+                     "Resource is read-only")
+    assert_kco_error(abort(emulator, order_id), 403, "READ_ONLY_ORDER", "Resource is read-only")
+
+
+# --- The purchase that cannot be completed (kco-rules: widget-events) ---------------------------------------
+
+def test_after_cannot_complete_every_purchase_attempt_fails_with_can_not_complete_order(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    order_id = open_order(emulator, merchant)
+    assert emulator.cannot_complete(order_id) == {"cannot_complete": True}
+    for _ in range(2):
+        outcome = emulator.complete(order_id)
+        assert outcome["result"] == "failed" and outcome["events"] == ["can_not_complete_order"]
+    assert emulator.order(order_id)["status"] == "checkout_incomplete"
+    assert merchant.called("push") == []
+
+
+# --- The real push schedule on the emulator's clock (kco-rules: push-and-acknowledge) ----------------------
+
+REAL_SCHEDULE = [timedelta(minutes=minutes) for minutes in (2, 5, 15, 30, 60)] + [
+    timedelta(hours=hours) for hours in (5, 9, 13, 17, 21, 25, 29, 33, 37, 41, 45)]
+
+
+def test_the_real_push_schedule_runs_on_the_emulator_clock_until_48_hours(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    emulator.settings(push_schedule="real")
+    order_id = open_order(emulator, merchant)
+    emulator.complete(order_id)
+    completed_at = parse_time(emulator.order(order_id)["completed_at"])
+    state = emulator.stored(order_id)["state"]
+    assert [parse_time(due) - completed_at for due in state["push_due"]] == REAL_SCHEDULE
+    assert state["push_attempts"] == [] and emulator.status()["active_push_schedules"] == 1
+
+    # A clock move answers once the pushes that fell due have gone out.
+    emulator.advance_clock(120)
+    assert len(merchant.called("push")) == 1
+    emulator.advance_clock(48 * 3600)
+    assert len(merchant.called("push")) == 16
+    assert emulator.stored(order_id)["state"]["push_due"] == []
+    assert emulator.status()["active_push_schedules"] == 0
+
+
+def test_the_real_push_schedule_stops_once_the_order_is_acknowledged(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    emulator.settings(push_schedule="real")
+    order_id = open_order(emulator, merchant)
+    emulator.complete(order_id)
+    emulator.advance_clock(120)
+    acknowledged = emulator.api.post(
+        f"{emulator.base_url}/ordermanagement/v1/orders/{order_id}/acknowledge", timeout=5)
+    assert acknowledged.status_code == 204
+    emulator.advance_clock(48 * 3600)
+    assert len(merchant.called("push")) == 1
+
+
+def test_the_fast_schedule_stays_the_default(emulator: EmulatorControl) -> None:
+    assert emulator.settings()["push_schedule"] == "fast"
+
+
+# --- Settings from the environment --------------------------------------------------------------------------
+
+def test_the_new_settings_come_from_the_environment_and_bad_values_fail_at_start() -> None:
+    settings = Settings.from_env({
+        "KCO_EMULATOR_CALLBACK_LOCK_STATUS": "423",
+        "KCO_EMULATOR_COUNTRY_CHANGE_SETS_PURCHASE_COUNTRY": "false",
+        "KCO_EMULATOR_ABORTED_ORDERS": "read_only",
+        "KCO_EMULATOR_PUSH_SCHEDULE": "real",
+    })
+    assert (settings.callback_lock_status, settings.country_change_sets_purchase_country,
+            settings.aborted_orders, settings.push_schedule) == (423, False, "read_only", "real")
+    defaults = Settings.from_env({})
+    assert (defaults.callback_lock_status, defaults.country_change_sets_purchase_country,
+            defaults.aborted_orders, defaults.push_schedule) == (409, True, "not_found", "fast")
+    for name, value in (("KCO_EMULATOR_CALLBACK_LOCK_STATUS", "200"),
+                        ("KCO_EMULATOR_COUNTRY_CHANGE_SETS_PURCHASE_COUNTRY", "maybe"),
+                        ("KCO_EMULATOR_ABORTED_ORDERS", "gone"), ("KCO_EMULATOR_PUSH_SCHEDULE", "slow")):
+        with pytest.raises(SettingsError, match=name):
+            Settings.from_env({name: value})
+
+
+def test_reset_restores_the_behaviour_settings(emulator: EmulatorControl) -> None:
+    emulator.settings(callback_lock_status=423, country_change_sets_purchase_country=False,
+                      aborted_orders="read_only", push_schedule="real")
+    emulator.reset()
+    settings = emulator.settings()
+    assert (settings["callback_lock_status"], settings["country_change_sets_purchase_country"],
+            settings["aborted_orders"], settings["push_schedule"]) == (409, True, "not_found", "fast")
+
+
+# --- The control API: JSON only, this machine only; 405 names the allowed methods ---------------------------
+
+@pytest.mark.parametrize(("content", "content_type"), [
+    ({"data": {"operation": "any", "status": 500}}, "application/x-www-form-urlencoded"),
+    ({"data": '{"operation": "any", "status": 500}', "headers": {"Content-Type": "text/plain"}},
+     "text/plain"),
+    ({"files": {"operation": ("operation", "any")}}, "multipart/form-data"),
+])
+def test_a_control_request_that_a_cross_site_form_could_send_is_refused_with_415(
+    emulator: EmulatorControl, content: dict[str, Any], content_type: str
+) -> None:
+    answer = emulator.http.post(f"{emulator.base_url}/_emulator/faults", timeout=5, **content)
+    assert answer.request.headers["Content-Type"].startswith(content_type)
+    assert answer.status_code == 415 and answer.json()["error"]["code"] == "json_required"
+    assert emulator.http.get(f"{emulator.base_url}/_emulator/faults", timeout=5).json() == {"faults": []}
+    assert emulator.http.post(f"{emulator.base_url}/_emulator/reset", timeout=5).status_code == 415
+
+
+def test_the_control_api_answers_only_clients_on_this_machine() -> None:
+    client = create_app(Settings.from_env({})).test_client()
+    remote = {"REMOTE_ADDR": "192.0.2.10"}
+    for response in (client.get("/_emulator/requests", environ_base=remote),
+                     client.post("/_emulator/reset", json={}, environ_base=remote)):
+        assert response.status_code == 403 and response.get_json()["error"]["code"] == "not_local"
+    assert client.post("/_emulator/reset", json={}, environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+
+
+def test_a_405_names_the_allowed_methods(emulator: EmulatorControl) -> None:
+    answer = emulator.api.put(f"{emulator.base_url}/checkout/v3/orders", json={}, timeout=5)
+    assert answer.status_code == 405 and "POST" in answer.headers["Allow"].split(", ")
+    assert answer.json()["error_code"] == "METHOD_NOT_ALLOWED"
+    gone = emulator.api.delete(f"{emulator.base_url}/checkout/v3/orders/some-id/abort", timeout=5)
+    assert gone.status_code == 405 and "POST" in gone.headers["Allow"].split(", ")
