@@ -7,9 +7,17 @@ Two moments matter (kco-rules: update-ongoing-order):
   `checkout_complete` -> the purchase is done, show the confirmation and never update it; content differs
   from the cart -> update; same -> nothing more.
 * `CheckoutSync.on_change`: the shopper changed the cart or the market on the page. Update directly (no read
-  first) unless the content equals what the shop last knew KCO holds; 403 `READ_ONLY_ORDER` -> purchase done;
-  other 4xx/5xx -> replace the order and hand back the new snippet; unreachable -> keep the order, mark the
-  shop's knowledge stale, tell the caller.
+  first) unless the content equals what the shop last knew KCO holds; other 4xx/5xx -> replace the order and
+  hand back the new snippet; unreachable -> keep the order, mark the shop's knowledge stale, tell the caller.
+
+Two refusals of an update are checked with one read before anything is thrown away (both paths):
+
+* a status that may pass (409, 423, 429, 5xx; KCO locks an order while it calls the merchant back,
+  kco-rules: callback-lock): if the order still reads `checkout_incomplete`, the update is tried again after
+  a short wait, at most twice within about 1 s; only an order that stays unusable is replaced.
+* 403 `READ_ONLY_ORDER`: the purchase is done only if the order reads `checkout_complete`; a read-only order
+  that does not (e.g. one KCO aborted, kco-rules: aborted-orders) is replaced by a new order, never
+  sent to the confirmation, so a shopper can never bounce between checkout and confirmation.
 
 Replacing an order that may still be live (any failure but 404) aborts it first, so the shopper never has two
 payable orders, e.g. one in another tab (kco-rules: new-order-on-error; 404 = unknown or expired, nothing to
@@ -27,6 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -42,6 +51,19 @@ LINE_DEFAULTS: dict[str, Any] = {"type": "physical", "total_discount_amount": 0}
 
 INCOMPLETE = "checkout_incomplete"
 COMPLETE = "checkout_complete"
+# Refusals of an update that may pass by themselves: the order is locked while KCO calls the merchant back
+# (kco-rules: callback-lock; the status KCO answers then is not documented, so every plausible one), rate
+# limits, and server errors. 404, 403 READ_ONLY_ORDER, 400 and 401 are answers that a retry would only repeat.
+TRANSIENT_UPDATE_STATUSES = frozenset({409, 423, 429})
+# Waits before the retries of such an update: two retries, done within about 1 s [inferred: a refine callback
+# usually answers well within that; KCO does not document how long the lock lasts].
+UPDATE_RETRY_WAITS = (0.25, 0.5)
+
+
+def may_pass(error: KCOError) -> bool:
+    """True for a refusal of an update that a retry a moment later may not repeat."""
+    return isinstance(error, KCOApiError) and (
+        error.status in TRANSIENT_UPDATE_STATUSES or error.status >= 500)
 
 
 class CheckoutClient(Protocol):
@@ -114,8 +136,9 @@ class Outcome:
 class CheckoutSync:
     """Applies the decisions with one KCO client; every method makes the fewest calls the rules allow."""
 
-    def __init__(self, client: CheckoutClient) -> None:
+    def __init__(self, client: CheckoutClient, sleep: Callable[[float], None] = time.sleep) -> None:
         self.client = client
+        self._sleep = sleep
 
     def on_page_load(self, order_id: str | None, desired: Mapping[str, Any] | None,
                      create_extras: CreateExtras) -> Outcome:
@@ -145,7 +168,7 @@ class CheckoutSync:
         if status != INCOMPLETE:
             # Any other status (e.g. after abort, which kco-rules: order-status leaves undocumented) cannot
             # be updated, nor, as far as the docs say, paid: nothing to abort.
-            return self._create(desired, create_extras, replacing=order_id)
+            return self._create(desired, create_extras, replacing=order_id, given_up=True)
         if fingerprint == content_fingerprint(desired):
             return Outcome(Action.UNCHANGED, order_id, current.get("html_snippet"), fingerprint=fingerprint)
         return self._update(order_id, desired, create_extras,
@@ -176,15 +199,56 @@ class CheckoutSync:
             # forget what KCO holds, and let the next page load read it (never create here: the order
             # is probably fine, and a second one would confuse the shopper).
             return Outcome(Action.FAILED, order_id, snippet_if_unreachable, error=error, stale=True)
-        except KCOError as error:
-            if isinstance(error, KCOApiError) and error.is_read_only_order:
-                # kco-rules: status-codes: 403 READ_ONLY_ORDER = the shopper completed the purchase meanwhile.
-                return Outcome(Action.COMPLETED, order_id)
-            # Any other 4xx/5xx (or an unusable answer) -> create a new order (kco-rules: new-order-on-error);
+        except KCOApiError as error:
+            if error.is_read_only_order or may_pass(error):
+                return self._after_refusal(order_id, error, desired, create_extras, snippet_if_unreachable)
+            # 400, 401, 403 other than read-only, 404 -> create a new order (kco-rules: new-order-on-error);
             # 404 is the expired case (kco-rules: expiry-48h).
             return self._replace(order_id, error, desired, create_extras)
+        except KCOError as error:
+            return self._replace(order_id, error, desired, create_extras)  # an unusable 2xx answer
         return Outcome(Action.UPDATED, order_id, updated.get("html_snippet"),
                        fingerprint=content_fingerprint(updated))
+
+    def _after_refusal(self, order_id: str, refusal: KCOApiError, desired: Mapping[str, Any],
+                       create_extras: CreateExtras, snippet_if_unreachable: str | None) -> Outcome:
+        """An update refused as read-only, or with a status that may pass: read the order before deciding."""
+        try:
+            current = self.client.read_order(order_id)
+        except KCOUnreachable as error:
+            # The refusal said the update was not applied; with no answer now, the next load reads again.
+            return Outcome(Action.FAILED, order_id, snippet_if_unreachable, error=error, stale=True)
+        except KCOError as error:
+            return self._replace(order_id, error, desired, create_extras)
+        status = current.get("status")
+        if status == COMPLETE:
+            # kco-rules: status-codes: completed meanwhile; the shopper belongs on the confirmation.
+            return Outcome(Action.COMPLETED, order_id, fingerprint=content_fingerprint(current))
+        if refusal.is_read_only_order or status != INCOMPLETE:
+            # Read-only but not paid (kco-rules: aborted-orders), or a status that cannot be updated:
+            # nobody can pay it, so there is nothing to abort; the shopper gets a new order.
+            return self._create(desired, create_extras, replacing=order_id, given_up=True)
+        for wait in UPDATE_RETRY_WAITS:
+            self._sleep(wait)
+            try:
+                updated = self.client.update_order(order_id, desired)
+            except KCOUnreachable as error:
+                return Outcome(Action.FAILED, order_id, snippet_if_unreachable, error=error, stale=True)
+            except KCOApiError as error:
+                if error.is_read_only_order:  # paid meanwhile, or given up by KCO: the read above decides
+                    return self._after_refusal(order_id, error, desired, create_extras,
+                                               snippet_if_unreachable)
+                if not may_pass(error):
+                    return self._replace(order_id, error, desired, create_extras)
+                refusal = error
+            except KCOError as error:
+                return self._replace(order_id, error, desired, create_extras)
+            else:
+                return Outcome(Action.UPDATED, order_id, updated.get("html_snippet"),
+                               fingerprint=content_fingerprint(updated))
+        # Still refused after the retries: the order stays unusable, so it is replaced
+        # (kco-rules: new-order-on-error).
+        return self._replace(order_id, refusal, desired, create_extras)
 
     def _replace(self, order_id: str, failure: KCOError, desired: Mapping[str, Any],
                  create_extras: CreateExtras) -> Outcome:
@@ -195,24 +259,39 @@ class CheckoutSync:
         abort is no reason to keep the shopper without a checkout; the shop also stops approving the old
         order's validation.
         """
-        if not (isinstance(failure, KCOApiError) and failure.status == 404):
-            try:
-                self.client.abort_order(order_id)
-            except KCOApiError as error:
-                if error.is_read_only_order:
-                    # kco-rules: status-codes: read-only = completed. The failed read/update hid a finished
-                    # purchase.
-                    return Outcome(Action.COMPLETED, order_id)
-            except KCOError:
-                pass  # best effort, see above
-        return self._create(desired, create_extras, replacing=order_id)
+        if isinstance(failure, KCOApiError) and failure.status == 404:
+            return self._create(desired, create_extras, replacing=order_id)
+        try:
+            self.client.abort_order(order_id)
+        except KCOApiError as error:
+            if error.is_read_only_order:
+                # kco-rules: status-codes: read-only = completed, unless a read says otherwise
+                # (kco-rules: aborted-orders). The failed read/update may have hidden a purchase.
+                return self._read_only_abort(order_id, desired, create_extras)
+            return self._create(desired, create_extras, replacing=order_id)
+        except KCOError:
+            return self._create(desired, create_extras, replacing=order_id)  # best effort, see above
+        return self._create(desired, create_extras, replacing=order_id, given_up=True)
+
+    def _read_only_abort(self, order_id: str, desired: Mapping[str, Any],
+                         create_extras: CreateExtras) -> Outcome:
+        try:
+            status = self.client.read_order(order_id).get("status")
+        except KCOError:
+            status = None  # no better knowledge: the confirmation page reads it again
+        if status in (COMPLETE, None):
+            return Outcome(Action.COMPLETED, order_id)
+        return self._create(desired, create_extras, replacing=order_id, given_up=True)
 
     def _create(self, desired: Mapping[str, Any], create_extras: CreateExtras,
-                replacing: str | None) -> Outcome:
+                replacing: str | None, given_up: bool = False) -> Outcome:
+        """`given_up`: the replaced order is aborted or read-only, so if the create fails the shopper keeps no
+        order at all (order_id None) rather than one that can never be paid."""
         try:
             created = self.client.create_order({**desired, **create_extras()})
         except KCOError as error:
             # Never retried: a timed-out create may exist at KCO, a retry could make a second order.
-            return Outcome(Action.FAILED, replacing, error=error, stale=replacing is not None)
+            kept = None if given_up else replacing
+            return Outcome(Action.FAILED, kept, error=error, stale=kept is not None)
         return Outcome(Action.CREATED, created["order_id"], created.get("html_snippet"),
                        fingerprint=content_fingerprint(created), replaced_order_id=replacing)

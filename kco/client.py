@@ -44,11 +44,13 @@ from kco.errors import KCOApiError, KCOConfigError, KCOProtocolError, KCOUnreach
 logger = logging.getLogger("kco")
 
 # Base URLs by brand, region and environment (kco-rules: api-hosts; Klarna's hosts:
-# https://docs.klarna.com/api/api-urls). Paths are the same on every host. The Kustom North America and
-# Oceania hosts come from third-party integrations only and no Kustom document confirms them [unverified]; the
-# Klarna and Kustom EU hosts are documented. Kustom asked KCO merchants to move from the Klarna hosts to
-# api.kustom.co before 31 March 2026 (kco-rules: api-hosts), so the Klarna rows serve older contracts only;
-# whether they still answer for KCO is not documented.
+# https://docs.klarna.com/api/api-urls). Paths are the same on every host. Kustom documents one host per
+# environment, so every Kustom region goes there: Kustom's own WooCommerce plugin removed "-na" for US
+# stores as a bug (2.19.0). Regional Kustom hosts (api-na.kustom.co, api-oc.kustom.co) appear only in
+# Kustom's Magento module, are unverified, and are used only when named in KCO_API_URL. Kustom moved KCO
+# merchants off the Klarna hosts by 31 March 2026 (kco-rules: api-hosts), so the Klarna rows serve older
+# contracts only and `ClientConfig.from_env` warns when they are picked.
+KUSTOM_HOSTS = {"live": "https://api.kustom.co", "playground": "https://api.playground.kustom.co"}
 BASE_URLS: dict[tuple[str, str, str], str] = {
     ("klarna", "eu", "live"): "https://api.klarna.com",
     ("klarna", "eu", "playground"): "https://api.playground.klarna.com",
@@ -56,13 +58,14 @@ BASE_URLS: dict[tuple[str, str, str], str] = {
     ("klarna", "na", "playground"): "https://api-na.playground.klarna.com",
     ("klarna", "oc", "live"): "https://api-oc.klarna.com",
     ("klarna", "oc", "playground"): "https://api-oc.playground.klarna.com",
-    ("kustom", "eu", "live"): "https://api.kustom.co",
-    ("kustom", "eu", "playground"): "https://api.playground.kustom.co",
-    ("kustom", "na", "live"): "https://api-na.kustom.co",  # unverified
-    ("kustom", "na", "playground"): "https://api-na.playground.kustom.co",  # unverified
-    ("kustom", "oc", "live"): "https://api-oc.kustom.co",  # unverified
-    ("kustom", "oc", "playground"): "https://api-oc.playground.kustom.co",  # unverified
+    **{("kustom", region, environment): host
+       for region in ("eu", "na", "oc") for environment, host in KUSTOM_HOSTS.items()},
 }
+KLARNA_HOSTS_WARNING = (
+    "KCO_BRAND=klarna: Kustom moved KCO merchants off the Klarna hosts by 31 March 2026 and asks them to use "
+    "api.kustom.co (https://help.kustom.co/en/articles/466669-kustom-api-endpoint-switch-faq); "
+    "set KCO_BRAND=kustom unless your contract is still with Klarna"
+)
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 # Connect: a little over 3 s, the usual TCP retransmission step, so one lost SYN is retried before we give up.
@@ -124,8 +127,10 @@ class ClientConfig:
     def from_env(cls, environ: Mapping[str, str]) -> ClientConfig:
         """Read the KCO_* variables; raise `KCOConfigError` naming the variable that is missing or wrong.
 
-        Host: KCO_API_URL, or KCO_ENVIRONMENT (playground/live) with KCO_REGION (eu/na/oc, default eu) and
-        KCO_BRAND (kustom/klarna, default kustom). Credentials: KCO_USERNAME + KCO_PASSWORD, or KCO_API_KEY.
+        Host: KCO_API_URL, or KCO_ENVIRONMENT (playground/live) with KCO_BRAND (kustom/klarna, default
+        kustom) and KCO_REGION (eu/na/oc, default eu; Kustom has one host for every region, so the region only
+        picks a Klarna host). KCO_BRAND=klarna logs a warning (`KLARNA_HOSTS_WARNING`).
+        Credentials: KCO_USERNAME + KCO_PASSWORD, or KCO_API_KEY.
         Timeouts in seconds: KCO_CONNECT_TIMEOUT, KCO_READ_TIMEOUT.
         """
         base_url = _base_url_from_env(environ)
@@ -174,6 +179,8 @@ def _base_url_from_env(environ: Mapping[str, str]) -> str:
         raise KCOConfigError(f"KCO_REGION must be eu, na or oc, got {region!r}")
     if brand not in ("kustom", "klarna"):
         raise KCOConfigError(f"KCO_BRAND must be kustom or klarna, got {brand!r}")
+    if brand == "klarna":
+        logger.warning(KLARNA_HOSTS_WARNING)
     return BASE_URLS[(brand, region, environment)]
 
 

@@ -1,6 +1,7 @@
 """Answers to KCO's server-side callbacks, computed from the shop's own prices and records.
 
-The callbacks' contract: kco-rules: refine-callbacks, validation-callback, push-and-acknowledge.
+The callbacks' contract: kco-rules: refine-callbacks, validation-callback, push-and-acknowledge,
+pending-orders (the notification after a fraud review).
 KCO posts these without the shopper's cookie, so each answer starts from the `checkouts` row of the order
 (the cart KCO was last sent, market, shipping option), never from amounts in the callback body: a callback
 body is only trusted for what the shopper typed (address, country, chosen shipping option). Every callback
@@ -23,6 +24,20 @@ from shop.records import Checkout, Records
 from shop.security import callback_token_valid
 
 CallbackAnswer = tuple[dict[str, Any], int]  # (body, status), as a Flask view returns it
+
+# Order Management's fraud_status (ACCEPTED, PENDING or REJECTED: order-management-v1-openapi.yml getOrder) as
+# the shop records it. Anything else counts as pending, so an order is never shipped on a status the shop does
+# not know [inferred].
+RECORDED_FRAUD_STATUS = {"ACCEPTED": "accepted", "REJECTED": "rejected"}
+# The notification's event_type after a fraud review, and what the shop records (kco-rules: pending-orders).
+# STOPPED: the order must not be shipped, even if it was accepted before.
+FRAUD_DECISIONS = {"FRAUD_RISK_ACCEPTED": "accepted", "FRAUD_RISK_REJECTED": "rejected",
+                   "FRAUD_RISK_STOPPED": "stopped"}
+
+
+def recorded_fraud_status(om_order: Mapping[str, Any]) -> str:
+    """accepted, rejected or pending, from an Order Management order."""
+    return RECORDED_FRAUD_STATUS.get(str(om_order.get("fraud_status", "")).upper(), "pending")
 
 
 def verified_checkout(records: Records, secret_key: str, args: Mapping[str, str]) -> Checkout:
@@ -113,8 +128,10 @@ def choose_shipping_option(records: Records, checkout: Checkout, body: Mapping[s
 
 def order_matches_shop(checkout: Checkout, order: Mapping[str, Any]) -> bool:
     """validation (kco-rules: validation-callback): does the order KCO is about to complete equal the cart the
-    shop holds for it, at today's prices? The locale is left out: it changes only the language
-    (kco-rules: locales)."""
+    shop holds for it, at today's prices? Only what decides the price is compared: lines, amounts, currency
+    (kco-rules: validation-price). The locale changes only the language (kco-rules: locales), and whether a
+    country change inside the widget moves `purchase_country` is not documented: the lines and currency the
+    shop answered for the new country are what the shopper pays."""
     try:
         market = get_market(checkout.country)
     except UnsupportedCountry:
@@ -123,10 +140,10 @@ def order_matches_shop(checkout: Checkout, order: Mapping[str, Any]) -> bool:
     expected = kco_order_body(checkout.cart, market, checkout.locale, checkout.shipping_option_id, us_region)
     if expected is None:
         return False  # the shop holds no cart for this order: never approve
-    received = order_content(order)
-    wanted = order_content(expected)
-    received.pop("locale")
-    wanted.pop("locale")
+    received, wanted = order_content(order), order_content(expected)
+    for not_priced in ("locale", "purchase_country"):
+        received.pop(not_priced)
+        wanted.pop(not_priced)
     return received == wanted
 
 
@@ -142,7 +159,8 @@ def acknowledge_push(client: KCOClient, records: Records, order_id: str) -> None
         return
     if recorded is None:
         om_order = client.read_om_order(order_id)
-        records.record_order({**om_order, "order_id": order_id}, recorded_by="push")
+        records.record_order({**om_order, "order_id": order_id}, recorded_by="push",
+                             fraud_status=recorded_fraud_status(om_order))
     if not records.claim_acknowledgement(order_id):
         return  # another push (maybe in another process) is acknowledging it right now
     try:
@@ -157,3 +175,19 @@ def acknowledge_push(client: KCOClient, records: Records, order_id: str) -> None
         raise
     records.mark_acknowledged(order_id)
 
+
+
+def record_fraud_decision(client: KCOClient, records: Records, checkout: Checkout,
+                          body: Mapping[str, Any]) -> None:
+    """notification (kco-rules: pending-orders): `{order_id, event_type}` after the fraud review of a pending
+    order. The shop records the decision; an order it has not recorded yet (no confirmation, no push so far)
+    is read from Order Management first. Safe to repeat. Raises ShopError for a body that does not fit."""
+    order_id = checkout.order_id
+    decision = FRAUD_DECISIONS.get(str(body.get("event_type", "")))
+    if decision is None or body.get("order_id", order_id) != order_id:
+        raise ShopError("bad_notification", "Unknown event_type, or an order_id that is not the URL's.", 400)
+    if records.order(order_id) is None:
+        om_order = client.read_om_order(order_id)
+        records.record_order({**om_order, "order_id": order_id}, recorded_by="notification",
+                             fraud_status=decision)
+    records.set_fraud_status(order_id, decision)

@@ -15,23 +15,28 @@ from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from kco.checkout import COMPLETE, INCOMPLETE, Action, CheckoutSync, Outcome
+from kco.checkout import COMPLETE, INCOMPLETE, UPDATE_RETRY_WAITS, Action, CheckoutSync, Outcome
 from kco.client import ClientConfig
-from kco.errors import KCOApiError
+from kco.errors import KCOApiError, KCOError
 from kco.markets import MARKETS
+from shop.callbacks import recorded_fraud_status
 from shop.cart import ShopperState
 from shop.errors import ShopError, kco_failure
 from shop.pricing import cart_summary, kco_order_body
 from shop.records import Checkout, Records
 from shop.security import callback_token, new_checkout_reference
 
-CALLBACKS = ("push", "validation", "address_update", "country_change", "shipping_option_update")
+# notification: the outcome of a fraud review of a pending order (kco-rules: pending-orders).
+CALLBACKS = ("push", "notification", "validation", "address_update", "country_change",
+             "shipping_option_update")
 # Replaced by KCO in every merchant URL (kco-rules: merchant-urls).
 ORDER_ID_PLACEHOLDER = "{checkout.order.id}"
-# One change makes at most three KCO calls (update; if KCO refuses it, abort and create), each bounded by the
-# connect and read timeouts. The page waits one call and a margin longer, so it gives up only after the shop.
-CALLS_PER_CHANGE = 3
-SYNC_MARGIN_MS = 2000
+# One change makes at most seven KCO calls (update; if KCO refuses it, a read and two more updates; then
+# abort, a read if the abort says read-only, and create), each bounded by the connect and read timeouts, plus
+# the waits between the updates. The page waits one call and a margin longer, so it gives up only after the
+# shop.
+CALLS_PER_CHANGE = 7
+SYNC_MARGIN_MS = 2000 + round(sum(UPDATE_RETRY_WAITS) * 1000)
 PAGE_MESSAGES = {
     "kco_failed": "The checkout could not be reached just now. Your cart is saved; please reload the page "
                   "in a moment.",
@@ -59,6 +64,9 @@ class Confirmation:
     state: ShopperState
     order_id: str
     html_snippet: str  # KCO's confirmation snippet; "" once the Checkout API no longer has the order
+    # The fraud review as recorded (shop/callbacks.py): "pending" tells the shopper the payment is under
+    # review; None when Order Management could not be read yet (the push records it later).
+    fraud_status: str | None = None
 
 
 class CheckoutFlow:
@@ -102,7 +110,10 @@ class CheckoutFlow:
     def confirmation(self, session: MutableMapping[str, Any], order_id: str) -> Confirmation | None:
         """The purchase's end (merchant_urls.confirmation): KCO's confirmation snippet, the order recorded,
         and a fresh cart. None while KCO says the order is not complete: the shopper belongs on the checkout.
-        A failed KCO call raises its KCOError, which shop/errors.py answers."""
+        A failed KCO call raises its KCOError, which shop/errors.py answers.
+
+        A completed order is not yet a paid one: with fraud review it may be pending
+        (kco-rules: pending-orders), which only Order Management says, so a first visit reads it there too."""
         state = ShopperState.from_session(session)
         if not order_id or order_id not in (state.order_id, state.confirmed_order_id):
             raise ShopError("not_found", "There is no such order in your session.", 404)
@@ -118,11 +129,22 @@ class CheckoutFlow:
         if order is not None:
             if order.get("status") != COMPLETE:
                 return None
-            self.records.record_order(order, recorded_by="confirmation")
+            if self.records.order(order_id) is None:
+                self._record_with_fraud_status(order)
         if state.order_id == order_id:
             state.cart, state.order_id, state.confirmed_order_id = {}, None, order_id
             state.save_to(session)
-        return Confirmation(state, order_id, order.get("html_snippet", "") if order is not None else "")
+        recorded = self.records.order(order_id)
+        return Confirmation(state, order_id, order.get("html_snippet", "") if order is not None else "",
+                            fraud_status=recorded["fraud_status"] if recorded is not None else None)
+
+    def _record_with_fraud_status(self, order: Mapping[str, Any]) -> None:
+        try:
+            om_order = self.sync.client.read_om_order(order["order_id"])
+        except KCOError:
+            return  # not recorded now: KCO's push reads Order Management again and records it
+        self.records.record_order(order, recorded_by="confirmation",
+                                  fraud_status=recorded_fraud_status(om_order))
 
     def note_cart(self, session: MutableMapping[str, Any], apply: Callable[[ShopperState], None]) -> None:
         """A cart change made away from the checkout page (e.g. the catalogue): no KCO call now, but the
@@ -223,6 +245,14 @@ class CheckoutFlow:
                 # The replaced order: with no cart held for it, its validation is refused
                 # (order_matches_shop), so it cannot be paid even if the abort failed (kco/checkout.py).
                 checkout.cart = {}
+                self.records.save_checkout(checkout, ("cart",))
+            return
+        if outcome.action is Action.FAILED and outcome.order_id is None and state.order_id:
+            # KCO gave the order up (aborted, or read-only yet unpaid) and no new one could be made: keep no
+            # order rather than one nobody can pay; the next page load creates one.
+            state.order_id = None
+            if checkout is not None:
+                checkout.cart = {}  # and its validation is refused, like a replaced order's
                 self.records.save_checkout(checkout, ("cart",))
             return
         if checkout is None or outcome.action is Action.COMPLETED:

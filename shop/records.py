@@ -6,7 +6,9 @@ to, the chosen shipping option, and the fingerprint (and cart) of the content th
 The two carts differ when the shopper changed the cart elsewhere (e.g. another tab) since the last update:
 callbacks price the cart the widget shows, validation compares it with the cart the shop holds.
 
-`orders` holds completed purchases. `order_id` is the primary key, so recording is insert-or-ignore: the
+`orders` holds completed purchases, each with the shop's reading of KCO's fraud review (`fraud_status`:
+accepted, pending, rejected or stopped; kco-rules: pending-orders): only an accepted order may be shipped.
+`order_id` is the primary key, so recording is insert-or-ignore: the
 confirmation page and the push callback may both record the same order at the same moment, even from two
 processes, and exactly one row results (the push is the backup for a confirmation that never ran,
 kco-rules: push-and-acknowledge).
@@ -32,6 +34,7 @@ from sqlalchemy import (
     create_engine,
     event,
     insert,
+    inspect,
     or_,
     select,
     update,
@@ -64,7 +67,9 @@ orders = Table(
     Column("order_amount", Integer, nullable=False),
     Column("order_tax_amount", Integer, nullable=False),
     Column("order_lines", Text, nullable=False),
-    Column("recorded_by", String(16), nullable=False),  # "confirmation" or "push"
+    Column("recorded_by", String(16), nullable=False),  # "confirmation", "push" or "notification"
+    # accepted | pending | rejected | stopped; ship only accepted ones (kco-rules: pending-orders).
+    Column("fraud_status", String(16), nullable=False, server_default="accepted"),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("acknowledging_since", DateTime(timezone=True), nullable=True),
     Column("acknowledged_at", DateTime(timezone=True), nullable=True),
@@ -110,6 +115,15 @@ class Records:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
+        self._add_fraud_status_to_an_older_database()
+
+    def _add_fraud_status_to_an_older_database(self) -> None:
+        """create_all adds no column to an existing table: a database from before fraud review gets it here"""
+        if "fraud_status" in {column["name"] for column in inspect(self.engine).get_columns("orders")}:
+            return
+        with self.engine.begin() as connection:
+            connection.exec_driver_sql(
+                "ALTER TABLE orders ADD COLUMN fraud_status VARCHAR(16) NOT NULL DEFAULT 'accepted'")
 
     # --- checkouts ---------------------------------------------------------------------------------------
 
@@ -145,7 +159,7 @@ class Records:
 
     # --- orders ------------------------------------------------------------------------------------------
 
-    def record_order(self, order: Mapping[str, Any], recorded_by: str) -> bool:
+    def record_order(self, order: Mapping[str, Any], recorded_by: str, fraud_status: str) -> bool:
         """Insert the completed order unless it is already there; True when this call inserted it."""
         try:
             with self.engine.begin() as connection:
@@ -156,7 +170,7 @@ class Records:
                     order_amount=int(order.get("order_amount") or 0),
                     order_tax_amount=int(order.get("order_tax_amount") or 0),
                     order_lines=json.dumps(order.get("order_lines") or []),
-                    recorded_by=recorded_by, recorded_at=_now(),
+                    recorded_by=recorded_by, fraud_status=fraud_status, recorded_at=_now(),
                 ))
         except IntegrityError:
             return False  # recorded already, by the confirmation page or an earlier push
@@ -166,6 +180,12 @@ class Records:
         with self.engine.connect() as connection:
             row = connection.execute(select(orders).where(orders.c.order_id == order_id)).mappings().first()
         return dict(row) if row is not None else None
+
+    def set_fraud_status(self, order_id: str, fraud_status: str) -> None:
+        """The outcome of the fraud review, from KCO's notification (kco-rules: pending-orders)."""
+        with self.engine.begin() as connection:
+            connection.execute(
+                update(orders).where(orders.c.order_id == order_id).values(fraud_status=fraud_status))
 
     def claim_acknowledgement(self, order_id: str) -> bool:
         """True for exactly one caller at a time, across processes: the one that should acknowledge now."""

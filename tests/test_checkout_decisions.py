@@ -88,7 +88,7 @@ def kco() -> FakeKCO:
 
 @pytest.fixture
 def sync(kco: FakeKCO) -> CheckoutSync:
-    return CheckoutSync(kco)
+    return CheckoutSync(kco, sleep=lambda _seconds: None)  # the retry waits of a refused update, skipped
 
 
 def created(sync: CheckoutSync, kco: FakeKCO, body: dict[str, Any] | None = None) -> str:
@@ -202,10 +202,10 @@ def test_a_failed_abort_still_replaces_the_order(sync: CheckoutSync, kco: FakeKC
 def test_an_abort_refused_as_read_only_means_the_purchase_is_done(sync: CheckoutSync, kco: FakeKCO) -> None:
     order_id = created(sync, kco)
     kco.orders[order_id]["status"] = "checkout_complete"
-    kco.fail["update"] = [KCOApiError("update", 503)]
+    kco.fail["update"] = [KCOApiError("update", 400, "BAD_VALUE")]
     outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), extras)
     assert outcome.action is Action.COMPLETED and outcome.order_id == order_id
-    assert kco.operations() == ["update", "abort"]
+    assert kco.operations() == ["update", "abort", "read"]  # the read confirms checkout_complete
 
 
 def test_create_extras_are_built_only_for_a_create(sync: CheckoutSync, kco: FakeKCO) -> None:
@@ -279,13 +279,13 @@ def test_change_on_read_only_order_means_purchase_completed(sync: CheckoutSync, 
     kco.orders[order_id]["status"] = "checkout_complete"
     outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), extras)
     assert outcome.action is Action.COMPLETED and outcome.order_id == order_id
-    assert kco.operations() == ["update"]
+    assert kco.operations() == ["update", "read"]  # the read confirms checkout_complete
 
 
 @pytest.mark.parametrize(("error", "calls"), [
     (KCOApiError("update", 404), ["update", "create"]),
     (KCOApiError("update", 400, "BAD_VALUE"), ["update", "abort", "create"]),
-    (KCOApiError("update", 503), ["update", "abort", "create"]),
+    (KCOApiError("update", 401), ["update", "abort", "create"]),
     (KCOApiError("update", 403, "NOT_ALLOWED"), ["update", "abort", "create"]),
     (KCOProtocolError("update", "not JSON"), ["update", "abort", "create"]),
 ])

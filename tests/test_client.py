@@ -460,7 +460,7 @@ def test_region_environment_and_brand_pick_the_documented_host(brand, region, en
 def test_brand_defaults_to_kustom_and_region_to_eu():
     assert ClientConfig.from_env({"KCO_ENVIRONMENT": "live", **CREDENTIALS}).base_url == "https://api.kustom.co"
     config = ClientConfig.from_env({"KCO_ENVIRONMENT": "Playground", "KCO_REGION": "NA", **CREDENTIALS})
-    assert config.base_url == "https://api-na.playground.kustom.co"
+    assert config.base_url == "https://api.playground.kustom.co"  # Kustom: one host for every region
 
 
 @pytest.mark.parametrize(("environ", "variable"), [
