@@ -1,7 +1,9 @@
 """CSRF tokens for the shopper's requests, and the tokens that prove a callback URL came from this shop.
 
 CSRF: one random token per session, put in the page's `<meta name="csrf-token">` and sent back by the page
-in the `X-CSRFToken` header (or a `csrf_token` form field); compared in constant time.
+in the `X-CSRFToken` header (or a `csrf_token` form field); compared in constant time. A visitor who has
+changed nothing yet has no stored session (shop/sessions.py): their token lives in a cookie of its own
+(`CSRF_COOKIE`, double submit), and the session adopts it when the visitor's first change stores one.
 
 Callback tokens: `merchant_urls` are fixed when the order is created, before KCO gives it an id, so each
 checkout gets a random reference (stored on the order as `merchant_reference2` and in the shop's
@@ -10,11 +12,16 @@ it is checked against the reference the shop stored for the order id in the URL.
 
 Content-Security-Policy: scripts, frames and fetches only from the shop itself and from the origins KCO's
 html_snippet loads its widget from. The snippet's own inline <script> runs because the shop adds this
-response's nonce to it (`snippet_with_nonce`); the page publishes the nonce in `<meta name="csp-nonce">` so
-kco-sync.js can give it to the scripts of a snippet it swaps in later.
+response's nonce to it (`snippet_with_nonce`); the page publishes the nonce in `<meta name="csp-nonce">` for a
+page script of your own that swaps a snippet in (kco-sync.js reloads instead, kco-rules: page-follows-order).
+
+Request limits: MAX_CONTENT_LENGTH caps every body (413 in the one error shape), JSON nested deeper than
+Python's parser can follow is malformed (400), and shop/order_budget.py limits how many KCO orders one
+client may create.
 
 `init_app` puts all of it on the app: the CSRF check before each request, a CSP nonce per response, and the
-security headers after each response (`set_security_headers`).
+security headers after each response (`set_security_headers`). docs/security.md lists each defence and the
+test that attacks it.
 """
 
 from __future__ import annotations
@@ -28,27 +35,59 @@ from collections.abc import MutableMapping, Sequence
 from typing import Any
 
 from flask import Flask, Response, g, request, session
+from flask.json.provider import DefaultJSONProvider
 from markupsafe import Markup
+from werkzeug.exceptions import RequestEntityTooLarge
 
-from shop.errors import ShopError
+from shop import order_budget
+from shop.errors import ShopError, answer_error
+from shop.settings import Settings
 
 CSRF_SESSION_KEY = "csrf_token"
+CSRF_COOKIE = "visitor_csrf"
+# A cart or a market change is a few hundred bytes, a KCO callback a few KB: 64 KB is plenty for either.
+MAX_CONTENT_LENGTH = 64 * 1024
+VISITOR_TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
 
 
 def csrf_token(session: MutableMapping[str, Any]) -> str:
-    """The session's token, created on first use."""
+    """The session's token; a stored session without one (made before tokens were kept) gets one. A visitor
+    without a stored session gets the token of their CSRF_COOKIE, so showing them a page stores nothing."""
     token = session.get(CSRF_SESSION_KEY)
-    if not isinstance(token, str) or not token:
+    if isinstance(token, str) and token:
+        return token
+    if session:
+        token = session[CSRF_SESSION_KEY] = secrets.token_urlsafe(32)
+        return token
+    return _visitor_token()
+
+
+def _visitor_token() -> str:
+    token = g.get("visitor_csrf") or request.cookies.get(CSRF_COOKIE, "")
+    if not VISITOR_TOKEN.fullmatch(token):
         token = secrets.token_urlsafe(32)
-        session[CSRF_SESSION_KEY] = token
+        g.visitor_csrf_is_new = True
+    g.visitor_csrf = token
     return token
 
 
 def csrf_valid(session: MutableMapping[str, Any], sent: str | None) -> bool:
-    expected = session.get(CSRF_SESSION_KEY)
+    """The session's token if the request has a stored session, else the visitor's CSRF_COOKIE."""
+    expected = session.get(CSRF_SESSION_KEY) if session else request.cookies.get(CSRF_COOKIE)
     if not isinstance(expected, str) or not expected or not sent:
         return False
     return hmac.compare_digest(expected.encode(), sent.encode())
+
+
+class RequestJSONProvider(DefaultJSONProvider):
+    """Flask's JSON, except that JSON nested deeper than the parser can follow is malformed input (Python's
+    parser raises RecursionError, which would otherwise answer 500)."""
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        try:
+            return super().loads(s, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
 
 
 def new_checkout_reference() -> str:
@@ -109,8 +148,22 @@ def csp_nonce() -> str:
     return g.setdefault("csp_nonce", new_csp_nonce())
 
 
-def init_app(app: Flask, snippet_origins: Sequence[str]) -> None:
-    """CSRF check, CSP nonce and security headers for every request of `app`."""
+def init_app(app: Flask, settings: Settings) -> None:
+    """CSRF check, request limits, CSP nonce and security headers for every request of `app`."""
+    snippet_origins: Sequence[str] = settings.snippet_origins
+    app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
+    app.json = RequestJSONProvider(app)
+    app.register_error_handler(RequestEntityTooLarge, lambda _: answer_error(ShopError(
+        "body_too_large", "The request is larger than the shop accepts.", 413)))
+    order_budget.init_app(app, settings)
+
+    @app.before_request
+    def refuse_oversized_body() -> None:
+        # Werkzeug enforces MAX_CONTENT_LENGTH only when the body is read; a declared length says it at once,
+        # so even a request refused for its token or CSRF is answered 413 first.
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        if limit is not None and (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge()
 
     @app.before_request
     def check_csrf() -> None:
@@ -121,6 +174,19 @@ def init_app(app: Flask, snippet_origins: Sequence[str]) -> None:
         if not csrf_valid(session, request.headers.get("X-CSRFToken") or request.form.get("csrf_token")):
             raise ShopError("csrf_failed", "The page's security token is missing or expired. "
                             "Please reload the page.", 403)
+
+    @app.after_request
+    def keep_visitor_csrf_token(response: Response) -> Response:
+        if session:
+            if CSRF_SESSION_KEY not in session:
+                # The visitor's first change stores their session: it adopts the token their page carries.
+                session[CSRF_SESSION_KEY] = _visitor_token()
+            if CSRF_COOKIE in request.cookies:
+                response.delete_cookie(CSRF_COOKIE, httponly=True, samesite="Lax")
+        elif g.get("visitor_csrf_is_new"):
+            response.set_cookie(CSRF_COOKIE, g.visitor_csrf, httponly=True, samesite="Lax",
+                                secure=app.config["SESSION_COOKIE_SECURE"])
+        return response
 
     @app.after_request
     def set_security_headers(response: Response) -> Response:

@@ -6,27 +6,36 @@ same session and KCO order, and the last to finish would write its session over 
 cart could then differ from the KCO order, or two KCO orders could be created for one shopper. So this WSGI
 middleware holds a lock for the whole request, from before the session is opened until after it is saved.
 
-The lock is keyed by the session cookie and works across processes: an `fcntl` file lock under
-`instance/locks/` (one host), or a Redis lock when the sessions live in Redis (several hosts). Requests that
-only read (GET /api/cart, static files) and KCO's callbacks (no shopper cookie) pass without it.
+The lock is one per stored session, keyed by a digest of its id, and works across processes: an `fcntl`
+file lock under `instance/locks/` (one host), or a Redis lock when the sessions live in Redis (several
+hosts). Three rules keep a hostile client from holding it (docs/security.md):
+- the request body is read, and its size checked, before the lock is taken: a client that sends headers and
+  never the body ties up only its own connection;
+- only a session id that exists in the store is locked: a made-up cookie locks nothing;
+- the cookie is read with Werkzeug's parser, the one Flask-Session uses, so the lock guards exactly the
+  session the request will open.
+Requests that only read (GET /api/cart, static files) and KCO's callbacks (no shopper cookie) pass without it.
 """
 
 from __future__ import annotations
 
 import fcntl
 import hashlib
+import io
 import json
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from http.cookies import CookieError, SimpleCookie
 from pathlib import Path
 from typing import Any
 
 import redis
+from werkzeug.http import parse_cookie
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 SessionKey = str
+SessionExists = Callable[[str], bool]
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # GET pages that write the session: the checkout may create or update the KCO order, the confirmation
@@ -38,9 +47,9 @@ WAIT_SECONDS = 30.0
 # A Redis lock expires on its own after this long, so a crashed process cannot block a session forever.
 # (A file lock is released by the operating system when its process dies.)
 REDIS_LOCK_SECONDS = 60
-# Lock files are shared by stripes of sessions, so their number stays bounded; two sessions in one stripe
-# just wait for each other now and then.
-FILE_STRIPES = 1024
+# Longer cookie values are no session id of ours (Flask-Session's ids are 43 characters): never looked up.
+MAX_SESSION_ID_LENGTH = 128
+READ_CHUNK = 64 * 1024
 
 
 class SessionBusy(Exception):
@@ -48,7 +57,9 @@ class SessionBusy(Exception):
 
 
 class FileLocks:
-    """`fcntl.flock` on instance/locks/<stripe>.lock: excludes threads and processes on one host."""
+    """`fcntl.flock` on instance/locks/<session digest>.lock: excludes threads and processes on one host.
+
+    One file per stored session; shop/sessions.py removes the files of sessions that have expired."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -56,10 +67,10 @@ class FileLocks:
 
     @contextmanager
     def hold(self, key: SessionKey) -> Iterator[None]:
-        stripe = int(key[:8], 16) % FILE_STRIPES
         # Each request opens the file itself: flock locks belong to the open file, so two threads of one
         # process exclude each other as two processes do.
-        with open(self.directory / f"{stripe:04d}.lock", "a+b") as handle:
+        with open(self.directory / f"{key}.lock", "a+b") as handle:
+            os.utime(handle.fileno())  # last use, for the clean-up of expired sessions' lock files
             deadline = time.monotonic() + WAIT_SECONDS
             while True:
                 try:
@@ -97,20 +108,67 @@ class RedisLocks:
                 pass  # expired meanwhile (a request slower than REDIS_LOCK_SECONDS); nothing left to free
 
 
-class SessionLock:
-    """WSGI middleware: runs each session-writing request of one session alone."""
+class BodyTooLarge(Exception):
+    """The request body is longer than the shop accepts (MAX_CONTENT_LENGTH)."""
 
-    def __init__(self, app: WSGIApp, locks: FileLocks | RedisLocks, cookie_name: str) -> None:
+
+def buffer_body(environ: dict[str, Any], max_bytes: int | None) -> None:
+    """Read the whole request body now and hand the app an in-memory copy; BodyTooLarge past `max_bytes`."""
+    stream = environ["wsgi.input"]
+    length_header = environ.get("CONTENT_LENGTH") or ""
+    if length_header.isdigit():
+        remaining = int(length_header)
+        if max_bytes is not None and remaining > max_bytes:
+            raise BodyTooLarge
+    elif environ.get("wsgi.input_terminated"):
+        remaining = (max_bytes if max_bytes is not None else 1 << 62) + 1  # chunked: read to the end
+    else:
+        remaining = 0  # neither a length nor a terminated stream: WSGI says there is no body
+    chunks: list[bytes] = []
+    while remaining > 0:
+        chunk = stream.read(min(remaining, READ_CHUNK))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        remaining -= len(chunk)
+    body = b"".join(chunks)
+    if max_bytes is not None and len(body) > max_bytes:
+        raise BodyTooLarge
+    environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
+    environ.pop("wsgi.input_terminated", None)
+    environ.pop("HTTP_TRANSFER_ENCODING", None)
+
+
+class SessionLock:
+    """WSGI middleware: runs each session-writing request of one stored session alone."""
+
+    def __init__(self, app: WSGIApp, locks: FileLocks | RedisLocks, cookie_name: str,
+                 session_exists: SessionExists, max_body: Callable[[], int | None]) -> None:
         self.app = app
         self.locks = locks
         self.cookie_name = cookie_name
+        self.session_exists = session_exists
+        self.max_body = max_body
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-        key = self.session_key(environ)
-        if key is None:
+        sid = self.session_id(environ)
+        if sid is None or not self.session_exists(sid):
+            # No stored session to race with: a new visitor, or a made-up or expired cookie, which
+            # Flask-Session replaces with a fresh session.
             return self.app(environ, start_response)
         try:
-            with self.locks.hold(key):
+            buffer_body(environ, self.max_body())
+        except BodyTooLarge:
+            return _answer(start_response, "413 Request Entity Too Large", "body_too_large",
+                           "The request is larger than the shop accepts.")
+        try:
+            with self.locks.hold(session_digest(sid)):
+                if not self.session_exists(sid):
+                    # The request that held the lock gave the session a new id (shop/sessions.py renews it
+                    # when a KCO order is created and at the confirmation) or ended it. The browser already
+                    # holds the new cookie; this request, sent with the old one, must not start afresh.
+                    return self._renewed(environ, start_response)
                 # The whole body is produced inside the lock: Flask-Session saves the session while the
                 # response is finalised, before the app returns.
                 body = self.app(environ, start_response)
@@ -121,31 +179,49 @@ class SessionLock:
                     if close is not None:
                         close()
         except SessionBusy:
-            body = json.dumps({"error": {"code": "session_busy", "message": "Another request for your cart "
-                                         "is still running. Please try again in a moment."}}).encode()
-            start_response("503 Service Unavailable", [("Content-Type", "application/json"),
-                                                       ("Content-Length", str(len(body))),
-                                                       ("Retry-After", "1")])
-            return [body]
+            return _answer(start_response, "503 Service Unavailable", "session_busy",
+                           "Another request for your cart is still running. Please try again in a moment.",
+                           [("Retry-After", "1")])
 
-    def session_key(self, environ: dict[str, Any]) -> SessionKey | None:
-        """A digest of the session cookie for a request that may write the session; else None."""
+    def session_id(self, environ: dict[str, Any]) -> str | None:
+        """The session cookie of a request that may write the session, read as Flask reads it; else None."""
         method = environ.get("REQUEST_METHOD", "GET").upper()
         path = environ.get("PATH_INFO", "")
         if path.startswith("/kco/callbacks/") or (method in SAFE_METHODS and path not in WRITING_PAGES):
             return None
-        try:
-            cookie = SimpleCookie(environ.get("HTTP_COOKIE", "")).get(self.cookie_name)
-        except CookieError:
+        sid = parse_cookie(environ).get(self.cookie_name)
+        if not sid or len(sid) > MAX_SESSION_ID_LENGTH:
             return None
-        if cookie is None or not cookie.value:
-            return None  # no session yet: this request starts a new one, nothing to race with
-        return hashlib.sha256(cookie.value.encode()).hexdigest()
+        return sid
+
+    @staticmethod
+    def _renewed(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD", "GET").upper() in SAFE_METHODS:
+            # A page: ask again, now with the browser's new cookie.
+            query = environ.get("QUERY_STRING", "")
+            location = environ.get("PATH_INFO", "/") + (f"?{query}" if query else "")
+            start_response("303 See Other", [("Location", location), ("Content-Length", "0")])
+            return [b""]
+        return _answer(start_response, "409 Conflict", "session_renewed",
+                       "Your session was renewed in another tab. Please reload the page.")
 
 
-def session_lock(app: WSGIApp, instance_path: Path, redis_client: redis.Redis | None,
-                 cookie_name: str) -> SessionLock:
+def session_digest(sid: str) -> SessionKey:
+    return hashlib.sha256(sid.encode()).hexdigest()
+
+
+def _answer(start_response: Callable[..., Any], status: str, code: str, message: str,
+            headers: list[tuple[str, str]] | None = None) -> list[bytes]:
+    """The shop's one error shape (shop/errors.py), from below Flask."""
+    body = json.dumps({"error": {"code": code, "message": message}}).encode()
+    start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body))),
+                            ("Cache-Control", "no-store"), *(headers or [])])
+    return [body]
+
+
+def session_lock(app: WSGIApp, instance_path: Path, redis_client: redis.Redis | None, cookie_name: str,
+                 session_exists: SessionExists, max_body: Callable[[], int | None]) -> SessionLock:
     """The lock that matches the session store: Redis when sessions are in Redis, else files."""
     locks: FileLocks | RedisLocks = (RedisLocks(redis_client) if redis_client is not None
                                      else FileLocks(instance_path / "locks"))
-    return SessionLock(app, locks, cookie_name)
+    return SessionLock(app, locks, cookie_name, session_exists, max_body)

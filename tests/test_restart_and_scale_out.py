@@ -4,13 +4,14 @@ The session is in the session store (files under INSTANCE_PATH, or Redis when RE
 order's state and the recorded orders are in the database (DATABASE_URL). So a shop restarted mid-checkout
 picks up where it stopped, and several gunicorn instances behind a load balancer without sticky sessions
 serve one shopper in turn. These tests stop and start real shop processes, and run two gunicorn instances
-sharing one Redis and one database with the shopper's requests alternating between them.
+sharing one Redis and one PostgreSQL with the shopper's requests alternating between them: the production
+shape the README describes (harness/postgres_server.py starts a throwaway cluster; SQLite stays the default
+for `make run`).
 """
 
 from __future__ import annotations
 
 import socket
-import sqlite3
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,11 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import create_engine, select
 
 from harness.devserver import ServerProcess, gunicorn_shop_process, shop_process
 from harness.emulator_control import EmulatorControl
+from harness.postgres_server import postgres_bin_dir, start_postgres
 from harness.redis_server import redis_server_binary, start_redis
-from harness.shop_client import ApiShopper, KCOCalls, kco_order
+from harness.shop_client import ApiShopper, KCOCalls, callback_url, kco_order
+from shop.records import orders
 
 KCO_DEMO_CREDENTIALS = {"KCO_USERNAME": "demo", "KCO_PASSWORD": "demo"}
 # Every process of one shop shares the key: it signs the session cookie and the callback tokens.
@@ -38,10 +42,24 @@ def cart_lines(shopper: ApiShopper) -> list[tuple[str, int]]:
     return [(item["sku"], item["quantity"]) for item in shopper.cart()["cart"]["items"]]
 
 
-def recorded_orders(database: Path, order_id: str) -> list[tuple[str, str | None]]:
-    with sqlite3.connect(database) as connection:
-        return connection.execute("SELECT recorded_by, acknowledged_at FROM orders WHERE order_id = ?",
-                                  (order_id,)).fetchall()
+def recorded_orders(database_url: str, order_id: str) -> list[tuple[Any, Any]]:
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(
+                select(orders.c.recorded_by, orders.c.acknowledged_at).where(orders.c.order_id == order_id))]
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def database_url() -> Iterator[str]:
+    """One PostgreSQL for the module, as production runs the shop."""
+    if postgres_bin_dir() is None:
+        pytest.skip("PostgreSQL is not installed: `apt-get install postgresql` (make test does this as root)")
+    server = start_postgres()
+    yield server.url
+    server.stop()
 
 
 def acknowledgements(emulator: EmulatorControl, order_id: str) -> int:
@@ -82,11 +100,12 @@ class RestartableShop:
 
 
 @pytest.fixture
-def restartable_shop(emulator_server: ServerProcess, tmp_path: Path) -> Iterator[RestartableShop]:
+def restartable_shop(emulator_server: ServerProcess, tmp_path: Path, database_url: str
+                     ) -> Iterator[RestartableShop]:
     shop = RestartableShop(emulator_server.url, {
         "SECRET_KEY": SHOP_SECRET_KEY,
         "INSTANCE_PATH": str(tmp_path / "instance"),
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'shop.sqlite3'}",
+        "DATABASE_URL": database_url,
         **KCO_DEMO_CREDENTIALS,
     })
     shop.start()
@@ -114,7 +133,7 @@ def test_a_restart_between_a_cart_change_and_a_reload_keeps_the_cart_and_reads_t
 
 def test_an_order_recorded_before_a_restart_is_known_to_the_restarted_shop(
         restartable_shop: RestartableShop, emulator: EmulatorControl, calls: KCOCalls,
-        tmp_path: Path) -> None:
+        database_url: str) -> None:
     emulator.settings(push_retry_seconds=[])  # only the push this test delivers
     shopper = ApiShopper(restartable_shop.url)
     shopper.add_to_cart("bottle-003", 2)
@@ -129,19 +148,19 @@ def test_an_order_recorded_before_a_restart_is_known_to_the_restarted_shop(
 
     # No Order Management read: the restarted shop found the order it had recorded, and only acknowledges.
     assert calls.since() == ["acknowledge"]
-    rows = recorded_orders(tmp_path / "shop.sqlite3", order_id)
+    rows = recorded_orders(database_url, order_id)
     assert len(rows) == 1 and rows[0][0] == "confirmation" and rows[0][1] is not None
     assert shopper.get(f"/confirmation?order_id={order_id}").status_code == 200
     assert shopper.cart()["cart"]["items"] == []
 
 
-# --- Scale-out: two gunicorn instances, one Redis, one database -----------------------------------------
+# --- Scale-out: two gunicorn instances, one Redis, one PostgreSQL --------------------------------------
 
 @dataclass(frozen=True)
 class ShopInstances:
     first: ServerProcess
     second: ServerProcess
-    database: Path
+    database_url: str
 
 
 @pytest.fixture(scope="module")
@@ -155,17 +174,18 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def instances(emulator_server: ServerProcess, redis_url: str,
+def instances(emulator_server: ServerProcess, redis_url: str, database_url: str,
               tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShopInstances]:
     shared = tmp_path_factory.mktemp("scale-out")
-    database = shared / "shop.sqlite3"
     # The first instance's socket is opened here, so its address is known before either instance starts.
     listener = socket.create_server(("127.0.0.1", 0))
     first_url = f"http://127.0.0.1:{listener.getsockname()[1]}"
     common = {
         "SECRET_KEY": SHOP_SECRET_KEY,
         "REDIS_URL": redis_url,
-        "DATABASE_URL": f"sqlite:///{database}",
+        "DATABASE_URL": database_url,
+        # gunicorn's access log on (gunicorn.conf.py sets its format), to show what it keeps.
+        "GUNICORN_CMD_ARGS": "--access-logfile -",
         # The address KCO sends callbacks and the shopper's return to. In production it is the load
         # balancer's https URL, the same for every instance; here the first instance plays that part.
         "PUBLIC_BASE_URL": first_url,
@@ -181,7 +201,7 @@ def instances(emulator_server: ServerProcess, redis_url: str,
         first.start()
         listener.close()  # gunicorn holds its own copy
         second.start()
-        yield ShopInstances(first, second, database)
+        yield ShopInstances(first, second, database_url)
     finally:
         listener.close()
         first.stop()
@@ -223,7 +243,7 @@ def test_requests_alternating_between_two_instances_continue_cart_order_and_conf
     shopper.base_url = second
     assert shopper.cart()["cart"]["items"] == [] and shopper.cart()["order"] is None
     assert shopper.get(f"/confirmation?order_id={order_id}").status_code == 200
-    assert recorded_orders(instances.database, order_id) == [("confirmation", None)]
+    assert recorded_orders(instances.database_url, order_id) == [("confirmation", None)]
 
 
 def test_a_push_on_one_instance_and_the_confirmation_on_the_other_record_the_order_once(
@@ -253,6 +273,22 @@ def test_a_push_on_one_instance_and_the_confirmation_on_the_other_record_the_ord
         thread.join()
 
     assert outcomes == {"push": 200, "confirmation": 200}
-    rows = recorded_orders(instances.database, order_id)
+    rows = recorded_orders(instances.database_url, order_id)
     assert len(rows) == 1 and rows[0][1] is not None
     assert acknowledgements(emulator, order_id) == 1
+
+
+def test_gunicorns_access_log_never_holds_a_callback_token(
+        instances: ShopInstances, emulator: EmulatorControl) -> None:
+    emulator.settings(push_retry_seconds=[])
+    shopper = ApiShopper(instances.first.url)
+    shopper.add_to_cart("mug-001")
+    assert shopper.open_checkout().status_code == 200
+    order_id = shopper.order_id()
+    token = callback_url(emulator, order_id, "push").split("token=", 1)[1]
+    assert emulator.complete(order_id)["result"] == "completed"
+    assert emulator.push(order_id)["status"] == 200  # KCO calls the push URL, token in its query
+
+    logged = "".join(instances.first.output)
+    assert "POST /kco/callbacks/push" in logged  # the access log is on and saw the push
+    assert token not in logged
