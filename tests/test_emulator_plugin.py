@@ -1,0 +1,85 @@
+"""The pytest plugin's `kco_emulator` fixture (kco_emulator.pytest_plugin) does what its methods say, each
+over one control call, seen from the REST API a shop calls. The shop-side uses are in the rest of the suite
+and in the example merchant project (tests/test_installable.py).
+"""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from harness.emulator_samples import sample_order
+from kco_emulator.testing import KcoEmulator
+
+
+def create(kco_emulator: KcoEmulator) -> requests.Response:
+    return requests.post(f"{kco_emulator.url}/checkout/v3/orders", json=sample_order(),
+                         auth=kco_emulator.credentials, timeout=10)
+
+
+def read(kco_emulator: KcoEmulator, order_id: str) -> requests.Response:
+    return requests.get(f"{kco_emulator.url}/checkout/v3/orders/{order_id}", auth=kco_emulator.credentials,
+                        timeout=10)
+
+
+def update(kco_emulator: KcoEmulator, order_id: str) -> requests.Response:
+    return requests.post(f"{kco_emulator.url}/checkout/v3/orders/{order_id}",
+                         json={"merchant_reference1": "x"}, auth=kco_emulator.credentials, timeout=10)
+
+
+def test_each_test_starts_with_an_empty_emulator_whose_log_lists_the_shops_calls(
+        kco_emulator: KcoEmulator) -> None:
+    assert kco_emulator.calls() == []
+    order_id = create(kco_emulator).json()["order_id"]
+    assert read(kco_emulator, order_id).status_code == 200
+    assert kco_emulator.order(order_id)["order_id"] == order_id  # looking does not count as a call
+
+    assert [entry["operation"] for entry in kco_emulator.calls()] == ["create", "read"]
+    assert [entry["order_id"] for entry in kco_emulator.calls("read")] == [order_id]
+
+
+def test_expire_moves_the_clock_just_past_the_orders_48_hours(kco_emulator: KcoEmulator) -> None:
+    order_id = create(kco_emulator).json()["order_id"]
+    kco_emulator.advance(hours=47)
+    assert update(kco_emulator, order_id).status_code == 200  # activity restarts the window
+
+    kco_emulator.expire(order_id)
+
+    assert read(kco_emulator, order_id).status_code == 404
+    assert kco_emulator.order_state(order_id)["expired"] is True
+
+
+def test_fail_next_and_disconnect_next_break_only_the_next_calls_of_their_operation(
+        kco_emulator: KcoEmulator) -> None:
+    kco_emulator.fail_next("create", status=503, times=2)
+    assert [create(kco_emulator).status_code for _ in range(3)] == [503, 503, 201]
+
+    order_id = kco_emulator.calls("create")[-1]["order_id"]
+    kco_emulator.disconnect_next("read")
+    with pytest.raises(requests.ConnectionError):
+        read(kco_emulator, order_id)
+    assert read(kco_emulator, order_id).status_code == 200
+
+
+def test_lock_refuses_the_next_updates_with_the_callback_lock_status(kco_emulator: KcoEmulator) -> None:
+    order_id = create(kco_emulator).json()["order_id"]
+    kco_emulator.lock(order_id, refusals=1)
+    refused = update(kco_emulator, order_id)
+    assert refused.status_code == kco_emulator.settings()["callback_lock_status"]
+    assert update(kco_emulator, order_id).status_code == 200
+
+
+def test_a_pending_fraud_review_ends_with_the_decision(kco_emulator: KcoEmulator) -> None:
+    order_id = create(kco_emulator).json()["order_id"]
+    assert kco_emulator.complete(order_id, fraud_status="PENDING")["result"] == "completed"
+    assert kco_emulator.order_state(order_id)["fraud_status"] == "PENDING"
+
+    kco_emulator.decide_fraud(order_id, "FRAUD_RISK_ACCEPTED")
+
+    assert kco_emulator.order_state(order_id)["fraud_status"] == "ACCEPTED"
+
+
+@pytest.mark.kco_emulator_settings(aborted_orders="read_only", callback_lock_status=423)
+def test_the_settings_marker_applies_after_the_reset(kco_emulator: KcoEmulator) -> None:
+    settings = kco_emulator.settings()
+    assert (settings["aborted_orders"], settings["callback_lock_status"]) == ("read_only", 423)
