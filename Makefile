@@ -8,9 +8,12 @@ SHOP_PORT ?= 5000
 
 .PHONY: run test lint bench screenshots venv-deps system-deps clean
 
-$(INSTALLED): requirements.txt requirements-dev.txt | venv-deps
+# The project itself is installed too (editable, with the emulator extra), as a merchant installs it: the
+# `kco-emulator` command and the pytest plugin that the tests use come from that install.
+$(INSTALLED): requirements.txt requirements-dev.txt pyproject.toml | venv-deps
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[emulator]'
 	touch $@
 
 # `python3 -m venv` needs ensurepip, which minimal Debian images leave out (package python3-venv).
@@ -22,18 +25,19 @@ venv-deps:
 	    echo "python3 cannot create virtual environments: apt-get install python3-venv"; exit 1; \
 	  fi; }
 
-# Debian's Chromium for the browser tests and Redis for the scale-out tests, installed only when
+# Debian's Chromium for the browser tests, Redis and PostgreSQL for the scale-out tests, installed only when
 # missing and only as root (CI runs as root; a developer without root installs them by hand).
 system-deps:
 	@missing=""; \
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v redis-server >/dev/null || missing="$$missing redis-server"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
 	    echo "Installing$$missing from Debian"; \
 	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	  else \
-	    echo "Missing$$missing: install with apt-get (browser and Redis tests will be skipped)"; \
+	    echo "Missing$$missing: install with apt-get (browser, Redis and PostgreSQL tests will be skipped)"; \
 	  fi; \
 	fi
 

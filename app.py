@@ -20,9 +20,9 @@ from shop import callbacks, dev_server, errors, security, server_timing, session
 from shop.cart import ShopperState, parse_cart, parse_form_quantity, parse_market, parse_sku
 from shop.catalogue import PRODUCTS, priced_products
 from shop.checkout_flow import CheckoutFlow, confirmation_path, sync_timeout_ms
-from shop.money import format_money
 from shop.records import Checkout, Records
 from shop.settings import Settings
+from shop.shopper_language import SHOPPER_LANGUAGE_FILTERS
 from workshop import inspector
 
 
@@ -34,13 +34,13 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.config.update(SECRET_KEY=settings.secret_key, PUBLIC_BASE_URL=settings.public_base_url)
     server_timing.init_app(app)
     sessions.init_app(app, settings)
-    security.init_app(app, settings.snippet_origins)
+    security.init_app(app, settings)
     errors.init_app(app)
     records = Records(settings.database_url)
     client = KCOClient(settings.kco, on_call=server_timing.remember_call)
     flow = CheckoutFlow(CheckoutSync(client), records, settings.secret_key,
                         lambda: app.config["PUBLIC_BASE_URL"] or "http://127.0.0.1:5000")
-    app.jinja_env.filters["money"] = format_money
+    app.jinja_env.filters.update(SHOPPER_LANGUAGE_FILTERS)  # money and names in the shopper's language
     app.jinja_env.globals.update(markets=MARKETS, sync_timeout_ms=sync_timeout_ms(settings.kco))
     inspector.init_app(app, flow, settings)  # workshop mode (docs/workshop.md)
 
@@ -50,8 +50,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         state, added = ShopperState.from_session(session), PRODUCTS.get(request.args.get("added", ""))
         return render_template("catalogue.html", products=PRODUCTS.values(), state=state, added=added)
 
-    # Adds one product. No KCO call (the checkout page brings the order in step), but the checkout row learns
-    # the cart, which KCO's validation callback checks (kco-rules: validation-callback).
+    # Adds one product: no KCO call, but the checkout row learns the cart (kco-rules: validation-callback).
     @app.post("/cart/add")
     def add_to_cart() -> Response:
         sku = parse_sku(request.form.get("sku"))
@@ -59,16 +58,14 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         flow.note_cart(session, lambda state: state.add(sku, quantity))
         return redirect(f"/?added={sku}", 303)
 
-    # The checkout: reads the KCO order once, creates or updates it only when needed (kco/checkout.py). The
-    # markup kco-sync.js works on is in templates/checkout.html.
+    # The checkout: one read of the KCO order, then a create or update only when needed (kco/checkout.py).
     @app.get("/checkout")
     def checkout_page() -> Response | str:
         page = flow.page_load(session)
         if page.outcome.action is Action.COMPLETED:
             return redirect(confirmation_path(page.outcome.order_id), 303)
-        message = page.message(request.args.get("error"))
-        return render_template("checkout.html", state=page.state, answer=page.answer,
-                               html_snippet=page.outcome.html_snippet, message=message)
+        return render_template("checkout.html", state=page.state, answer=page.answer, message=page.message(
+            request.args.get("error")), html_snippet=page.outcome.html_snippet)
 
     # KCO sends the shopper here after the purchase (merchant_urls.confirmation, kco-rules: merchant-urls).
     @app.get("/confirmation")
@@ -78,8 +75,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
             return redirect("/checkout", 303)
         return render_template("confirmation.html", **vars(shown))
 
-    # Linked from inside the KCO widget: merchant_urls.terms is required (kco-rules: merchant-urls).
-    @app.get("/terms")
+    @app.get("/terms")  # linked in the widget: merchant_urls.terms is required (kco-rules: merchant-urls)
     def terms() -> str:
         return render_template("terms.html", state=ShopperState.from_session(session))
 
@@ -88,7 +84,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     def products() -> dict[str, Any]:
         return {"products": priced_products(ShopperState.from_session(session).market.currency)}
 
-    # The cart as the server holds it: the page's source of truth after any failure.
+    # The cart as the server holds it, with its order id: the page's source of truth after any failure.
     @app.get("/api/cart")
     def cart() -> dict[str, Any]:
         return flow.answer(*flow.load(session))
@@ -99,8 +95,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         new_cart = parse_cart(request.get_json(force=True, silent=True))
         return flow.change(session, lambda state: state.set_cart(new_cart))
 
-    # Switches country and/or language: the KCO order's currency, locale and prices follow
-    # (kco-rules: market-change). A repeat of what KCO already holds (after country_change) costs no call.
+    # Country and/or language: the order's currency, locale and prices follow (kco-rules: market-change).
     @app.post("/api/market")
     def change_market() -> dict[str, Any]:
         body = request.get_json(force=True, silent=True)
@@ -111,8 +106,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         return (callbacks.verified_checkout(records, settings.secret_key, request.args),
                 callbacks.callback_body(request.get_json(force=True, silent=True)))
 
-    # The shopper typed a (shipping) address: new country -> currency, locale and prices follow; US sales tax
-    # from the state (kco-rules: refine-callbacks, market-change, us-sales-tax).
+    # A (shipping) address typed: prices, currency, locale, US sales tax follow (kco-rules: refine-callbacks).
     @app.post("/kco/callbacks/address_update")
     def address_update() -> tuple[dict[str, Any], int]:
         return callbacks.refine_for_address(records, *checkout_and_body(), billing_first=False)
@@ -122,25 +116,31 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     def country_change() -> tuple[dict[str, Any], int]:
         return callbacks.refine_for_address(records, *checkout_and_body(), billing_first=True)
 
-    # The shopper picked a shipping option in the widget: answer with its shipping_fee line.
+    # A shipping option picked in the widget: its shipping_fee line (kco-rules: automatic-shipping-cost).
     @app.post("/kco/callbacks/shipping_option_update")
     def shipping_option_update() -> tuple[dict[str, Any], int]:
         return callbacks.choose_shipping_option(records, *checkout_and_body())
 
-    # Last check before KCO completes the purchase: the order must equal what the shop holds for it at today's
-    # prices; otherwise send the shopper back with 303 (kco-rules: validation-callback).
+    # Last check before KCO completes the purchase: lines, amounts and currency must be the shop's at today's
+    # prices, not the country (kco-rules: validation-price); else 303 back (kco-rules: validation-callback).
     @app.post("/kco/callbacks/validation")
     def validation() -> Response:
         if callbacks.order_matches_shop(*checkout_and_body()):
             return Response(status=200)
         return redirect(f"{flow.public_base_url()}/checkout?error=cart_changed", 303)
 
-    # KCO's push after completion: record the order and acknowledge it once, however often KCO pushes; a KCO
-    # failure answers 503 (shop/errors.py), so KCO pushes again (kco-rules: push-and-acknowledge).
+    # KCO's push: record and acknowledge once, however often KCO pushes; a KCO failure answers 503
+    # (shop/errors.py), so KCO pushes again (kco-rules: push-and-acknowledge).
     @app.post("/kco/callbacks/push")
     def push() -> Response:
         checkout = callbacks.verified_checkout(records, settings.secret_key, request.args)
         callbacks.acknowledge_push(client, records, checkout.order_id)
+        return Response(status=200)
+
+    # After the fraud review of a pending order, KCO posts the decision (kco-rules: pending-orders).
+    @app.post("/kco/callbacks/notification")
+    def notification() -> Response:
+        callbacks.record_fraud_decision(client, records, *checkout_and_body())
         return Response(status=200)
 
     return app

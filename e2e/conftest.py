@@ -8,6 +8,7 @@ The flags keep Chromium from calling home, which a closed network answers with e
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,12 @@ def _bundled_chromium_installed() -> bool:
 
     with sync_playwright() as playwright:
         return Path(playwright.chromium.executable_path).exists()
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "expected_console_errors(*fragments): console errors this test provokes on purpose, each "
+        "matched by a fragment of its text or URL; any other console error fails the test")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -59,3 +66,24 @@ def screenshot(page: Any, request: pytest.FixtureRequest):
         return path
 
     return take
+
+
+@pytest.fixture
+def page(page: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Playwright's page, failing the test at teardown on a console error (in any tab of its context) that the
+    test did not declare with @pytest.mark.expected_console_errors: a journey that passes with a broken
+    resource or an uncaught exception in the console is not a clean journey."""
+    errors: list[str] = []
+
+    def on_console(message: Any) -> None:
+        if message.type == "error":
+            errors.append(f"{message.text} ({message.location.get('url', '')})")
+
+    page.context.on("console", on_console)
+    page.context.on("weberror", lambda web_error: errors.append(f"uncaught: {web_error.error}"))
+    yield page
+    expected = [fragment for marker in request.node.iter_markers("expected_console_errors")
+                for fragment in marker.args]
+    unexpected = [error for error in errors if not any(fragment in error for fragment in expected)]
+    if unexpected:
+        pytest.fail("console errors the test did not expect:\n" + "\n".join(unexpected), pytrace=False)

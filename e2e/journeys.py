@@ -15,16 +15,8 @@ from typing import Any
 from playwright.sync_api import FrameLocator, Locator, Page, expect
 
 from harness.emulator_control import EmulatorControl
-
-# A test person for the emulator's checkout form (its own fields, labelled as the emulator labels them).
-TEST_PERSON = {
-    "Email": "test.person@example.com",
-    "Given name": "Test",
-    "Family name": "Person",
-    "Street address": "Teststreet 1",
-    "Postal code": "12345",
-    "City": "Testcity",
-}
+from kco.markets import MARKETS
+from kco_emulator.playwright import KcoWidget, expect_widget
 
 
 class BrowserShopper:
@@ -47,11 +39,11 @@ class BrowserShopper:
 
     def opens_checkout(self) -> None:
         self.page.goto(f"{self.shop_url}/checkout")
-        self.widget.expect_ready()
+        self.widget.kco.wait_ready()
 
     def reloads_checkout(self) -> None:
         self.page.reload()
-        self.widget.expect_ready()
+        self.widget.kco.wait_ready()
 
     def sets_quantity(self, product: str, quantity: int) -> None:
         self.quantity_of(product).fill(str(quantity))
@@ -60,7 +52,8 @@ class BrowserShopper:
         self.page.get_by_role("button", name=f"Remove {product}").click()
 
     def chooses_country(self, name: str) -> None:
-        self.country.select_option(label=name)
+        """`name` as kco/markets.py spells it; the select shows it in the shopper's language."""
+        self.country.select_option(next(market.country for market in MARKETS.values() if market.name == name))
 
     def chooses_language(self, locale: str) -> None:
         self.language.select_option(locale)
@@ -154,53 +147,44 @@ class BrowserShopper:
 
 
 class Widget:
-    """The KCO checkout iframe that the emulator's bootstrap renders into #klarna-checkout-container.
+    """The KCO checkout widget in the journeys' words. Each step is a step of kco_emulator.playwright's
+    `KcoWidget`, the helpers a merchant's tests use, so every journey proves them too.
 
-    The emulator's test hooks: the container's data-kco-widget-state (loading, ready, suspended, resuming;
-    "ready" again only once a resume re-read the order), and inside the frame the lines
-    ([data-kco-order-line], text "2 × Name"), the total ([data-kco-order-total]) and <html lang>.
+    Inside the frame: the lines (`line`, text "2 × Name"), the total and <html lang> (the widget's language).
     """
 
     def __init__(self, page: Page) -> None:
-        self.page = page
-        self.container = page.locator("#klarna-checkout-container")
-        self.frame: FrameLocator = page.frame_locator("#klarna-checkout-container iframe")
+        self.kco = KcoWidget(page)
+        self.container = self.kco.container
+        self.frame: FrameLocator = self.kco.frame
+        self.total = self.kco.order_total
+        self.language = self.frame.locator("html")
 
     def expect_ready(self) -> None:
-        expect(self.container).to_have_attribute("data-kco-widget-state", "ready")
+        expect_widget(self.kco).to_be_resumed()
 
     def expect_suspended(self) -> None:
-        expect(self.container).to_have_attribute("data-kco-widget-state", "suspended")
-
-    @property
-    def total(self) -> Locator:
-        return self.frame.locator("[data-kco-order-total]")
-
-    @property
-    def language(self) -> Locator:
-        return self.frame.locator("html")
+        expect_widget(self.kco).to_be_suspended()
 
     def line(self, product: str) -> Locator:
-        return self.frame.locator("[data-kco-order-line]").filter(has_text=product)
+        return self.kco.line(product)
 
     def fills_in_the_test_person(self) -> None:
-        """Types the test person's address, then leaves the last field, as a shopper would.
+        """Types a test person with an address of the widget's country, then leaves the last field.
 
         Leaving the field is what hands the address to KCO (its address_update callback); a Complete purchase
         clicked meanwhile is kept and runs once the widget has taken the address.
         """
-        for label, value in TEST_PERSON.items():
-            self.frame.get_by_label(label, exact=True).fill(value)
-        self.frame.get_by_label(list(TEST_PERSON)[-1], exact=True).press("Tab")
+        self.kco.fill_shopper()
 
-    def chooses_country(self, name: str) -> None:
-        self.frame.get_by_role("combobox", name="Country").select_option(label=name)
+    def chooses_country(self, alpha2: str) -> None:
+        self.kco.change_country(alpha2)
 
     def chooses_shipping(self, name: str) -> None:
-        self.frame.get_by_role("radio", name=name).check()
+        self.kco.choose_shipping(name)
 
     def completes_purchase(self) -> None:
-        self.frame.get_by_role("button", name="Complete purchase").click()
+        self.kco.complete()
 
 
 # Runs in each document of the tab before the page's own scripts. The kco-sync:* events are dispatched on the

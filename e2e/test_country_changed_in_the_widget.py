@@ -22,7 +22,7 @@ def test_a_country_chosen_in_the_widget_moves_the_page_to_that_market_without_a_
     page.on("request", lambda request: shop_requests.append(request)
             if request.url.endswith(("/api/cart", "/api/market")) else None)
 
-    shopper.widget.chooses_country("Germany")
+    shopper.widget.chooses_country("DE")
 
     expect(shopper.country).to_have_value("DE")
     shopper.waits_until_the_page_is_in_step()

@@ -289,6 +289,8 @@ def test_a_new_snippet_replaces_the_widget_and_its_queued_handlers(page: Page, s
     expect(frame.get_by_role("status", name="Checkout suspended")).to_be_visible()
 
 
+# Opened as a page of its own, the frame makes Chromium ask the emulator for /favicon.ico: it serves none.
+@pytest.mark.expected_console_errors("/favicon.ico")
 def test_the_checkout_frame_refuses_to_run_outside_the_merchant_page(page: Page, site: MerchantSite) -> None:
     order_id = site.order()
     snippet = site.emulator.order(order_id)["html_snippet"]

@@ -2,8 +2,8 @@
 
 KCO forgets an order 48 hours after its last update or shopper interaction (kco-rules: expiry-48h); the
 emulator's clock is moved 49 hours on. The shop's update gets 404, so it creates a new order with the cart and
-hands its snippet to the page, which swaps the widget. The shopper sees the new quantity in a working widget
-and no error.
+answers with its order id; the page, showing another order, reloads into the new widget
+(kco-rules: page-follows-order). The shopper sees the new quantity in a working widget and no error.
 """
 
 import re
@@ -15,7 +15,7 @@ from e2e.journeys import BrowserShopper, assert_order_equals_cart, kco_operation
 HOURS = 3600
 
 
-def test_a_change_to_an_expired_order_creates_a_new_order_and_swaps_the_widget(
+def test_a_change_to_an_expired_order_creates_a_new_order_and_reloads_into_its_widget(
         page, shop_server, emulator, screenshot):
     shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Dotted notebook")
@@ -24,7 +24,8 @@ def test_a_change_to_an_expired_order_creates_a_new_order_and_swaps_the_widget(
     calls_before = len(kco_operations(emulator))
     emulator.advance_clock(49 * HOURS)
 
-    shopper.sets_quantity("Dotted notebook", 2)
+    with page.expect_navigation():
+        shopper.sets_quantity("Dotted notebook", 2)
     shopper.waits_until_the_page_is_in_step()
 
     new_order_id = shopper.order_id()
@@ -35,5 +36,5 @@ def test_a_change_to_an_expired_order_creates_a_new_order_and_swaps_the_widget(
     expect(shopper.widget.line("Dotted notebook")).to_contain_text("2 × Dotted notebook")
     expect(shopper.message).to_have_text("")
     screenshot("new-order")
-    assert kco_operations(emulator)[calls_before:] == ["update", "create"]
+    assert kco_operations(emulator)[calls_before:] == ["update", "create", "read"]  # read: the reload
     assert_order_equals_cart(emulator.order(new_order_id), shopper.cart())

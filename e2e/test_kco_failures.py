@@ -2,8 +2,9 @@
 
 Whatever goes wrong, the widget is resumed (a suspended widget is a checkout nobody can finish) and the page
 ends in a state the shop agrees with:
-- KCO answers the update with 503: the shop gives up that order and creates a new one; the page swaps the
-  widget and the change goes through without bothering the shopper (kco-rules: new-order-on-error).
+- KCO answers the update with 503, and again on both of the shop's retries: the shop gives up that order and
+  creates a new one; the page reloads into the new widget and the change goes through without bothering the
+  shopper (kco-rules: retry-refused-update, new-order-on-error, page-follows-order).
 - KCO cannot be reached at all: the shop keeps the change in the cart and says so; the page shows the
   message and the cart as the shop holds it.
 - The shopper's browser is offline: nothing reached the shop, so the page puts the quantity back.
@@ -12,6 +13,7 @@ ends in a state the shop agrees with:
 import re
 from pathlib import Path
 
+import pytest
 from playwright.sync_api import expect
 
 from e2e.journeys import BrowserShopper, SyncEvents, assert_order_equals_cart, kco_operations
@@ -20,30 +22,34 @@ from kco.markets import MARKETS
 STATIC_JS = Path(__file__).resolve().parent.parent / "static" / "js"
 
 
-def test_an_update_answered_503_moves_the_change_to_a_new_order(page, shop_server, emulator, screenshot):
+def test_an_update_answered_503_three_times_moves_the_change_to_a_new_order(page, shop_server, emulator,
+                                                                          screenshot):
     shopper = BrowserShopper(page, shop_server.url)
-    sync_events = SyncEvents(page)
     shopper.adds_to_cart("Enamel mug")
     shopper.opens_checkout()
     first_order_id = shopper.order_id()
     calls_before = len(kco_operations(emulator))
-    emulator.fault("update", status=503)
+    emulator.fault("update", status=503, times=3)  # the update and both retries (kco/checkout.py)
 
-    shopper.sets_quantity("Enamel mug", 4)
+    with page.expect_navigation():  # another order than the page shows: the page reloads into it
+        shopper.sets_quantity("Enamel mug", 4)
     shopper.waits_until_the_page_is_in_step()
 
-    # The shop recovered with a new order, so the page's request succeeded; the new widget was resumed.
-    sync_events.expect_resumed_after_each(("/api/cart", True))
+    # The shop recovered with a new order, so the page's request succeeded; then the page reloaded.
     shopper.widget.expect_ready()
+    expect(shopper.sync_root).to_have_attribute("data-kco-order-id", shopper.order_id())
     expect(shopper.quantity_of("Enamel mug")).to_have_value("4")
     expect(shopper.widget.line("Enamel mug")).to_contain_text("4 × Enamel mug")
     screenshot("new-order")
     new_order_id = shopper.order_id()
     assert new_order_id != first_order_id
-    assert kco_operations(emulator)[calls_before:] == ["update", "abort", "create"]
+    # The page load after the reload reads the new order once.
+    assert kco_operations(emulator)[calls_before:] == [
+        "update", "read", "update", "update", "abort", "create", "read"]
     assert_order_equals_cart(emulator.order(new_order_id), shopper.cart())
 
 
+@pytest.mark.expected_console_errors("the server responded with a status of 503")  # the shop's answer
 def test_unreachable_kco_leaves_the_widget_resumed_shows_a_message_and_keeps_the_cart(
         page, shop_server, emulator, screenshot):
     shopper = BrowserShopper(page, shop_server.url)
@@ -69,6 +75,7 @@ def test_unreachable_kco_leaves_the_widget_resumed_shows_a_message_and_keeps_the
     assert "create" not in kco_operations(emulator)[calls_before:]
 
 
+@pytest.mark.expected_console_errors("net::ERR_INTERNET_DISCONNECTED")  # every request while offline
 def test_an_offline_shopper_sees_a_message_and_the_cart_as_the_shop_holds_it(
         page, context, shop_server, emulator, screenshot):
     shopper = BrowserShopper(page, shop_server.url)
@@ -122,5 +129,5 @@ def test_the_pages_own_failure_messages_cover_every_language_the_shop_sells_in()
     languages = {locale.split("-")[0] for market in MARKETS.values() for locale in market.locales}
     assert languages <= set(entries), f"no messages for {sorted(languages - set(entries))}"
     for language, entry in entries.items():
-        keys = sorted(re.findall(r"^    (\w+): \"", entry, re.M))
-        assert keys == ["failed", "offline", "timeout"], language
+        keys = sorted(re.findall(r"^    (\w+):", entry, re.M))
+        assert keys == ["cannotComplete", "failed", "offline", "shippingFailed", "timeout"], language

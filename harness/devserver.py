@@ -147,7 +147,9 @@ def main() -> int:
             emulator = emulator_process(args.host, args.emulator_port, echo=True)
             servers.append(emulator)
             kco_api_url = emulator.start()
-        shop = shop_process(kco_api_url, args.host, args.shop_port, echo=True)
+        # Workshop mode (docs/workshop.md) belongs to the emulator started here, and only to it.
+        workshop = {"KCO_INSPECTOR": os.environ.get("KCO_INSPECTOR") or "1"} if use_emulator else {}
+        shop = shop_process(kco_api_url, args.host, args.shop_port, env=workshop, echo=True)
         servers.append(shop)
         print(f"\n  The shop is ready: {shop.start()}\n  Ctrl-C stops everything.\n", flush=True)
         for server in servers:

@@ -1,116 +1,55 @@
-"""A small client for the emulator's control API (/_emulator/...), used by tests and benchmarks.
-
-It also carries a REST session with the emulator's demo credentials (`api`), for tests that need to
-create or read orders directly rather than through the shop.
+"""The emulator client of this repository's tests and benchmarks: the plugin's `KcoEmulator`
+(kco_emulator.testing) plus a REST session with the demo credentials (`api`), for tests that create or read
+orders directly rather than through the shop, and the names the older tests use.
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from typing import Any
 
 import requests
 
+from kco_emulator.testing import KcoEmulator
 
-class EmulatorControl:
+
+class EmulatorControl(KcoEmulator):
     def __init__(self, base_url: str) -> None:
-        self.base_url = base_url.rstrip("/")
-        self.http = requests.Session()
+        super().__init__(base_url)
+        self.base_url = self.url
         self.api = requests.Session()
-        self.api.auth = (
-            os.environ.get("KCO_EMULATOR_USERNAME", "demo"),
-            os.environ.get("KCO_EMULATOR_PASSWORD", "demo"),
-        )
-
-    def _post(self, path: str, payload: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = self.http.post(f"{self.base_url}/_emulator{path}", json=payload or {}, timeout=30)
-        response.raise_for_status()
-        return response.json()
-
-    def _get(self, path: str) -> dict[str, Any]:
-        response = self.http.get(f"{self.base_url}/_emulator{path}", timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    def reset(self) -> None:
-        self.http.post(f"{self.base_url}/_emulator/reset", timeout=5).raise_for_status()
+        self.api.auth = self.credentials
 
     def requests(self) -> list[dict[str, Any]]:
         """Every REST API request served since the last reset, oldest first."""
-        return self._get("/requests")["requests"]
+        return self.calls()
 
     def api_calls(self, method: str | None = None, kind: str | None = None) -> list[dict[str, Any]]:
-        """The request log filtered by HTTP method and/or operation (create, read, update, abort,
-        om_read, acknowledge)."""
-        return [
-            entry
-            for entry in self.requests()
-            if (method is None or entry["method"] == method) and (kind is None or entry["operation"] == kind)
-        ]
+        """The request log filtered by HTTP method and/or operation (`kind`)."""
+        return [entry for entry in self.calls(kind) if method is None or entry["method"] == method]
 
     def advance_clock(self, seconds: float) -> str:
-        return self._post("/clock", {"advance_seconds": seconds})["now"]
+        return self.advance(seconds=seconds)
 
-    def fault(
-        self,
-        operation: str,
-        status: int | None = None,
-        body: str = "json",
-        delay_ms: int = 0,
-        times: int = 1,
-        mode: str | None = None,
-    ) -> dict[str, Any]:
-        spec: dict[str, Any] = {"operation": operation, "body": body, "delay_ms": delay_ms, "times": times}
-        if status is not None:
-            spec["status"] = status
-        if mode is not None:
-            spec["mode"] = mode
-        return self._post("/faults", spec)["fault"]
-
-    def settings(self, **changes: Any) -> dict[str, Any]:
-        """Change timings until the next reset: validation_timeout_seconds,
-        strict_validation_timeout_seconds, callback_timeout_seconds, push_retry_seconds (list)."""
-        return self._post("/settings", changes)
-
-    def complete(self, order_id: str, billing_address: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Finish the purchase as a shopper would (address, validation, completion, push).
-
-        Returns e.g. {"result": "completed", "redirect_url": ...}
-        or {"result": "rejected", "error_text": ...}.
-        """
-        payload = {"billing_address": billing_address} if billing_address is not None else {}
-        return self._post(f"/orders/{order_id}/complete", payload)
-
-    def change_country(self, order_id: str, country: str) -> dict[str, Any]:
-        return self._post(f"/orders/{order_id}/country", {"country": country})
-
-    def enter_address(self, order_id: str, billing_address: dict[str, Any]) -> dict[str, Any]:
-        return self._post(f"/orders/{order_id}/address", {"billing_address": billing_address})
+    def fault(self, operation: str, status: int | None = None, body: str = "json", delay_ms: int = 0,
+              times: int = 1, mode: str | None = None) -> dict[str, Any]:
+        """A fault as /_emulator/faults takes it; `fail_next` and `disconnect_next` read better."""
+        return self._arm_fault(operation, status=status, body=body, times=times, delay_ms=delay_ms, mode=mode)
 
     def choose_shipping_option(self, order_id: str, option_id: str) -> dict[str, Any]:
-        return self._post(f"/orders/{order_id}/shipping-option", {"id": option_id})
+        return self.choose_shipping(order_id, option_id)
 
-    def push(self, order_id: str) -> dict[str, Any]:
-        """Deliver one push to the merchant now; returns the attempt (status or error)."""
-        return self._post(f"/orders/{order_id}/push")["attempt"]
+    def complete(self, order_id: str, billing_address: Mapping[str, Any] | None = None,  # type: ignore[override]
+                 fraud_status: str | None = None) -> dict[str, Any]:
+        """The older tests pass the billing address second."""
+        return super().complete(order_id, fraud_status=fraud_status, billing_address=billing_address)
 
     def stored(self, order_id: str) -> dict[str, Any]:
-        """{"order": <as read shows it>, "state": {expired, aborted, acknowledged, push_attempts, ...}},
-        without credentials and without touching the request log."""
+        """{"order": `order(order_id)`, "state": `order_state(order_id)`} in one request."""
         return self._get(f"/orders/{order_id}")
 
     def create_order(self, order: dict[str, Any]) -> dict[str, Any]:
         """Create a checkout order through the REST API with the demo credentials."""
-        response = self.api.post(f"{self.base_url}/checkout/v3/orders", json=order, timeout=10)
+        response = self.api.post(f"{self.url}/checkout/v3/orders", json=order, timeout=10)
         response.raise_for_status()
         return response.json()
-
-    def order(self, order_id: str) -> dict[str, Any]:
-        """Read the order through the REST API with the demo credentials (this is logged as a read)."""
-        response = self.api.get(f"{self.base_url}/checkout/v3/orders/{order_id}", timeout=10)
-        response.raise_for_status()
-        return response.json()
-
-    def status(self) -> dict[str, Any]:
-        """{"orders": n, "active_push_schedules": n, "now": ...}"""
-        return self._get("/status")

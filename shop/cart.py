@@ -59,12 +59,17 @@ class ShopperState:
         )
 
     def save_to(self, session: MutableMapping[str, Any]) -> None:
-        session["cart"] = [[sku, quantity] for sku, quantity in self.cart.items()]
-        session["country"] = self.country
-        session["locale"] = self.locale
-        session["order_id"] = self.order_id
-        session["market_revision"] = self.market_revision
-        session["confirmed_order_id"] = self.confirmed_order_id
+        """Write the state into the session, unless it is what the session holds already: a visitor who
+        changed nothing then costs no stored session (shop/sessions.py)."""
+        values = self._session_values()
+        if values == ShopperState.from_session(session)._session_values():
+            return
+        session.update(values)
+
+    def _session_values(self) -> dict[str, Any]:
+        return {"cart": [[sku, quantity] for sku, quantity in self.cart.items()], "country": self.country,
+                "locale": self.locale, "order_id": self.order_id, "market_revision": self.market_revision,
+                "confirmed_order_id": self.confirmed_order_id}
 
 
 def _check_json(body: Any) -> None:
@@ -84,12 +89,10 @@ def parse_quantity(value: Any) -> int:
 
 
 def parse_form_quantity(text: str | None) -> int:
-    """A quantity typed into a form field."""
-    try:
-        number = int(text or "")
-    except ValueError:
-        number = -1  # refused below, with the same message as any other bad quantity
-    return parse_quantity(number)
+    """A quantity typed into a form field: ASCII digits only (`int()` alone would take "1_0" and "٣")."""
+    text = text or ""
+    number = int(text) if 0 < len(text) <= 3 and text.isascii() and text.isdigit() else -1
+    return parse_quantity(number)  # -1 is refused there, with the same message as any other bad quantity
 
 
 def parse_sku(value: Any) -> str:

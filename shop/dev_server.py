@@ -12,15 +12,36 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from pathlib import Path
 
+from dotenv import load_dotenv
 from flask import Flask
-from werkzeug.serving import make_server
+from werkzeug.serving import WSGIRequestHandler, make_server
 
 from kco.errors import KCOError
+
+CALLBACK_PATH = "/kco/callbacks/"
+
+
+class CallbackTokenHidingHandler(WSGIRequestHandler):
+    """Werkzeug's request handler, except that the access log shows KCO's callback URLs without their query:
+    the query carries the callback token (shop/security.py), which must not end up in log files."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        path, separator, _query = getattr(self, "path", "").partition("?")
+        if separator and path.startswith(CALLBACK_PATH):
+            self.path = f"{path}?[hidden]"
+        super().log_request(code, size)
 
 
 def run(create_app: Callable[[], Flask]) -> None:
     sys.exit(_serve(create_app))
+
+
+def load_env_file(path: Path | None = None) -> None:
+    """Reads `.env` (default: in the working directory, as `flask run` does) into os.environ, as .env.example
+    promises. A variable already set in the environment wins over the file (override=False)."""
+    load_dotenv(path or Path.cwd() / ".env", override=False)
 
 
 def _serve(create_app: Callable[[], Flask]) -> int:
@@ -29,12 +50,14 @@ def _serve(create_app: Callable[[], Flask]) -> int:
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    load_env_file()
     try:
         app = create_app()
     except (ValueError, KCOError) as error:
         print(f"Configuration error: {error}", file=sys.stderr, flush=True)
         return 1
-    server = make_server(args.host, args.port, app, threaded=True)
+    server = make_server(args.host, args.port, app, threaded=True,
+                         request_handler=CallbackTokenHidingHandler)
     if not app.config["PUBLIC_BASE_URL"]:
         # Unset PUBLIC_BASE_URL: KCO's callbacks come back to this very server (fine for the emulator).
         app.config["PUBLIC_BASE_URL"] = f"http://{args.host}:{server.port}"

@@ -38,6 +38,7 @@ class Settings:
     session_cookie_secure: bool
     snippet_origins: tuple[str, ...]  # where KCO's html_snippet loads its widget from (CSP)
     inspector: bool  # workshop mode: the KCO inspector panel (docs/workshop.md)
+    order_creation_limit: str  # KCO orders one client may create, e.g. "20 per hour" (shop/order_budget.py)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -70,18 +71,25 @@ class Settings:
             kco=kco,
             redis_url=environ.get("REDIS_URL") or None,
             database_url=environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'shop.sqlite3'}",
-            session_cookie_secure=_flag(environ, "SESSION_COOKIE_SECURE"),
+            session_cookie_secure=_cookie_secure(environ, public_base_url),
             snippet_origins=_snippet_origins(environ, kco),
             inspector=inspector_enabled(environ, kco),
+            order_creation_limit=environ.get("ORDER_CREATION_LIMIT") or "20 per hour",
         )
 
 
-def inspector_enabled(environ: Mapping[str, str], kco: ClientConfig) -> bool:
-    """KCO_INSPECTOR=1/0 decides; unset, the workshop inspector is on with the local emulator only."""
-    value = environ.get("KCO_INSPECTOR", "").strip().lower()
-    if value == "":
-        return kco.is_local
+def inspector_enabled(environ: Mapping[str, str], kco: ClientConfig | None = None) -> bool:
+    """Workshop mode only when asked for: KCO_INSPECTOR=1, which `make run` sets for the emulator it starts
+    (harness/devserver.py). Never guessed from a local KCO address (`kco` is not consulted): that may be a
+    proxy in front of the real KCO, and the emulator buttons act on every shopper (docs/workshop.md)."""
     return _flag(environ, "KCO_INSPECTOR")
+
+
+def _cookie_secure(environ: Mapping[str, str], public_base_url: str | None) -> bool:
+    """SESSION_COOKIE_SECURE when set; unset, on exactly when the shop's public address is https."""
+    if environ.get("SESSION_COOKIE_SECURE", "").strip() == "":
+        return public_base_url is not None and urlsplit(public_base_url).scheme == "https"
+    return _flag(environ, "SESSION_COOKIE_SECURE")
 
 
 def _snippet_origins(environ: Mapping[str, str], kco: ClientConfig) -> tuple[str, ...]:

@@ -32,8 +32,9 @@ def make_app(tmp_path_factory: pytest.TempPathFactory) -> Callable[..., Flask]:
 
 @pytest.fixture
 def app(make_app: Callable[..., Flask], emulator_server: ServerProcess) -> Flask:
-    """The shop in-process, talking to the running emulator."""
-    return make_app(KCO_API_URL=emulator_server.url, KCO_USERNAME="demo", KCO_PASSWORD="demo")
+    """The shop in-process, talking to the running emulator, in workshop mode as `make run` starts it."""
+    return make_app(KCO_API_URL=emulator_server.url, KCO_USERNAME="demo", KCO_PASSWORD="demo",
+                    KCO_INSPECTOR="1")
 
 
 @pytest.fixture

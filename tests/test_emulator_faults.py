@@ -26,7 +26,6 @@ def test_a_fault_replaces_the_next_matching_call_only(emulator: EmulatorControl)
         ("create", 201),
         ("update", 503),
         ("read", 200),
-        ("read", 200),
         ("update", 200),
     ]
 

@@ -44,8 +44,8 @@ def shopper(shop_server, emulator) -> ApiShopper:
 
 # --- on or off -------------------------------------------------------------------------------------------
 
-def test_the_inspector_is_on_by_default_with_the_emulator_and_off_with_a_real_host() -> None:
-    assert inspector_enabled({}, EMULATOR) is True
+def test_the_inspector_is_on_only_when_asked_for_never_for_a_local_kco_address_alone() -> None:
+    assert inspector_enabled({}, EMULATOR) is False
     assert inspector_enabled({}, PLAYGROUND) is False
     assert inspector_enabled({"KCO_INSPECTOR": "1"}, PLAYGROUND) is True
     assert inspector_enabled({"KCO_INSPECTOR": "0"}, EMULATOR) is False
@@ -54,7 +54,8 @@ def test_the_inspector_is_on_by_default_with_the_emulator_and_off_with_a_real_ho
 
 
 @pytest.mark.parametrize(("variables", "log_route", "emulator_route"), [
-    ({"KCO_API_URL": "http://127.0.0.1:5001"}, True, True),
+    ({"KCO_API_URL": "http://127.0.0.1:5001"}, False, False),
+    ({"KCO_API_URL": "http://127.0.0.1:5001", "KCO_INSPECTOR": "1"}, True, True),
     ({"KCO_API_URL": "http://127.0.0.1:5001", "KCO_INSPECTOR": "0"}, False, False),
     ({**PLAYGROUND_VARIABLES}, False, False),
     ({**PLAYGROUND_VARIABLES, "KCO_INSPECTOR": "1"}, True, False),
@@ -174,8 +175,10 @@ def test_fail_next_update_503_is_logged_and_the_shop_moves_to_a_new_order(shoppe
 
     assert shopper.set_cart({"mug-001": 2}).status_code == 200
 
-    update, abort, create = kco_entries(shopper)[-3:]
+    update, read, *retries, abort, create = kco_entries(shopper)[-6:]
     assert (update["operation"], update["status"], update["error"]) == ("update", 503, "HTTP 503")
+    assert (read["operation"], read["status"]) == ("read", 200)  # still checkout_incomplete: worth a retry
+    assert [(retry["operation"], retry["status"]) for retry in retries] == [("update", 503)] * 2
     assert (abort["operation"], abort["status"]) == ("abort", 200)  # the given-up order can't be paid
     assert (create["operation"], create["status"]) == ("create", 201)
 

@@ -10,13 +10,19 @@ Where it is kept: not in the Flask session, because the log changes on requests 
 (KCO's callbacks, the panel's polls), and a session written there could put an older cart back over a
 change that ran meanwhile (shop/sessions.py writes the session only when a request changed it).
 The log lives in its own cache beside the sessions (Redis when REDIS_URL is set, else files in instance/),
-keyed by a digest of the session id, so several shop processes share it. Two writes to one session's log at
-the very same moment may drop an entry: acceptable for a teaching aid, not for anything a payment relies on.
+keyed by a digest of a random id kept in the session (`session_key`), so several shop processes share it.
+Two writes to one session's log at the very same moment may drop an entry: acceptable for a teaching aid,
+not for anything a payment relies on.
 
-On when KCO_INSPECTOR=1; with KCO_INSPECTOR unset, on exactly when KCO is the local emulator
-(`shop.settings.inspector_enabled`). The emulator buttons (`POST /api/inspector/emulator/<action>`) exist
-only with the local emulator: a server-side proxy to its control API, so the browser never talks to another
-origin (no CORS, no CSP exception) and every button is CSRF-checked and acts only on this session's own order.
+On only with KCO_INSPECTOR=1, which `make run` sets for the emulator it starts
+(`shop.settings.inspector_enabled`); never guessed from a local KCO address. The emulator buttons
+(`POST /api/inspector/emulator/<action>`) exist only with a local emulator: a server-side proxy to its control
+API, so the browser never talks to another origin (no CORS, no CSP exception), and every button is
+CSRF-checked. Country, Complete and Push act on this session's own order; Expire (the emulator's clock) and
+Fail (the next update) act on the whole emulator, every shopper's orders: the panel says so, and workshop
+mode stays off on a shared deployment.
+A callback is recorded only once its URL token has passed (`callbacks.verified_checkout`): a forged one is
+neither parsed nor kept.
 """
 
 from __future__ import annotations
@@ -34,9 +40,10 @@ from cachelib import BaseCache, FileSystemCache
 from cachelib.redis import RedisCache
 from flask import Blueprint, Flask, Response, g, jsonify, request, session
 
-from kco.checkout import order_content
+from kco.checkout import UPDATE_RETRY_WAITS, order_content
 from kco.client import ClientConfig, KCOCall
 from kco.markets import MARKETS
+from shop.callbacks import FRAUD_DECISIONS, verified_checkout
 from shop.cart import ShopperState
 from shop.checkout_flow import CheckoutFlow
 from shop.errors import ShopError
@@ -108,6 +115,8 @@ class CallLog:
         self._lock = threading.Lock()  # one process's writers; across processes see the module docstring
 
     def entries(self, key: str) -> list[dict[str, Any]]:
+        if not key:
+            return []
         return list((self.cache.get(f"log:{key}") or {}).get("entries", []))
 
     def append(self, key: str, new_entries: list[dict[str, Any]]) -> None:
@@ -142,13 +151,16 @@ def call_log_for(app: Flask) -> CallLog:
                                    default_timeout=LOG_TTL_SECONDS))
 
 
-def session_key(shopper_session: Any) -> str:
-    """A digest of the session id: the log is tied to the session without storing the id itself."""
-    sid = getattr(shopper_session, "sid", None)
-    if not sid:
-        # Without server-side sessions (no `sid`), a random id kept in the session stands in for it.
-        sid = shopper_session.setdefault("inspector_id", secrets.token_hex(16))
-    return hashlib.sha256(f"kco-inspector:{sid}".encode()).hexdigest()[:32]
+def session_key(shopper_session: Any, create: bool = False) -> str:
+    """A digest of a random id kept in the session, so the log survives the session's new id when the
+    shopper starts paying (shop/sessions.py). Made only by a request that writes the session anyway (one with
+    KCO calls, `create=True`); a session without one has an empty log."""
+    inspector_id = shopper_session.get("inspector_id")
+    if not inspector_id:
+        if not create:
+            return ""
+        inspector_id = shopper_session["inspector_id"] = secrets.token_hex(16)
+    return hashlib.sha256(f"kco-inspector:{inspector_id}".encode()).hexdigest()[:32]
 
 
 # --- Recording, after each request -----------------------------------------------------------------------
@@ -180,7 +192,7 @@ class Recorder:
 
     def shopper_request(self, shopper_session: MutableMapping[str, Any], calls: list[KCOCall],
                         started_ms: float, trigger: str) -> None:
-        key = session_key(shopper_session)
+        key = session_key(shopper_session, create=True)
         writes = [call for call in calls if call.operation in WRITE_OPERATIONS]
         sent: Content | None = None
         state = ShopperState.from_session(shopper_session)
@@ -278,6 +290,10 @@ def inspector_blueprint(recorder: Recorder, kco: ClientConfig) -> Blueprint:
         started_ms = g.get("inspector_started_ms", time.time() * 1000)
         try:
             if is_callback:
+                try:
+                    verified_checkout(recorder.flow.records, recorder.flow.secret_key, request.args)
+                except ShopError:
+                    return response  # not from KCO (a bad token): never parsed, never recorded
                 recorder.callback_request(
                     request.path.rsplit("/", 1)[-1], request.args.get("order_id"), response.status_code,
                     time.time() * 1000 - started_ms, calls, started_ms,
@@ -320,7 +336,9 @@ class EmulatorButtons:
         if action == "expire":
             return self._post("/_emulator/clock", {"advance_seconds": EXPIRY_SECONDS})
         if action == "fail-update-503":
-            return self._post("/_emulator/faults", {"operation": "update", "status": 503})
+            # The update and both retries of kco/checkout.py: a 503 that stays, so the order is replaced.
+            return self._post("/_emulator/faults", {"operation": "update", "status": 503,
+                                                    "times": 1 + len(UPDATE_RETRY_WAITS)})
         if action == "fail-update-timeout":
             # Longer than the shop's read timeout, so the shop gives up; the emulator still applies the
             # update afterwards, which is why the shop marks its knowledge of the order stale.
@@ -333,12 +351,26 @@ class EmulatorButtons:
             return self._post(f"/_emulator/orders/{self._order(state)}/country", {"country": country})
         if action == "complete":
             return self._post(f"/_emulator/orders/{self._order(state)}/complete", {})
+        if action == "complete-pending":
+            # Completed under fraud review: Order Management reads PENDING until a decision
+            # (kco-rules: pending-orders).
+            return self._post(f"/_emulator/orders/{self._order(state)}/complete", {"fraud_status": "PENDING"})
+        if action == "fraud-decision":
+            event_type = str(body.get("event_type", ""))
+            if event_type not in FRAUD_DECISIONS:
+                raise ShopError("bad_event_type", f"Pick one of {', '.join(FRAUD_DECISIONS)}.")
+            return self._post(f"/_emulator/orders/{self._completed_order(state)}/fraud-decision",
+                              {"event_type": event_type})
         if action == "push":
-            order_id = state.confirmed_order_id or state.order_id
-            if order_id is None:
-                raise ShopError("no_order", "There is no completed order to push.", 409)
-            return self._post(f"/_emulator/orders/{order_id}/push", {})
+            return self._post(f"/_emulator/orders/{self._completed_order(state)}/push", {})
         raise ShopError("not_found", f"No emulator action {action!r}.", 404)
+
+    @staticmethod
+    def _completed_order(state: ShopperState) -> str:
+        order_id = state.confirmed_order_id or state.order_id
+        if order_id is None:
+            raise ShopError("no_order", "There is no completed order in this session.", 409)
+        return order_id
 
     @staticmethod
     def _order(state: ShopperState) -> str:

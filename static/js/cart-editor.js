@@ -8,6 +8,26 @@
  * select[data-kco-country], select[data-kco-language]; [data-kco-empty], shown for an empty cart.
  * What the shop last confirmed is kept in the fields' default values, so the page holds no copy of its own.
  */
+/**
+ * An amount of int minor units as the shopper's locale writes it (CLDR, through the browser's Intl): the same text
+ * as the server's first render (shop/money.py's format_money, checked for every market and locale by
+ * tests/test_shopper_language.py). All the shop's currencies have two decimals.
+ */
+export function formatMoney(minorUnits, currency, locale) {
+  return new Intl.NumberFormat(locale, { style: "currency", currency }).format(minorUnits / 100);
+}
+
+/** A locale's language named in itself ("svenska"), as the server names it (shop/shopper_language.py). */
+export function languageName(locale) {
+  const { language } = new Intl.Locale(locale);
+  return new Intl.DisplayNames([language], { type: "language" }).of(language);
+}
+
+/** A country (ISO 3166-1 alpha-2) named in the shopper's language, as the server names it. */
+export function countryName(country, locale) {
+  return new Intl.DisplayNames([locale], { type: "region" }).of(country);
+}
+
 export function cartEditor(root) {
   const countrySelect = root.querySelector("select[data-kco-country]");
   const languageSelect = root.querySelector("select[data-kco-language]");
@@ -53,8 +73,7 @@ export function cartEditor(root) {
 
     /** Draws the shop's cart: quantities, amounts in the cart's locale and currency, market, empty state. */
     render(cart) {
-      const money = (minorUnits) => new Intl.NumberFormat(cart.locale, { style: "currency", currency: cart.currency })
-        .format(minorUnits / 100); // all the shop's currencies have two decimals
+      const money = (minorUnits) => formatMoney(minorUnits, cart.currency, cart.locale);
       const show = (scope, selector, text) => {
         const element = scope.querySelector(selector);
         if (element) element.textContent = text;
@@ -90,12 +109,14 @@ export function cartEditor(root) {
   /** Setting .value fires no change event, so drawing the market sends no request. */
   function renderMarket(cart) {
     if (countrySelect) {
-      for (const option of countrySelect.options) option.defaultSelected = option.value === cart.country;
+      for (const option of countrySelect.options) {
+        option.defaultSelected = option.value === cart.country;
+        option.textContent = countryName(option.value, cart.locale);
+      }
       countrySelect.value = cart.country;
     }
     if (!languageSelect) return;
-    const labels = new Map([...languageSelect.options].map((option) => [option.value, option.textContent]));
     languageSelect.replaceChildren(...cart.locales.map(
-      (locale) => new Option(labels.get(locale) ?? locale, locale, locale === cart.locale, locale === cart.locale)));
+      (locale) => new Option(languageName(locale), locale, locale === cart.locale, locale === cart.locale)));
   }
 }

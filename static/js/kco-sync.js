@@ -2,9 +2,10 @@
  * kco-sync.js: keeps the Kustom Checkout (KCO) order in step with the cart on the checkout page. Nothing runs
  * on import: the page calls startKcoSync(root, { editor }) once (see checkout-page.js).
  *
- * Markup: root [data-kco-sync] with data-cart-url, data-market-url, data-kco-cart (the rendered Cart, JSON) and
- * data-timeout-ms (the shop's worst case for one answer), holding [data-kco-snippet], [data-kco-message] and
- * options with data-alpha3 (value: alpha-2); <meta name="csrf-token">, optional <meta name="csp-nonce">.
+ * Markup: root [data-kco-sync] with data-cart-url, data-market-url, data-kco-cart (the rendered Cart, JSON),
+ * data-kco-order-id (the order whose widget the page shows) and data-timeout-ms (the shop's worst case for one
+ * answer), holding [data-kco-snippet], [data-kco-message] and options with data-alpha3 (value: alpha-2);
+ * <meta name="csrf-token">. Returns {refresh(), cart()} for other modules (kco-widget-events.js).
  * editor (cart-editor.js in the demo): listen(changed) calls changed("cart" | "country" | "language");
  * wanted() is {items: [{sku, quantity}], country, locale} as the shopper set them; render(cart) draws a Cart.
  * Events on the root (kco-sync-instrumentation.js): kco-sync:change, :debounced, :suspend, :resume, :settled.
@@ -13,7 +14,9 @@
  *   GET  data-cart-url                                    -> Answer, no KCO call
  *   POST data-cart-url   {"items": [{"sku", "quantity"}]} -> Answer (the whole cart; quantity 0 drops a line)
  *   POST data-market-url {"country", "locale"?}           -> Answer (no locale: the country's default)
- *   Answer {"cart": Cart, "order": {"order_id", "status"} | null, "html_snippet"?: for a new KCO order only}
+ *   Answer {"cart": Cart, "order": {"order_id", "status"} | null (no cart, or no order), "html_snippet"?}: an
+ *          order_id other than the page's (the shop replaced the order) reloads the page once the shop has
+ *          every change, and the page load renders the new widget (docs/cart-change.md says why).
  *   Cart   {"items": [{"sku", "name", "quantity", "unit_price", "total_amount"}], "country", "currency", "locale",
  *           "locales", "order_amount", "order_tax_amount", "shipping": {"id", "name", "total_amount"} | null}
  *   Error  {"error": {"code", "message" (for the shopper)}}, plus the Answer's keys where the shop holds a cart:
@@ -25,8 +28,8 @@ import { messagesFor } from "./kco-sync-messages.js";
 
 // A burst of edits goes out once the shopper pauses this long: quick clicks become one update, and the widget follows.
 const DEBOUNCE_MS = 150;
-// Without data-timeout-ms: the shop's worst case with the KCO client's default timeouts (4 calls of 3 + 10 s).
-const FALLBACK_TIMEOUT_MS = 60_000;
+// Without data-timeout-ms: the shop's worst case with the KCO client's default timeouts (8 calls of 3 + 10 s).
+const FALLBACK_TIMEOUT_MS = 110_000;
 
 export function startKcoSync(root, { editor }) {
   let serverCart = JSON.parse(root.dataset.kcoCart); // the shop's truth, shown again after a failure
@@ -34,6 +37,8 @@ export function startKcoSync(root, { editor }) {
   let debounceTimer = null; // runs while the shopper is still busy
   let requestRunning = false;
   let orderBehindCart = false; // the shop could not update KCO: resend even an unchanged cart
+  const shownOrderId = root.dataset.kcoOrderId || null;
+  let reloadWanted = false; // the shop points at another order than the widget shows
 
   editor.render(serverCart); // browsers restore form values on reload: start from what the shop rendered
   editor.listen(changed);
@@ -85,7 +90,10 @@ export function startKcoSync(root, { editor }) {
     } finally {
       requestRunning = false;
     }
-    if (debounceTimer === null && !hasUnsentChanges()) announce("settled", { ok: succeeded });
+    if (debounceTimer === null && !hasUnsentChanges()) {
+      if (reloadWanted) return window.location.reload();
+      announce("settled", { ok: succeeded });
+    }
   }
 
   /** The next request with the page's latest state, or null when the shop already has it. */
@@ -113,8 +121,8 @@ export function startKcoSync(root, { editor }) {
   }
 
   /** One request and its outcome shown; true when the shop accepted it. A POST changes the KCO order, so the
-   * widget is suspended, auto-resume off, and resumed whatever happens (kco-rules: suspend-resume): resuming
-   * makes it show the new order. A GET changes nothing in KCO, and the shopper may be typing in the widget. */
+   * widget is suspended, auto-resume off, and resumed whatever happens, or nobody could finish the checkout
+   * (kco-rules: suspend-resume): resuming makes it show the new order. A GET changes nothing in KCO, and the shopper may be typing in the widget. */
   async function send({ url, body }) {
     if (body) widget((api) => api.suspend({ autoResume: { enabled: false } }));
     if (body) announce("suspend", { url });
@@ -123,15 +131,14 @@ export function startKcoSync(root, { editor }) {
       const answer = await requestJson(url, body);
       if (body) orderBehindCart = false;
       serverCart = answer.cart;
-      // A new order (kco-rules: new-order-on-error): the next update goes to it, and only this answer says so.
-      if (answer.html_snippet && answer.cart.items.length > 0) showSnippet(answer.html_snippet);
+      learnOrder(answer);
       // A newer change is on its way; showing this answer would undo what the shopper just typed.
       if (!hasUnsentChanges()) showCart(answer.cart, "");
       accepted = true;
     } catch (failure) {
       await recoverFrom(failure);
     } finally {
-      if (body) widget((api) => api.resume()); // also after a failure: else nobody can finish the checkout
+      if (body && !reloadWanted) widget((api) => api.resume()); // a given-up order's widget awaits the reload
       if (body) announce("resume", { url, ok: accepted });
     }
     return accepted;
@@ -160,7 +167,9 @@ export function startKcoSync(root, { editor }) {
     const message = answer?.error?.message
       ?? messagesFor(serverCart.locale)[{ TimeoutError: "timeout", TypeError: "offline" }[name] ?? "failed"];
     showMessage(message);
-    serverCart = answer?.cart ?? (await requestJson(root.dataset.cartUrl).catch(() => null))?.cart ?? serverCart;
+    const truth = answer?.cart ? answer : await requestJson(root.dataset.cartUrl).catch(() => null);
+    if (truth) learnOrder(truth);
+    serverCart = truth?.cart ?? serverCart;
     // Edits the shopper made while the cart was fetched are sent next; showing the old cart would undo them.
     if (!hasUnsentChanges()) showCart(serverCart, message);
   }
@@ -172,25 +181,16 @@ export function startKcoSync(root, { editor }) {
     showMessage(message);
   }
 
-  /** Scripts inserted through innerHTML never run, so each one is re-created (kco-rules: html-snippet), with
-   * the page's CSP nonce; the snippet's inline script then loads KCO's bootstrap, which renders the widget. */
-  function showSnippet(html) {
-    const container = root.querySelector("[data-kco-snippet]");
-    container.innerHTML = html;
-    const nonce = document.querySelector('meta[name="csp-nonce"]')?.content;
-    for (const inert of container.querySelectorAll("script")) {
-      const runnable = document.createElement("script");
-      for (const { name, value } of inert.attributes) runnable.setAttribute(name, value);
-      if (nonce) runnable.nonce = nonce;
-      runnable.text = inert.text;
-      inert.replaceWith(runnable);
-    }
-    listenToWidget();
+  /** A new order from the shop (kco-rules: new-order-on-error) is shown by a page load (docs/cart-change.md). */
+  function learnOrder(answer) {
+    const orderId = answer.cart.items.length > 0 ? answer.order?.order_id ?? null : shownOrderId;
+    if (orderId !== shownOrderId) reloadWanted = true;
   }
 
   function showMessage(message) { root.querySelector("[data-kco-message]").textContent = message; }
   function hasUnsentChanges() { return unsent.cart || unsent.market || unsent.refresh; }
   function announce(name, detail) { root.dispatchEvent(new CustomEvent(`kco-sync:${name}`, { detail })); }
+  return { refresh: () => changed("refresh"), cart: () => serverCart };
 }
 
 /** KCO's JS API, absent without a snippet (empty cart); calls made before the widget loaded wait in its queue.

@@ -164,12 +164,17 @@ async function poll() {
 
 const ACTION_MESSAGES = {
   expire: () => "KCO's clock moved 49 hours on: the order has expired. Change a quantity to see a new order.",
-  "fail-update-503": () => "The next update will be answered 503. Change a quantity.",
+  "fail-update-503": () => "The next update will be answered 503, and so will the shop's two retries after it " +
+    "reads the order. Change a quantity.",
   "fail-update-timeout": (answer) =>
     `The next update will take ${answer.emulator?.fault?.delay_ms / 1000} s, longer than the shop waits. ` +
     "Change a quantity.",
   country: () => "KCO ran country_change for the order. Reloading to show what the shop holds now.",
   complete: (answer) => completeMessage(answer.emulator ?? {}),
+  "complete-pending": (answer) => `${completeMessage(answer.emulator ?? {})} Order Management says the fraud ` +
+    "review is PENDING: the confirmation page tells the shopper so. Decide it below.",
+  "fraud-decision": (answer) => `Fraud review: ${answer.emulator?.fraud_status}. KCO sent the notification; ` +
+    `the shop answered ${answer.emulator?.notification?.status ?? "nothing"}.`,
   push: (answer) => `KCO pushed: the shop answered ${answer.emulator?.attempt?.status ?? "nothing"}.`,
 };
 
@@ -178,7 +183,9 @@ function listenToButtons() {
     const button = event.target.closest("[data-emulator-action]");
     if (!button) return;
     const action = button.dataset.emulatorAction;
-    const body = action === "country" ? { country: panel.querySelector("[data-emulator-country]").value } : {};
+    const value = (selector) => panel.querySelector(selector).value;
+    const body = { country: { country: value("[data-emulator-country]") },
+      "fraud-decision": { event_type: value("[data-emulator-fraud-decision]") } }[action] ?? {};
     button.disabled = true;
     note("panel", button.textContent.trim(), "");
     try {
