@@ -7,6 +7,7 @@ checkout: the shop never tries to update the completed (read-only) order. And a 
 (paid in another tab) is sent to the confirmation as soon as the shopper changes something there.
 """
 
+import pytest
 from playwright.sync_api import expect
 
 from e2e.journeys import BrowserShopper, count_of, wait_for
@@ -47,6 +48,8 @@ def test_the_back_button_after_the_purchase_leads_to_a_fresh_checkout(
     assert count_of(emulator, "update") == 0
 
 
+# The shop answers the change with 409 purchase_completed (and where to go): the browser logs that status.
+@pytest.mark.expected_console_errors("the server responded with a status of 409")
 def test_a_cart_change_after_paying_elsewhere_leads_to_the_confirmation(page, shop_server, emulator):
     shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Canvas tote bag")

@@ -90,3 +90,22 @@ def test_the_host_app_of_the_copy_test_is_at_most_80_lines_and_imports_only_the_
     assert line_count(HOST_APP) <= MAX_HOST_APP_LINES
     allowed = {"kco", "flask"} | set(sys.stdlib_module_names)
     assert imported_modules(HOST_APP) - allowed == set()
+
+
+# --- The shape the essential path keeps --------------------------------------------------------------------
+
+def test_app_py_reads_in_one_screen_with_the_first_route_near_the_top() -> None:
+    lines = (ROOT / "app.py").read_text(encoding="utf-8").splitlines()
+    route = re.compile(r"\s*@app\.(get|post|route)\(")
+    first_route = next(number for number, line in enumerate(lines, 1) if route.match(line))
+    assert len(lines) <= 150 and first_route <= 60, (len(lines), first_route)
+
+
+def test_the_sync_core_is_small_and_exports_its_one_entry() -> None:
+    source = (ROOT / "static" / "js" / "kco-sync.js").read_text(encoding="utf-8")
+    assert len(source.splitlines()) <= 200
+    assert re.findall(r"^export\s+(?:async\s+)?function\s+(\w+)", source, re.MULTILINE) == ["startKcoSync"]
+
+
+def test_only_the_app_and_the_root_conftest_are_python_files_at_the_top_level() -> None:
+    assert sorted(path.name for path in ROOT.glob("*.py")) == ["app.py", "conftest.py"]

@@ -184,7 +184,7 @@ def instances(emulator_server: ServerProcess, redis_url: str, database_url: str,
         "SECRET_KEY": SHOP_SECRET_KEY,
         "REDIS_URL": redis_url,
         "DATABASE_URL": database_url,
-        # gunicorn's access log on (gunicorn.conf.py sets its format), to show what it keeps.
+        # gunicorn's access log on (shop/gunicorn_conf.py sets its format), to show what it keeps.
         "GUNICORN_CMD_ARGS": "--access-logfile -",
         # The address KCO sends callbacks and the shopper's return to. In production it is the load
         # balancer's https URL, the same for every instance; here the first instance plays that part.

@@ -46,7 +46,8 @@ VARIABLE_NAME = re.compile(r"^[A-Z][A-Z0-9_]+$")
 
 
 def _is_environ(node: ast.expr) -> bool:
-    """`os.environ`, or a mapping of it handed on as `environ` or `env` (shop.settings, kco_emulator.store)."""
+    """`os.environ`, or a mapping of it handed on as `environ` or `env` (shop.settings,
+    kco_emulator.store)."""
     return ((isinstance(node, ast.Attribute) and node.attr == "environ")
             or (isinstance(node, ast.Name) and node.id in ("environ", "env")))
 
@@ -75,9 +76,15 @@ def environment_reads(source: str) -> set[str]:
     return {name for name in names if name}
 
 
+# docs/examples/ holds a merchant's own project, with its own environment; build/ is a wheel build's copy.
+NOT_THIS_PROJECT = (("docs", "examples"), ("build",))
+
+
 def project_modules() -> list[Path]:
-    return sorted(path for path in ROOT.rglob("*.py")
-                  if not any(part.startswith(".") for part in path.relative_to(ROOT).parts))
+    def ours(parts: tuple[str, ...]) -> bool:
+        return not any(part.startswith(".") for part in parts) and not any(
+            parts[:len(prefix)] == prefix for prefix in NOT_THIS_PROJECT)
+    return sorted(path for path in ROOT.rglob("*.py") if ours(path.relative_to(ROOT).parts))
 
 
 def test_env_example_lists_exactly_the_variables_the_project_reads() -> None:

@@ -72,7 +72,7 @@ def confirmation() -> object:
     if order["status"] != "checkout_complete":
         return redirect("/")
     session.clear()  # a fresh cart for the next purchase
-    return f"<h1>Thank you for your order</h1>{order['html_snippet']}"
+    return f"<link rel=icon href=data:,><h1>Thank you for your order</h1>{order['html_snippet']}"
 
 @app.post("/kco/push")
 def push() -> tuple[str, int]:

@@ -1,4 +1,4 @@
-"""gunicorn reads this file from the directory it starts in (`gunicorn 'app:create_app()'`, README.md).
+"""gunicorn settings for the shop: `gunicorn -c python:shop.gunicorn_conf 'app:create_app()'` (README.md).
 
 Its access log, when turned on (`--access-logfile -`), shows paths without their query string (`%(U)s`,
 not `%(r)s`): the query of KCO's callback URLs carries the callback token (shop/security.py), which must not
