@@ -14,6 +14,7 @@ bounded: a fixed number of threads and requests, a timeout on every request and 
 
 from __future__ import annotations
 
+import os
 import random
 import re
 import socket
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import requests
 
+from bench.bench_cpu_ratio import cpu_seconds
 from bench.stand import markdown_table, percentile, print_report, running_emulator, shop_env
 from harness.devserver import ServerProcess, gunicorn_shop_process
 from harness.emulator_control import EmulatorControl
@@ -118,16 +120,17 @@ def lost_update(emulator: EmulatorControl, run: ShopperRun) -> bool:
 
 
 @contextmanager
-def running_shop_under_gunicorn(emulator_url: str, work_dir: Path) -> Iterator[tuple[ServerProcess, str]]:
+def running_shop_under_gunicorn(emulator_url: str, work_dir: Path
+                                ) -> Iterator[tuple[ServerProcess, str, int]]:
     with ExitStack() as stack:
-        sessions = "files under instance/"
+        sessions, redis_pid = "files under instance/", 0
         database_url = f"sqlite:///{work_dir / 'shop.sqlite3'}"
         settings = {**shop_env(work_dir / "instance"), "DATABASE_URL": database_url}
         if redis_server_binary() is not None:
             redis = start_redis(work_dir)
             stack.callback(redis.stop)
             settings["REDIS_URL"] = redis.url
-            sessions = "Redis"
+            sessions, redis_pid = "Redis", redis.pid
         listener = stack.enter_context(socket.create_server(("127.0.0.1", 0), backlog=256))
         settings["PUBLIC_BASE_URL"] = f"http://127.0.0.1:{listener.getsockname()[1]}"
         shop = gunicorn_shop_process(emulator_url, bind=f"fd://{listener.fileno()}", workers=WORKERS,
@@ -135,20 +138,38 @@ def running_shop_under_gunicorn(emulator_url: str, work_dir: Path) -> Iterator[t
         shop.start(timeout=60)
         stack.callback(shop.stop)
         listener.close()
-        yield shop, sessions
+        yield shop, sessions, redis_pid
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and its children (gunicorn's master and its workers), from /proc/<pid>/task/*/children."""
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        children += [int(child) for child in (task / "children").read_text().split()]
+    return [pid, *(grandchild for child in children for grandchild in process_tree(child))]
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    return sum(cpu_seconds(process) for process in process_tree(pid))
 
 
 def main() -> None:
     with tempfile.TemporaryDirectory(prefix="kco-load-") as work_dir, running_emulator() as emulator_server, \
-            running_shop_under_gunicorn(emulator_server.url, Path(work_dir)) as (shop, sessions):
+            running_shop_under_gunicorn(emulator_server.url, Path(work_dir)) as (shop, sessions, redis_pid):
         emulator = EmulatorControl(emulator_server.url)
         runs = [ShopperRun(number, ApiShopper(shop.url)) for number in range(SHOPPERS)]
         deadline = time.monotonic() + DEADLINE_SECONDS
         with ThreadPoolExecutor(max_workers=SHOPPERS) as pool:
             list(pool.map(open_checkout, runs))
+            processes = {"shop (gunicorn, all workers)": shop.pid, "emulator": emulator_server.pid,
+                         "load generator (this script)": os.getpid()}
+            if redis_pid:
+                processes["Redis"] = redis_pid
+            cpu_before = {name: tree_cpu_seconds(pid) for name, pid in processes.items() if pid}
             started = time.perf_counter()
             list(pool.map(lambda run: change_carts(run, deadline), runs))
             seconds = time.perf_counter() - started
+            cpu = {name: tree_cpu_seconds(processes[name]) - before for name, before in cpu_before.items()}
         lost = sum(lost_update(emulator, run) for run in runs)
         updates = len(emulator.api_calls(kind="update"))
         tracebacks = sum("Traceback" in line for line in shop.output)
@@ -158,6 +179,8 @@ def main() -> None:
     changes = len(latencies)
     errors = [error for run in runs for error in run.errors]
     unfinished = sum(not run.finished for run in runs)
+    total_cpu = sum(cpu.values()) or 1.0
+    shop_cpu = cpu["shop (gunicorn, all workers)"] or 1.0
     error_kinds = ", ".join(f"{errors.count(kind)}x {kind}" for kind in sorted(set(errors))) or "none"
     print_report(
         f"Load: {SHOPPERS} concurrent shoppers x {CHANGES} cart changes, gunicorn {WORKERS} workers x "
@@ -174,9 +197,13 @@ def main() -> None:
             ["**Lost updates** (KCO order differs from the shopper's last cart)", lost],
             ["Shoppers that did not finish before the deadline", unfinished],
             ["Tracebacks in the shop's log", tracebacks],
+            *[[f"CPU-s of the {name}", f"{used:.1f} ({100 * used / total_cpu:.0f} % of all, "
+               f"{100 * used / seconds:.0f} % of one core)"] for name, used in cpu.items()],
+            ["**Changes per shop CPU-second**", f"{changes / shop_cpu:.0f}"],
+            ["Bottleneck (the process using the most CPU)", max(cpu, key=cpu.__getitem__)],
         ]), [
             f"Sessions in {sessions}, one SQLite file (WAL), the local emulator as KCO (one process, "
-            "werkzeug threaded), 100 client threads: all on this machine, sharing its cores.",
+            "threaded, keep-alive), 100 client threads: all on this machine, sharing its cores.",
             "Each shopper first opens the checkout (one KCO create, not timed); every timed change is a "
             "different cart, so each one is a KCO update.",
         ])

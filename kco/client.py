@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import platform
 import time
 import uuid
@@ -229,6 +230,18 @@ class _Request:
     """Safe to repeat: a read, or a write protected by an idempotency key."""
 
 
+def pooled_session(base_url: str) -> requests.Session:
+    """A session that keeps KCO connections alive and reads the environment's proxy and CA bundle settings
+    once, here: with `trust_env` on, requests reads them again on every call."""
+    session = requests.Session()
+    session.proxies.update(requests.utils.get_environ_proxies(base_url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    session.trust_env = False
+    return session
+
+
 class KCOClient:
     """Calls KCO; one instance per process is enough (the session pools connections)."""
 
@@ -241,7 +254,7 @@ class KCOClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.config = config
-        self.session = session if session is not None else requests.Session()
+        self.session = session if session is not None else pooled_session(config.base_url)
         self.on_call = on_call
         self._sleep = sleep
 

@@ -11,9 +11,8 @@ import signal
 import sys
 from types import FrameType
 
-from werkzeug.serving import make_server
-
 from kco_emulator.app import create_app
+from kco_emulator.keep_alive import make_keep_alive_server
 from kco_emulator.store import Settings, SettingsError
 
 
@@ -28,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"KCO emulator: {error}", file=sys.stderr)
         return 2
-    server = make_server(args.host, args.port, create_app(settings), threaded=True)
+    server = make_keep_alive_server(args.host, args.port, create_app(settings))
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(0)

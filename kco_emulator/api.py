@@ -118,6 +118,8 @@ def log_request(response: Response) -> Response:
             "order_id": (request.view_args or {}).get("order_id") or g.get("created_order_id"),
             "at": iso8601(state().clock.now()),
             "operation": g.operation,
+            # The client's TCP connection (address:port): calls that share one reused a kept-alive connection.
+            "connection": f"{request.remote_addr}:{request.environ.get('REMOTE_PORT', '')}",
         })
     return response
 

@@ -82,7 +82,7 @@ class CheckoutFlow:
     def page_load(self, session: MutableMapping[str, Any]) -> PageLoad:
         state, checkout = self.load(session)
         reference = new_checkout_reference()
-        outcome = self._already_paid(state) or self.sync.on_page_load(
+        outcome = self._already_paid(state, checkout) or self.sync.on_page_load(
             state.order_id, self.desired(state, checkout), lambda: self.create_extras(reference))
         self._store(state, checkout, outcome, reference)
         state.save_to(session)
@@ -94,7 +94,7 @@ class CheckoutFlow:
         state, checkout = self.load(session)
         apply(state)  # raises ShopError for bad input: nothing has been written yet
         reference = new_checkout_reference()
-        outcome = self._already_paid(state) or self.sync.on_change(
+        outcome = self._already_paid(state, checkout) or self.sync.on_change(
             state.order_id, self.desired(state, checkout), checkout.kco_fingerprint if checkout else None,
             lambda: self.create_extras(reference))
         self._store(state, checkout, outcome, reference)
@@ -159,12 +159,17 @@ class CheckoutFlow:
 
     # --- pieces ------------------------------------------------------------------------------------------
 
-    def _already_paid(self, state: ShopperState) -> Outcome | None:
+    def _already_paid(self, state: ShopperState, checkout: Checkout | None) -> Outcome | None:
         """COMPLETED, without a KCO call, when the session's order is recorded (e.g. by KCO's push) but the
-        shopper never reached the confirmation page that starts a fresh cart."""
-        if state.order_id and self.records.order(state.order_id) is not None:
-            return Outcome(Action.COMPLETED, state.order_id)
-        return None
+        shopper never reached the confirmation page that starts a fresh cart. `load` read the answer with
+        the checkout row (`Checkout.paid`)."""
+        if not state.order_id:
+            return None
+        if checkout is not None and checkout.order_id == state.order_id:
+            paid = checkout.paid
+        else:
+            paid = self.records.order(state.order_id) is not None
+        return Outcome(Action.COMPLETED, state.order_id) if paid else None
 
     def load(self, session: MutableMapping[str, Any]) -> tuple[ShopperState, Checkout | None]:
         """The session's state, having adopted a market KCO moved the order to (country_change callback)."""

@@ -21,6 +21,7 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
@@ -39,7 +40,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
 metadata = MetaData()
@@ -97,6 +98,8 @@ class Checkout:
     us_region: str | None = None
     kco_fingerprint: str | None = None
     market_revision: int = 0
+    # Read with the row, not stored in it: the order is recorded as completed (the "already paid?" answer)
+    paid: bool = False
 
     def columns(self) -> dict[str, Any]:
         return {
@@ -111,6 +114,7 @@ class Checkout:
 
 class Records:
     def __init__(self, database_url: str) -> None:
+        _create_sqlite_folder(database_url)
         self.engine: Engine = create_engine(database_url, future=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -134,9 +138,12 @@ class Records:
     def checkout(self, order_id: str | None) -> Checkout | None:
         if not order_id:
             return None
+        # One statement also answers "already paid?": the recorded order, if any, joined to the row.
+        query = (select(checkouts, orders.c.order_id.is_not(None).label("paid"))
+                 .select_from(checkouts.outerjoin(orders, orders.c.order_id == checkouts.c.order_id))
+                 .where(checkouts.c.order_id == order_id))
         with self.engine.connect() as connection:
-            row = connection.execute(
-                select(checkouts).where(checkouts.c.order_id == order_id)).mappings().first()
+            row = connection.execute(query).mappings().first()
         if row is None:
             return None
         return Checkout(
@@ -145,7 +152,7 @@ class Records:
             kco_cart=None if row["kco_cart"] is None else _cart_from_json(row["kco_cart"]),
             country=row["country"], locale=row["locale"], shipping_option_id=row["shipping_option_id"],
             us_region=row["us_region"], kco_fingerprint=row["kco_fingerprint"],
-            market_revision=row["market_revision"],
+            market_revision=row["market_revision"], paid=bool(row["paid"]),
         )
 
     def save_checkout(self, checkout: Checkout, fields: Iterable[str]) -> None:
@@ -208,6 +215,15 @@ class Records:
         with self.engine.begin() as connection:
             connection.execute(
                 update(orders).where(orders.c.order_id == order_id).values(acknowledged_at=_now()))
+
+
+def _create_sqlite_folder(database_url: str) -> None:
+    """SQLite creates its file but not the folder: with REDIS_URL and SECRET_KEY set nothing else writes to a
+    new INSTANCE_PATH, and SQLite would fail with "unable to open database file"."""
+    url = make_url(database_url)
+    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
+            and not url.database.startswith("file:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
 
 
 def _cart_json(cart: Mapping[str, int]) -> str:

@@ -522,3 +522,19 @@ def test_configured_timeouts_reach_each_request(kco_api):
     kco_api.get(ORDER_URL, json=ORDER)
     KCOClient(config).read_order(ORDER_ID)
     assert kco_api.calls[0].request.req_kwargs["timeout"] == (1.5, 25.0)
+
+
+def test_the_client_reads_the_proxy_from_the_environment_once_and_keeps_it(monkeypatch, recorder):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.com:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    client = make_client(recorder)
+    monkeypatch.delenv("HTTPS_PROXY")
+    assert client.session.proxies["https"] == "http://proxy.example.com:3128"
+    assert client.session.trust_env is False  # not read again per call
+
+
+def test_the_client_sends_no_proxy_for_a_host_in_no_proxy(monkeypatch, recorder):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.com:3128")
+    monkeypatch.setenv("NO_PROXY", "api.playground.kustom.co")
+    assert make_client(recorder).session.proxies == {}

@@ -28,6 +28,7 @@ from harness.emulator_samples import (
     update,
     url,
 )
+from kco.client import ClientConfig, KCOClient
 from tests.openapi_spec import require_spec, validate_order_response
 
 EMULATOR_DIR = Path(__file__).resolve().parents[1] / "kco_emulator"
@@ -167,6 +168,7 @@ def test_read_returns_the_order_and_is_logged_as_a_read(emulator: EmulatorContro
         "order_id": order_id,
         "at": log[1]["at"],
         "operation": "read",
+        "connection": log[0]["connection"],  # the create's connection, kept alive
     }
 
 
@@ -409,3 +411,14 @@ def test_sample_order_is_itself_valid() -> None:
     from tests.openapi_spec import validate_create_request
 
     validate_create_request(copy.deepcopy(sample_order()))
+
+
+def test_the_emulator_keeps_connections_alive_so_a_client_session_reuses_one_for_many_calls(
+        emulator: EmulatorControl) -> None:
+    client = KCOClient(ClientConfig(base_url=emulator.base_url, username="demo", password="demo"))
+    order_id = client.create_order(sample_order())["order_id"]
+    for _ in range(9):
+        client.read_order(order_id)
+    connections = {call["connection"] for call in emulator.calls()}
+    assert len(emulator.calls()) == 10
+    assert len(connections) == 1

@@ -76,3 +76,13 @@ def test_a_shipping_choice_during_a_cart_update_stays_in_the_checkout_row(record
     row = records.checkout(ORDER_ID)
     assert row is not None
     assert row.shipping_option_id == "express" and row.cart == {"mug-001": 2}
+
+
+def test_the_shop_starts_with_redis_sessions_and_a_new_empty_instance_folder(
+        make_app: Callable[..., Any], tmp_path: Path) -> None:
+    # With REDIS_URL and SECRET_KEY set, neither the file sessions nor the development key write to the
+    # folder, so only the database creates it. redis-py connects lazily: no Redis server is needed to start.
+    instance = tmp_path / "new" / "instance"
+    make_app(instance=instance, REDIS_URL="redis://127.0.0.1:1/0", KCO_API_URL="http://127.0.0.1:1",
+             KCO_USERNAME="demo", KCO_PASSWORD="demo")
+    assert (instance / "shop.sqlite3").is_file()

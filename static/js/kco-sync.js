@@ -3,9 +3,9 @@
  * on import: the page calls startKcoSync(root, { editor }) once (see checkout-page.js).
  *
  * Markup: root [data-kco-sync] with data-cart-url, data-market-url, data-kco-cart (the rendered Cart, JSON),
- * data-kco-order-id (the order whose widget the page shows) and data-timeout-ms (the shop's worst case for one
- * answer), holding [data-kco-snippet], [data-kco-message] and options with data-alpha3 (value: alpha-2);
- * <meta name="csrf-token">. Returns {refresh(), cart()} for other modules (kco-widget-events.js).
+ * data-kco-order-id (the order its widget shows), data-timeout-ms (the shop's worst case for one answer), holding
+ * [data-kco-snippet], [data-kco-message], options with data-alpha3 (value: alpha-2); <meta name="csrf-token">.
+ * Returns {refresh(), cart()} for other modules (kco-widget-events.js).
  * editor (cart-editor.js in the demo): listen(changed) calls changed("cart" | "country" | "language");
  * wanted() is {items: [{sku, quantity}], country, locale} as the shopper set them; render(cart) draws a Cart.
  * Events on the root (kco-sync-instrumentation.js): kco-sync:change, :debounced, :suspend, :resume, :settled.
@@ -14,31 +14,31 @@
  *   GET  data-cart-url                                    -> Answer, no KCO call
  *   POST data-cart-url   {"items": [{"sku", "quantity"}]} -> Answer (the whole cart; quantity 0 drops a line)
  *   POST data-market-url {"country", "locale"?}           -> Answer (no locale: the country's default)
- *   Answer {"cart": Cart, "order": {"order_id", "status"} | null (no cart, or no order), "html_snippet"?}: an
- *          order_id other than the page's (the shop replaced the order) reloads the page once the shop has
- *          every change, and the page load renders the new widget (docs/cart-change.md says why).
+ *   Answer {"cart": Cart, "order": {"order_id", "status"} | null, "html_snippet"?}: an order_id other than the
+ *          page's (a replaced order) reloads the page once the shop has every change (docs/cart-change.md).
  *   Cart   {"items": [{"sku", "name", "quantity", "unit_price", "total_amount"}], "country", "currency", "locale",
  *           "locales", "order_amount", "order_tax_amount", "shipping": {"id", "name", "total_amount"} | null}
  *   Error  {"error": {"code", "message" (for the shopper)}}, plus the Answer's keys where the shop holds a cart:
  *          400 invalid_cart, invalid_quantity, unknown_sku, unsupported_country, unsupported_locale,
- *          malformed_json (nothing changed); 403 csrf_failed; 409 purchase_completed + "redirect" (paid);
- *          502 kco_error, 503 kco_unreachable (cart kept, KCO order behind it: resent); 500 internal_error.
+ *          malformed_json (nothing changed); 403 csrf_failed; 409 purchase_completed + "redirect" (paid),
+ *          session_renewed (sent again once); 413 body_too_large; 429 too_many_orders; 500 internal_error;
+ *          502 kco_error, 503 kco_unreachable (cart kept, KCO order behind it: resent).
  */
 import { messagesFor } from "./kco-sync-messages.js";
 
-// A burst of edits goes out once the shopper pauses this long: quick clicks become one update, and the widget follows.
+// A change after a quiet moment goes out at once; one during a request, or this soon after, waits until the shopper
+// pauses this long, so a burst of quick clicks becomes one more update carrying the last state.
 const DEBOUNCE_MS = 150;
-// Without data-timeout-ms: the shop's worst case with the KCO client's default timeouts (8 calls of 3 + 10 s).
-const FALLBACK_TIMEOUT_MS = 110_000;
+const FALLBACK_TIMEOUT_MS = 110_000; // no data-timeout-ms: the shop's worst case with default KCO timeouts
 
 export function startKcoSync(root, { editor }) {
   let serverCart = JSON.parse(root.dataset.kcoCart); // the shop's truth, shown again after a failure
   let unsent = {}; // kinds of change the shop has not seen (cart, market, countryChosen, refresh)
-  let debounceTimer = null; // runs while the shopper is still busy
-  let requestRunning = false;
+  let debounceTimer = null, requestRunning = false; // the timer runs while the shopper is still busy
+  let lastAnswerAt = -Infinity; // a change DEBOUNCE_MS after it, with no request running, is isolated
   let orderBehindCart = false; // the shop could not update KCO: resend even an unchanged cart
   const shownOrderId = root.dataset.kcoOrderId || null;
-  let reloadWanted = false; // the shop points at another order than the widget shows
+  let reloadWanted = false, renewalResent = false; // another order than the widget shows; see recoverFrom
 
   editor.render(serverCart); // browsers restore form values on reload: start from what the shop rendered
   editor.listen(changed);
@@ -52,12 +52,10 @@ export function startKcoSync(root, { editor }) {
     unsent[kind === "country" || kind === "language" ? "market" : kind] = true;
     if (kind === "country") unsent.countryChosen = true;
     announce("change", { kind });
-    clearTimeout(debounceTimer);
-    debounceTimer = setTimeout(() => {
-      debounceTimer = null;
-      announce("debounced");
-      sendUnsentChanges();
-    }, DEBOUNCE_MS);
+    if (requestRunning || debounceTimer !== null || performance.now() - lastAnswerAt < DEBOUNCE_MS) {
+      clearTimeout(debounceTimer); // the shopper is busy: the running loop stops, the latest state goes at the pause
+      debounceTimer = setTimeout(() => (debounceTimer = null, announce("debounced"), sendUnsentChanges()), DEBOUNCE_MS);
+    } else announce("debounced"), sendUnsentChanges(); // an isolated change: nothing to coalesce with
   }
 
   /** KCO's client-side events, again for each new snippet. A country chosen in the widget (lower-case alpha-3,
@@ -89,6 +87,7 @@ export function startKcoSync(root, { editor }) {
       showMessage(messagesFor(serverCart.locale).failed);
     } finally {
       requestRunning = false;
+      lastAnswerAt = performance.now();
     }
     if (debounceTimer === null && !hasUnsentChanges()) {
       if (reloadWanted) return window.location.reload();
@@ -120,12 +119,10 @@ export function startKcoSync(root, { editor }) {
     return refresh ? { url: root.dataset.cartUrl } : null;
   }
 
-  /** One request and its outcome shown; true when the shop accepted it. A POST changes the KCO order, so the
-   * widget is suspended, auto-resume off, and resumed whatever happens, or nobody could finish the checkout
-   * (kco-rules: suspend-resume): resuming makes it show the new order. A GET changes nothing in KCO, and the shopper may be typing in the widget. */
+  /** One request, its outcome shown; true when accepted. A POST changes the KCO order: the widget is suspended
+   * (auto-resume off) and resumed whatever happens (kco-rules: suspend-resume); a GET leaves the widget alone. */
   async function send({ url, body }) {
-    if (body) widget((api) => api.suspend({ autoResume: { enabled: false } }));
-    if (body) announce("suspend", { url });
+    if (body) widget((api) => api.suspend({ autoResume: { enabled: false } })), announce("suspend", { url });
     let accepted = false;
     try {
       const answer = await requestJson(url, body);
@@ -161,6 +158,9 @@ export function startKcoSync(root, { editor }) {
     debounceTimer = null;
     unsent = {};
     const code = answer?.error?.code;
+    if (code === "session_renewed" && !renewalResent) { // a new session id (docs/security.md): send it again
+      return void (renewalResent = true, unsent = { cart: true, market: true });
+    }
     if (code === "purchase_completed" && answer.redirect) return window.location.assign(answer.redirect);
     if (code === "kco_unreachable" || code === "kco_error") orderBehindCart = true;
     // Without an answer from the shop, the page's own words in the cart's language.

@@ -1,0 +1,154 @@
+"""CPU per cart change: the shop against the lean baseline (bench/lean_app.py), and connection reuse.
+
+The shop (inspector off, and on) and the lean app run side by side against one emulator, driven by the same
+loop: one client posting alternating carts to /api/cart, each post one KCO update. They take turns in
+blocks, so a busy moment on the shared machine hits all of them alike. CPU is the server process's own
+utime + stime from /proc/<pid>/stat over its blocks, divided by the changes. The ratio is the figure;
+absolute times are noise on a shared machine. Sessions in files (the default) and, when redis-server is
+installed, in Redis.
+
+The emulator logs each call's TCP connection (GET /_emulator/requests, "connection"), which gives the
+connections the shop opened per 100 KCO calls.
+
+    .venv/bin/python -m bench.bench_cpu_ratio
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+
+import requests
+
+from bench.stand import markdown_table, print_report, running_emulator, shop_env
+from harness.devserver import ServerProcess, shop_process
+from harness.emulator_control import EmulatorControl
+from harness.redis_server import redis_server_binary, start_redis
+from harness.shop_client import ApiShopper
+
+BLOCKS = 5
+CHANGES_PER_BLOCK = 100
+WARM_UP = 20
+CARTS = ({"mug-001": 1, "tee-002": 2}, {"mug-001": 2, "tee-002": 1})
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the process (all its threads), from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class Driver:
+    """Posts the whole cart to /api/cart, as kco-sync.js does; the same loop for every server."""
+
+    def __init__(self, base_url: str, csrf_token: str = "") -> None:
+        self.base_url = base_url
+        self.http = requests.Session()
+        self.headers = {"Content-Type": "application/json", "X-CSRFToken": csrf_token}
+        self.number = 0
+
+    def change(self) -> None:
+        cart = CARTS[self.number % 2]
+        self.number += 1
+        answer = self.http.post(f"{self.base_url}/api/cart", headers=self.headers, timeout=30,
+                                json={"items": [{"sku": sku, "quantity": n} for sku, n in cart.items()]})
+        assert answer.status_code == 200, answer.text
+
+
+def shop_driver(url: str) -> Driver:
+    shopper = ApiShopper(url)
+    for sku, quantity in CARTS[1].items():
+        shopper.add_to_cart(sku, quantity)
+    assert shopper.open_checkout().status_code == 200
+    driver = Driver(url, shopper.csrf_token)
+    driver.http = shopper.http  # its cookie jar holds the shop session
+    return driver
+
+
+@contextmanager
+def started(server: ServerProcess) -> Iterator[ServerProcess]:
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def measure(store: str, settings: Mapping[str, str], emulator_url: str, work_dir: Path,
+            emulator: EmulatorControl) -> tuple[dict[str, float], float]:
+    """CPU ms per change for each server, and the shop's connections per 100 KCO calls."""
+    with ExitStack() as stack:
+        def shop(folder: str, **extra: str) -> ServerProcess:
+            env = {**shop_env(work_dir / f"{store}-{folder}"), **settings, **extra}
+            return stack.enter_context(started(shop_process(emulator_url, port=0, env=env)))
+
+        lean_env = {"KCO_API_URL": emulator_url, **shop_env(work_dir / f"{store}-lean"), **settings}
+        servers = {
+            "shop": shop("shop"),
+            "shop, workshop inspector on": shop("inspector", KCO_INSPECTOR="1"),
+            "lean app": stack.enter_context(started(ServerProcess(
+                "lean", [sys.executable, "-m", "bench.lean_app", "--port", "0"], lean_env))),
+        }
+        drivers = {name: (Driver(server.url) if name == "lean app" else shop_driver(server.url))
+                   for name, server in servers.items()}
+        for driver in drivers.values():
+            for _ in range(WARM_UP):
+                driver.change()
+        first_call = len(emulator.calls())
+        cpu = dict.fromkeys(servers, 0.0)
+        for _ in range(BLOCKS):
+            for name, server in servers.items():
+                before = cpu_seconds(server.pid)
+                for _ in range(CHANGES_PER_BLOCK):
+                    drivers[name].change()
+                cpu[name] += cpu_seconds(server.pid) - before
+        calls = emulator.calls()[first_call:]
+    changes = BLOCKS * CHANGES_PER_BLOCK
+    per_change = {name: seconds * 1000 / changes for name, seconds in cpu.items()}
+    # The calls come from three servers; each server's are a third, in blocks. Count all connections.
+    connections = len({call["connection"] for call in calls})
+    return per_change, 100 * connections / max(1, len(calls))
+
+
+def main() -> int:
+    rows, reuse = [], []
+    with (tempfile.TemporaryDirectory(prefix="kco-bench-ratio-") as work_dir,
+          running_emulator() as emulator_server, ExitStack() as stack):
+        emulator = EmulatorControl(emulator_server.url)
+        stores: dict[str, dict[str, str]] = {"files (embedded default)": {}}
+        if redis_server_binary() is not None:
+            redis = start_redis(Path(work_dir))
+            stack.callback(redis.stop)
+            stores["Redis"] = {"REDIS_URL": redis.url}
+        for store, settings in stores.items():
+            per_change, connections = measure(store.split()[0], settings, emulator_server.url, Path(work_dir),
+                                              emulator)
+            lean = per_change["lean app"]
+            for name in ("lean app", "shop", "shop, workshop inspector on"):
+                rows.append([store, name, f"{per_change[name]:.2f}", f"{per_change[name] / lean:.2f}"])
+            reuse.append([store, f"{connections:.1f}"])
+
+    print_report(f"CPU per cart change: the shop vs the lean app ({BLOCKS} interleaved blocks of "
+                 f"{CHANGES_PER_BLOCK} changes each)",
+                 markdown_table(["Sessions", "Server", "CPU ms per change", "Ratio to lean"], rows), [
+                     "Each server's own process CPU (utime + stime from /proc), development server "
+                     "(werkzeug, threaded), SQLite, one client posting alternating carts; every change is "
+                     "one KCO update.",
+                     "Lean app: bench/lean_app.py, the essential work only (session, JSON, integer order "
+                     "math, one requests.Session POST, session save).",
+                 ])
+    print_report("KCO connections opened per 100 calls (all three servers' calls, keep-alive emulator)",
+                 markdown_table(["Sessions", "Connections per 100 KCO calls"], reuse), [
+                     "From the emulator's request log: distinct client connections (address:port) over "
+                     "calls. Without reuse it would be 100.",
+                 ])
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
