@@ -129,8 +129,8 @@ export function startKcoSync(root, { editor }) {
       if (body) orderBehindCart = false;
       serverCart = answer.cart;
       learnOrder(answer);
-      // A newer change is on its way; showing this answer would undo what the shopper just typed.
-      if (!hasUnsentChanges()) showCart(answer.cart, "");
+      // Not while a newer change is on its way (it would undo it); a refresh keeps the message shown.
+      if (!hasUnsentChanges()) showCart(answer.cart, body ? "" : null);
       accepted = true;
     } catch (failure) {
       await recoverFrom(failure);
@@ -178,7 +178,7 @@ export function startKcoSync(root, { editor }) {
     editor.render(cart);
     // No cart, no order: the shop makes no KCO call for an empty cart, so there is no widget to show.
     if (cart.items.length === 0) root.querySelector("[data-kco-snippet]").replaceChildren();
-    showMessage(message);
+    if (message !== null) showMessage(message);
   }
 
   /** A new order from the shop (kco-rules: new-order-on-error) is shown by a page load (docs/cart-change.md). */
