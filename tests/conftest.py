@@ -3,7 +3,7 @@ on the running shop (own cookies), and a counter of KCO calls."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -14,6 +14,7 @@ from app import create_app
 from harness.devserver import ServerProcess
 from harness.emulator_control import EmulatorControl
 from harness.shop_client import ApiShopper, KCOCalls
+from harness.wsgi_server import WsgiServer
 
 IN_PROCESS_SECRET_KEY = "test-only-secret-of-the-in-process-shop"
 
@@ -35,6 +36,16 @@ def app(make_app: Callable[..., Flask], emulator_server: ServerProcess) -> Flask
     """The shop in-process, talking to the running emulator, in workshop mode as `make run` starts it."""
     return make_app(KCO_API_URL=emulator_server.url, KCO_USERNAME="demo", KCO_PASSWORD="demo",
                     KCO_INSPECTOR="1")
+
+
+@pytest.fixture
+def served_app(app: Flask) -> Iterator[str]:
+    """The in-process shop also served over HTTP (real sockets, threads), so KCO's callbacks reach it;
+    yields its URL."""
+    server = WsgiServer(app)
+    app.config["PUBLIC_BASE_URL"] = server.url
+    yield server.url
+    server.close()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +23,6 @@ from flask.testing import FlaskClient
 from harness.devserver import ServerProcess
 from harness.emulator_control import EmulatorControl
 from harness.shop_client import ApiShopper, KCOCalls, callback_url, page_csrf_token
-from harness.wsgi_server import WsgiServer
 from shop.session_lock import SessionLock, session_digest
 from shop.sessions import remove_expired_sessions
 from shop.settings import Settings, inspector_enabled
@@ -54,14 +52,6 @@ def session_id(client: FlaskClient) -> str:
     assert cookie is not None, "the client holds no session cookie"
     return cookie.value
 
-
-@pytest.fixture
-def served_app(app: Flask) -> Iterator[str]:
-    """The in-process shop over HTTP (real sockets, threads), so KCO's callbacks reach it; yields its URL."""
-    server = WsgiServer(app)
-    app.config["PUBLIC_BASE_URL"] = server.url
-    yield server.url
-    server.close()
 
 
 # --- 1. Anonymous traffic cannot evict a shopper's session ------------------------------------------------

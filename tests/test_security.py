@@ -20,7 +20,6 @@ from flask.testing import FlaskClient
 from harness.devserver import ServerProcess, shop_process
 from harness.emulator_control import EmulatorControl
 from harness.shop_client import ApiShopper, callback_url, kco_order, page_csrf_token
-from harness.wsgi_server import WsgiServer
 from shop.catalogue import PRODUCTS, Product
 from shop.settings import Settings, SettingsError
 
@@ -34,14 +33,6 @@ SECRET_USERNAME = "K999999-never-shown-user"
 
 
 # --- the in-process shop (tests/conftest.py's `app`) pointed at the running emulator ----------------------
-
-@pytest.fixture
-def served_app(app: Flask) -> Iterator[str]:
-    """The in-process shop also served over HTTP, so KCO's callbacks reach it; yields its URL."""
-    server = WsgiServer(app)
-    app.config["PUBLIC_BASE_URL"] = server.url
-    yield server.url
-    server.close()
 
 
 def example_path(rule: str) -> str:
