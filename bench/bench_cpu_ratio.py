@@ -11,10 +11,12 @@ The emulator logs each call's TCP connection (GET /_emulator/requests, "connecti
 connections the shop opened per 100 KCO calls.
 
     .venv/bin/python -m bench.bench_cpu_ratio
+    .venv/bin/python -m bench.bench_cpu_ratio --blocks 3 --changes 50 --store files   # a quick look
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -80,7 +82,8 @@ def started(server: ServerProcess) -> Iterator[ServerProcess]:
 
 
 def measure(store: str, settings: Mapping[str, str], emulator_url: str, work_dir: Path,
-            emulator: EmulatorControl) -> tuple[dict[str, float], float]:
+            emulator: EmulatorControl, blocks: int = BLOCKS,
+            changes_per_block: int = CHANGES_PER_BLOCK) -> tuple[dict[str, float], float]:
     """CPU ms per change for each server, and the shop's connections per 100 KCO calls."""
     with ExitStack() as stack:
         def shop(folder: str, **extra: str) -> ServerProcess:
@@ -101,14 +104,14 @@ def measure(store: str, settings: Mapping[str, str], emulator_url: str, work_dir
                 driver.change()
         first_call = len(emulator.calls())
         cpu = dict.fromkeys(servers, 0.0)
-        for _ in range(BLOCKS):
+        for _ in range(blocks):
             for name, server in servers.items():
                 before = cpu_seconds(server.pid)
-                for _ in range(CHANGES_PER_BLOCK):
+                for _ in range(changes_per_block):
                     drivers[name].change()
                 cpu[name] += cpu_seconds(server.pid) - before
         calls = emulator.calls()[first_call:]
-    changes = BLOCKS * CHANGES_PER_BLOCK
+    changes = blocks * changes_per_block
     per_change = {name: seconds * 1000 / changes for name, seconds in cpu.items()}
     # The calls come from three servers; each server's are a third, in blocks. Count all connections.
     connections = len({call["connection"] for call in calls})
@@ -116,25 +119,33 @@ def measure(store: str, settings: Mapping[str, str], emulator_url: str, work_dir
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--blocks", type=int, default=BLOCKS, help="interleaved blocks per server")
+    parser.add_argument("--changes", type=int, default=CHANGES_PER_BLOCK, help="cart changes per block")
+    parser.add_argument("--store", choices=("files", "redis", "both"), default="both",
+                        help="session store(s) to measure (Redis only when redis-server is installed)")
+    args = parser.parse_args()
     rows, reuse = [], []
     with (tempfile.TemporaryDirectory(prefix="kco-bench-ratio-") as work_dir,
           running_emulator() as emulator_server, ExitStack() as stack):
         emulator = EmulatorControl(emulator_server.url)
-        stores: dict[str, dict[str, str]] = {"files (embedded default)": {}}
-        if redis_server_binary() is not None:
+        stores: dict[str, dict[str, str]] = {}
+        if args.store != "redis":
+            stores["files (embedded default)"] = {}
+        if args.store != "files" and redis_server_binary() is not None:
             redis = start_redis(Path(work_dir))
             stack.callback(redis.stop)
             stores["Redis"] = {"REDIS_URL": redis.url}
         for store, settings in stores.items():
             per_change, connections = measure(store.split()[0], settings, emulator_server.url, Path(work_dir),
-                                              emulator)
+                                              emulator, args.blocks, args.changes)
             lean = per_change["lean app"]
             for name in ("lean app", "shop", "shop, workshop inspector on"):
                 rows.append([store, name, f"{per_change[name]:.2f}", f"{per_change[name] / lean:.2f}"])
             reuse.append([store, f"{connections:.1f}"])
 
-    print_report(f"CPU per cart change: the shop vs the lean app ({BLOCKS} interleaved blocks of "
-                 f"{CHANGES_PER_BLOCK} changes each)",
+    print_report(f"CPU per cart change: the shop vs the lean app ({args.blocks} interleaved blocks of "
+                 f"{args.changes} changes each)",
                  markdown_table(["Sessions", "Server", "CPU ms per change", "Ratio to lean"], rows), [
                      "Each server's own process CPU (utime + stime from /proc), development server "
                      "(werkzeug, threaded), SQLite, one client posting alternating carts; every change is "
