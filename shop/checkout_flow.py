@@ -19,10 +19,11 @@ from kco.checkout import COMPLETE, INCOMPLETE, UPDATE_RETRY_WAITS, Action, Check
 from kco.client import ClientConfig
 from kco.errors import KCOApiError, KCOError
 from kco.markets import MARKETS
+from kco.order_lines import OrderTotals
 from shop.callbacks import recorded_fraud_status
 from shop.cart import ShopperState
 from shop.errors import ShopError, kco_failure
-from shop.pricing import cart_summary, kco_order_body
+from shop.pricing import cart_summary, kco_order_body, order_totals
 from shop.records import Checkout, Records
 from shop.security import callback_token, new_checkout_reference
 
@@ -69,6 +70,11 @@ class Confirmation:
     fraud_status: str | None = None
 
 
+# What `CheckoutFlow.on_sync` is told after each page load or change: the state, the order body the cart
+# called for (None: empty cart) and what kco.checkout did with it.
+SyncObserver = Callable[[ShopperState, Mapping[str, Any] | None, Outcome], None]
+
+
 class CheckoutFlow:
     def __init__(self, sync: CheckoutSync, records: Records, secret_key: str,
                  public_base_url: Callable[[], str]) -> None:
@@ -76,30 +82,39 @@ class CheckoutFlow:
         self.records = records
         self.secret_key = secret_key
         self.public_base_url = public_base_url
+        # Optional: the workshop inspector (workshop/inspector.py) records what was sent without building it
+        # again.
+        self.on_sync: SyncObserver | None = None
 
     # --- the two moments of kco.checkout ---------------------------------------------------------------
 
     def page_load(self, session: MutableMapping[str, Any]) -> PageLoad:
         state, checkout = self.load(session)
+        totals = self.totals(state, checkout)  # built and checked once, for KCO and for the answer
+        desired = self.desired(state, checkout, totals)
         reference = new_checkout_reference()
         outcome = self._already_paid(state, checkout) or self.sync.on_page_load(
-            state.order_id, self.desired(state, checkout), lambda: self.create_extras(reference))
+            state.order_id, desired, lambda: self.create_extras(reference))
         self._store(state, checkout, outcome, reference)
         state.save_to(session)
-        return PageLoad(state, outcome, self.answer(state, checkout, outcome))
+        self._observe(state, desired, outcome)
+        return PageLoad(state, outcome, self.answer(state, checkout, outcome, totals))
 
     def change(self, session: MutableMapping[str, Any],
                apply: Callable[[ShopperState], None]) -> dict[str, Any]:
         """Apply a validated change to the cart or market and bring the KCO order in step with it."""
         state, checkout = self.load(session)
         apply(state)  # raises ShopError for bad input: nothing has been written yet
+        totals = self.totals(state, checkout)  # built and checked once, for KCO and for the answer
+        desired = self.desired(state, checkout, totals)
         reference = new_checkout_reference()
         outcome = self._already_paid(state, checkout) or self.sync.on_change(
-            state.order_id, self.desired(state, checkout), checkout.kco_fingerprint if checkout else None,
+            state.order_id, desired, checkout.kco_fingerprint if checkout else None,
             lambda: self.create_extras(reference))
         self._store(state, checkout, outcome, reference)
         state.save_to(session)  # kept even when KCO failed: the shopper's change is not lost
-        answer = self.answer(state, checkout, outcome)
+        self._observe(state, desired, outcome)
+        answer = self.answer(state, checkout, outcome, totals)
         if outcome.action is Action.COMPLETED:
             raise ShopError("purchase_completed", "This purchase is already complete.", 409,
                             redirect=confirmation_path(outcome.order_id), **answer)
@@ -152,7 +167,7 @@ class CheckoutFlow:
         (kco-rules: validation-callback)."""
         state, checkout = self.load(session)
         apply(state)
-        if checkout is not None:
+        if checkout is not None and not _same(checkout.cart, state.cart):
             checkout.cart = dict(state.cart)
             self.records.save_checkout(checkout, ("cart",))
         state.save_to(session)
@@ -183,26 +198,36 @@ class CheckoutFlow:
             state.market_revision = checkout.market_revision
         return state, checkout
 
-    def desired(self, state: ShopperState, checkout: Checkout | None) -> dict[str, Any] | None:
+    def totals(self, state: ShopperState, checkout: Checkout | None) -> OrderTotals | None:
+        """The order lines and sums of the cart (shop.pricing.order_totals); None for an empty cart."""
+        if not any(quantity > 0 for quantity in state.cart.values()):
+            return None
+        return order_totals(state.cart, state.market, *_shipping_and_region(state, checkout))
+
+    def desired(self, state: ShopperState, checkout: Checkout | None,
+                totals: OrderTotals | None = None) -> dict[str, Any] | None:
         shipping_id, us_region = _shipping_and_region(state, checkout)
-        return kco_order_body(state.cart, state.market, state.locale, shipping_id, us_region)
+        return kco_order_body(state.cart, state.market, state.locale, shipping_id, us_region, totals)
 
     def answer(self, state: ShopperState, checkout: Checkout | None,
-               outcome: Outcome | None = None) -> dict[str, Any]:
+               outcome: Outcome | None = None, totals: OrderTotals | None = None) -> dict[str, Any]:
         """The JSON answer of the cart API: cart, order, and html_snippet for a new order only.
 
         `checkout` is the row `load` returned; a replacing order inherits its shipping choice and US region.
+        `totals`: what `totals` returned for this state, when the caller has it.
         """
         shipping_id, us_region = _shipping_and_region(state, checkout)
         order = None
         if state.order_id and state.cart:
             if outcome is not None:
                 completed = outcome.action is Action.COMPLETED
+            elif checkout is not None and checkout.order_id == state.order_id:
+                completed = checkout.paid  # read with the row
             else:
                 completed = self.records.order(state.order_id) is not None
             order = {"order_id": state.order_id, "status": COMPLETE if completed else INCOMPLETE}
         answer: dict[str, Any] = {
-            "cart": cart_summary(state.cart, state.market, state.locale, shipping_id, us_region),
+            "cart": cart_summary(state.cart, state.market, state.locale, shipping_id, us_region, totals),
             "order": order,
         }
         if outcome is not None and outcome.action is Action.CREATED and outcome.html_snippet:
@@ -262,20 +287,26 @@ class CheckoutFlow:
             return
         if checkout is None or outcome.action is Action.COMPLETED:
             return
-        owned = ["cart"]
-        checkout.cart = dict(state.cart)
+        row: dict[str, Any] = {"cart": dict(state.cart)}
         if (state.country, state.locale) != (checkout.country, checkout.locale):
             # Only the shopper's own market change is written: a country_change callback that moved the order
             # during the KCO call above keeps its market (and revision) in the row.
-            checkout.country, checkout.locale = state.country, state.locale
-            owned += ["country", "locale"]
+            row.update(country=state.country, locale=state.locale)
         if outcome.action in (Action.UPDATED, Action.UNCHANGED):
-            checkout.kco_fingerprint, checkout.kco_cart = outcome.fingerprint, dict(state.cart)
-            owned += ["kco_fingerprint", "kco_cart"]
+            row.update(kco_fingerprint=outcome.fingerprint, kco_cart=dict(state.cart))
         elif outcome.stale:
-            checkout.kco_fingerprint = None  # kco_cart stays the last confirmed one; validation catches drift
-            owned.append("kco_fingerprint")
-        self.records.save_checkout(checkout, owned)
+            row["kco_fingerprint"] = None  # kco_cart stays the last confirmed one; validation catches drift
+        # Of these, only what differs from the row as loaded is written, and nothing when all is the same
+        # (e.g. the same cart sent again): writing back a loaded value could only undo a callback's write.
+        changed = [name for name, value in row.items() if not _same(getattr(checkout, name), value)]
+        if changed:
+            for name in changed:
+                setattr(checkout, name, row[name])
+            self.records.save_checkout(checkout, changed)
+
+    def _observe(self, state: ShopperState, desired: Mapping[str, Any] | None, outcome: Outcome) -> None:
+        if self.on_sync is not None:
+            self.on_sync(state, desired, outcome)
 
 
 def confirmation_path(order_id: str | None) -> str:
@@ -293,3 +324,10 @@ def _shipping_and_region(state: ShopperState, checkout: Checkout | None) -> tupl
     if checkout is None:
         return None, None
     return checkout.shipping_option_id, checkout.us_region if state.country == "US" else None
+
+
+def _same(stored: Any, value: Any) -> bool:
+    """Equal, and for carts also in the same order: the order of the lines KCO shows follows the cart's."""
+    if isinstance(stored, dict) and isinstance(value, dict):
+        return list(stored.items()) == list(value.items())
+    return bool(stored == value)

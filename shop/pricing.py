@@ -62,22 +62,24 @@ def order_totals(cart: Mapping[str, int], market: Market, shipping_id: str | Non
 
 
 def kco_order_body(cart: Mapping[str, int], market: Market, locale: str, shipping_id: str | None,
-                   us_region: str | None) -> dict[str, Any] | None:
-    """The order content the cart calls for, plus its shipping options; None for an empty cart."""
+                   us_region: str | None, totals: OrderTotals | None = None) -> dict[str, Any] | None:
+    """The order content the cart calls for, plus its shipping options; None for an empty cart. `totals`:
+    `order_totals` of the same arguments, when the caller has it already."""
     if not any(quantity > 0 for quantity in cart.values()):
         return None
     return {
         "purchase_country": market.country,
         "purchase_currency": market.currency,
         "locale": locale,
-        **order_totals(cart, market, shipping_id, us_region).as_kco(),
+        **(totals or order_totals(cart, market, shipping_id, us_region)).as_kco(),
         "shipping_options": shipping_options(market, shipping_id),
     }
 
 
 def cart_summary(cart: Mapping[str, int], market: Market, locale: str, shipping_id: str | None,
-                 us_region: str | None) -> dict[str, Any]:
-    """The `cart` object of the JSON API (contracts): items, market and the totals KCO is asked to charge."""
+                 us_region: str | None, totals: OrderTotals | None = None) -> dict[str, Any]:
+    """The `cart` object of the JSON API (contracts): items, market and the totals KCO is asked to charge.
+    `totals` as for `kco_order_body`."""
     items = [
         {"sku": line.reference, "name": line.name, "quantity": line.quantity, "unit_price": line.unit_price,
          "total_amount": line.quantity * line.unit_price}
@@ -94,7 +96,7 @@ def cart_summary(cart: Mapping[str, int], market: Market, locale: str, shipping_
         "shipping": None,
     }
     if items:
-        totals = order_totals(cart, market, shipping_id, us_region)
+        totals = totals or order_totals(cart, market, shipping_id, us_region)
         method = shipping_method(shipping_id)
         summary["order_amount"] = totals.order_amount
         summary["order_tax_amount"] = totals.order_tax_amount

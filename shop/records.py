@@ -32,6 +32,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     event,
     insert,
@@ -75,6 +76,14 @@ orders = Table(
     Column("acknowledging_since", DateTime(timezone=True), nullable=True),
     Column("acknowledged_at", DateTime(timezone=True), nullable=True),
 )
+# The two statements of every cart change, built once: SQLAlchemy then reuses their compiled form, and
+# building a statement costs more than running it. The row is read with the "already paid?" answer: the
+# recorded order, if any, joined to it.
+CHECKOUT_WITH_PAID = (select(checkouts, orders.c.order_id.is_not(None).label("paid"))
+                      .select_from(checkouts.outerjoin(orders, orders.c.order_id == checkouts.c.order_id))
+                      .where(checkouts.c.order_id == bindparam("row_order_id")))
+# SET takes the columns of the parameters it is run with.
+UPDATE_CHECKOUT = update(checkouts).where(checkouts.c.order_id == bindparam("row_order_id"))
 # A push handler that claimed the acknowledgement and then died leaves the claim; after this long another
 # push may take it over (KCO keeps pushing until the order is acknowledged, kco-rules: push-and-acknowledge).
 ACKNOWLEDGE_CLAIM_SECONDS = 30
@@ -138,12 +147,8 @@ class Records:
     def checkout(self, order_id: str | None) -> Checkout | None:
         if not order_id:
             return None
-        # One statement also answers "already paid?": the recorded order, if any, joined to the row.
-        query = (select(checkouts, orders.c.order_id.is_not(None).label("paid"))
-                 .select_from(checkouts.outerjoin(orders, orders.c.order_id == checkouts.c.order_id))
-                 .where(checkouts.c.order_id == order_id))
         with self.engine.connect() as connection:
-            row = connection.execute(query).mappings().first()
+            row = connection.execute(CHECKOUT_WITH_PAID, {"row_order_id": order_id}).mappings().first()
         if row is None:
             return None
         return Checkout(
@@ -161,8 +166,7 @@ class Records:
         columns = checkout.columns()
         values = {name: columns[name] for name in (*fields, "updated_at")}
         with self.engine.begin() as connection:
-            connection.execute(
-                update(checkouts).where(checkouts.c.order_id == checkout.order_id).values(**values))
+            connection.execute(UPDATE_CHECKOUT, {"row_order_id": checkout.order_id, **values})
 
     # --- orders ------------------------------------------------------------------------------------------
 

@@ -115,10 +115,14 @@ def new_csp_nonce() -> str:
     return secrets.token_urlsafe(18)
 
 
+SNIPPET_RELOAD_HANDLER_HASH = base64.b64encode(
+    hashlib.sha256(SNIPPET_RELOAD_HANDLER.encode()).digest()).decode()
+
+
 def content_security_policy(nonce: str, snippet_origins: Sequence[str]) -> str:
     """The pages' policy: the shop's own origin plus KCO's snippet origins, and nothing else."""
     kco = " ".join(snippet_origins)
-    handler = base64.b64encode(hashlib.sha256(SNIPPET_RELOAD_HANDLER.encode()).digest()).decode()
+    handler = SNIPPET_RELOAD_HANDLER_HASH
     directives = {
         "default-src": "'self'",
         "script-src": f"'self' 'nonce-{nonce}' 'unsafe-hashes' 'sha256-{handler}' {kco}",

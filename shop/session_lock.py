@@ -24,6 +24,7 @@ import hashlib
 import io
 import json
 import os
+import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -61,9 +62,16 @@ class FileLocks:
 
     One file per stored session; shop/sessions.py removes the files of sessions that have expired."""
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, session_exists: SessionExists | None = None) -> None:
         self.directory = directory
+        self.session_exists = session_exists
         directory.mkdir(parents=True, exist_ok=True)
+
+    @contextmanager
+    def hold_if_stored(self, sid: str) -> Iterator[bool]:
+        """Holds the session's lock, then says whether the session is still stored (see SessionLock)."""
+        with self.hold(session_digest(sid)):
+            yield self.session_exists is None or self.session_exists(sid)
 
     @contextmanager
     def hold(self, key: SessionKey) -> Iterator[None]:
@@ -87,11 +95,50 @@ class FileLocks:
                 fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
 
 
-class RedisLocks:
-    """redis-py's Lock (SET NX with an expiry): excludes processes on every host sharing the Redis."""
+# Takes the lock (SET NX with an expiry, as redis-py's Lock does) only while the session is stored, in one
+# round trip: 1 taken, 0 held by another request, -1 no such session.
+ACQUIRE_IF_STORED = """
+if redis.call('exists', KEYS[1]) == 0 then return -1 end
+if redis.call('set', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
+return 0
+"""
+# Frees the lock only if it is still this request's (it may have expired and been taken by another).
+RELEASE = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
+return 0
+"""
+REDIS_RETRY_SECONDS = 0.01
 
-    def __init__(self, client: redis.Redis) -> None:
+
+class RedisLocks:
+    """SET NX with an expiry, as redis-py's Lock (`hold`) does: excludes processes on every host sharing the
+    Redis."""
+
+    def __init__(self, client: redis.Redis, session_prefix: str = "session:") -> None:
         self.client = client
+        self.session_prefix = session_prefix
+        self._acquire_if_stored = client.register_script(ACQUIRE_IF_STORED)
+        self._release = client.register_script(RELEASE)
+
+    @contextmanager
+    def hold_if_stored(self, sid: str) -> Iterator[bool]:
+        """Like `hold`, and with the check that the session is still stored in the same round trip (see
+        SessionLock): two round trips per request, taking and freeing."""
+        key = f"shop:session-lock:{session_digest(sid)}"
+        token = secrets.token_hex(16)
+        deadline = time.monotonic() + WAIT_SECONDS
+        while (taken := self._acquire_if_stored(keys=[self.session_prefix + sid, key],
+                                                args=[token, REDIS_LOCK_SECONDS * 1000])) == 0:
+            if time.monotonic() > deadline:
+                raise SessionBusy(key)
+            time.sleep(REDIS_RETRY_SECONDS)
+        if taken < 0:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            self._release(keys=[key], args=[token])
 
     @contextmanager
     def hold(self, key: SessionKey) -> Iterator[None]:
@@ -163,8 +210,8 @@ class SessionLock:
             return _answer(start_response, "413 Request Entity Too Large", "body_too_large",
                            "The request is larger than the shop accepts.")
         try:
-            with self.locks.hold(session_digest(sid)):
-                if not self.session_exists(sid):
+            with self.locks.hold_if_stored(sid) as still_stored:
+                if not still_stored:
                     # The request that held the lock gave the session a new id (shop/sessions.py renews it
                     # when a KCO order is created and at the confirmation) or ended it. The browser already
                     # holds the new cookie; this request, sent with the old one, must not start afresh.
@@ -220,8 +267,10 @@ def _answer(start_response: Callable[..., Any], status: str, code: str, message:
 
 
 def session_lock(app: WSGIApp, instance_path: Path, redis_client: redis.Redis | None, cookie_name: str,
-                 session_exists: SessionExists, max_body: Callable[[], int | None]) -> SessionLock:
-    """The lock that matches the session store: Redis when sessions are in Redis, else files."""
-    locks: FileLocks | RedisLocks = (RedisLocks(redis_client) if redis_client is not None
-                                     else FileLocks(instance_path / "locks"))
+                 session_exists: SessionExists, max_body: Callable[[], int | None],
+                 session_prefix: str = "session:") -> SessionLock:
+    """The lock that matches the session store: Redis when sessions are in Redis (`session_prefix` + id is a
+    session's key there), else files."""
+    locks: FileLocks | RedisLocks = (RedisLocks(redis_client, session_prefix) if redis_client is not None
+                                     else FileLocks(instance_path / "locks", session_exists))
     return SessionLock(app, locks, cookie_name, session_exists, max_body)

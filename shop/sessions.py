@@ -72,7 +72,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     # The body limit is read per request: shop/security.py sets MAX_CONTENT_LENGTH.
     app.wsgi_app = session_lock(app.wsgi_app, settings.instance_path, app.config.get("SESSION_REDIS"),
                                 app.config["SESSION_COOKIE_NAME"], session_exists,
-                                lambda: app.config.get("MAX_CONTENT_LENGTH"))
+                                lambda: app.config.get("MAX_CONTENT_LENGTH"), prefix)
 
 
 # --- A new session id when the shopper starts paying and when they have paid --------------------------------

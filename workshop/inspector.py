@@ -32,15 +32,16 @@ import logging
 import secrets
 import threading
 import time
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Iterator, Mapping, MutableMapping
+from contextlib import contextmanager
 from typing import Any
 
 import requests
 from cachelib import BaseCache, FileSystemCache
 from cachelib.redis import RedisCache
-from flask import Blueprint, Flask, Response, g, jsonify, request, session
+from flask import Blueprint, Flask, Response, g, has_request_context, jsonify, request, session
 
-from kco.checkout import UPDATE_RETRY_WAITS, order_content
+from kco.checkout import UPDATE_RETRY_WAITS, Outcome, order_content
 from kco.client import ClientConfig, KCOCall
 from kco.markets import MARKETS
 from shop.callbacks import FRAUD_DECISIONS, verified_checkout
@@ -108,7 +109,10 @@ def _line_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> 
 # --- Where the log is kept --------------------------------------------------------------------------------
 
 class CallLog:
-    """Bounded per-session logs in a cachelib cache, plus which session owns each KCO order."""
+    """Bounded per-session logs in a cachelib cache, plus which session owns each KCO order.
+
+    One cache entry per session holds its log and the order content the shop last sent (create/update) or a
+    callback set, `{order_id, content}`: recording a request reads it once and writes it once."""
 
     def __init__(self, cache: BaseCache) -> None:
         self.cache = cache
@@ -119,27 +123,30 @@ class CallLog:
             return []
         return list((self.cache.get(f"log:{key}") or {}).get("entries", []))
 
-    def append(self, key: str, new_entries: list[dict[str, Any]]) -> None:
+    @contextmanager
+    def session_log(self, key: str) -> Iterator[dict[str, Any]]:
+        """The stored log of one session (`entries`, `content`) to change in the block; written once after."""
         with self._lock:
-            stored = self.cache.get(f"log:{key}") or {"next_id": 1, "entries": []}
-            for entry in new_entries:
-                stored["entries"].append({"id": stored["next_id"], **entry})
-                stored["next_id"] += 1
+            stored = self.cache.get(f"log:{key}") or {"next_id": 1, "entries": [], "content": None}
+            yield stored
             stored["entries"] = stored["entries"][-MAX_ENTRIES:]
             self.cache.set(f"log:{key}", stored, timeout=LOG_TTL_SECONDS)
 
-    def last_content(self, key: str) -> dict[str, Any] | None:
-        """The order content the shop last sent (create/update) or a callback set: `{order_id, content}`."""
-        return self.cache.get(f"content:{key}")
-
-    def remember_content(self, key: str, order_id: str | None, content: Content) -> None:
-        self.cache.set(f"content:{key}", {"order_id": order_id, "content": content}, timeout=LOG_TTL_SECONDS)
+    def append(self, key: str, new_entries: list[dict[str, Any]]) -> None:
+        with self.session_log(key) as stored:
+            add_entries(stored, new_entries)
 
     def owner(self, order_id: str | None) -> str | None:
         return self.cache.get(f"owner:{order_id}") if order_id else None
 
     def set_owner(self, order_id: str, key: str) -> None:
         self.cache.set(f"owner:{order_id}", key, timeout=LOG_TTL_SECONDS)
+
+
+def add_entries(stored: dict[str, Any], new_entries: list[dict[str, Any]]) -> None:
+    for entry in new_entries:
+        stored["entries"].append({"id": stored["next_id"], **entry})
+        stored["next_id"] += 1
 
 
 def call_log_for(app: Flask) -> CallLog:
@@ -190,36 +197,40 @@ class Recorder:
         self.call_log = call_log
         self.flow = flow
 
+    @staticmethod
+    def note_sync(_state: ShopperState, desired: Mapping[str, Any] | None, _outcome: Outcome) -> None:
+        """`CheckoutFlow.on_sync`: keeps the order body this request built for KCO, so recording it after the
+        request needs no second load and pricing."""
+        if has_request_context():
+            g.inspector_desired = desired
+
     def shopper_request(self, shopper_session: MutableMapping[str, Any], calls: list[KCOCall],
-                        started_ms: float, trigger: str) -> None:
+                        started_ms: float, trigger: str, desired: Mapping[str, Any] | None) -> None:
+        """`desired`: the order body the request's create/update sent (`note_sync`)."""
         key = session_key(shopper_session, create=True)
         writes = [call for call in calls if call.operation in WRITE_OPERATIONS]
-        sent: Content | None = None
-        state = ShopperState.from_session(shopper_session)
-        if writes:
-            # What the create/update sent: the order body the cart calls for, as kco/checkout.py built it.
-            desired = self.flow.desired(*self.flow.load(shopper_session))
-            sent = order_content(desired) if desired is not None else None
-        previous = self.call_log.last_content(key)
-
-        def changes_for(call: KCOCall) -> dict[str, Any]:
-            if call.operation not in WRITE_OPERATIONS or sent is None:
-                return {}
-            before = previous["content"] if previous else None
-            extra: dict[str, Any] = {"changes": content_changes(before, sent)}
-            if call.operation == "create" and call.status == 201:
-                extra["order_id"] = state.order_id
-                if previous and previous.get("order_id") and previous["order_id"] != state.order_id:
-                    extra["replaces"] = previous["order_id"]
-            return extra
-
-        entries = call_entries(calls, started_ms, trigger, changes_for)
-        self.call_log.append(key, entries)
+        sent = order_content(desired) if writes and desired is not None else None
+        order_id = ShopperState.from_session(shopper_session).order_id
         succeeded = [call for call in writes if call.status in (200, 201)]
-        if sent is not None and succeeded:
-            self.call_log.remember_content(key, state.order_id, sent)
-        if any(call.operation == "create" for call in succeeded) and state.order_id:
-            self.call_log.set_owner(state.order_id, key)
+        with self.call_log.session_log(key) as stored:
+            previous = stored.get("content")
+
+            def changes_for(call: KCOCall) -> dict[str, Any]:
+                if call.operation not in WRITE_OPERATIONS or sent is None:
+                    return {}
+                before = previous["content"] if previous else None
+                extra: dict[str, Any] = {"changes": content_changes(before, sent)}
+                if call.operation == "create" and call.status == 201:
+                    extra["order_id"] = order_id
+                    if previous and previous.get("order_id") and previous["order_id"] != order_id:
+                        extra["replaces"] = previous["order_id"]
+                return extra
+
+            add_entries(stored, call_entries(calls, started_ms, trigger, changes_for))
+            if sent is not None and succeeded:
+                stored["content"] = {"order_id": order_id, "content": sent}
+        if any(call.operation == "create" for call in succeeded) and order_id:
+            self.call_log.set_owner(order_id, key)
 
     def callback_request(self, name: str, order_id: str | None, status: int, duration_ms: float,
                          calls: list[KCOCall], started_ms: float, kco_order: Any, answer: Any) -> None:
@@ -230,17 +241,18 @@ class Recorder:
         # Stamped with its start: the KCO calls made while answering it (push) follow it in the timeline.
         entry: dict[str, Any] = {"kind": "callback", "at": round(started_ms), "name": name,
                                  "order_id": order_id, "status": status, "duration_ms": round(duration_ms, 1)}
-        previous = self.call_log.last_content(key)
-        if name in REFINING_CALLBACKS and status == 200 and isinstance(answer, dict) and previous:
-            # KCO applies the callback's answer to the order (kco-rules: refine-callbacks); the country is the
-            # shopper's.
-            refined = order_content({**previous["content"], **answer})
-            country = _shopper_country(kco_order, billing_first=name == "country_change")
-            if country:
-                refined["purchase_country"] = country
-            entry["changes"] = content_changes(previous["content"], refined)
-            self.call_log.remember_content(key, order_id, refined)
-        self.call_log.append(key, [entry, *call_entries(calls, started_ms, f"callback {name}", lambda _: {})])
+        with self.call_log.session_log(key) as stored:
+            previous = stored.get("content")
+            if name in REFINING_CALLBACKS and status == 200 and isinstance(answer, dict) and previous:
+                # KCO applies the callback's answer to the order (kco-rules: refine-callbacks); the country is
+                # the shopper's.
+                refined = order_content({**previous["content"], **answer})
+                country = _shopper_country(kco_order, billing_first=name == "country_change")
+                if country:
+                    refined["purchase_country"] = country
+                entry["changes"] = content_changes(previous["content"], refined)
+                stored["content"] = {"order_id": order_id, "content": refined}
+            add_entries(stored, [entry, *call_entries(calls, started_ms, f"callback {name}", lambda _: {})])
 
 
 def _shopper_country(kco_order: Any, billing_first: bool) -> str | None:
@@ -264,7 +276,9 @@ def _shopper_country(kco_order: Any, billing_first: bool) -> str | None:
 def init_app(app: Flask, flow: CheckoutFlow, settings: Settings) -> None:
     """Adds the inspector to the shop when workshop mode is on (`Settings.inspector`)."""
     if settings.inspector:
-        app.register_blueprint(inspector_blueprint(Recorder(call_log_for(app), flow), settings.kco))
+        recorder = Recorder(call_log_for(app), flow)
+        flow.on_sync = recorder.note_sync
+        app.register_blueprint(inspector_blueprint(recorder, settings.kco))
 
 
 def inspector_blueprint(recorder: Recorder, kco: ClientConfig) -> Blueprint:
@@ -299,7 +313,8 @@ def inspector_blueprint(recorder: Recorder, kco: ClientConfig) -> Blueprint:
                     time.time() * 1000 - started_ms, calls, started_ms,
                     request.get_json(silent=True), response.get_json(silent=True))
             else:
-                recorder.shopper_request(session, calls, started_ms, f"{request.method} {request.path}")
+                recorder.shopper_request(session, calls, started_ms, f"{request.method} {request.path}",
+                                         g.get("inspector_desired"))
         except Exception:
             # A teaching aid must never break a checkout.
             log.exception("inspector could not record the request's KCO calls")
