@@ -169,10 +169,11 @@ class CheckoutSync:
             # Any other status (e.g. after abort, which kco-rules: order-status leaves undocumented) cannot
             # be updated, nor, as far as the docs say, paid: nothing to abort.
             return self._create(desired, create_extras, replacing=order_id, given_up=True)
-        if fingerprint == content_fingerprint(desired):
+        wanted = content_fingerprint(desired)
+        if fingerprint == wanted:
             return Outcome(Action.UNCHANGED, order_id, current.get("html_snippet"), fingerprint=fingerprint)
         return self._update(order_id, desired, create_extras,
-                            snippet_if_unreachable=current.get("html_snippet"))
+                            snippet_if_unreachable=current.get("html_snippet"), sent_fingerprint=wanted)
 
     def on_change(self, order_id: str | None, desired: Mapping[str, Any] | None,
                   known_fingerprint: str | None, create_extras: CreateExtras) -> Outcome:
@@ -186,12 +187,17 @@ class CheckoutSync:
             return Outcome(Action.NO_ORDER, order_id, fingerprint=known_fingerprint)
         if order_id is None:
             return self._create(desired, create_extras, replacing=None)
-        if known_fingerprint is not None and known_fingerprint == content_fingerprint(desired):
+        wanted = content_fingerprint(desired)
+        if known_fingerprint == wanted:
             return Outcome(Action.UNCHANGED, order_id, fingerprint=known_fingerprint)
-        return self._update(order_id, desired, create_extras, snippet_if_unreachable=None)
+        return self._update(order_id, desired, create_extras, snippet_if_unreachable=None,
+                            sent_fingerprint=wanted)
 
     def _update(self, order_id: str, desired: Mapping[str, Any], create_extras: CreateExtras,
-                snippet_if_unreachable: str | None) -> Outcome:
+                snippet_if_unreachable: str | None, sent_fingerprint: str | None = None) -> Outcome:
+        """`sent_fingerprint`: `content_fingerprint(desired)`, when the caller has it. An update KCO accepts
+        (200) replaces each field it sends (checkout-v3-openapi.yml updateOrderMerchant), so KCO then holds
+        that content and its fingerprint is not computed again from the answer."""
         try:
             updated = self.client.update_order(order_id, desired)
         except KCOUnreachable as error:
@@ -208,7 +214,7 @@ class CheckoutSync:
         except KCOError as error:
             return self._replace(order_id, error, desired, create_extras)  # an unusable 2xx answer
         return Outcome(Action.UPDATED, order_id, updated.get("html_snippet"),
-                       fingerprint=content_fingerprint(updated))
+                       fingerprint=sent_fingerprint or content_fingerprint(updated))
 
     def _after_refusal(self, order_id: str, refusal: KCOApiError, desired: Mapping[str, Any],
                        create_extras: CreateExtras, snippet_if_unreachable: str | None) -> Outcome:

@@ -19,8 +19,10 @@ What a merchant should know before copying it:
   Acknowledge is retried with the same `Klarna-Idempotency-Key`, which makes the retry safe
   (order-management-v1-openapi.yml acknowledgeOrder).
 - Every failure is a `kco.errors.KCOError`; see that module.
-- Each HTTP attempt is logged on the `kco` logger (method, path, status, duration, correlation id) and
-  reported to the optional `on_call` hook as a `KCOCall`. Credentials never appear in either.
+- Each HTTP attempt is logged on the `kco` logger (method, path, status, duration, correlation id): at
+  WARNING when it failed, at DEBUG when it succeeded (`logging.getLogger("kco").setLevel(logging.DEBUG)` to
+  see every call). Each is also reported to the optional `on_call` hook as a `KCOCall`. Credentials never
+  appear in either.
 """
 
 from __future__ import annotations
@@ -422,7 +424,8 @@ class KCOClient:
             error=error,
         )
         logger.log(
-            logging.INFO if error is None else logging.WARNING,
+            # A successful call at DEBUG: a line per call costs every request its formatting and writing.
+            logging.DEBUG if error is None else logging.WARNING,
             "KCO %s %s -> %s in %.1f ms (operation=%s correlation_id=%s%s)",
             call.method, call.path, call.status if call.status is not None else "no answer", call.duration_ms,
             call.operation, call.correlation_id or "-", f" error={error}" if error else "",

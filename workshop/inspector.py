@@ -9,8 +9,9 @@ credentials, request bodies, addresses.
 Where it is kept: not in the Flask session, because the log changes on requests that hold no session lock
 (KCO's callbacks, the panel's polls), and a session written there could put an older cart back over a
 change that ran meanwhile (shop/sessions.py writes the session only when a request changed it).
-The log lives in its own cache beside the sessions (Redis when REDIS_URL is set, else files in instance/),
-keyed by a digest of a random id kept in the session (`session_key`), so several shop processes share it.
+The log lives in its own store, keyed by a digest of a random id kept in the session (`session_key`): with
+REDIS_URL in Redis beside the sessions, so several shop processes share it; else in the shop process's memory
+(`ProcessCallLog`), which suits the workshop's one development server and costs a change next to nothing.
 Two writes to one session's log at the very same moment may drop an entry: acceptable for a teaching aid,
 not for anything a payment relies on.
 
@@ -32,12 +33,13 @@ import logging
 import secrets
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
 import requests
-from cachelib import BaseCache, FileSystemCache
+from cachelib import BaseCache, NullCache
 from cachelib.redis import RedisCache
 from flask import Blueprint, Flask, Response, g, has_request_context, jsonify, request, session
 
@@ -53,6 +55,7 @@ from shop.settings import Settings
 log = logging.getLogger("workshop.inspector")
 
 MAX_ENTRIES = 50
+MAX_SESSIONS = 2000  # logs kept in memory (`ProcessCallLog`), the most recently written ones
 LOG_TTL_SECONDS = 6 * 3600
 # KCO forgets an order 48 h after its last update or shopper interaction (kco-rules: expiry-48h): one hour
 # more expires it.
@@ -143,6 +146,46 @@ class CallLog:
         self.cache.set(f"owner:{order_id}", key, timeout=LOG_TTL_SECONDS)
 
 
+class ProcessCallLog(CallLog):
+    """The log in this process's memory: for the workshop's one development server with file sessions, where
+    nothing needs sharing; no file is read, pickled or written per change. Lost when the server restarts.
+    Holds the last MAX_SESSIONS sessions' logs."""
+
+    def __init__(self) -> None:
+        super().__init__(NullCache())
+        self._logs: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._owners: OrderedDict[str, str] = OrderedDict()
+
+    def entries(self, key: str) -> list[dict[str, Any]]:
+        with self._lock:
+            stored = self._logs.get(key) if key else None
+            return list(stored["entries"]) if stored else []
+
+    @contextmanager
+    def session_log(self, key: str) -> Iterator[dict[str, Any]]:
+        with self._lock:
+            stored = self._logs.get(key) or {"next_id": 1, "entries": [], "content": None}
+            yield stored
+            if len(stored["entries"]) > MAX_ENTRIES:
+                del stored["entries"][:-MAX_ENTRIES]
+            _keep_newest(self._logs, key, stored)
+
+    def owner(self, order_id: str | None) -> str | None:
+        with self._lock:
+            return self._owners.get(order_id) if order_id else None
+
+    def set_owner(self, order_id: str, key: str) -> None:
+        with self._lock:
+            _keep_newest(self._owners, order_id, key)
+
+
+def _keep_newest(held: OrderedDict[str, Any], key: str, value: Any) -> None:
+    held[key] = value
+    held.move_to_end(key)
+    while len(held) > MAX_SESSIONS:
+        held.popitem(last=False)
+
+
 def add_entries(stored: dict[str, Any], new_entries: list[dict[str, Any]]) -> None:
     for entry in new_entries:
         stored["entries"].append({"id": stored["next_id"], **entry})
@@ -150,12 +193,11 @@ def add_entries(stored: dict[str, Any], new_entries: list[dict[str, Any]]) -> No
 
 
 def call_log_for(app: Flask) -> CallLog:
-    """The same kind of store the sessions use: Redis shared by several processes, or files in instance/."""
+    """Redis, shared by several processes, when the sessions are there; else this process's memory."""
     if app.config.get("SESSION_TYPE") == "redis":
         return CallLog(RedisCache(host=app.config["SESSION_REDIS"], key_prefix="kco-inspector:",
                                   default_timeout=LOG_TTL_SECONDS))
-    return CallLog(FileSystemCache(f"{app.instance_path}/inspector", threshold=2000, mode=0o600,
-                                   default_timeout=LOG_TTL_SECONDS))
+    return ProcessCallLog()
 
 
 def session_key(shopper_session: Any, create: bool = False) -> str:
