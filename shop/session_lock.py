@@ -19,6 +19,7 @@ Requests that only read (GET /api/cart, static files) and KCO's callbacks (no sh
 
 from __future__ import annotations
 
+import enum
 import fcntl
 import hashlib
 import io
@@ -57,6 +58,15 @@ class SessionBusy(Exception):
     """The other request of this session did not finish within WAIT_SECONDS."""
 
 
+class Found(enum.Enum):
+    """What `hold_if_stored` found: the lock held, the session renewed while this request waited for it, or
+    no stored session at all (then nothing is locked)."""
+
+    HELD = "held"
+    RENEWED = "renewed"
+    NEVER_STORED = "never stored"
+
+
 class FileLocks:
     """`fcntl.flock` on instance/locks/<session digest>.lock: excludes threads and processes on one host.
 
@@ -68,10 +78,11 @@ class FileLocks:
         directory.mkdir(parents=True, exist_ok=True)
 
     @contextmanager
-    def hold_if_stored(self, sid: str) -> Iterator[bool]:
-        """Holds the session's lock, then says whether the session is still stored (see SessionLock)."""
+    def hold_if_stored(self, sid: str) -> Iterator[Found]:
+        """Holds the session's lock, then says whether the session is still stored (see SessionLock). Called
+        only for a session SessionLock found stored, so one that is gone now was renewed meanwhile."""
         with self.hold(session_digest(sid)):
-            yield self.session_exists is None or self.session_exists(sid)
+            yield Found.HELD if self.session_exists is None or self.session_exists(sid) else Found.RENEWED
 
     @contextmanager
     def hold(self, key: SessionKey) -> Iterator[None]:
@@ -121,22 +132,26 @@ class RedisLocks:
         self._release = client.register_script(RELEASE)
 
     @contextmanager
-    def hold_if_stored(self, sid: str) -> Iterator[bool]:
-        """Like `hold`, and with the check that the session is still stored in the same round trip (see
-        SessionLock): two round trips per request, taking and freeing."""
+    def hold_if_stored(self, sid: str) -> Iterator[Found]:
+        """Like `hold`, and with the check that the session is stored in the same round trip (see
+        SessionLock): two round trips per request, taking and freeing. A session missing at the first try
+        was never stored (a new visitor, a made-up or expired cookie): nothing is locked. One that goes
+        missing while this request waits was renewed by the request holding the lock."""
         key = f"shop:session-lock:{session_digest(sid)}"
         token = secrets.token_hex(16)
         deadline = time.monotonic() + WAIT_SECONDS
+        waited = False
         while (taken := self._acquire_if_stored(keys=[self.session_prefix + sid, key],
                                                 args=[token, REDIS_LOCK_SECONDS * 1000])) == 0:
             if time.monotonic() > deadline:
                 raise SessionBusy(key)
+            waited = True
             time.sleep(REDIS_RETRY_SECONDS)
         if taken < 0:
-            yield False
+            yield Found.RENEWED if waited else Found.NEVER_STORED
             return
         try:
-            yield True
+            yield Found.HELD
         finally:
             self._release(keys=[key], args=[token])
 
@@ -191,7 +206,9 @@ class SessionLock:
     """WSGI middleware: runs each session-writing request of one stored session alone."""
 
     def __init__(self, app: WSGIApp, locks: FileLocks | RedisLocks, cookie_name: str,
-                 session_exists: SessionExists, max_body: Callable[[], int | None]) -> None:
+                 session_exists: SessionExists | None, max_body: Callable[[], int | None]) -> None:
+        """`session_exists`: asked before the body is read, when asking is cheap (a file); None when the
+        lock's own round trip says it (Redis, `RedisLocks.hold_if_stored`)."""
         self.app = app
         self.locks = locks
         self.cookie_name = cookie_name
@@ -200,7 +217,7 @@ class SessionLock:
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         sid = self.session_id(environ)
-        if sid is None or not self.session_exists(sid):
+        if sid is None or (self.session_exists is not None and not self.session_exists(sid)):
             # No stored session to race with: a new visitor, or a made-up or expired cookie, which
             # Flask-Session replaces with a fresh session.
             return self.app(environ, start_response)
@@ -210,25 +227,28 @@ class SessionLock:
             return _answer(start_response, "413 Request Entity Too Large", "body_too_large",
                            "The request is larger than the shop accepts.")
         try:
-            with self.locks.hold_if_stored(sid) as still_stored:
-                if not still_stored:
+            with self.locks.hold_if_stored(sid) as found:
+                if found is Found.RENEWED:
                     # The request that held the lock gave the session a new id (shop/sessions.py renews it
                     # when a KCO order is created and at the confirmation) or ended it. The browser already
                     # holds the new cookie; this request, sent with the old one, must not start afresh.
                     return self._renewed(environ, start_response)
-                # The whole body is produced inside the lock: Flask-Session saves the session while the
-                # response is finalised, before the app returns.
-                body = self.app(environ, start_response)
-                try:
-                    return list(body)
-                finally:
-                    close = getattr(body, "close", None)
-                    if close is not None:
-                        close()
+                if found is Found.HELD:
+                    # The whole body is produced inside the lock: Flask-Session saves the session while the
+                    # response is finalised, before the app returns.
+                    body = self.app(environ, start_response)
+                    try:
+                        return list(body)
+                    finally:
+                        close = getattr(body, "close", None)
+                        if close is not None:
+                            close()
         except SessionBusy:
             return _answer(start_response, "503 Service Unavailable", "session_busy",
                            "Another request for your cart is still running. Please try again in a moment.",
                            [("Retry-After", "1")])
+        # Found.NEVER_STORED (Redis, which checks in the lock's round trip): as above, nothing to race with.
+        return self.app(environ, start_response)
 
     def session_id(self, environ: dict[str, Any]) -> str | None:
         """The session cookie of a request that may write the session, read as Flask reads it; else None."""
@@ -267,10 +287,12 @@ def _answer(start_response: Callable[..., Any], status: str, code: str, message:
 
 
 def session_lock(app: WSGIApp, instance_path: Path, redis_client: redis.Redis | None, cookie_name: str,
-                 session_exists: SessionExists, max_body: Callable[[], int | None],
+                 session_exists: SessionExists | None, max_body: Callable[[], int | None],
                  session_prefix: str = "session:") -> SessionLock:
     """The lock that matches the session store: Redis when sessions are in Redis (`session_prefix` + id is a
-    session's key there), else files."""
-    locks: FileLocks | RedisLocks = (RedisLocks(redis_client, session_prefix) if redis_client is not None
-                                     else FileLocks(instance_path / "locks", session_exists))
-    return SessionLock(app, locks, cookie_name, session_exists, max_body)
+    session's key there), else files (`session_exists` then says whether a file holds the session)."""
+    if redis_client is not None:
+        # The lock's script checks that the session is stored: no separate round trip before it.
+        return SessionLock(app, RedisLocks(redis_client, session_prefix), cookie_name, None, max_body)
+    return SessionLock(app, FileLocks(instance_path / "locks", session_exists), cookie_name, session_exists,
+                       max_body)

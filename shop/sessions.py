@@ -25,7 +25,7 @@ from cachelib.file import FileSystemCache
 from flask import Flask, Response, g, session
 from flask_session import Session
 
-from shop.session_lock import session_lock
+from shop.session_lock import SessionExists, session_lock
 from shop.settings import Settings
 
 log = logging.getLogger("shop.sessions")
@@ -47,22 +47,24 @@ def init_app(app: Flask, settings: Settings) -> None:
         SESSION_REFRESH_EACH_REQUEST=False,
     )
     prefix = app.config.setdefault("SESSION_KEY_PREFIX", "session:")
+    session_exists: SessionExists | None = None
     if settings.redis_url:
         import redis
 
         client = redis.Redis.from_url(settings.redis_url)
         app.config.update(SESSION_TYPE="redis", SESSION_REDIS=client)
-
-        def session_exists(sid: str) -> bool:
-            return bool(client.exists(prefix + sid))
+        # session_exists stays None: the Redis lock checks that the session is stored in the same round trip
+        # as it takes the lock.
     else:
         folder = settings.instance_path / "sessions"
         # threshold=0: no size limit, so storing a session never deletes another one to make room.
         cache = FileSystemCache(str(folder), threshold=0, mode=0o600)
         app.config.update(SESSION_TYPE="cachelib", SESSION_CACHELIB=cache)
 
-        def session_exists(sid: str) -> bool:
+        def stored_in_a_file(sid: str) -> bool:
             return cache.has(prefix + sid)
+
+        session_exists = stored_in_a_file
 
         cleanup = ExpiredSessionCleanup(folder, settings.instance_path / "locks",
                                         app.permanent_session_lifetime.total_seconds())

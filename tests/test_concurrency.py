@@ -11,6 +11,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 from functools import partial
@@ -24,7 +25,7 @@ from harness.emulator_control import EmulatorControl
 from harness.redis_server import redis_server_binary, start_redis
 from harness.shop_client import ApiShopper, KCOCalls, kco_order, kco_quantities
 from shop import session_lock
-from shop.session_lock import FileLocks, RedisLocks, SessionBusy
+from shop.session_lock import FileLocks, Found, RedisLocks, SessionBusy
 
 ROUNDS = 5
 OVERLAP_DELAY_MS = 200
@@ -177,6 +178,39 @@ def test_with_redis_a_session_locked_elsewhere_is_busy_until_released(
             pass
     finally:
         server.stop()
+
+
+@pytest.mark.skipif(redis_server_binary() is None, reason="redis-server is not installed")
+def test_with_redis_one_round_trip_tells_a_never_stored_session_from_one_renewed_while_waiting(
+        tmp_path: Path) -> None:
+    import redis
+
+    server = start_redis(tmp_path)
+    try:
+        client = redis.Redis.from_url(server.url)
+        first, second = RedisLocks(client), RedisLocks(client)
+        with first.hold_if_stored("made-up") as found:
+            assert found is Found.NEVER_STORED
+        assert client.keys("shop:session-lock:*") == []  # a made-up id locks nothing
+
+        client.set("session:the-sid", b"stored")
+        with first.hold_if_stored("the-sid") as found:
+            assert found is Found.HELD
+            outcomes: list[Found] = []
+            waiter = threading.Thread(target=lambda: outcomes.append(_found(second, "the-sid")))
+            waiter.start()
+            time.sleep(0.1)  # the second request is waiting for the lock
+            # The holder renews the session (a new id, the old one deleted) and lets go.
+            client.delete("session:the-sid")
+        waiter.join(timeout=5)
+        assert outcomes == [Found.RENEWED]
+    finally:
+        server.stop()
+
+
+def _found(locks: RedisLocks, sid: str) -> Found:
+    with locks.hold_if_stored(sid) as found:
+        return found
 
 
 def test_reading_the_cart_never_writes_the_session_so_it_cannot_undo_a_concurrent_change(

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 from cachelib import SimpleCache
 
+from harness.redis_server import redis_server_binary, start_redis
 from harness.shop_client import ApiShopper
 from kco.checkout import order_content
 from kco.client import ClientConfig
 from shop.settings import SettingsError, inspector_enabled
-from workshop.inspector import MAX_ENTRIES, CallLog, content_changes
+from workshop.inspector import MAX_ENTRIES, CallLog, ProcessCallLog, RedisCallLog, content_changes
 
 PLAYGROUND_VARIABLES = {"KCO_ENVIRONMENT": "playground", "KCO_API_KEY": "kco_test_api_x",
                         "KCO_SNIPPET_ORIGINS": "https://js.playground.kustom.co",
@@ -116,6 +118,38 @@ def test_the_log_keeps_the_last_entries_and_their_ids_keep_counting_so_the_panel
     assert len(entries) == MAX_ENTRIES
     assert [entries[0]["id"], entries[-1]["id"]] == [12, MAX_ENTRIES + 11]
     assert log.entries("another session") == []
+
+
+@pytest.mark.parametrize("store", ["process", "redis"])
+def test_each_store_keeps_the_last_entries_counting_ids_and_the_last_content(
+        store: str, tmp_path: Path) -> None:
+    server = None
+    if store == "redis":
+        if redis_server_binary() is None:
+            pytest.skip("redis-server is not installed")
+        import redis
+
+        server = start_redis(tmp_path)
+        log: CallLog = RedisCallLog(redis.Redis.from_url(server.url))
+    else:
+        log = ProcessCallLog()
+    try:
+        content = {"order_id": "o-1", "content": order_content({"order_amount": 100, "order_lines": []})}
+        log.record("session", [{"kind": "kco", "at": number} for number in range(MAX_ENTRIES + 10)], content)
+        log.record("session", [{"kind": "callback", "at": 999, "changes": [{"field": "locale"}]}])
+
+        entries = log.entries("session")
+        assert len(entries) == MAX_ENTRIES
+        assert [entries[0]["id"], entries[-1]["id"]] == [12, MAX_ENTRIES + 11]
+        assert entries[-1] == {"id": MAX_ENTRIES + 11, "kind": "callback", "at": 999,
+                               "changes": [{"field": "locale"}]}
+        assert log.content("session") == content  # kept: the second record set none
+        assert log.entries("another session") == [] and log.content("another session") is None
+        log.set_owner("o-1", "session")
+        assert (log.owner("o-1"), log.owner("o-2")) == ("session", None)
+    finally:
+        if server is not None:
+            server.stop()
 
 
 # --- against the running shop and emulator ----------------------------------------------------------------

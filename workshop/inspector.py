@@ -10,10 +10,11 @@ Where it is kept: not in the Flask session, because the log changes on requests 
 (KCO's callbacks, the panel's polls), and a session written there could put an older cart back over a
 change that ran meanwhile (shop/sessions.py writes the session only when a request changed it).
 The log lives in its own store, keyed by a digest of a random id kept in the session (`session_key`): with
-REDIS_URL in Redis beside the sessions, so several shop processes share it; else in the shop process's memory
+REDIS_URL in Redis beside the sessions (`RedisCallLog`: a change appends its entries to a list, the
+panel's poll reads it), so several shop processes share it; else in the shop process's memory
 (`ProcessCallLog`), which suits the workshop's one development server and costs a change next to nothing.
-Two writes to one session's log at the very same moment may drop an entry: acceptable for a teaching aid,
-not for anything a payment relies on.
+Two writes to one session's log at the very same moment may describe a change against the order content
+before the other one: acceptable for a teaching aid, not for anything a payment relies on.
 
 On only with KCO_INSPECTOR=1, which `make run` sets for the emulator it starts
 (`shop.settings.inspector_enabled`); never guessed from a local KCO address. The emulator buttons
@@ -29,18 +30,17 @@ neither parsed nor kept.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping, MutableMapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, MutableMapping
 from typing import Any
 
 import requests
 from cachelib import BaseCache, NullCache
-from cachelib.redis import RedisCache
 from flask import Blueprint, Flask, Response, g, has_request_context, jsonify, request, session
 
 from kco.checkout import UPDATE_RETRY_WAITS, Outcome, order_content
@@ -114,8 +114,10 @@ def _line_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> 
 class CallLog:
     """Bounded per-session logs in a cachelib cache, plus which session owns each KCO order.
 
-    One cache entry per session holds its log and the order content the shop last sent (create/update) or a
-    callback set, `{order_id, content}`: recording a request reads it once and writes it once."""
+    Per session: its last MAX_ENTRIES entries, each with an `id` that keeps counting so the panel sees the new
+    ones, and the order content the shop last sent (create/update) or a callback set, `{order_id, content}`,
+    which the next entry is compared with. Here one cache entry holds both; `ProcessCallLog` and
+    `RedisCallLog` keep them cheaper to change."""
 
     def __init__(self, cache: BaseCache) -> None:
         self.cache = cache
@@ -126,18 +128,22 @@ class CallLog:
             return []
         return list((self.cache.get(f"log:{key}") or {}).get("entries", []))
 
-    @contextmanager
-    def session_log(self, key: str) -> Iterator[dict[str, Any]]:
-        """The stored log of one session (`entries`, `content`) to change in the block; written once after."""
+    def content(self, key: str) -> Content | None:
+        """The order content last recorded for the session, `{order_id, content}`, or None."""
+        return (self.cache.get(f"log:{key}") or {}).get("content")
+
+    def record(self, key: str, new_entries: list[dict[str, Any]], content: Content | None = None) -> None:
+        """Adds entries (given without `id`) to the session's log and, unless None, sets its `content`."""
         with self._lock:
             stored = self.cache.get(f"log:{key}") or {"next_id": 1, "entries": [], "content": None}
-            yield stored
+            stored["next_id"] = _add_entries(stored["entries"], stored["next_id"], new_entries)
             stored["entries"] = stored["entries"][-MAX_ENTRIES:]
+            if content is not None:
+                stored["content"] = content
             self.cache.set(f"log:{key}", stored, timeout=LOG_TTL_SECONDS)
 
     def append(self, key: str, new_entries: list[dict[str, Any]]) -> None:
-        with self.session_log(key) as stored:
-            add_entries(stored, new_entries)
+        self.record(key, new_entries)
 
     def owner(self, order_id: str | None) -> str | None:
         return self.cache.get(f"owner:{order_id}") if order_id else None
@@ -161,13 +167,19 @@ class ProcessCallLog(CallLog):
             stored = self._logs.get(key) if key else None
             return list(stored["entries"]) if stored else []
 
-    @contextmanager
-    def session_log(self, key: str) -> Iterator[dict[str, Any]]:
+    def content(self, key: str) -> Content | None:
+        with self._lock:
+            stored = self._logs.get(key)
+            return stored["content"] if stored else None
+
+    def record(self, key: str, new_entries: list[dict[str, Any]], content: Content | None = None) -> None:
         with self._lock:
             stored = self._logs.get(key) or {"next_id": 1, "entries": [], "content": None}
-            yield stored
+            stored["next_id"] = _add_entries(stored["entries"], stored["next_id"], new_entries)
             if len(stored["entries"]) > MAX_ENTRIES:
                 del stored["entries"][:-MAX_ENTRIES]
+            if content is not None:
+                stored["content"] = content
             _keep_newest(self._logs, key, stored)
 
     def owner(self, order_id: str | None) -> str | None:
@@ -179,6 +191,60 @@ class ProcessCallLog(CallLog):
             _keep_newest(self._owners, order_id, key)
 
 
+# Appends entries to a session's log in one round trip: each stored as `[id, entry]`, the ids from the
+# session's counter; keeps the last ARGV[2]; sets the content unless ARGV[3] is empty; all three keys expire
+# after ARGV[1] seconds. KEYS: the entries (a list), the id counter, the content.
+RECORD_SCRIPT = """
+local count = #ARGV - 3
+local last = redis.call('incrby', KEYS[2], count)
+for i = 1, count do
+  redis.call('rpush', KEYS[1], '[' .. (last - count + i) .. ',' .. ARGV[i + 3] .. ']')
+end
+redis.call('ltrim', KEYS[1], -tonumber(ARGV[2]), -1)
+if ARGV[3] ~= '' then redis.call('set', KEYS[3], ARGV[3]) end
+for _, key in ipairs(KEYS) do redis.call('expire', key, ARGV[1]) end
+return last
+"""
+
+
+class RedisCallLog(CallLog):
+    """The log in Redis beside the sessions, shared by several shop processes: the entries in a Redis list
+    and the content in its own key, as JSON, so recording a change reads the content (one GET) and appends
+    its entries (one script) without loading or rewriting the whole log; the panel's poll reads the list."""
+
+    PREFIX = "kco-inspector:"
+
+    def __init__(self, client: Any) -> None:
+        super().__init__(NullCache())
+        self.client = client
+        self._record = client.register_script(RECORD_SCRIPT)
+
+    def _keys(self, key: str) -> list[str]:
+        return [f"{self.PREFIX}entries:{key}", f"{self.PREFIX}next-id:{key}", f"{self.PREFIX}content:{key}"]
+
+    def entries(self, key: str) -> list[dict[str, Any]]:
+        if not key:
+            return []
+        return [{"id": entry_id, **entry}
+                for entry_id, entry in map(json.loads, self.client.lrange(self._keys(key)[0], 0, -1))]
+
+    def content(self, key: str) -> Content | None:
+        stored = self.client.get(self._keys(key)[2])
+        return json.loads(stored) if stored else None
+
+    def record(self, key: str, new_entries: list[dict[str, Any]], content: Content | None = None) -> None:
+        self._record(keys=self._keys(key),
+                     args=[LOG_TTL_SECONDS, MAX_ENTRIES, "" if content is None else json.dumps(content),
+                           *map(json.dumps, new_entries)])
+
+    def owner(self, order_id: str | None) -> str | None:
+        stored = self.client.get(f"{self.PREFIX}owner:{order_id}") if order_id else None
+        return stored.decode() if stored else None
+
+    def set_owner(self, order_id: str, key: str) -> None:
+        self.client.set(f"{self.PREFIX}owner:{order_id}", key, ex=LOG_TTL_SECONDS)
+
+
 def _keep_newest(held: OrderedDict[str, Any], key: str, value: Any) -> None:
     held[key] = value
     held.move_to_end(key)
@@ -186,17 +252,18 @@ def _keep_newest(held: OrderedDict[str, Any], key: str, value: Any) -> None:
         held.popitem(last=False)
 
 
-def add_entries(stored: dict[str, Any], new_entries: list[dict[str, Any]]) -> None:
+def _add_entries(entries: list[dict[str, Any]], next_id: int, new_entries: list[dict[str, Any]]) -> int:
+    """Appends `new_entries` to `entries`, numbered from `next_id`; returns the next free id."""
     for entry in new_entries:
-        stored["entries"].append({"id": stored["next_id"], **entry})
-        stored["next_id"] += 1
+        entries.append({"id": next_id, **entry})
+        next_id += 1
+    return next_id
 
 
 def call_log_for(app: Flask) -> CallLog:
     """Redis, shared by several processes, when the sessions are there; else this process's memory."""
     if app.config.get("SESSION_TYPE") == "redis":
-        return CallLog(RedisCache(host=app.config["SESSION_REDIS"], key_prefix="kco-inspector:",
-                                  default_timeout=LOG_TTL_SECONDS))
+        return RedisCallLog(app.config["SESSION_REDIS"])
     return ProcessCallLog()
 
 
@@ -254,23 +321,21 @@ class Recorder:
         sent = order_content(desired) if writes and desired is not None else None
         order_id = ShopperState.from_session(shopper_session).order_id
         succeeded = [call for call in writes if call.status in (200, 201)]
-        with self.call_log.session_log(key) as stored:
-            previous = stored.get("content")
+        previous = self.call_log.content(key) if sent is not None else None
 
-            def changes_for(call: KCOCall) -> dict[str, Any]:
-                if call.operation not in WRITE_OPERATIONS or sent is None:
-                    return {}
-                before = previous["content"] if previous else None
-                extra: dict[str, Any] = {"changes": content_changes(before, sent)}
-                if call.operation == "create" and call.status == 201:
-                    extra["order_id"] = order_id
-                    if previous and previous.get("order_id") and previous["order_id"] != order_id:
-                        extra["replaces"] = previous["order_id"]
-                return extra
+        def changes_for(call: KCOCall) -> dict[str, Any]:
+            if call.operation not in WRITE_OPERATIONS or sent is None:
+                return {}
+            before = previous["content"] if previous else None
+            extra: dict[str, Any] = {"changes": content_changes(before, sent)}
+            if call.operation == "create" and call.status == 201:
+                extra["order_id"] = order_id
+                if previous and previous.get("order_id") and previous["order_id"] != order_id:
+                    extra["replaces"] = previous["order_id"]
+            return extra
 
-            add_entries(stored, call_entries(calls, started_ms, trigger, changes_for))
-            if sent is not None and succeeded:
-                stored["content"] = {"order_id": order_id, "content": sent}
+        recorded = {"order_id": order_id, "content": sent} if sent is not None and succeeded else None
+        self.call_log.record(key, call_entries(calls, started_ms, trigger, changes_for), recorded)
         if any(call.operation == "create" for call in succeeded) and order_id:
             self.call_log.set_owner(order_id, key)
 
@@ -283,18 +348,19 @@ class Recorder:
         # Stamped with its start: the KCO calls made while answering it (push) follow it in the timeline.
         entry: dict[str, Any] = {"kind": "callback", "at": round(started_ms), "name": name,
                                  "order_id": order_id, "status": status, "duration_ms": round(duration_ms, 1)}
-        with self.call_log.session_log(key) as stored:
-            previous = stored.get("content")
-            if name in REFINING_CALLBACKS and status == 200 and isinstance(answer, dict) and previous:
-                # KCO applies the callback's answer to the order (kco-rules: refine-callbacks); the country is
-                # the shopper's.
-                refined = order_content({**previous["content"], **answer})
-                country = _shopper_country(kco_order, billing_first=name == "country_change")
-                if country:
-                    refined["purchase_country"] = country
-                entry["changes"] = content_changes(previous["content"], refined)
-                stored["content"] = {"order_id": order_id, "content": refined}
-            add_entries(stored, [entry, *call_entries(calls, started_ms, f"callback {name}", lambda _: {})])
+        previous = self.call_log.content(key)
+        content = None
+        if name in REFINING_CALLBACKS and status == 200 and isinstance(answer, dict) and previous:
+            # KCO applies the callback's answer to the order (kco-rules: refine-callbacks); the country is the
+            # shopper's.
+            refined = order_content({**previous["content"], **answer})
+            country = _shopper_country(kco_order, billing_first=name == "country_change")
+            if country:
+                refined["purchase_country"] = country
+            entry["changes"] = content_changes(previous["content"], refined)
+            content = {"order_id": order_id, "content": refined}
+        self.call_log.record(key, [entry, *call_entries(calls, started_ms, f"callback {name}", lambda _: {})],
+                             content)
 
 
 def _shopper_country(kco_order: Any, billing_first: bool) -> str | None:
