@@ -40,6 +40,8 @@ def test_a_change_that_waited_while_the_other_tab_made_a_new_order_is_sent_again
         with second.page.expect_navigation():  # ... and so does the second, once its change went through
             second.sets_quantity("Enamel mug", 3)
 
+    first.waits_until_the_page_is_quiet()
+    second.waits_until_the_page_is_quiet()
     assert answers == [409, 200]
     new_order_id = second.order_id()
     assert new_order_id != expired_order_id and first.order_id() == new_order_id

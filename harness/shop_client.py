@@ -112,10 +112,12 @@ class KCOCalls:
     def mark(self) -> None:
         self.start = len(self.emulator.requests())
 
-    def since(self) -> list[str]:
-        """The operations (create/read/update/...) served since `mark`, in order."""
+    def since(self, order_id: str | None = None) -> list[str]:
+        """The operations (create/read/update/...) served since `mark`, in order; with `order_id`, only those
+        for that order (a request a previous test left running may still reach the shared emulator)."""
         entries = self.emulator.requests()[self.start:]
-        return [entry["operation"] for entry in entries if entry.get("operation")]
+        return [entry["operation"] for entry in entries
+                if entry.get("operation") and order_id in (None, entry.get("order_id"))]
 
 
 def kco_order(emulator: Any, order_id: str) -> dict[str, Any]:
