@@ -194,10 +194,12 @@ class CheckoutSync:
                             sent_fingerprint=wanted)
 
     def _update(self, order_id: str, desired: Mapping[str, Any], create_extras: CreateExtras,
-                snippet_if_unreachable: str | None, sent_fingerprint: str | None = None) -> Outcome:
-        """`sent_fingerprint`: `content_fingerprint(desired)`, when the caller has it. An update KCO accepts
-        (200) replaces each field it sends (checkout-v3-openapi.yml updateOrderMerchant), so KCO then holds
-        that content and its fingerprint is not computed again from the answer."""
+                snippet_if_unreachable: str | None, sent_fingerprint: str,
+                retry_waits: tuple[float, ...] | None = None) -> Outcome:
+        """`sent_fingerprint`: `content_fingerprint(desired)`. An update KCO accepts (200) replaces each field
+        it sends (checkout-v3-openapi.yml updateOrderMerchant), so KCO then holds that content and its
+        fingerprint is not computed again from the answer. `retry_waits`: None for a first attempt; for a
+        retry (`_after_refusal`), the waits before the retries still allowed."""
         try:
             updated = self.client.update_order(order_id, desired)
         except KCOUnreachable as error:
@@ -206,18 +208,23 @@ class CheckoutSync:
             # is probably fine, and a second one would confuse the shopper).
             return Outcome(Action.FAILED, order_id, snippet_if_unreachable, error=error, stale=True)
         except KCOApiError as error:
-            if error.is_read_only_order or may_pass(error):
-                return self._after_refusal(order_id, error, desired, create_extras, snippet_if_unreachable)
-            # 400, 401, 403 other than read-only, 404 -> create a new order (kco-rules: new-order-on-error);
-            # 404 is the expired case (kco-rules: expiry-48h).
+            if error.is_read_only_order or (retry_waits is None and may_pass(error)):
+                return self._after_refusal(order_id, error, desired, create_extras, snippet_if_unreachable,
+                                           sent_fingerprint)
+            if retry_waits and may_pass(error):
+                self._sleep(retry_waits[0])
+                return self._update(order_id, desired, create_extras, snippet_if_unreachable,
+                                    sent_fingerprint, retry_waits[1:])
+            # 400, 401, 403 other than read-only, 404, or a refusal that outlasted the retries -> create a new
+            # order (kco-rules: new-order-on-error); 404 is the expired case (kco-rules: expiry-48h).
             return self._replace(order_id, error, desired, create_extras)
         except KCOError as error:
             return self._replace(order_id, error, desired, create_extras)  # an unusable 2xx answer
-        return Outcome(Action.UPDATED, order_id, updated.get("html_snippet"),
-                       fingerprint=sent_fingerprint or content_fingerprint(updated))
+        return Outcome(Action.UPDATED, order_id, updated.get("html_snippet"), fingerprint=sent_fingerprint)
 
     def _after_refusal(self, order_id: str, refusal: KCOApiError, desired: Mapping[str, Any],
-                       create_extras: CreateExtras, snippet_if_unreachable: str | None) -> Outcome:
+                       create_extras: CreateExtras, snippet_if_unreachable: str | None,
+                       sent_fingerprint: str) -> Outcome:
         """An update refused as read-only, or with a status that may pass: read the order before deciding."""
         try:
             current = self.client.read_order(order_id)
@@ -234,27 +241,11 @@ class CheckoutSync:
             # Read-only but not paid (kco-rules: aborted-orders), or a status that cannot be updated:
             # nobody can pay it, so there is nothing to abort; the shopper gets a new order.
             return self._create(desired, create_extras, replacing=order_id, given_up=True)
-        for wait in UPDATE_RETRY_WAITS:
-            self._sleep(wait)
-            try:
-                updated = self.client.update_order(order_id, desired)
-            except KCOUnreachable as error:
-                return Outcome(Action.FAILED, order_id, snippet_if_unreachable, error=error, stale=True)
-            except KCOApiError as error:
-                if error.is_read_only_order:  # paid meanwhile, or given up by KCO: the read above decides
-                    return self._after_refusal(order_id, error, desired, create_extras,
-                                               snippet_if_unreachable)
-                if not may_pass(error):
-                    return self._replace(order_id, error, desired, create_extras)
-                refusal = error
-            except KCOError as error:
-                return self._replace(order_id, error, desired, create_extras)
-            else:
-                return Outcome(Action.UPDATED, order_id, updated.get("html_snippet"),
-                               fingerprint=content_fingerprint(updated))
-        # Still refused after the retries: the order stays unusable, so it is replaced
-        # (kco-rules: new-order-on-error).
-        return self._replace(order_id, refusal, desired, create_extras)
+        # Still incomplete: retry after each of UPDATE_RETRY_WAITS; an order still refused after the last is
+        # replaced (kco-rules: new-order-on-error). A read-only refusal on a retry comes back here.
+        self._sleep(UPDATE_RETRY_WAITS[0])
+        return self._update(order_id, desired, create_extras, snippet_if_unreachable, sent_fingerprint,
+                            UPDATE_RETRY_WAITS[1:])
 
     def _replace(self, order_id: str, failure: KCOError, desired: Mapping[str, Any],
                  create_extras: CreateExtras) -> Outcome:
@@ -269,13 +260,11 @@ class CheckoutSync:
             return self._create(desired, create_extras, replacing=order_id)
         try:
             self.client.abort_order(order_id)
-        except KCOApiError as error:
-            if error.is_read_only_order:
+        except KCOError as error:
+            if isinstance(error, KCOApiError) and error.is_read_only_order:
                 # kco-rules: status-codes: read-only = completed, unless a read says otherwise
                 # (kco-rules: aborted-orders). The failed read/update may have hidden a purchase.
                 return self._read_only_abort(order_id, desired, create_extras)
-            return self._create(desired, create_extras, replacing=order_id)
-        except KCOError:
             return self._create(desired, create_extras, replacing=order_id)  # best effort, see above
         return self._create(desired, create_extras, replacing=order_id, given_up=True)
 
