@@ -49,13 +49,10 @@ def merchant_url(order: StoredOrder, key: str) -> str | None:
 
 def post_to_merchant(url: str, payload: dict[str, Any] | None, timeout: float) -> MerchantAnswer:
     """POST JSON (or, for push, an empty body) and classify the answer; redirects are not followed."""
-    headers = {"User-Agent": USER_AGENT}
+    body: dict[str, Any] = {"data": b""} if payload is None else {"json": payload}
     try:
-        if payload is None:
-            response = requests.post(url, data=b"", headers=headers, timeout=timeout, allow_redirects=False)
-        else:
-            response = requests.post(url, json=payload, headers=headers, timeout=timeout,
-                                     allow_redirects=False)
+        response = requests.post(url, **body, headers={"User-Agent": USER_AGENT}, timeout=timeout,
+                                 allow_redirects=False)
     except requests.Timeout:
         return MerchantAnswer("failed", error="timeout")
     except requests.RequestException as error:

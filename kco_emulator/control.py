@@ -14,6 +14,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from kco_emulator import callbacks, faults, shopper
+from kco_emulator.api import completed_order, widget_base_url
 from kco_emulator.orders import order_body
 from kco_emulator.store import (
     ABORTED_ORDERS,
@@ -35,10 +36,6 @@ TIMING_SETTINGS = {
 
 def _state() -> EmulatorState:
     return current_app.config["KCO_STATE"]
-
-
-def _base_url() -> str:
-    return current_app.config["KCO_WIDGET_BASE_URL"] or request.host_url.rstrip("/")
 
 
 def _error(status: int, code: str, message: str) -> tuple[Response, int]:
@@ -191,7 +188,7 @@ def stored_order(order_id: str) -> tuple[Response, int] | Response:
     if order is None:
         return _error(404, "unknown_order", "No order with this id")
     return jsonify({
-        "order": order_body(order, _base_url()),
+        "order": order_body(order, widget_base_url()),
         "state": {
             "expired": order.expired(state.clock.now()),
             "aborted": order.aborted,
@@ -242,7 +239,7 @@ def complete(order_id: str) -> tuple[Response, int] | Response:
         return _error(400, "bad_fraud_status", "fraud_status must be ACCEPTED or PENDING")
     order = _open_order(order_id)
     billing_address = payload.get("billing_address")
-    outcome = shopper.complete_purchase(_state(), order, _base_url(),
+    outcome = shopper.complete_purchase(_state(), order, widget_base_url(),
                                         billing_address if isinstance(billing_address, dict) else None,
                                         fraud_status=fraud_status)
     return jsonify(outcome.as_json())
@@ -257,8 +254,8 @@ def fraud_decision(order_id: str) -> tuple[Response, int] | Response:
         return _error(400, "bad_event_type",
                       "event_type must be one of " + ", ".join(callbacks.FRAUD_DECISIONS))
     state = _state()
-    order = state.find(order_id)
-    if order is None or not order.completed:
+    order = completed_order(order_id)
+    if order is None:
         return _error(404, "unknown_order", "No completed order with this id")
     with state.lock:
         # STOPPED ends an accepted order too (the review found a risk after all); the others end a review.
@@ -320,8 +317,7 @@ def choose_shipping_option(order_id: str) -> Response:
 @control.post("/orders/<order_id>/push")
 def push_now(order_id: str) -> tuple[Response, int] | Response:
     """Deliver one push now, outside the retry schedule."""
-    state = _state()
-    order = state.find(order_id)
-    if order is None or not order.completed:
+    order = completed_order(order_id)
+    if order is None:
         return _error(404, "unknown_order", "No completed order with this id")
-    return jsonify({"attempt": callbacks.deliver_push(state, order)})
+    return jsonify({"attempt": callbacks.deliver_push(_state(), order)})

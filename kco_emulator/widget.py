@@ -15,6 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from kco_emulator import shopper
+from kco_emulator.api import widget_base_url
 from kco_emulator.markets import alpha3, display_language, market_for
 from kco_emulator.orders import address, allowed_billing_countries
 from kco_emulator.store import EmulatorState, StoredOrder
@@ -139,16 +140,18 @@ def _shopper_action(order_id: str, action: str) -> tuple[Response, int] | Respon
         order = shopper.usable_order(state, _order_for_widget(order_id))
     except shopper.ShopperError as error:
         return _not_available(str(error))
-    payload = request.get_json(silent=True) or {}
+    payload = request.get_json(silent=True)
+    payload = payload if isinstance(payload, dict) else {}
+    billing_address = payload.get("billing_address")
+    billing_address = billing_address if isinstance(billing_address, dict) else None
     if action == "country":
         outcome = shopper.change_country(state, order, str(payload.get("country", "")))
     elif action == "address":
-        outcome = shopper.enter_address(state, order, payload.get("billing_address") or {})
+        outcome = shopper.enter_address(state, order, billing_address or {})
     elif action == "shipping_option":
         outcome = shopper.choose_shipping_option(state, order, str(payload.get("id", "")))
     else:
-        base_url = current_app.config["KCO_WIDGET_BASE_URL"] or request.host_url.rstrip("/")
-        outcome = shopper.complete_purchase(state, order, base_url, payload.get("billing_address"))
+        outcome = shopper.complete_purchase(state, order, widget_base_url(), billing_address)
     return jsonify({"outcome": outcome.as_json(), "order": widget_state(order)})
 
 

@@ -575,3 +575,15 @@ def test_a_merchant_update_during_address_update_is_kept_and_the_address_not_tak
     assert outcome["result"] == "failed" and outcome["callback"] == "address_update"
     assert emulator.order(order_id)["order_lines"] == new_lines
     assert emulator.stored(order_id)["state"]["shopper_entered_address"] is False
+
+
+def test_widget_shopper_actions_treat_a_malformed_body_as_empty_instead_of_failing(
+        emulator: EmulatorControl) -> None:
+    order_id = created_id(emulator)
+    token = emulator.stored(order_id)["order"]["html_snippet"].split("KlarnaCheckout ")[1].split('"')[0]
+    headers = {"Authorization": f"KlarnaCheckout {token}"}
+    for action, body in (("address", {"billing_address": "x"}), ("address", ["x"]), ("country", ["DE"]),
+                         ("complete", {"billing_address": 7})):
+        answer = requests.post(f"{emulator.base_url}/widget/orders/{order_id}/{action}", json=body,
+                               headers=headers, timeout=15)
+        assert answer.status_code == 200, (action, body, answer.text)
