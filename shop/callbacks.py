@@ -176,7 +176,6 @@ def acknowledge_push(client: KCOClient, records: Records, order_id: str) -> None
     records.mark_acknowledged(order_id)
 
 
-
 def record_fraud_decision(client: KCOClient, records: Records, checkout: Checkout,
                           body: Mapping[str, Any]) -> None:
     """notification (kco-rules: pending-orders): `{order_id, event_type}` after the fraud review of a pending

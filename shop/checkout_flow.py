@@ -138,28 +138,29 @@ class CheckoutFlow:
         except KCOApiError as error:
             # A completed order may later 404 on the Checkout API while Order Management still has it
             # (kco-rules: completed-order-may-404): a reload then shows the thank-you without KCO's snippet.
-            if error.status != 404 or self.records.order(order_id) is None:
+            recorded = self.records.order(order_id) if error.status == 404 else None
+            if recorded is None:
                 raise
             order = None  # recorded already (by the push or an earlier visit): the cart is cleared below too
-        if order is not None:
+        else:
             if order.get("status") != COMPLETE:
                 return None
-            if self.records.order(order_id) is None:
-                self._record_with_fraud_status(order)
+            recorded = self.records.order(order_id) or self._record_with_fraud_status(order)
         if state.order_id == order_id:
             state.cart, state.order_id, state.confirmed_order_id = {}, None, order_id
             state.save_to(session)
-        recorded = self.records.order(order_id)
         return Confirmation(state, order_id, order.get("html_snippet", "") if order is not None else "",
                             fraud_status=recorded["fraud_status"] if recorded is not None else None)
 
-    def _record_with_fraud_status(self, order: Mapping[str, Any]) -> None:
+    def _record_with_fraud_status(self, order: Mapping[str, Any]) -> dict[str, Any] | None:
+        """Records the order with Order Management's fraud review; the recorded row, or None if OM failed."""
         try:
             om_order = self.sync.client.read_om_order(order["order_id"])
         except KCOError:
-            return  # not recorded now: KCO's push reads Order Management again and records it
+            return None  # not recorded now: KCO's push reads Order Management again and records it
         self.records.record_order(order, recorded_by="confirmation",
                                   fraud_status=recorded_fraud_status(om_order))
+        return self.records.order(order["order_id"])  # ours, or the push's if it recorded it first
 
     def note_cart(self, session: MutableMapping[str, Any], apply: Callable[[ShopperState], None]) -> None:
         """A cart change made away from the checkout page (e.g. the catalogue): no KCO call now, but the

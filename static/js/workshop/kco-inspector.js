@@ -137,7 +137,7 @@ function loadPageEvents() {
 // ---- The shop's log --------------------------------------------------------------------------------------
 
 async function poll() {
-  // Flask-Session rewrites the session on every request: stay away while kco-sync has a change on its way.
+  // A pending change's calls are logged when it is answered (the settled state polls): no use asking before.
   if (pollRunning || syncRoot?.dataset.kcoSyncState === "pending") return;
   pollRunning = true;
   try {
