@@ -16,7 +16,7 @@ from playwright.sync_api import FrameLocator, Page, expect
 from werkzeug.wrappers import Request, Response
 
 from harness.emulator_control import EmulatorControl
-from harness.emulator_samples import EUR_ANSWER
+from harness.emulator_samples import EUR_ANSWER, PRODUCTS_ONLY, sample_order
 from harness.wsgi_server import WsgiServer
 
 EVENTS = [
@@ -101,31 +101,17 @@ class MerchantSite:
             response = Response("{}", content_type="application/json")
         return response(environ, start_response)
 
-    def order(self, **fields: Any) -> str:
+    def merchant_urls(self, *callbacks: str) -> dict[str, str]:
+        """This site's terms, checkout, confirmation and push URLs, and those of `callbacks`."""
         urls = {"terms": f"{self.url}/terms"}
-        for name in ("checkout", "confirmation", "push", "country_change"):
+        for name in ("checkout", "confirmation", "push", *callbacks):
             urls[name] = f"{self.url}/{name}/{{checkout.order.id}}"
-        order: dict[str, Any] = {
-            "purchase_country": "SE",
-            "purchase_currency": "SEK",
-            "locale": "sv-SE",
-            "order_amount": 20000,
-            "order_tax_amount": 4000,
-            "order_lines": [
-                {
-                    "reference": "tee-001",
-                    "name": "T-shirt",
-                    "quantity": 2,
-                    "unit_price": 10000,
-                    "tax_rate": 2500,
-                    "total_amount": 20000,
-                    "total_tax_amount": 4000,
-                }
-            ],
-            "merchant_urls": urls,
-            **fields,
-        }
-        return self.emulator.create_order(order)["order_id"]
+        return urls
+
+    def order(self, **fields: Any) -> str:
+        """A Swedish order of two T-shirts (no shipping fee) that calls this site back."""
+        order = {**PRODUCTS_ONLY, "merchant_urls": self.merchant_urls("country_change"), **fields}
+        return self.emulator.create_order(sample_order(**order))["order_id"]
 
 
 @pytest.fixture

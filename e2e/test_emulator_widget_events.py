@@ -32,13 +32,6 @@ def site(emulator: EmulatorControl) -> Iterator[MerchantSite]:
     merchant.server.close()
 
 
-def merchant_urls(site: MerchantSite, *callbacks: str) -> dict[str, str]:
-    urls = {"terms": f"{site.url}/terms"}
-    for name in ("checkout", "confirmation", "push", *callbacks):
-        urls[name] = f"{site.url}/{name}/{{checkout.order.id}}"
-    return urls
-
-
 def wait_for_event(page: Page, name: str) -> list[Any]:
     page.wait_for_function(f"window.kcoEvents.some(e => e.name === {name!r})")
     return events(page, name)
@@ -47,7 +40,7 @@ def wait_for_event(page: Page, name: str) -> list[Any]:
 def test_picking_a_shipping_option_fires_shipping_option_change_and_kco_adds_its_price(
     page: Page, site: MerchantSite
 ) -> None:
-    order_id = site.order(shipping_options=OPTIONS, merchant_urls=merchant_urls(site))
+    order_id = site.order(shipping_options=OPTIONS, merchant_urls=site.merchant_urls())
     frame = open_checkout(page, site, order_id)
     page.evaluate("window.kcoEvents = []")
     frame.get_by_role("radio", name="Express").check()
@@ -62,7 +55,7 @@ def test_a_failing_address_callback_fires_shipping_address_update_error(
     page: Page, site: MerchantSite
 ) -> None:
     # The pretend shop answers address_update with `{}`, which is not an order: the change cannot be applied.
-    order_id = site.order(merchant_urls=merchant_urls(site, "address_update"))
+    order_id = site.order(merchant_urls=site.merchant_urls("address_update"))
     frame = open_checkout(page, site, order_id)
     for label, value in (("Email", "ada@example.com"), ("Postal code", "114 55"), ("Given name", "Ada"),
                          ("Family name", "Lovelace"), ("Street address", "Gatan 1"), ("City", "Stockholm")):

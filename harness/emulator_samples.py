@@ -81,6 +81,13 @@ def assert_kco_error(response: requests.Response, status: int, code: str, messag
     }
 
 
+# sample_order's T-shirts without its shipping fee.
+PRODUCTS_ONLY = {
+    "order_amount": 20000,
+    "order_tax_amount": 4000,
+    "order_lines": sample_order()["order_lines"][:1],
+}
+
 # Start-up and independence
 
 

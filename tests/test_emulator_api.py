@@ -19,6 +19,7 @@ import requests
 from harness.devserver import emulator_process
 from harness.emulator_control import EmulatorControl
 from harness.emulator_samples import (
+    EUR_ANSWER,
     SHOPPER,
     assert_kco_error,
     create,
@@ -198,28 +199,7 @@ def test_update_merges_only_the_fields_sent(emulator: EmulatorControl) -> None:
 
 def test_update_to_another_market_changes_country_currency_and_locale(emulator: EmulatorControl) -> None:
     order_id = created_id(emulator)
-    eur = [
-        {
-            "name": "T-shirt",
-            "quantity": 1,
-            "unit_price": 1900,
-            "tax_rate": 1900,
-            "total_amount": 1900,
-            "total_tax_amount": 303,
-        }
-    ]
-    response = update(
-        emulator,
-        order_id,
-        {
-            "purchase_country": "DE",
-            "purchase_currency": "EUR",
-            "locale": "de-DE",
-            "order_lines": eur,
-            "order_amount": 1900,
-            "order_tax_amount": 303,
-        },
-    )
+    response = update(emulator, order_id, {"purchase_country": "DE", **EUR_ANSWER})
     assert response.status_code == 200
     body = response.json()
     assert (body["purchase_country"], body["purchase_currency"], body["locale"]) == ("DE", "EUR", "de-DE")

@@ -21,6 +21,7 @@ import requests
 from harness.emulator_control import EmulatorControl
 from harness.emulator_samples import (
     EUR_ANSWER,
+    PRODUCTS_ONLY,
     SHOPPER,
     assert_kco_error,
     created_id,
@@ -30,18 +31,13 @@ from harness.emulator_samples import (
 )
 from kco_emulator.app import create_app
 from kco_emulator.store import Settings, SettingsError
-from tests.test_emulator_callbacks import UNCHANGED_ANSWER, Merchant, MerchantCall
+from tests.test_emulator_callbacks import UNCHANGED_ANSWER, Merchant, MerchantCall, open_order
 
 OPTIONS = [
     {"id": "standard", "name": "Standard", "price": 4900, "tax_amount": 980, "tax_rate": 2500,
      "preselected": True},
     {"id": "express", "name": "Express", "price": 9900, "tax_amount": 1980, "tax_rate": 2500},
 ]
-PRODUCTS_ONLY = {
-    "order_amount": 20000,
-    "order_tax_amount": 4000,
-    "order_lines": sample_order()["order_lines"][:1],
-}
 
 
 @pytest.fixture
@@ -49,11 +45,6 @@ def merchant() -> Iterator[Merchant]:
     server = Merchant()
     yield server
     server.close()
-
-
-def open_order(emulator: EmulatorControl, merchant: Merchant, *callbacks: str, **fields: Any) -> str:
-    return created_id(emulator, sample_order(merchant_urls=merchant.merchant_urls(*callbacks),
-                                             billing_countries=["SE", "DE", "FI", "NO"], **fields))
 
 
 def parse_time(value: str) -> datetime:

@@ -1,6 +1,6 @@
 """The shop keeps the KCO order in step with the cart and market: each rule counted in the emulator's log.
 
-Real HTTP all the way: a shopper (tests/shop_client.py) talks to the shop process, the shop to the emulator.
+Real HTTP all the way: a shopper (harness/shop_client.py) talks to the shop process, the shop to the emulator.
 """
 
 from __future__ import annotations
