@@ -379,11 +379,17 @@ class KCOClient:
             headers["Content-Type"] = "application/json"
         started = time.perf_counter()
         try:
-            response = self.session.request(
+            # Prepared and sent as it is: a KCO call takes nothing from the session but its connections,
+            # proxies and CA bundle (which `send` applies), so the per-call merging of session cookies,
+            # auth, hooks and environment that `Session.request` does is skipped.
+            prepared = requests.Request(
                 request.method,
                 self.config.base_url + request.path,
                 data=json.dumps(request.body) if request.body is not None else None,
                 headers=headers,
+            ).prepare()
+            response = self.session.send(
+                prepared,
                 timeout=(self.config.connect_timeout, self.config.read_timeout),
                 # A redirect is not part of the API; not following it also keeps the Authorization header
                 # from travelling anywhere else.

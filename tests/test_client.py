@@ -534,6 +534,21 @@ def test_the_client_reads_the_proxy_from_the_environment_once_and_keeps_it(monke
     assert client.session.trust_env is False  # not read again per call
 
 
+def test_each_call_goes_through_the_proxy_and_ca_bundle_read_at_start(monkeypatch, kco_api, recorder):
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.com:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/shop-ca.pem")
+    client = make_client(recorder)
+    monkeypatch.delenv("HTTPS_PROXY")
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+    kco_api.get(ORDER_URL, json=ORDER)
+    client.read_order(ORDER_ID)
+    sent = kco_api.calls[0].request.req_kwargs
+    assert sent["proxies"]["https"] == "http://proxy.example.com:3128"
+    assert sent["verify"] == "/etc/ssl/certs/shop-ca.pem"
+
+
 def test_the_client_sends_no_proxy_for_a_host_in_no_proxy(monkeypatch, recorder):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.com:3128")
     monkeypatch.setenv("NO_PROXY", "api.playground.kustom.co")
