@@ -19,8 +19,8 @@ Request limits: MAX_CONTENT_LENGTH caps every body (413 in the one error shape),
 Python's parser can follow is malformed (400), and shop/order_budget.py limits how many KCO orders one
 client may create.
 
-`init_app` puts all of it on the app: the CSRF check before each request, a CSP nonce per response, and the
-security headers after each response (`set_security_headers`). docs/security.md lists each defence and the
+`init_app` puts all of it on the app: the CSRF check before each request, a CSP nonce per rendered page, and
+the security headers after each response (`set_security_headers`). docs/security.md lists each defence and the
 test that attacks it.
 """
 
@@ -123,6 +123,10 @@ SNIPPET_RELOAD_HANDLER_HASH = base64.b64encode(
     hashlib.sha256(SNIPPET_RELOAD_HANDLER.encode()).digest()).decode()
 
 
+# For answers that are no page: nothing may load, run or frame them.
+NO_PAGE_POLICY = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
+
 def content_security_policy(nonce: str, snippet_origins: Sequence[str]) -> str:
     """The pages' policy: the shop's own origin plus KCO's snippet origins, and nothing else."""
     before_nonce, after_nonce = _policy_around_nonce(tuple(snippet_origins))
@@ -208,12 +212,17 @@ def init_app(app: Flask, settings: Settings) -> None:
 
     @app.after_request
     def set_security_headers(response: Response) -> Response:
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "same-origin"
+        headers = response.headers
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "same-origin"
         if not request.path.startswith("/static/"):
             # The checkout must never come from a cache (e.g. the back button after a purchase).
-            response.headers["Cache-Control"] = "no-store"
-        response.headers["Content-Security-Policy"] = content_security_policy(csp_nonce(), snippet_origins)
+            headers["Cache-Control"] = "no-store"
+        # A rendered page made its nonce (`page_tokens`); any other answer (JSON, a redirect, a file) runs
+        # no script and needs no nonce, so it gets the policy that allows nothing.
+        nonce = g.get("csp_nonce")
+        headers["Content-Security-Policy"] = (content_security_policy(nonce, snippet_origins) if nonce
+                                              else NO_PAGE_POLICY)
         return response
 
     @app.context_processor

@@ -180,6 +180,16 @@ def test_pages_and_answers_carry_the_security_headers(shopper: ApiShopper) -> No
         assert response.headers["Cache-Control"] == "no-store"  # no stale checkout from the back button
 
 
+def test_answers_that_are_no_page_get_the_policy_that_allows_nothing(shopper: ApiShopper) -> None:
+    shopper.add_to_cart("mug-001")
+    page = shopper.open_checkout()
+    assert "script-src" in policy(page)
+    for answer in (shopper.http.get(shopper.url("/api/cart")), shopper.set_cart({"mug-001": 2})):
+        rules = policy(answer)
+        assert rules["default-src"] == ["'none'"] and rules["frame-ancestors"] == ["'none'"]
+        assert "script-src" not in rules and "nonce" not in answer.headers["Content-Security-Policy"]
+
+
 def test_the_policy_admits_the_snippet_origin_and_its_inline_script_by_nonce_and_nothing_more(
         shopper: ApiShopper, emulator_server: ServerProcess) -> None:
     shopper.add_to_cart("mug-001")
