@@ -87,13 +87,14 @@ class FileLocks:
     @contextmanager
     def hold(self, key: SessionKey) -> Iterator[None]:
         # Each request opens the file itself: flock locks belong to the open file, so two threads of one
-        # process exclude each other as two processes do.
-        with open(self.directory / f"{key}.lock", "a+b") as handle:
-            os.utime(handle.fileno())  # last use, for the clean-up of expired sessions' lock files
+        # process exclude each other as two processes do. A bare descriptor: nothing is read or written.
+        descriptor = os.open(self.directory / f"{key}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            os.utime(descriptor)  # last use, for the clean-up of expired sessions' lock files
             deadline = time.monotonic() + WAIT_SECONDS
             while True:
                 try:
-                    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
                     break
                 except BlockingIOError:
                     # flock itself cannot time out, so wait in short steps up to the deadline.
@@ -103,7 +104,9 @@ class FileLocks:
             try:
                 yield
             finally:
-                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+        finally:
+            os.close(descriptor)
 
 
 # Takes the lock (SET NX with an expiry, as redis-py's Lock does) only while the session is stored, in one

@@ -15,6 +15,7 @@ Redis expires its keys itself. docs/security.md weighs this against a sessions t
 from __future__ import annotations
 
 import logging
+import os
 import struct
 import threading
 import time
@@ -58,11 +59,11 @@ def init_app(app: Flask, settings: Settings) -> None:
     else:
         folder = settings.instance_path / "sessions"
         # threshold=0: no size limit, so storing a session never deletes another one to make room.
-        cache = FileSystemCache(str(folder), threshold=0, mode=0o600)
+        cache = SessionFiles(str(folder), threshold=0, mode=0o600)
         app.config.update(SESSION_TYPE="cachelib", SESSION_CACHELIB=cache)
 
         def stored_in_a_file(sid: str) -> bool:
-            return cache.has(prefix + sid)
+            return cache.holds(prefix + sid)
 
         session_exists = stored_in_a_file
 
@@ -75,6 +76,15 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.wsgi_app = session_lock(app.wsgi_app, settings.instance_path, app.config.get("SESSION_REDIS"),
                                 app.config["SESSION_COOKIE_NAME"], session_exists,
                                 lambda: app.config.get("MAX_CONTENT_LENGTH"), prefix)
+
+
+class SessionFiles(FileSystemCache):
+    """cachelib's file store, plus `holds`: whether a session has a file, from one look at the folder. Unlike
+    `has` it neither opens the file nor reads its expiry (the lock asks twice per request); a session that has
+    expired but is not removed yet is locked once more, and Flask-Session then starts a fresh one."""
+
+    def holds(self, key: str) -> bool:
+        return os.path.exists(self._get_filename(key))
 
 
 # --- A new session id when the shopper starts paying and when they have paid --------------------------------
