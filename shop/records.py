@@ -109,15 +109,17 @@ class Checkout:
     # Read with the row, not stored in it: the order is recorded as completed (the "already paid?" answer)
     paid: bool = False
 
-    def columns(self) -> dict[str, Any]:
-        return {
-            "order_id": self.order_id, "reference": self.reference,
-            "cart": _cart_json(self.cart),
-            "kco_cart": None if self.kco_cart is None else _cart_json(self.kco_cart),
-            "country": self.country, "locale": self.locale, "shipping_option_id": self.shipping_option_id,
-            "us_region": self.us_region, "kco_fingerprint": self.kco_fingerprint,
-            "market_revision": self.market_revision, "updated_at": _now(),
-        }
+    def columns(self, names: Iterable[str] = tuple(checkouts.c.keys())) -> dict[str, Any]:
+        """The row's values as stored, for `names` (default: all columns)."""
+        return {name: self._column(name) for name in names}
+
+    def _column(self, name: str) -> Any:
+        if name == "updated_at":
+            return _now()
+        value = getattr(self, name)
+        if name in ("cart", "kco_cart") and value is not None:
+            return _cart_json(value)
+        return value
 
 
 class HotStatement:
@@ -208,12 +210,11 @@ class Records:
     def save_checkout(self, checkout: Checkout, fields: Iterable[str]) -> None:
         """Write only `fields` of the row (and `updated_at`): each writer owns its columns, so a callback's
         write that landed meanwhile is not rolled back by another request's older copy of the row."""
-        columns = checkout.columns()
         names = tuple(dict.fromkeys((*fields, "updated_at")))
         statement = self._checkout_updates.get(names)
         if statement is None:
             statement = self._checkout_updates[names] = HotStatement(self.engine, UPDATE_CHECKOUT, names)
-        statement.run({"row_order_id": checkout.order_id, **{name: columns[name] for name in names}})
+        statement.run({"row_order_id": checkout.order_id, **checkout.columns(names)})
 
     # --- orders ------------------------------------------------------------------------------------------
 
