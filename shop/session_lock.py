@@ -29,6 +29,8 @@ import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -109,12 +111,13 @@ class FileLocks:
             os.close(descriptor)
 
 
-# Takes the lock (SET NX with an expiry, as redis-py's Lock does) only while the session is stored, in one
-# round trip: 1 taken, 0 held by another request, -1 no such session.
+# Takes the lock (SET NX with an expiry, as redis-py's Lock does) only while the session is stored, and reads
+# the session, in one round trip: {1, session} taken, {0} held by another request, {-1} no such session.
 ACQUIRE_IF_STORED = """
-if redis.call('exists', KEYS[1]) == 0 then return -1 end
-if redis.call('set', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return 1 end
-return 0
+local stored = redis.call('get', KEYS[1])
+if not stored then return {-1} end
+if redis.call('set', KEYS[2], ARGV[1], 'NX', 'PX', ARGV[2]) then return {1, stored} end
+return {0}
 """
 # Frees the lock only if it is still this request's (it may have expired and been taken by another).
 RELEASE = """
@@ -122,6 +125,30 @@ if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) 
 return 0
 """
 REDIS_RETRY_SECONDS = 0.01
+
+
+@dataclass
+class HeldRedisSession:
+    """The session whose Redis lock this request holds, as read in the round trip that took the lock.
+
+    shop/sessions.py's `LockedRedisSessions` opens the session from `stored` instead of reading it again, and
+    frees the lock in the same round trip as it saves the session (`release_in`): each request then talks to
+    Redis twice, as it would without the lock."""
+
+    session_key: str
+    stored: bytes
+    lock_key: str
+    token: str
+    released: bool = False
+
+    def release_in(self, pipeline: Any) -> None:
+        """Adds freeing the lock to a pipeline (after the session's save in it)."""
+        pipeline.eval(RELEASE, 1, self.lock_key, self.token)
+        self.released = True
+
+
+# The lock this request holds, while it runs; None outside SessionLock or with the file store.
+held_redis_session: ContextVar[HeldRedisSession | None] = ContextVar("held_redis_session", default=None)
 
 
 class RedisLocks:
@@ -136,27 +163,31 @@ class RedisLocks:
 
     @contextmanager
     def hold_if_stored(self, sid: str) -> Iterator[Found]:
-        """Like `hold`, and with the check that the session is stored in the same round trip (see
-        SessionLock): two round trips per request, taking and freeing. A session missing at the first try
-        was never stored (a new visitor, a made-up or expired cookie): nothing is locked. One that goes
-        missing while this request waits was renewed by the request holding the lock."""
+        """Like `hold`, and with the check that the session is stored, and its read, in the same round trip
+        (see SessionLock and `HeldRedisSession`). A session missing at the first try was never stored (a new
+        visitor, a made-up or expired cookie): nothing is locked. One that goes missing while this request
+        waits was renewed by the request holding the lock."""
         key = f"shop:session-lock:{session_digest(sid)}"
         token = secrets.token_hex(16)
         deadline = time.monotonic() + WAIT_SECONDS
         waited = False
-        while (taken := self._acquire_if_stored(keys=[self.session_prefix + sid, key],
-                                                args=[token, REDIS_LOCK_SECONDS * 1000])) == 0:
+        while (answer := self._acquire_if_stored(keys=[self.session_prefix + sid, key],
+                                                 args=[token, REDIS_LOCK_SECONDS * 1000]))[0] == 0:
             if time.monotonic() > deadline:
                 raise SessionBusy(key)
             waited = True
             time.sleep(REDIS_RETRY_SECONDS)
-        if taken < 0:
+        if answer[0] < 0:
             yield Found.RENEWED if waited else Found.NEVER_STORED
             return
+        held = HeldRedisSession(self.session_prefix + sid, answer[1], key, token)
+        context = held_redis_session.set(held)
         try:
             yield Found.HELD
         finally:
-            self._release(keys=[key], args=[token])
+            held_redis_session.reset(context)
+            if not held.released:  # the request saved no session
+                self._release(keys=[key], args=[token])
 
     @contextmanager
     def hold(self, key: SessionKey) -> Iterator[None]:

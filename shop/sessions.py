@@ -19,14 +19,17 @@ import os
 import struct
 import threading
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from cachelib.file import FileSystemCache
 from flask import Flask, Response, g, session
 from flask_session import Session
+from flask_session.base import ServerSideSession
+from flask_session.redis import RedisSessionInterface
 
-from shop.session_lock import SessionExists, session_lock
+from shop.session_lock import SessionExists, held_redis_session, session_lock
 from shop.settings import Settings
 
 log = logging.getLogger("shop.sessions")
@@ -55,7 +58,7 @@ def init_app(app: Flask, settings: Settings) -> None:
         client = redis.Redis.from_url(settings.redis_url)
         app.config.update(SESSION_TYPE="redis", SESSION_REDIS=client)
         # session_exists stays None: the Redis lock checks that the session is stored in the same round trip
-        # as it takes the lock.
+        # as it takes the lock, and LockedRedisSessions (below) uses what it read.
     else:
         folder = settings.instance_path / "sessions"
         # threshold=0: no size limit, so storing a session never deletes another one to make room.
@@ -70,7 +73,12 @@ def init_app(app: Flask, settings: Settings) -> None:
         cleanup = ExpiredSessionCleanup(folder, settings.instance_path / "locks",
                                         app.permanent_session_lifetime.total_seconds())
         app.after_request(cleanup.start_when_due)
+    # Flask-Session's interface for the store; with Redis its subclass that shares round trips with the lock
+    # (Flask-Session lets an app set the interface itself).
     Session(app)
+    if settings.redis_url:
+        app.session_interface = LockedRedisSessions(app, client=app.config["SESSION_REDIS"],
+                                                    key_prefix=prefix, permanent=True)
     renew_session_id_when_paying(app)
     # The body limit is read per request: shop/security.py sets MAX_CONTENT_LENGTH.
     app.wsgi_app = session_lock(app.wsgi_app, settings.instance_path, app.config.get("SESSION_REDIS"),
@@ -85,6 +93,28 @@ class SessionFiles(FileSystemCache):
 
     def holds(self, key: str) -> bool:
         return os.path.exists(self._get_filename(key))
+
+
+class LockedRedisSessions(RedisSessionInterface):
+    """Flask-Session's Redis sessions, in step with the session lock (shop/session_lock.py `RedisLocks`): a
+    request that holds the lock opens its session from what the lock read, and saves it and frees the lock
+    in one pipeline. Every other request (no lock) reads and writes as Flask-Session does."""
+
+    def _retrieve_session_data(self, store_id: str) -> dict[str, Any] | None:
+        held = held_redis_session.get()
+        if held is None or held.session_key != store_id:
+            return super()._retrieve_session_data(store_id)
+        return self.serializer.decode(held.stored)
+
+    def _upsert_session(self, session_lifetime: timedelta, session: ServerSideSession, store_id: str) -> None:
+        held = held_redis_session.get()
+        if held is None:
+            super()._upsert_session(session_lifetime, session, store_id)
+            return
+        pipeline = self.client.pipeline(transaction=False)
+        pipeline.set(store_id, self.serializer.encode(session), ex=int(session_lifetime.total_seconds()))
+        held.release_in(pipeline)  # after the save: the next request of this session reads it
+        pipeline.execute()
 
 
 # --- A new session id when the shopper starts paying and when they have paid --------------------------------

@@ -16,14 +16,17 @@ from collections import Counter
 from collections.abc import Callable
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
+from flask import Flask
 
 from harness.devserver import ServerProcess
 from harness.emulator_control import EmulatorControl
 from harness.redis_server import redis_server_binary, start_redis
 from harness.shop_client import ApiShopper, KCOCalls, kco_order, kco_quantities
+from harness.wsgi_server import WsgiServer
 from shop import session_lock
 from shop.session_lock import FileLocks, Found, RedisLocks, SessionBusy
 
@@ -224,3 +227,45 @@ def test_reading_the_cart_never_writes_the_session_so_it_cannot_undo_a_concurren
     for _ in range(3):
         assert shopper.get("/api/cart").status_code == 200
     assert {path: path.stat().st_mtime_ns for path in sessions.iterdir()} == before
+
+
+def redis_commands(client: Any) -> dict[str, int]:
+    """How often Redis ran each command since its statistics were last reset."""
+    statistics = client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): counts["calls"] for name, counts in statistics.items()}
+
+
+@pytest.mark.skipif(redis_server_binary() is None, reason="redis-server is not installed")
+def test_with_redis_a_locked_change_opens_its_session_from_the_lock_and_frees_the_lock_with_the_save(
+        make_app: Callable[..., Flask], emulator_server: ServerProcess, tmp_path: Path) -> None:
+    import redis
+
+    server = start_redis(tmp_path)
+    shop = None
+    try:
+        client = redis.Redis.from_url(server.url)
+        shop = WsgiServer(make_app(KCO_API_URL=emulator_server.url, REDIS_URL=server.url))
+        shopper = ApiShopper(shop.url)
+        shopper.add_to_cart("mug-001")
+        assert shopper.open_checkout().status_code == 200
+
+        client.config_resetstat()
+        assert shopper.set_cart({"mug-001": 2}).status_code == 200
+        # Sent: the lock's script (EVALSHA), then one pipeline with the session's SET and the freeing script
+        # (EVAL); no GET of the session. Inside the scripts Redis runs get and set (taking) and get and del
+        # (freeing), which its statistics count too.
+        assert redis_commands(client) == {"config|resetstat": 1, "evalsha": 1, "eval": 1, "get": 2, "set": 2,
+                                          "del": 1}
+        assert client.keys("shop:session-lock:*") == []
+        assert shopper.cart()["cart"]["items"][0]["quantity"] == 2
+
+        client.config_resetstat()
+        refused = shopper.post_json("/api/cart", {"items": [{"sku": "no-such-sku", "quantity": 1}]})
+        assert refused.status_code == 400
+        # Nothing saved: the lock is freed by a script of its own (a second EVALSHA).
+        assert redis_commands(client) == {"config|resetstat": 1, "evalsha": 2, "get": 2, "set": 1, "del": 1}
+        assert client.keys("shop:session-lock:*") == []
+    finally:
+        if shop is not None:
+            shop.close()
+        server.stop()
