@@ -142,6 +142,8 @@ class HotStatement:
         self.processors = {name: processor for name, processor in processors.items() if processor is not None}
         # SQLite's driver takes positional parameters (qmark), psycopg named ones (pyformat).
         self.order = tuple(self.compiled.positiontup or ()) if self.compiled.positional else None
+        self.sql = self.compiled.string
+        self.result_names = tuple(column.key for column in getattr(statement, "selected_columns", ()))
 
     def run(self, parameters: Mapping[str, Any], fetch_one: bool = False) -> dict[str, Any] | None:
         """Runs the statement and commits; with `fetch_one`, the first row by column name (None: no row)."""
@@ -153,9 +155,8 @@ class HotStatement:
         try:
             cursor = connection.cursor()
             try:
-                cursor.execute(self.compiled.string, arguments)
+                cursor.execute(self.sql, arguments)
                 row = cursor.fetchone() if fetch_one else None
-                names = [column[0] for column in cursor.description] if row is not None else []
             finally:
                 cursor.close()
             connection.commit()
@@ -164,7 +165,7 @@ class HotStatement:
             raise
         finally:
             connection.close()  # back to the pool
-        return dict(zip(names, row, strict=True)) if row is not None else None
+        return dict(zip(self.result_names, row, strict=True)) if row is not None else None
 
 
 class Records:
