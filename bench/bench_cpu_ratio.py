@@ -1,17 +1,19 @@
 """CPU per cart change: the shop against the lean baseline (bench/lean_app.py), and connection reuse.
 
 The shop (inspector off, and on) and the lean app run side by side against one emulator, driven by the same
-loop: one client posting alternating carts to /api/cart, each post one KCO update. They take turns in
-blocks, so a busy moment on the shared machine hits all of them alike. CPU is the server process's own
-utime + stime from /proc/<pid>/stat over its blocks, divided by the changes. The ratio is the figure;
-absolute times are noise on a shared machine. Sessions in files (the default) and, when redis-server is
-installed, in Redis.
+loop: one client posting alternating carts to /api/cart, each post one KCO update. They take turns change
+by change (lean, shop, shop with inspector, lean, ...), so a busy moment on the shared machine hits all of
+them alike. CPU is each server process's own utime + stime from /proc/<pid>/stat, read at the start and end
+of each round (the clock ticks every 10 ms, so a round needs a few hundred changes), divided by the changes.
+The ratio of the totals is the figure, with the lowest and highest round's ratio beside it; absolute times
+are noise on a shared machine. Sessions in files (the default) and, when redis-server is installed, in
+Redis.
 
 The emulator logs each call's TCP connection (GET /_emulator/requests, "connection"), which gives the
 connections the shop opened per 100 KCO calls.
 
     .venv/bin/python -m bench.bench_cpu_ratio
-    .venv/bin/python -m bench.bench_cpu_ratio --blocks 3 --changes 50 --store files   # a quick look
+    .venv/bin/python -m bench.bench_cpu_ratio --rounds 2 --changes 200 --store files   # a quick look
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ from harness.emulator_control import EmulatorControl
 from harness.redis_server import redis_server_binary, start_redis
 from harness.shop_client import ApiShopper
 
-BLOCKS = 5
-CHANGES_PER_BLOCK = 100
+ROUNDS = 5
+CHANGES_PER_ROUND = 200  # per server
 WARM_UP = 20
 CARTS = ({"mug-001": 1, "tee-002": 2}, {"mug-001": 2, "tee-002": 1})
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -82,9 +84,9 @@ def started(server: ServerProcess) -> Iterator[ServerProcess]:
 
 
 def measure(store: str, settings: Mapping[str, str], emulator_url: str, work_dir: Path,
-            emulator: EmulatorControl, blocks: int = BLOCKS,
-            changes_per_block: int = CHANGES_PER_BLOCK) -> tuple[dict[str, float], float]:
-    """CPU ms per change for each server, and the shop's connections per 100 KCO calls."""
+            emulator: EmulatorControl, rounds: int = ROUNDS,
+            changes_per_round: int = CHANGES_PER_ROUND) -> tuple[dict[str, list[float]], float]:
+    """Each server's CPU ms per change in each round, and the connections opened per 100 KCO calls."""
     with ExitStack() as stack:
         def shop(folder: str, **extra: str) -> ServerProcess:
             env = {**shop_env(work_dir / f"{store}-{folder}"), **settings, **extra}
@@ -92,10 +94,10 @@ def measure(store: str, settings: Mapping[str, str], emulator_url: str, work_dir
 
         lean_env = {"KCO_API_URL": emulator_url, **shop_env(work_dir / f"{store}-lean"), **settings}
         servers = {
-            "shop": shop("shop"),
-            "shop, workshop inspector on": shop("inspector", KCO_INSPECTOR="1"),
             "lean app": stack.enter_context(started(ServerProcess(
                 "lean", [sys.executable, "-m", "bench.lean_app", "--port", "0"], lean_env))),
+            "shop": shop("shop"),
+            "shop, workshop inspector on": shop("inspector", KCO_INSPECTOR="1"),
         }
         drivers = {name: (Driver(server.url) if name == "lean app" else shop_driver(server.url))
                    for name, server in servers.items()}
@@ -103,25 +105,25 @@ def measure(store: str, settings: Mapping[str, str], emulator_url: str, work_dir
             for _ in range(WARM_UP):
                 driver.change()
         first_call = len(emulator.calls())
-        cpu = dict.fromkeys(servers, 0.0)
-        for _ in range(blocks):
+        per_change: dict[str, list[float]] = {name: [] for name in servers}
+        for _ in range(rounds):
+            before = {name: cpu_seconds(server.pid) for name, server in servers.items()}
+            for _ in range(changes_per_round):
+                for driver in drivers.values():
+                    driver.change()
             for name, server in servers.items():
-                before = cpu_seconds(server.pid)
-                for _ in range(changes_per_block):
-                    drivers[name].change()
-                cpu[name] += cpu_seconds(server.pid) - before
+                per_change[name].append((cpu_seconds(server.pid) - before[name]) * 1000 / changes_per_round)
         calls = emulator.calls()[first_call:]
-    changes = blocks * changes_per_block
-    per_change = {name: seconds * 1000 / changes for name, seconds in cpu.items()}
-    # The calls come from three servers; each server's are a third, in blocks. Count all connections.
+    # The calls come from three servers, interleaved. Count all connections.
     connections = len({call["connection"] for call in calls})
     return per_change, 100 * connections / max(1, len(calls))
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--blocks", type=int, default=BLOCKS, help="interleaved blocks per server")
-    parser.add_argument("--changes", type=int, default=CHANGES_PER_BLOCK, help="cart changes per block")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help="CPU readings per server")
+    parser.add_argument("--changes", type=int, default=CHANGES_PER_ROUND,
+                        help="cart changes per server and round")
     parser.add_argument("--store", choices=("files", "redis", "both"), default="both",
                         help="session store(s) to measure (Redis only when redis-server is installed)")
     args = parser.parse_args()
@@ -138,15 +140,17 @@ def main() -> int:
             stores["Redis"] = {"REDIS_URL": redis.url}
         for store, settings in stores.items():
             per_change, connections = measure(store.split()[0], settings, emulator_server.url, Path(work_dir),
-                                              emulator, args.blocks, args.changes)
+                                              emulator, args.rounds, args.changes)
             lean = per_change["lean app"]
-            for name in ("lean app", "shop", "shop, workshop inspector on"):
-                rows.append([store, name, f"{per_change[name]:.2f}", f"{per_change[name] / lean:.2f}"])
+            for name, rounds in per_change.items():
+                ratios = [mine / theirs for mine, theirs in zip(rounds, lean, strict=True)]
+                rows.append([store, name, f"{sum(rounds) / len(rounds):.2f}",
+                             f"{sum(rounds) / sum(lean):.2f}", f"{min(ratios):.2f} to {max(ratios):.2f}"])
             reuse.append([store, f"{connections:.1f}"])
 
-    print_report(f"CPU per cart change: the shop vs the lean app ({args.blocks} interleaved blocks of "
-                 f"{args.changes} changes each)",
-                 markdown_table(["Sessions", "Server", "CPU ms per change", "Ratio to lean"], rows), [
+    headers = ["Sessions", "Server", "CPU ms per change", "Ratio to lean", "Rounds' ratios"]
+    print_report(f"CPU per cart change: the shop vs the lean app ({args.rounds} rounds of {args.changes} "
+                 "changes per server, taking turns change by change)", markdown_table(headers, rows), [
                      "Each server's own process CPU (utime + stime from /proc), development server "
                      "(werkzeug, threaded), SQLite, one client posting alternating carts; every change is "
                      "one KCO update.",
