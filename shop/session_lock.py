@@ -8,7 +8,8 @@ middleware holds a lock for the whole request, from before the session is opened
 
 The lock is one per stored session, keyed by a digest of its id, and works across processes: an `fcntl`
 file lock under `instance/locks/` (one host), or a Redis lock when the sessions live in Redis (several
-hosts). Three rules keep a hostile client from holding it (docs/security.md):
+hosts; taking it also reads the session and saving the session also frees it, `HeldRedisSession`, so the
+lock adds no round trip). Three rules keep a hostile client from holding it (docs/security.md):
 - the request body is read, and its size checked, before the lock is taken: a client that sends headers and
   never the body ties up only its own connection;
 - only a session id that exists in the store is locked: a made-up cookie locks nothing;
