@@ -98,7 +98,8 @@ class SessionFiles(FileSystemCache):
 class LockedRedisSessions(RedisSessionInterface):
     """Flask-Session's Redis sessions, in step with the session lock (shop/session_lock.py `RedisLocks`): a
     request that holds the lock opens its session from what the lock read, and saves it and frees the lock
-    in one pipeline. Every other request (no lock) reads and writes as Flask-Session does."""
+    in one pipeline. Every other request (no lock) reads and writes as Flask-Session does. The two methods
+    are the ones each Flask-Session 0.8 backend implements (the version requirements.txt pins)."""
 
     def _retrieve_session_data(self, store_id: str) -> dict[str, Any] | None:
         held = held_redis_session.get()
