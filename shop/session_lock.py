@@ -133,8 +133,7 @@ class HeldRedisSession:
     """The session whose Redis lock this request holds, as read in the round trip that took the lock.
 
     shop/sessions.py's `LockedRedisSessions` opens the session from `stored` instead of reading it again, and
-    frees the lock in the same round trip as it saves the session (`release_in`): each request then talks to
-    Redis twice, as it would without the lock."""
+    saves it with `save_and_release`: each request then talks to Redis twice, as it would without the lock."""
 
     session_key: str
     stored: bytes
@@ -142,9 +141,13 @@ class HeldRedisSession:
     token: str
     released: bool = False
 
-    def release_in(self, pipeline: Any) -> None:
-        """Adds freeing the lock to a pipeline (after the session's save in it)."""
+    def save_and_release(self, client: redis.Redis, store_id: str, value: bytes, seconds: int) -> None:
+        """Saves the session and frees the lock in one pipeline, the save first, so the next request of this
+        session reads it. If the pipeline fails, `released` stays False and the lock is freed on its own."""
+        pipeline = client.pipeline(transaction=False)
+        pipeline.set(store_id, value, ex=seconds)
         pipeline.eval(RELEASE, 1, self.lock_key, self.token)
+        pipeline.execute()
         self.released = True
 
 
@@ -187,7 +190,7 @@ class RedisLocks:
             yield Found.HELD
         finally:
             held_redis_session.reset(context)
-            if not held.released:  # the request saved no session
+            if not held.released:  # the request saved no session, or its save failed
                 self._release(keys=[key], args=[token])
 
     @contextmanager

@@ -73,12 +73,13 @@ def init_app(app: Flask, settings: Settings) -> None:
         cleanup = ExpiredSessionCleanup(folder, settings.instance_path / "locks",
                                         app.permanent_session_lifetime.total_seconds())
         app.after_request(cleanup.start_when_due)
-    # Flask-Session's interface for the store; with Redis its subclass that shares round trips with the lock
-    # (Flask-Session lets an app set the interface itself).
-    Session(app)
     if settings.redis_url:
+        # Flask-Session's Redis interface, in the subclass that shares round trips with the lock
+        # (Flask-Session lets an app set the interface itself).
         app.session_interface = LockedRedisSessions(app, client=app.config["SESSION_REDIS"],
                                                     key_prefix=prefix, permanent=True)
+    else:
+        Session(app)
     renew_session_id_when_paying(app)
     # The body limit is read per request: shop/security.py sets MAX_CONTENT_LENGTH.
     app.wsgi_app = session_lock(app.wsgi_app, settings.instance_path, app.config.get("SESSION_REDIS"),
@@ -109,13 +110,11 @@ class LockedRedisSessions(RedisSessionInterface):
 
     def _upsert_session(self, session_lifetime: timedelta, session: ServerSideSession, store_id: str) -> None:
         held = held_redis_session.get()
-        if held is None:
+        if held is None or held.released:
             super()._upsert_session(session_lifetime, session, store_id)
             return
-        pipeline = self.client.pipeline(transaction=False)
-        pipeline.set(store_id, self.serializer.encode(session), ex=int(session_lifetime.total_seconds()))
-        held.release_in(pipeline)  # after the save: the next request of this session reads it
-        pipeline.execute()
+        held.save_and_release(self.client, store_id, self.serializer.encode(session),
+                              int(session_lifetime.total_seconds()))
 
 
 # --- A new session id when the shopper starts paying and when they have paid --------------------------------
