@@ -524,20 +524,27 @@ def test_configured_timeouts_reach_each_request(kco_api):
     assert kco_api.calls[0].request.req_kwargs["timeout"] == (1.5, 25.0)
 
 
-def test_the_client_reads_the_proxy_from_the_environment_once_and_keeps_it(monkeypatch, recorder):
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.com:3128")
+PROXY = "http://proxy.example.com:3128"
+
+
+@pytest.fixture
+def https_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """HTTPS_PROXY set, and no NO_PROXY that would exempt KCO's host, for the client made next."""
+    monkeypatch.setenv("HTTPS_PROXY", PROXY)
     monkeypatch.delenv("NO_PROXY", raising=False)
     monkeypatch.delenv("no_proxy", raising=False)
+
+
+def test_the_client_reads_the_proxy_from_the_environment_once_and_keeps_it(monkeypatch, https_proxy,
+                                                                           recorder):
     client = make_client(recorder)
     monkeypatch.delenv("HTTPS_PROXY")
     assert client.session.proxies["https"] == "http://proxy.example.com:3128"
     assert client.session.trust_env is False  # not read again per call
 
 
-def test_each_call_goes_through_the_proxy_and_ca_bundle_read_at_start(monkeypatch, kco_api, recorder):
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.com:3128")
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
+def test_each_call_goes_through_the_proxy_and_ca_bundle_read_at_start(monkeypatch, https_proxy, kco_api,
+                                                                      recorder):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/shop-ca.pem")
     client = make_client(recorder)
     monkeypatch.delenv("HTTPS_PROXY")

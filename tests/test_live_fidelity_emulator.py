@@ -264,12 +264,19 @@ def test_by_default_a_country_picked_in_the_widget_becomes_the_purchase_country(
         "DE", "EUR", "DE")
 
 
-def test_when_kco_keeps_the_purchase_country_the_new_countrys_currency_still_applies(
-    emulator: EmulatorControl, merchant: Merchant
-) -> None:
+def order_where_kco_keeps_the_purchase_country(emulator: EmulatorControl, merchant: Merchant) -> str:
+    """An open order whose merchant answers a country change with EUR prices, on an emulator that keeps the
+    purchase country when the shopper picks another one."""
     emulator.settings(country_change_sets_purchase_country=False)
     order_id = open_order(emulator, merchant, "country_change", "validation")
     merchant.answer("country_change", body=EUR_ANSWER)
+    return order_id
+
+
+def test_when_kco_keeps_the_purchase_country_the_new_countrys_currency_still_applies(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    order_id = order_where_kco_keeps_the_purchase_country(emulator, merchant)
     assert emulator.change_country(order_id, "DE")["result"] == "updated"
     order = emulator.order(order_id)
     assert (order["purchase_country"], order["purchase_currency"], order["billing_address"]["country"]) == (
@@ -284,9 +291,7 @@ def test_when_kco_keeps_the_purchase_country_the_new_countrys_currency_still_app
 def test_when_kco_keeps_the_purchase_country_the_validation_callback_sees_the_old_one(
     emulator: EmulatorControl, merchant: Merchant
 ) -> None:
-    emulator.settings(country_change_sets_purchase_country=False)
-    order_id = open_order(emulator, merchant, "country_change", "validation")
-    merchant.answer("country_change", body=EUR_ANSWER)
+    order_id = order_where_kco_keeps_the_purchase_country(emulator, merchant)
     emulator.change_country(order_id, "DE")
     berlin = {**SHOPPER, "country": "DE", "city": "Berlin"}
     assert emulator.complete(order_id, berlin)["result"] == "completed"
