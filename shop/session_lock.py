@@ -156,7 +156,7 @@ held_redis_session: ContextVar[HeldRedisSession | None] = ContextVar("held_redis
 
 
 class RedisLocks:
-    """SET NX with an expiry, as redis-py's Lock (`hold`) does: excludes processes on every host sharing the
+    """SET NX with an expiry, as redis-py's Lock does: excludes processes on every host sharing the
     Redis."""
 
     def __init__(self, client: redis.Redis, session_prefix: str = "session:") -> None:
@@ -167,10 +167,10 @@ class RedisLocks:
 
     @contextmanager
     def hold_if_stored(self, sid: str) -> Iterator[Found]:
-        """Like `hold`, and with the check that the session is stored, and its read, in the same round trip
-        (see SessionLock and `HeldRedisSession`). A session missing at the first try was never stored (a new
-        visitor, a made-up or expired cookie): nothing is locked. One that goes missing while this request
-        waits was renewed by the request holding the lock."""
+        """Holds the session's lock, having checked that the session is stored and read it in the same
+        round trip (see SessionLock and `HeldRedisSession`). A session missing at the first try was never
+        stored (a new visitor, a made-up or expired cookie): nothing is locked. One that goes missing while
+        this request waits was renewed by the request holding the lock."""
         key = f"shop:session-lock:{session_digest(sid)}"
         token = secrets.token_hex(16)
         deadline = time.monotonic() + WAIT_SECONDS
@@ -192,20 +192,6 @@ class RedisLocks:
             held_redis_session.reset(context)
             if not held.released:  # the request saved no session, or its save failed
                 self._release(keys=[key], args=[token])
-
-    @contextmanager
-    def hold(self, key: SessionKey) -> Iterator[None]:
-        lock = self.client.lock(f"shop:session-lock:{key}", timeout=REDIS_LOCK_SECONDS,
-                                blocking_timeout=WAIT_SECONDS)
-        if not lock.acquire():
-            raise SessionBusy(key)
-        try:
-            yield
-        finally:
-            try:
-                lock.release()
-            except redis.exceptions.LockError:
-                pass  # expired meanwhile (a request slower than REDIS_LOCK_SECONDS); nothing left to free
 
 
 class BodyTooLarge(Exception):

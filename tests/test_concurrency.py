@@ -173,11 +173,12 @@ def test_with_redis_a_session_locked_elsewhere_is_busy_until_released(
     server = start_redis(tmp_path)
     try:
         first, second = (RedisLocks(redis.Redis.from_url(server.url)) for _ in range(2))
+        first.client.set("session:the-sid", b"stored")
         monkeypatch.setattr(session_lock, "WAIT_SECONDS", 0.05)
-        with first.hold("cd" * 32):
-            with pytest.raises(SessionBusy), second.hold("cd" * 32):
+        with first.hold_if_stored("the-sid"):
+            with pytest.raises(SessionBusy), second.hold_if_stored("the-sid"):
                 pass
-        with second.hold("cd" * 32):
+        with second.hold_if_stored("the-sid"):
             pass
     finally:
         server.stop()
