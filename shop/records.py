@@ -122,9 +122,65 @@ class Checkout:
         return value
 
 
+class HotConnections:
+    """The database connections the two statements of every cart change run on (`HotStatement`).
+
+    Each is one statement, so each runs in autocommit: the statement is its own transaction, without a BEGIN
+    and a COMMIT around it (on PostgreSQL, one round trip instead of three). The connections come from the
+    engine's pool (its connect hooks, e.g. the SQLite pragmas, have run) and are then kept here, up to
+    `keep` idle ones: taking one is a list pop, where the pool's check-out and reset cost several times what
+    SQLite takes to run the statement.
+
+    A connection whose statement failed is closed, not kept. One found lost (e.g. the database restarted)
+    takes its idle neighbours with it, and the statement runs once more on a new connection: running either
+    statement twice is harmless (a read, and a write of fixed values).
+    """
+
+    def __init__(self, engine: Engine, keep: int = 5) -> None:
+        self.engine = engine
+        self.keep = keep
+        self.idle: list[Any] = []  # DBAPI connections; list.pop and list.append are atomic in CPython
+
+    def run(self, sql: str, arguments: Any, fetch_one: bool, retry_if_lost: bool = True) -> Any:
+        """Runs `sql` with the driver's own cursor; with `fetch_one`, the first row (None: no row)."""
+        connection = self.idle.pop() if self.idle else self._new()
+        try:
+            cursor = connection.cursor()
+            try:
+                cursor.execute(sql, arguments)
+                row = cursor.fetchone() if fetch_one else None
+            finally:
+                cursor.close()
+        except BaseException as error:
+            dialect = self.engine.dialect
+            lost = (isinstance(error, dialect.loaded_dbapi.Error)
+                    and dialect.is_disconnect(error, connection, None))
+            connection.close()
+            if not (lost and retry_if_lost):
+                raise
+            self.close()  # lost with the database (e.g. it restarted): so are the idle ones
+            return self.run(sql, arguments, fetch_one, retry_if_lost=False)
+        if len(self.idle) < self.keep:
+            self.idle.append(connection)
+        else:
+            connection.close()
+        return row
+
+    def close(self) -> None:
+        while self.idle:
+            self.idle.pop().close()
+
+    def _new(self) -> Any:
+        pooled = self.engine.raw_connection()
+        pooled.detach()  # from now on ours: closed by us, never returned to the pool
+        connection = pooled.dbapi_connection
+        self.engine.dialect.set_isolation_level(connection, "AUTOCOMMIT")
+        return connection
+
+
 class HotStatement:
     """One of the two statements every cart change runs, compiled once for the engine's database and run on
-    a pooled DBAPI connection (the driver's own cursor, in its own short transaction).
+    one of `HotConnections` with the driver's own cursor.
 
     SQLAlchemy's execution layer costs several times what SQLite takes to run such a one-row statement; the
     SQL, its parameter order and its type conversions (e.g. datetimes for SQLite) still come from
@@ -132,11 +188,12 @@ class HotStatement:
     SQLAlchemy as usual.
     """
 
-    def __init__(self, engine: Engine, statement: Any, column_keys: Iterable[str] | None = None) -> None:
-        self.engine = engine
-        self.compiled = statement.compile(dialect=engine.dialect,
+    def __init__(self, connections: HotConnections, statement: Any,
+                 column_keys: Iterable[str] | None = None) -> None:
+        self.connections = connections
+        dialect = connections.engine.dialect
+        self.compiled = statement.compile(dialect=dialect,
                                           column_keys=list(column_keys) if column_keys is not None else None)
-        dialect = engine.dialect
         processors = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
                       for name, bind in ((bind.key, bind) for bind in self.compiled.binds.values())}
         self.processors = {name: processor for name, processor in processors.items() if processor is not None}
@@ -146,25 +203,13 @@ class HotStatement:
         self.result_names = tuple(column.key for column in getattr(statement, "selected_columns", ()))
 
     def run(self, parameters: Mapping[str, Any], fetch_one: bool = False) -> dict[str, Any] | None:
-        """Runs the statement and commits; with `fetch_one`, the first row by column name (None: no row)."""
+        """Runs the statement (its own transaction); with `fetch_one`, the first row by column name (None: no
+        row)."""
         values = dict(parameters)  # the bind names are the parameter names (column keys, "row_order_id")
         for name, processor in self.processors.items():
             values[name] = processor(values[name])
         arguments: Any = tuple(values[name] for name in self.order) if self.order is not None else values
-        connection = self.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(self.sql, arguments)
-                row = cursor.fetchone() if fetch_one else None
-            finally:
-                cursor.close()
-            connection.commit()
-        except BaseException:
-            connection.rollback()
-            raise
-        finally:
-            connection.close()  # back to the pool
+        row = self.connections.run(self.sql, arguments, fetch_one)
         return dict(zip(self.result_names, row, strict=True)) if row is not None else None
 
 
@@ -176,7 +221,8 @@ class Records:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         metadata.create_all(self.engine)
         self._add_fraud_status_to_an_older_database()
-        self._read_checkout = HotStatement(self.engine, CHECKOUT_WITH_PAID)
+        self.hot_connections = HotConnections(self.engine)
+        self._read_checkout = HotStatement(self.hot_connections, CHECKOUT_WITH_PAID)
         self._checkout_updates: dict[tuple[str, ...], HotStatement] = {}  # one per set of columns written
 
     def _add_fraud_status_to_an_older_database(self) -> None:
@@ -214,7 +260,8 @@ class Records:
         names = tuple(dict.fromkeys((*fields, "updated_at")))
         statement = self._checkout_updates.get(names)
         if statement is None:
-            statement = self._checkout_updates[names] = HotStatement(self.engine, UPDATE_CHECKOUT, names)
+            statement = HotStatement(self.hot_connections, UPDATE_CHECKOUT, names)
+            self._checkout_updates[names] = statement
         statement.run({"row_order_id": checkout.order_id, **checkout.columns(names)})
 
     # --- orders ------------------------------------------------------------------------------------------

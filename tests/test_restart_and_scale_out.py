@@ -19,14 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, select
+from sqlalchemy import create_engine, select, text
 
 from harness.devserver import ServerProcess, gunicorn_shop_process, shop_process
 from harness.emulator_control import EmulatorControl
 from harness.postgres_server import postgres_bin_dir, start_postgres
 from harness.redis_server import redis_server_binary, start_redis
 from harness.shop_client import ApiShopper, KCOCalls, callback_url, kco_order
-from shop.records import orders
+from shop.records import Checkout, Records, orders
 
 KCO_DEMO_CREDENTIALS = {"KCO_USERNAME": "demo", "KCO_PASSWORD": "demo"}
 # Every process of one shop shares the key: it signs the session cookie and the callback tokens.
@@ -152,6 +152,32 @@ def test_an_order_recorded_before_a_restart_is_known_to_the_restarted_shop(
     assert len(rows) == 1 and rows[0][0] == "confirmation" and rows[0][1] is not None
     assert shopper.get(f"/confirmation?order_id={order_id}").status_code == 200
     assert shopper.cart()["cart"]["items"] == []
+
+
+def test_when_postgresql_drops_the_shops_connections_the_next_cart_change_still_reads_and_writes_its_row(
+        database_url: str) -> None:
+    # As after a database restart: the connections the row's statements keep (shop/records.py HotConnections)
+    # are gone. Only this test's connections are dropped, found by their application name.
+    records = Records(f"{database_url}?application_name=dropped-by-the-test")
+    records.add_checkout(Checkout(order_id="dropped-connections", reference="dropped-connections",
+                                  cart={"mug-001": 1}))
+    assert records.checkout("dropped-connections") is not None  # its connection is now kept for the next
+    admin = create_engine(database_url)
+    try:
+        with admin.connect() as connection:
+            dropped = connection.execute(text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE application_name = 'dropped-by-the-test'")).scalar_one()
+    finally:
+        admin.dispose()
+    assert dropped >= 1
+
+    checkout = records.checkout("dropped-connections")
+    assert checkout is not None and checkout.cart == {"mug-001": 1}
+    checkout.cart = {"mug-001": 2}
+    records.save_checkout(checkout, ("cart",))
+    assert (row := records.checkout("dropped-connections")) is not None and row.cart == {"mug-001": 2}
+    records.engine.dispose()
 
 
 # --- Scale-out: two gunicorn instances, one Redis, one PostgreSQL --------------------------------------

@@ -3,11 +3,15 @@ request waits for KCO is not rolled back by that request's older copy of the row
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from collections.abc import Callable, Mapping
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
 from kco.checkout import Action, Outcome
 from shop.callbacks import choose_shipping_option, refine_for_address
@@ -76,6 +80,44 @@ def test_a_shipping_choice_during_a_cart_update_stays_in_the_checkout_row(record
     row = records.checkout(ORDER_ID)
     assert row is not None
     assert row.shipping_option_id == "express" and row.cart == {"mug-001": 2}
+
+
+def test_each_cart_change_reads_and_writes_its_row_on_a_kept_connection_and_each_write_commits_at_once(
+        records: Records, tmp_path: Path) -> None:
+    taken_from_the_pool: list[object] = []
+    event.listen(records.engine.pool, "checkout", lambda *_: taken_from_the_pool.append(1))
+    for quantity in range(2, 12):
+        checkout = records.checkout(ORDER_ID)
+        assert checkout is not None
+        checkout.cart = {"mug-001": quantity}
+        records.save_checkout(checkout, ("cart",))
+        # Another connection sees the write at once: it was its own transaction.
+        with closing(sqlite3.connect(tmp_path / "shop.sqlite3")) as other:
+            stored = other.execute("SELECT cart FROM checkouts WHERE order_id = ?", (ORDER_ID,)).fetchone()
+        assert json.loads(stored[0]) == [["mug-001", quantity]]
+    assert len(taken_from_the_pool) == 1  # the first read's; every later statement reused its connection
+
+
+def test_a_statement_whose_connection_was_lost_runs_again_on_a_new_one(records: Records) -> None:
+    assert records.checkout(ORDER_ID) is not None
+    for connection in records.hot_connections.idle:
+        connection.close()  # as when the database went away
+    checkout = records.checkout(ORDER_ID)
+    assert checkout is not None and checkout.cart == {"mug-001": 1}
+    for connection in records.hot_connections.idle:
+        connection.close()
+    checkout.cart = {"mug-001": 3}
+    records.save_checkout(checkout, ("cart",))
+    assert (row := records.checkout(ORDER_ID)) is not None and row.cart == {"mug-001": 3}
+
+
+def test_a_statement_that_fails_is_not_run_again_and_the_next_one_works(records: Records) -> None:
+    checkout = records.checkout(ORDER_ID)
+    assert checkout is not None
+    checkout.reference = None  # type: ignore[assignment]  # the column is NOT NULL
+    with pytest.raises(sqlite3.IntegrityError):  # the driver's own error: the statement runs below SQLAlchemy
+        records.save_checkout(checkout, ("reference",))
+    assert (row := records.checkout(ORDER_ID)) is not None and row.reference == "reference-1"
 
 
 def test_the_shop_starts_with_redis_sessions_and_a_new_empty_instance_folder(
