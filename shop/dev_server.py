@@ -50,6 +50,11 @@ def _serve(create_app: Callable[[], Flask]) -> int:
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Werkzeug's lines (the access log) carry their own time and client address: printed as they are.
+    werkzeug_handler = logging.StreamHandler()
+    werkzeug_handler.setFormatter(logging.Formatter("%(message)s"))
+    logging.getLogger("werkzeug").addHandler(werkzeug_handler)
+    logging.getLogger("werkzeug").propagate = False
     load_env_file()
     try:
         app = create_app()
