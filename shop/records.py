@@ -143,7 +143,10 @@ class HotConnections:
 
     def run(self, sql: str, arguments: Any, fetch_one: bool, retry_if_lost: bool = True) -> Any:
         """Runs `sql` with the driver's own cursor; with `fetch_one`, the first row (None: no row)."""
-        connection = self.idle.pop() if self.idle else self._new()
+        try:
+            connection = self.idle.pop()
+        except IndexError:  # none idle (another thread may have taken the last one since any check)
+            connection = self._new()
         try:
             cursor = connection.cursor()
             try:
