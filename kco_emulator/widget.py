@@ -126,6 +126,10 @@ def frame_signals(order_id: str) -> tuple[Response, int] | Response:
 def frame_interaction(order_id: str) -> tuple[Response, int] | Response:
     """The shopper's first click or key press: it keeps the order alive (kco-rules: expiry-48h)."""
     order = _order_for_widget(order_id)
+    if order is not None and order.completed:
+        # A completed order never expires. The first click may be the one on "Buy", whose purchase can
+        # complete before this ping arrives: nothing to keep alive, and nothing wrong.
+        return jsonify({"ok": True})
     try:
         order = shopper.usable_order(_state(), order)
     except shopper.ShopperError as error:
