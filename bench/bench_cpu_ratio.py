@@ -1,10 +1,11 @@
 """CPU per cart change: the shop against the lean baseline (bench/lean_app.py), and connection reuse.
 
 The shop (inspector off, and on) and the lean app run side by side against one emulator, driven by the same
-loop: one client posting alternating carts to /api/cart, each post one KCO update. They take turns change
-by change (lean, shop, shop with inspector, lean, ...), so a busy moment on the shared machine hits all of
-them alike. CPU is each server process's own utime + stime from /proc/<pid>/stat, read at the start and end
-of each round (the clock ticks every 10 ms, so a round needs a few hundred changes), divided by the changes.
+loop: one client posting alternating carts to /api/cart, each post one KCO update. Each server runs as two
+processes (`COPIES`), and all of them take turns change by change (lean, lean, shop, shop, shop with
+inspector, ...), so a busy moment on the shared machine hits all of them alike. CPU is each server's
+processes' own utime + stime from /proc/<pid>/stat, read at the start and end of each round (the clock ticks
+every 10 ms, so a round needs a few hundred changes), divided by the changes.
 The ratio of the totals is the figure, with the lowest and highest round's ratio beside it; absolute times
 are noise on a shared machine. Sessions in files (the default) and, when redis-server is installed, in
 Redis.
@@ -35,7 +36,11 @@ from harness.redis_server import redis_server_binary, start_redis
 from harness.shop_client import ApiShopper
 
 ROUNDS = 5
-CHANGES_PER_ROUND = 200  # per server
+CHANGES_PER_ROUND = 200  # per server process
+# Each server runs as this many processes, taking turns too: one process can run a few percent faster or
+# slower than another of the same code (where its memory happens to land), and the lean app's luck would
+# move the ratio as much as the shop's.
+COPIES = 2
 WARM_UP = 20
 CARTS = ({"mug-001": 1, "tee-002": 2}, {"mug-001": 2, "tee-002": 1})
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -45,6 +50,10 @@ def cpu_seconds(pid: int) -> float:
     """utime + stime of the process (all its threads), from /proc/<pid>/stat."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def cpu_of(processes: list[ServerProcess]) -> float:
+    return sum(cpu_seconds(process.pid) for process in processes)
 
 
 class Driver:
@@ -88,33 +97,40 @@ def measure(store: str, settings: Mapping[str, str], emulator_url: str, work_dir
             changes_per_round: int = CHANGES_PER_ROUND) -> tuple[dict[str, list[float]], float]:
     """Each server's CPU ms per change in each round, and the connections opened per 100 KCO calls."""
     with ExitStack() as stack:
+        def start(server: ServerProcess) -> ServerProcess:
+            return stack.enter_context(started(server))
+
+        def lean(copy: int) -> ServerProcess:
+            env = {"KCO_API_URL": emulator_url, **shop_env(work_dir / f"{store}-lean-{copy}"), **settings}
+            return start(ServerProcess("lean", [sys.executable, "-m", "bench.lean_app", "--port", "0"], env))
+
         def shop(folder: str, **extra: str) -> ServerProcess:
             env = {**shop_env(work_dir / f"{store}-{folder}"), **settings, **extra}
-            return stack.enter_context(started(shop_process(emulator_url, port=0, env=env)))
+            return start(shop_process(emulator_url, port=0, env=env))
 
-        lean_env = {"KCO_API_URL": emulator_url, **shop_env(work_dir / f"{store}-lean"), **settings}
         servers = {
-            "lean app": stack.enter_context(started(ServerProcess(
-                "lean", [sys.executable, "-m", "bench.lean_app", "--port", "0"], lean_env))),
-            "shop": shop("shop"),
-            "shop, workshop inspector on": shop("inspector", KCO_INSPECTOR="1"),
+            "lean app": [lean(copy) for copy in range(COPIES)],
+            "shop": [shop(f"shop-{copy}") for copy in range(COPIES)],
+            "shop, workshop inspector on": [shop(f"inspector-{copy}", KCO_INSPECTOR="1")
+                                            for copy in range(COPIES)],
         }
-        drivers = {name: (Driver(server.url) if name == "lean app" else shop_driver(server.url))
-                   for name, server in servers.items()}
-        for driver in drivers.values():
+        drivers = {name: [Driver(server.url) if name == "lean app" else shop_driver(server.url)
+                          for server in copies] for name, copies in servers.items()}
+        for driver in (driver for copies in drivers.values() for driver in copies):
             for _ in range(WARM_UP):
                 driver.change()
         first_call = len(emulator.calls())
         per_change: dict[str, list[float]] = {name: [] for name in servers}
         for _ in range(rounds):
-            before = {name: cpu_seconds(server.pid) for name, server in servers.items()}
+            before = {name: cpu_of(copies) for name, copies in servers.items()}
             for _ in range(changes_per_round):
-                for driver in drivers.values():
+                for driver in (driver for copies in drivers.values() for driver in copies):
                     driver.change()
-            for name, server in servers.items():
-                per_change[name].append((cpu_seconds(server.pid) - before[name]) * 1000 / changes_per_round)
+            for name, copies in servers.items():
+                spent = cpu_of(copies) - before[name]
+                per_change[name].append(spent * 1000 / (changes_per_round * COPIES))
         calls = emulator.calls()[first_call:]
-    # The calls come from three servers, interleaved. Count all connections.
+    # The calls come from all the servers, interleaved. Count all connections.
     connections = len({call["connection"] for call in calls})
     return per_change, 100 * connections / max(1, len(calls))
 
@@ -123,7 +139,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rounds", type=int, default=ROUNDS, help="CPU readings per server")
     parser.add_argument("--changes", type=int, default=CHANGES_PER_ROUND,
-                        help="cart changes per server and round")
+                        help="cart changes per server process and round")
     parser.add_argument("--store", choices=("files", "redis", "both"), default="both",
                         help="session store(s) to measure (Redis only when redis-server is installed)")
     args = parser.parse_args()
@@ -150,14 +166,15 @@ def main() -> int:
 
     headers = ["Sessions", "Server", "CPU ms per change", "Ratio to lean", "Rounds' ratios"]
     print_report(f"CPU per cart change: the shop vs the lean app ({args.rounds} rounds of {args.changes} "
-                 "changes per server, taking turns change by change)", markdown_table(headers, rows), [
-                     "Each server's own process CPU (utime + stime from /proc), development server "
+                 f"changes per server process, {COPIES} processes per server, taking turns change by change)",
+                 markdown_table(headers, rows), [
+                     "Each server's own processes' CPU (utime + stime from /proc), development server "
                      "(werkzeug, threaded), SQLite, one client posting alternating carts; every change is "
                      "one KCO update.",
                      "Lean app: bench/lean_app.py, the essential work only (session, JSON, integer order "
                      "math, one requests.Session POST, session save).",
                  ])
-    print_report("KCO connections opened per 100 calls (all three servers' calls, keep-alive emulator)",
+    print_report("KCO connections opened per 100 calls (all the servers' calls, keep-alive emulator)",
                  markdown_table(["Sessions", "Connections per 100 KCO calls"], reuse), [
                      "From the emulator's request log: distinct client connections (address:port) over "
                      "calls. Without reuse it would be 100.",
