@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import redis
+from redis.commands.core import Script
 from werkzeug.http import parse_cookie
 
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
@@ -125,6 +126,13 @@ RELEASE = """
 if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end
 return 0
 """
+# Saves the session (KEYS[1], for ARGV[2] seconds) and then frees the lock (KEYS[2]) if it is still this
+# request's, in one command; the save comes first, so the next request of this session reads it.
+SAVE_AND_RELEASE = """
+redis.call('set', KEYS[1], ARGV[1], 'EX', ARGV[2])
+if redis.call('get', KEYS[2]) == ARGV[3] then return redis.call('del', KEYS[2]) end
+return 0
+"""
 REDIS_RETRY_SECONDS = 0.01
 
 
@@ -139,15 +147,13 @@ class HeldRedisSession:
     stored: bytes
     lock_key: str
     token: str
+    save_and_release_script: Script
     released: bool = False
 
-    def save_and_release(self, client: redis.Redis, store_id: str, value: bytes, seconds: int) -> None:
-        """Saves the session and frees the lock in one pipeline, the save first, so the next request of this
-        session reads it. If the pipeline fails, `released` stays False and the lock is freed on its own."""
-        pipeline = client.pipeline(transaction=False)
-        pipeline.set(store_id, value, ex=seconds)
-        pipeline.eval(RELEASE, 1, self.lock_key, self.token)
-        pipeline.execute()
+    def save_and_release(self, store_id: str, value: bytes, seconds: int) -> None:
+        """Saves the session under `store_id` and frees the lock, in one command (`SAVE_AND_RELEASE`). If it
+        fails, `released` stays False and the lock is freed by SessionLock, or on its own."""
+        self.save_and_release_script(keys=[store_id, self.lock_key], args=[value, seconds, self.token])
         self.released = True
 
 
@@ -164,6 +170,7 @@ class RedisLocks:
         self.session_prefix = session_prefix
         self._acquire_if_stored = client.register_script(ACQUIRE_IF_STORED)
         self._release = client.register_script(RELEASE)
+        self._save_and_release = client.register_script(SAVE_AND_RELEASE)
 
     @contextmanager
     def hold_if_stored(self, sid: str) -> Iterator[Found]:
@@ -184,7 +191,7 @@ class RedisLocks:
         if answer[0] < 0:
             yield Found.RENEWED if waited else Found.NEVER_STORED
             return
-        held = HeldRedisSession(self.session_prefix + sid, answer[1], key, token)
+        held = HeldRedisSession(self.session_prefix + sid, answer[1], key, token, self._save_and_release)
         context = held_redis_session.set(held)
         try:
             yield Found.HELD

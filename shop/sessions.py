@@ -99,7 +99,7 @@ class SessionFiles(FileSystemCache):
 class LockedRedisSessions(RedisSessionInterface):
     """Flask-Session's Redis sessions, in step with the session lock (shop/session_lock.py `RedisLocks`): a
     request that holds the lock opens its session from what the lock read, and saves it and frees the lock
-    in one pipeline. Every other request (no lock) reads and writes as Flask-Session does. The two methods
+    in one command. Every other request (no lock) reads and writes as Flask-Session does. The two methods
     are the ones each Flask-Session 0.8 backend implements (the version requirements.txt pins)."""
 
     def _retrieve_session_data(self, store_id: str) -> dict[str, Any] | None:
@@ -113,8 +113,8 @@ class LockedRedisSessions(RedisSessionInterface):
         if held is None or held.released:
             super()._upsert_session(session_lifetime, session, store_id)
             return
-        held.save_and_release(self.client, store_id, self.serializer.encode(session),
-                              int(session_lifetime.total_seconds()))
+        seconds = int(session_lifetime.total_seconds())
+        held.save_and_release(store_id, self.serializer.encode(session), seconds)
 
 
 # --- A new session id when the shopper starts paying and when they have paid --------------------------------
