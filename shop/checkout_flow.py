@@ -11,7 +11,6 @@ call here is never undone by this request's older copy of the row.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -93,9 +92,9 @@ class CheckoutFlow:
         state, checkout = self.load(session)
         totals = self.totals(state, checkout)  # built and checked once, for KCO and for the answer
         desired = self.desired(state, checkout, totals)
-        reference = functools.cache(new_checkout_reference)  # made only if an order is created
+        reference = new_checkout_reference()  # used only if an order is created
         outcome = self._already_paid(state, checkout) or self.sync.on_page_load(
-            state.order_id, desired, lambda: self.create_extras(reference()))
+            state.order_id, desired, lambda: self.create_extras(reference))
         self._store(state, checkout, outcome, reference)
         state.save_to(session)
         self._observe(state, desired, outcome)
@@ -108,10 +107,10 @@ class CheckoutFlow:
         apply(state)  # raises ShopError for bad input: nothing has been written yet
         totals = self.totals(state, checkout)  # built and checked once, for KCO and for the answer
         desired = self.desired(state, checkout, totals)
-        reference = functools.cache(new_checkout_reference)  # made only if an order is created
+        reference = new_checkout_reference()  # used only if an order is created
         outcome = self._already_paid(state, checkout) or self.sync.on_change(
             state.order_id, desired, checkout.kco_fingerprint if checkout else None,
-            lambda: self.create_extras(reference()))
+            lambda: self.create_extras(reference))
         self._store(state, checkout, outcome, reference)
         state.save_to(session)  # kept even when KCO failed: the shopper's change is not lost
         self._observe(state, desired, outcome)
@@ -262,13 +261,13 @@ class CheckoutFlow:
         }
 
     def _store(self, state: ShopperState, checkout: Checkout | None, outcome: Outcome,
-               reference: Callable[[], str]) -> None:
+               reference: str) -> None:
         if outcome.action is Action.CREATED:
             assert outcome.order_id is not None
             state.order_id = outcome.order_id
             shipping_id, us_region = _shipping_and_region(state, checkout)
             self.records.add_checkout(Checkout(
-                order_id=outcome.order_id, reference=reference(), cart=dict(state.cart),
+                order_id=outcome.order_id, reference=reference, cart=dict(state.cart),
                 kco_cart=dict(state.cart), country=state.country,
                 locale=state.locale, shipping_option_id=shipping_id, us_region=us_region,
                 kco_fingerprint=outcome.fingerprint, market_revision=state.market_revision,
