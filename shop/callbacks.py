@@ -75,6 +75,15 @@ def _shipping_service_response(order_body: Mapping[str, Any]) -> dict[str, Any]:
                                              "purchase_currency", "locale", "shipping_options")}
 
 
+def _answer_and_remember(records: Records, checkout: Checkout, order_body: Mapping[str, Any],
+                         fields: tuple[str, ...]) -> CallbackAnswer:
+    """The refine callback's answer; KCO holds `order_body` once it takes it, so the row keeps its fingerprint
+    along with the `fields` the callback changed."""
+    checkout.kco_fingerprint = content_fingerprint(order_body)
+    records.save_checkout(checkout, (*fields, "kco_fingerprint"))
+    return _shipping_service_response(order_body), 200
+
+
 def _widget_cart(checkout: Checkout) -> dict[str, int]:
     """The cart of the order as KCO holds it: refine callbacks re-price it and never add what the shopper
     changed elsewhere meanwhile (another tab); the validation callback catches that difference instead."""
@@ -104,9 +113,8 @@ def refine_for_address(records: Records, checkout: Checkout, body: Mapping[str, 
         checkout.country, checkout.locale = market.country, locale
         checkout.market_revision += 1  # the shopper's session adopts it on its next request
     checkout.us_region = us_region
-    checkout.kco_fingerprint = content_fingerprint(order_body)
-    records.save_checkout(checkout, ("country", "locale", "market_revision", "us_region", "kco_fingerprint"))
-    return _shipping_service_response(order_body), 200
+    return _answer_and_remember(records, checkout, order_body,
+                                ("country", "locale", "market_revision", "us_region"))
 
 
 def choose_shipping_option(records: Records, checkout: Checkout, body: Mapping[str, Any]) -> CallbackAnswer:
@@ -121,9 +129,7 @@ def choose_shipping_option(records: Records, checkout: Checkout, body: Mapping[s
     if order_body is None:
         return _refused("approval_failed", "Your cart is empty.")
     checkout.shipping_option_id = option_id
-    checkout.kco_fingerprint = content_fingerprint(order_body)
-    records.save_checkout(checkout, ("shipping_option_id", "kco_fingerprint"))
-    return _shipping_service_response(order_body), 200
+    return _answer_and_remember(records, checkout, order_body, ("shipping_option_id",))
 
 
 def order_matches_shop(checkout: Checkout, order: Mapping[str, Any]) -> bool:
