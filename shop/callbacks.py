@@ -193,6 +193,7 @@ def record_fraud_decision(client: KCOClient, records: Records, checkout: Checkou
         raise ShopError("bad_notification", "Unknown event_type, or an order_id that is not the URL's.", 400)
     if records.order(order_id) is None:
         om_order = client.read_om_order(order_id)
-        records.record_order({**om_order, "order_id": order_id}, recorded_by="notification",
-                             fraud_status=decision)
+        if records.record_order({**om_order, "order_id": order_id}, recorded_by="notification",
+                                fraud_status=decision):
+            return  # recorded with the decision; else a push or the confirmation recorded it meanwhile
     records.set_fraud_status(order_id, decision)
