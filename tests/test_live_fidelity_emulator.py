@@ -346,12 +346,17 @@ REAL_SCHEDULE = [timedelta(minutes=minutes) for minutes in (2, 5, 15, 30, 60)] +
     timedelta(hours=hours) for hours in (5, 9, 13, 17, 21, 25, 29, 33, 37, 41, 45)]
 
 
-def test_the_real_push_schedule_runs_on_the_emulator_clock_until_48_hours(
-    emulator: EmulatorControl, merchant: Merchant
-) -> None:
+def completed_on_the_real_push_schedule(emulator: EmulatorControl, merchant: Merchant) -> str:
     emulator.settings(push_schedule="real")
     order_id = open_order(emulator, merchant)
     emulator.complete(order_id)
+    return order_id
+
+
+def test_the_real_push_schedule_runs_on_the_emulator_clock_until_48_hours(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    order_id = completed_on_the_real_push_schedule(emulator, merchant)
     completed_at = parse_time(emulator.order(order_id)["completed_at"])
     state = emulator.stored(order_id)["state"]
     assert [parse_time(due) - completed_at for due in state["push_due"]] == REAL_SCHEDULE
@@ -369,9 +374,7 @@ def test_the_real_push_schedule_runs_on_the_emulator_clock_until_48_hours(
 def test_the_real_push_schedule_stops_once_the_order_is_acknowledged(
     emulator: EmulatorControl, merchant: Merchant
 ) -> None:
-    emulator.settings(push_schedule="real")
-    order_id = open_order(emulator, merchant)
-    emulator.complete(order_id)
+    order_id = completed_on_the_real_push_schedule(emulator, merchant)
     emulator.advance_clock(120)
     acknowledged = emulator.api.post(
         f"{emulator.base_url}/ordermanagement/v1/orders/{order_id}/acknowledge", timeout=5)
