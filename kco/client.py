@@ -30,7 +30,6 @@ from __future__ import annotations
 import base64
 import json
 import logging
-import os
 import platform
 import time
 import uuid
@@ -232,16 +231,16 @@ class _Request:
     """Safe to repeat: a read, or a write protected by an idempotency key."""
 
 
-def pooled_session(base_url: str) -> requests.Session:
-    """A session that keeps KCO connections alive and reads the environment's proxy and CA bundle settings
-    once, here: with `trust_env` on, requests reads them again on every call."""
-    session = requests.Session()
-    session.proxies.update(requests.utils.get_environ_proxies(base_url))
-    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-    if bundle:
-        session.verify = bundle
-    session.trust_env = False
-    return session
+class KCOAuth(requests.auth.AuthBase):
+    """The configured credentials as requests' `auth`, so they win over a `.netrc` entry for the KCO host, as
+    requests documents for an explicit `auth` (with none configured, `.netrc` is used)."""
+
+    def __init__(self, authorization: str) -> None:
+        self.authorization = authorization
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = self.authorization
+        return request
 
 
 class KCOClient:
@@ -256,7 +255,10 @@ class KCOClient:
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.config = config
-        self.session = session if session is not None else pooled_session(config.base_url)
+        # One session keeps KCO connections alive. It honours the environment as requests documents:
+        # HTTPS_PROXY and NO_PROXY per URL, REQUESTS_CA_BUNDLE, and .netrc when no credentials are configured.
+        self.session = session if session is not None else requests.Session()
+        self._auth = KCOAuth(config.authorization) if config.authorization else None
         self.on_call = on_call
         self._sleep = sleep
 
@@ -371,25 +373,17 @@ class KCOClient:
             "Accept": "application/json",
             **request.headers,
         }
-        authorization = self.config.authorization
-        if authorization:
-            headers["Authorization"] = authorization
         if request.body is not None:
             # Required on create and update (kco-rules: request-headers).
             headers["Content-Type"] = "application/json"
         started = time.perf_counter()
         try:
-            # Prepared and sent as it is: a KCO call takes nothing from the session but its connections,
-            # proxies and CA bundle (which `send` applies), so the per-call merging of session cookies,
-            # auth, hooks and environment that `Session.request` does is skipped.
-            prepared = requests.Request(
+            response = self.session.request(
                 request.method,
                 self.config.base_url + request.path,
                 data=json.dumps(request.body) if request.body is not None else None,
                 headers=headers,
-            ).prepare()
-            response = self.session.send(
-                prepared,
+                auth=self._auth,
                 timeout=(self.config.connect_timeout, self.config.read_timeout),
                 # A redirect is not part of the API; not following it also keeps the Authorization header
                 # from travelling anywhere else.

@@ -11,6 +11,7 @@ import json
 import logging
 import re
 import socket
+import threading
 import uuid
 
 import pytest
@@ -535,28 +536,57 @@ def https_proxy(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("no_proxy", raising=False)
 
 
-def test_the_client_reads_the_proxy_from_the_environment_once_and_keeps_it(monkeypatch, https_proxy,
-                                                                           recorder):
+def test_each_call_uses_the_proxy_and_ca_bundle_the_environment_names_at_that_moment(monkeypatch, https_proxy,
+                                                                                   kco_api, recorder):
     client = make_client(recorder)
-    monkeypatch.delenv("HTTPS_PROXY")
-    assert client.session.proxies["https"] == "http://proxy.example.com:3128"
-    assert client.session.trust_env is False  # not read again per call
-
-
-def test_each_call_goes_through_the_proxy_and_ca_bundle_read_at_start(monkeypatch, https_proxy, kco_api,
-                                                                      recorder):
     monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/shop-ca.pem")
-    client = make_client(recorder)
-    monkeypatch.delenv("HTTPS_PROXY")
-    monkeypatch.delenv("REQUESTS_CA_BUNDLE")
     kco_api.get(ORDER_URL, json=ORDER)
     client.read_order(ORDER_ID)
     sent = kco_api.calls[0].request.req_kwargs
-    assert sent["proxies"]["https"] == "http://proxy.example.com:3128"
+    assert sent["proxies"]["https"] == PROXY
     assert sent["verify"] == "/etc/ssl/certs/shop-ca.pem"
 
 
-def test_the_client_sends_no_proxy_for_a_host_in_no_proxy(monkeypatch, recorder):
-    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example.com:3128")
-    monkeypatch.setenv("NO_PROXY", "api.playground.kustom.co")
-    assert make_client(recorder).session.proxies == {}
+def test_no_proxy_for_the_kco_host_bypasses_https_proxy(monkeypatch, https_proxy, kco_api, recorder):
+    monkeypatch.setenv("NO_PROXY", "example.com,api.playground.kustom.co")
+    kco_api.get(ORDER_URL, json=ORDER)
+    make_client(recorder).read_order(ORDER_ID)
+    assert "https" not in kco_api.calls[0].request.req_kwargs["proxies"]
+
+
+def test_no_proxy_is_honoured_on_a_real_connection(monkeypatch, recorder):
+    """A proxy on a closed port would make every call fail; NO_PROXY for the KCO host sends it directly."""
+    with socket.socket() as closed, socket.socket() as kco:
+        closed.bind(("127.0.0.1", 0))
+        kco.bind(("127.0.0.1", 0))
+        kco.listen()
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed.getsockname()[1]}")
+        client = make_client(recorder, base_url=f"http://127.0.0.1:{kco.getsockname()[1]}")
+        with pytest.raises(KCOUnreachable, match="ProxyError"):
+            client.read_order(ORDER_ID)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
+        served = threading.Thread(target=lambda: _answer_once(kco, answer))
+        served.start()
+        assert client.read_order(ORDER_ID) == {}
+        served.join()
+
+
+def _answer_once(listening: socket.socket, answer: bytes) -> None:
+    connection, _ = listening.accept()
+    with connection:
+        connection.recv(65536)
+        connection.sendall(answer)
+
+
+def test_netrc_gives_credentials_only_when_none_are_configured(monkeypatch, tmp_path, kco_api, recorder):
+    netrc = tmp_path / "netrc"
+    netrc.write_text("machine api.playground.kustom.co login netrc-user password netrc-pass\n")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    kco_api.get(ORDER_URL, json=ORDER)
+    make_client(recorder, username=None, password=None).read_order(ORDER_ID)
+    make_client(recorder).read_order(ORDER_ID)
+    from_netrc, configured = (call.request.headers["Authorization"] for call in kco_api.calls)
+    assert from_netrc == "Basic " + base64.b64encode(b"netrc-user:netrc-pass").decode()
+    assert configured == "Basic " + base64.b64encode(f"M123-test:{PASSWORD}".encode()).decode()
