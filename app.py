@@ -8,7 +8,7 @@ errors, server_timing); workshop/ is an optional teaching panel. Run: `python ap
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask import Flask, Response, redirect, render_template, request, session
@@ -16,11 +16,11 @@ from flask import Flask, Response, redirect, render_template, request, session
 from kco.checkout import Action, CheckoutSync
 from kco.client import KCOClient
 from kco.markets import MARKETS
-from shop import callbacks, dev_server, errors, security, server_timing, sessions
-from shop.cart import ShopperState, parse_cart, parse_form_quantity, parse_market, parse_sku
+from shop import budgets, callbacks, dev_server, errors, security, server_timing, sessions
+from shop.cart import Checkout, parse_cart, parse_form_quantity, parse_market, parse_sku
 from shop.catalogue import PRODUCTS, priced_products
 from shop.checkout_flow import CheckoutFlow, confirmation_path, sync_timeout_ms
-from shop.records import Checkout, Records
+from shop.records import Records
 from shop.settings import Settings
 from shop.shopper_language import SHOPPER_LANGUAGE_FILTERS
 from workshop import inspector
@@ -32,14 +32,15 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(settings.instance_path))
     # PUBLIC_BASE_URL: where KCO reaches this shop; unset, shop/dev_server.py fills it in once bound.
     app.config.update(SECRET_KEY=settings.secret_key, PUBLIC_BASE_URL=settings.public_base_url)
+    records = Records(settings.database_url)
     server_timing.init_app(app)
-    sessions.init_app(app, settings)
+    sessions.init_app(app, settings, records)
     security.init_app(app, settings)
     errors.init_app(app)
-    records = Records(settings.database_url)
     client = KCOClient(settings.kco, on_call=server_timing.remember_call)
     flow = CheckoutFlow(CheckoutSync(client), records, settings.secret_key,
                         lambda: app.config["PUBLIC_BASE_URL"] or "http://127.0.0.1:5000")
+    budgets.init_app(app, settings, has_order=lambda: flow.current(session).order_id is not None)
     app.jinja_env.filters.update(SHOPPER_LANGUAGE_FILTERS)  # money and names in the shopper's language
     app.jinja_env.globals.update(markets=MARKETS, sync_timeout_ms=sync_timeout_ms(settings.kco))
     inspector.init_app(app, flow, settings)  # workshop mode (docs/workshop.md)
@@ -47,25 +48,30 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     # The catalogue; "Add to cart" is a plain form post, so it works without JavaScript.
     @app.get("/")
     def catalogue() -> str:
-        state, added = ShopperState.from_session(session), PRODUCTS.get(request.args.get("added", ""))
-        return render_template("catalogue.html", products=PRODUCTS.values(), state=state, added=added)
+        added = PRODUCTS.get(request.args.get("added", ""))
+        return render_template("catalogue.html", products=PRODUCTS.values(), checkout=flow.current(session),
+                               added=added)
 
     # Adds one product: no KCO call, but the checkout row learns the cart (kco-rules: validation-callback).
     @app.post("/cart/add")
     def add_to_cart() -> Response:
         sku = parse_sku(request.form.get("sku"))
         quantity = parse_form_quantity(request.form.get("quantity", "1"))
-        flow.note_cart(session, lambda state: state.add(sku, quantity))
+        flow.note(session, lambda checkout, at: checkout.add(sku, quantity, at))
         return redirect(f"/?added={sku}", 303)
 
     # The checkout: one read of the KCO order, then a create or update only when needed (kco/checkout.py).
+    # A page that shows the widget gives the session a new id (session fixation, shop/sessions.py).
     @app.get("/checkout")
     def checkout_page() -> Response | str:
         page = flow.page_load(session)
         if page.outcome.action is Action.COMPLETED:
             return redirect(confirmation_path(page.outcome.order_id), 303)
-        return render_template("checkout.html", state=page.state, answer=page.answer, message=page.message(
-            request.args.get("error")), html_snippet=page.outcome.html_snippet)
+        if page.outcome.html_snippet:
+            sessions.renew_session_id(records)
+        return render_template("checkout.html", checkout=page.checkout, answer=page.answer,
+                               message=page.message(request.args.get("error")),
+                               html_snippet=page.outcome.html_snippet)
 
     # KCO sends the shopper here after the purchase (merchant_urls.confirmation, kco-rules: merchant-urls).
     @app.get("/confirmation")
@@ -73,59 +79,69 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         shown = flow.confirmation(session, request.args.get("order_id", ""))
         if shown is None:  # KCO says the order is not complete
             return redirect("/checkout", 303)
+        sessions.renew_session_id(records)
         return render_template("confirmation.html", **vars(shown))
 
     @app.get("/terms")  # linked in the widget: merchant_urls.terms is required (kco-rules: merchant-urls)
     def terms() -> str:
-        return render_template("terms.html", state=ShopperState.from_session(session))
+        return render_template("terms.html", checkout=flow.current(session))
 
     # Products priced for the session's market: prices always come from the server.
     @app.get("/api/products")
     def products() -> dict[str, Any]:
-        return {"products": priced_products(ShopperState.from_session(session).market.currency)}
+        return {"products": priced_products(flow.current(session).market.currency)}
 
     # The cart as the server holds it, with its order id: the page's source of truth after any failure.
     @app.get("/api/cart")
     def cart() -> dict[str, Any]:
-        return flow.answer(*flow.load(session))
+        return flow.answer(flow.current(session))
 
     # Replaces the whole cart and updates the KCO order without reading it (kco-rules: update-ongoing-order).
     @app.post("/api/cart")
     def replace_cart() -> dict[str, Any]:
         new_cart = parse_cart(request.get_json(force=True, silent=True))
-        return flow.change(session, lambda state: state.set_cart(new_cart))
+        return changed(lambda checkout, at: checkout.set_cart(new_cart, at))
 
     # Country and/or language: the order's currency, locale and prices follow (kco-rules: market-change).
     @app.post("/api/market")
     def change_market() -> dict[str, Any]:
         body = request.get_json(force=True, silent=True)
-        return flow.change(session, lambda state: state.move_to(*parse_market(body, state)))
+        return changed(lambda checkout, at: checkout.move_to(*parse_market(body, checkout), at))
+
+    def changed(apply: Callable[[Checkout, int], None]) -> dict[str, Any]:
+        answer = flow.change(session, apply)
+        if "html_snippet" in answer:  # a new order: a new session id (shop/sessions.py)
+            sessions.renew_session_id(records)
+        return answer
 
     # KCO's server-side callbacks; their URLs, with a token only this shop can make, are set at create time.
-    def checkout_and_body() -> tuple[Checkout, Mapping[str, Any]]:
-        return (callbacks.verified_checkout(records, settings.secret_key, request.args),
-                callbacks.callback_body(request.get_json(force=True, silent=True)))
+    def body() -> Mapping[str, Any]:
+        return callbacks.callback_body(request.get_json(force=True, silent=True))
+
+    def refined(decide: callbacks.Refine) -> tuple[dict[str, Any], int]:
+        return callbacks.refine(records, settings.secret_key, request.args, body(), decide)
 
     # A (shipping) address typed: prices, currency, locale, US sales tax follow (kco-rules: refine-callbacks).
     @app.post("/kco/callbacks/address_update")
     def address_update() -> tuple[dict[str, Any], int]:
-        return callbacks.refine_for_address(records, *checkout_and_body(), billing_first=False)
+        return refined(callbacks.for_address(billing_first=False))
 
     # The shopper changed the billing country inside the widget (kco-rules: refine-callbacks, market-change).
     @app.post("/kco/callbacks/country_change")
     def country_change() -> tuple[dict[str, Any], int]:
-        return callbacks.refine_for_address(records, *checkout_and_body(), billing_first=True)
+        return refined(callbacks.for_address(billing_first=True))
 
     # A shipping option picked in the widget: its shipping_fee line (kco-rules: automatic-shipping-cost).
     @app.post("/kco/callbacks/shipping_option_update")
     def shipping_option_update() -> tuple[dict[str, Any], int]:
-        return callbacks.choose_shipping_option(records, *checkout_and_body())
+        return refined(callbacks.choose_shipping_option)
 
     # Last check before KCO completes the purchase: lines, amounts and currency must be the shop's at today's
     # prices, not the country (kco-rules: validation-price); else 303 back (kco-rules: validation-callback).
     @app.post("/kco/callbacks/validation")
     def validation() -> Response:
-        if callbacks.order_matches_shop(*checkout_and_body()):
+        checkout = callbacks.verified_checkout(records, settings.secret_key, request.args)
+        if callbacks.order_matches_shop(checkout, body()):
             return Response(status=200)
         return redirect(f"{flow.public_base_url()}/checkout?error=cart_changed", 303)
 
@@ -133,14 +149,15 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     # (shop/errors.py), so KCO pushes again (kco-rules: push-and-acknowledge).
     @app.post("/kco/callbacks/push")
     def push() -> Response:
-        checkout = callbacks.verified_checkout(records, settings.secret_key, request.args)
-        callbacks.acknowledge_push(client, records, checkout.order_id)
+        checkout = callbacks.current_checkout(records, settings.secret_key, request.args)
+        callbacks.acknowledge_push(client, records, str(checkout.order_id))
         return Response(status=200)
 
     # After the fraud review of a pending order, KCO posts the decision (kco-rules: pending-orders).
     @app.post("/kco/callbacks/notification")
     def notification() -> Response:
-        callbacks.record_fraud_decision(client, records, *checkout_and_body())
+        checkout = callbacks.current_checkout(records, settings.secret_key, request.args)
+        callbacks.record_fraud_decision(client, records, str(checkout.order_id), body())
         return Response(status=200)
 
     return app

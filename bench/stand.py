@@ -48,9 +48,9 @@ def running_emulator() -> Iterator[ServerProcess]:
 def shop_env(instance_path: Path) -> dict[str, str]:
     """The shop as a merchant runs it: the workshop's KCO inspector is off, so the figures are the shop's,
     not the inspector's."""
-    # Every benchmark shopper comes from 127.0.0.1: lift the per-client order budget (shop/order_budget.py).
+    # Every benchmark shopper comes from 127.0.0.1: lift the per-client budgets (shop/budgets.py).
     return {"SECRET_KEY": SECRET_KEY, "INSTANCE_PATH": str(instance_path), "KCO_INSPECTOR": "0",
-            "ORDER_CREATION_LIMIT": "100000 per hour",
+            "ORDER_CREATION_LIMIT": "100000 per hour", "CART_CREATION_LIMIT": "100000 per hour",
             **KCO_DEMO_CREDENTIALS}
 
 

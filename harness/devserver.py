@@ -122,8 +122,8 @@ def gunicorn_shop_process(kco_api_url: str, bind: str = "127.0.0.1:0", workers: 
     `bind` may be `fd://N` for a socket the caller already listens on (then its port is known before the
     shop starts, e.g. to set PUBLIC_BASE_URL to it); pass the same N in `pass_fds`.
     """
-    argv = [sys.executable, "-m", "gunicorn", "-c", "python:shop.gunicorn_conf", "--workers", str(workers),
-            "--threads", str(threads), "--bind", bind, "app:create_app()"]
+    argv = [sys.executable, "-m", "gunicorn", "--workers", str(workers), "--threads", str(threads),
+            "--bind", bind, "app:create_app()"]
     return ServerProcess(name, argv, {"KCO_API_URL": kco_api_url, **(env or {})}, echo, pass_fds=pass_fds)
 
 

@@ -2,28 +2,30 @@
 
 The callbacks' contract: kco-rules: refine-callbacks, validation-callback, push-and-acknowledge,
 pending-orders (the notification after a fraud review).
-KCO posts these without the shopper's cookie, so each answer starts from the `checkouts` row of the order
-(the cart KCO was last sent, market, shipping option), never from amounts in the callback body: a callback
-body is only trusted for what the shopper typed (address, country, chosen shipping option). Every callback
-first checks the URL's token (`verified_checkout`).
+KCO posts these without the shopper's cookie, so each answer starts from the checkout of the order (the cart
+KCO was last sent, market, shipping option), never from amounts in the callback body: a callback body is only
+trusted for what the shopper typed (address, country, chosen shipping option). Every callback first checks
+the URL's token (`verified_checkout`).
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from kco.checkout import content_fingerprint, order_content
 from kco.client import KCOClient
 from kco.markets import Market, UnsupportedCountry, get_market
+from shop.cart import Checkout, arrival
 from shop.catalogue import SHIPPING_METHODS
 from shop.errors import ShopError
 from shop.pricing import kco_order_body
-from shop.records import Checkout, Records
+from shop.records import CheckoutChanged, Records
 from shop.security import callback_token_valid
 
 CallbackAnswer = tuple[dict[str, Any], int]  # (body, status), as a Flask view returns it
+ATTEMPTS = 3  # a callback whose store keeps finding the checkout changed by others gives up
 
 # Order Management's fraud_status (ACCEPTED, PENDING or REJECTED: order-management-v1-openapi.yml getOrder) as
 # the shop records it. Anything else counts as pending, so an order is never shipped on a status the shop does
@@ -40,11 +42,28 @@ def recorded_fraud_status(om_order: Mapping[str, Any]) -> str:
     return RECORDED_FRAUD_STATUS.get(str(om_order.get("fraud_status", "")).upper(), "pending")
 
 
-def verified_checkout(records: Records, secret_key: str, args: Mapping[str, str]) -> Checkout:
-    """The checkout row the callback URL names, if the URL's token was made by this shop for it; else 403."""
-    checkout = records.checkout(args.get("order_id"))
-    if checkout is None or not callback_token_valid(secret_key, checkout.reference, args.get("token")):
+def verified_checkout(records: Records, secret_key: str, args: Mapping[str, str]) -> Checkout | None:
+    """The checkout of the order the callback URL names, if the URL's token was made by this shop for that
+    order; 403 if not.
+
+    None when the token is good but its checkout has moved on to a newer order (the URL's reference is no
+    longer its): a replaced order must never be paid."""
+    reference = args.get("reference") or ""
+    if not callback_token_valid(secret_key, reference, args.get("token")):
         raise ShopError("callback_forbidden", "Unknown order or bad callback token.", 403)
+    checkout = records.checkout_for_reference(reference)
+    if checkout is None:
+        return None
+    if checkout.order_id != args.get("order_id"):
+        raise ShopError("callback_forbidden", "Unknown order or bad callback token.", 403)
+    return checkout
+
+
+def current_checkout(records: Records, secret_key: str, args: Mapping[str, str]) -> Checkout:
+    """`verified_checkout` for the callbacks that need the order to be its checkout's own: 403 otherwise."""
+    checkout = verified_checkout(records, secret_key, args)
+    if checkout is None:
+        raise ShopError("callback_forbidden", "This order was replaced by a newer one.", 403)
     return checkout
 
 
@@ -75,75 +94,96 @@ def _shipping_service_response(order_body: Mapping[str, Any]) -> dict[str, Any]:
                                              "purchase_currency", "locale", "shipping_options")}
 
 
-def _answer_and_remember(records: Records, checkout: Checkout, order_body: Mapping[str, Any],
-                         fields: tuple[str, ...]) -> CallbackAnswer:
-    """The refine callback's answer; KCO holds `order_body` once it takes it, so the row keeps its fingerprint
-    along with the `fields` the callback changed."""
-    checkout.kco_fingerprint = content_fingerprint(order_body)
-    records.save_checkout(checkout, (*fields, "kco_fingerprint"))
-    return _shipping_service_response(order_body), 200
-
-
 def _widget_cart(checkout: Checkout) -> dict[str, int]:
     """The cart of the order as KCO holds it: refine callbacks re-price it and never add what the shopper
     changed elsewhere meanwhile (another tab); the validation callback catches that difference instead."""
     return checkout.kco_cart if checkout.kco_cart is not None else checkout.cart
 
 
-def refine_for_address(records: Records, checkout: Checkout, body: Mapping[str, Any],
-                       billing_first: bool) -> CallbackAnswer:
+# A refine callback: from the checkout, the callback body and when it reached the shop, the order body KCO
+# should hold (the checkout changed to match it), or a refusal. Run again from the stored checkout if another
+# request stored it meanwhile.
+Refine = Callable[[Checkout, Mapping[str, Any], int], "dict[str, Any] | CallbackAnswer"]
+
+
+def refine(records: Records, secret_key: str, args: Mapping[str, str], body: Mapping[str, Any],
+           decide: Refine) -> CallbackAnswer:
+    """Answers a refine callback with `decide`; the checkout keeps the answer's fingerprint, because KCO holds
+    that content once it takes the answer."""
+    arrived = arrival()
+    for _ in range(ATTEMPTS):
+        checkout = verified_checkout(records, secret_key, args)
+        if checkout is None:
+            return _refused("approval_failed", "This checkout was replaced. Please reload the page.")
+        decided = decide(checkout, body, arrived)
+        if isinstance(decided, tuple):
+            return decided
+        checkout.kco_fingerprint = content_fingerprint(decided)
+        try:
+            records.save(checkout)
+        except CheckoutChanged:
+            continue
+        return _shipping_service_response(decided), 200
+    raise ShopError("checkout_busy", "The checkout is being changed; please try again.", 503)
+
+
+def for_address(billing_first: bool) -> Refine:
     """address_update (shipping address first) and country_change (billing address first).
 
     The new country sets currency and locale (kco-rules: market-change); a US address sets the sales tax of
-    its state (kco-rules: us-sales-tax). The checkout row records the move so the shopper's page follows it.
+    its state (kco-rules: us-sales-tax). The checkout records the move, so the shopper's page follows it.
     """
     keys = ("billing_address", "shipping_address")
-    address = _address(body, *(keys if billing_first else reversed(keys)))
-    try:
-        market: Market = get_market(str(address.get("country") or checkout.country))
-    except UnsupportedCountry:
-        return _refused("unsupported_shipping_address", "Sorry, we don't deliver to that country.")
-    locale = checkout.locale if market.country == checkout.country else market.default_locale
-    us_region = (str(address.get("region") or "")[:8] or None) if market.country == "US" else None
-    order_body = kco_order_body(_widget_cart(checkout), market, locale, checkout.shipping_option_id,
-                                us_region)
-    if order_body is None:
-        return _refused("approval_failed", "Your cart is empty.")
-    if market.country != checkout.country:
-        checkout.country, checkout.locale = market.country, locale
-        checkout.market_revision += 1  # the shopper's session adopts it on its next request
-    checkout.us_region = us_region
-    return _answer_and_remember(records, checkout, order_body,
-                                ("country", "locale", "market_revision", "us_region"))
+    if not billing_first:
+        keys = ("shipping_address", "billing_address")
+
+    def decide(checkout: Checkout, body: Mapping[str, Any], at: int) -> dict[str, Any] | CallbackAnswer:
+        address = _address(body, *keys)
+        try:
+            market: Market = get_market(str(address.get("country") or checkout.country))
+        except UnsupportedCountry:
+            return _refused("unsupported_shipping_address", "Sorry, we don't deliver to that country.")
+        if market.country != checkout.country:
+            # Unless the shopper's page set the market after this callback reached the shop.
+            checkout.move_to(market.country, market.default_locale, at)
+        region = str(address.get("region") or "")[:8] or None
+        checkout.us_region = region if checkout.country == "US" else None
+        order_body = kco_order_body(_widget_cart(checkout), checkout.market, checkout.locale,
+                                    checkout.shipping_option_id, checkout.region)
+        if order_body is None:
+            return _refused("approval_failed", "Your cart is empty.")
+        return order_body
+
+    return decide
 
 
-def choose_shipping_option(records: Records, checkout: Checkout, body: Mapping[str, Any]) -> CallbackAnswer:
-    """shipping_option_update: the order with the chosen option's `shipping_fee` line."""
+def choose_shipping_option(checkout: Checkout, body: Mapping[str, Any],
+                           at: int) -> dict[str, Any] | CallbackAnswer:
+    """shipping_option_update: the order with the chosen option's `shipping_fee` line. Only the widget picks
+    the shipping option, so `at` (when the callback came) has nothing to be compared with."""
     selected = body.get("selected_shipping_option")
     option_id = selected.get("id") if isinstance(selected, Mapping) else None
     if not isinstance(option_id, str) or option_id not in SHIPPING_METHODS:
         return _refused("approval_failed", "That delivery option is not available.")
-    market = get_market(checkout.country)
-    us_region = checkout.us_region if market.country == "US" else None
-    order_body = kco_order_body(_widget_cart(checkout), market, checkout.locale, option_id, us_region)
+    order_body = kco_order_body(_widget_cart(checkout), checkout.market, checkout.locale, option_id,
+                                checkout.region)
     if order_body is None:
         return _refused("approval_failed", "Your cart is empty.")
     checkout.shipping_option_id = option_id
-    return _answer_and_remember(records, checkout, order_body, ("shipping_option_id",))
+    return order_body
 
 
-def order_matches_shop(checkout: Checkout, order: Mapping[str, Any]) -> bool:
+def order_matches_shop(checkout: Checkout | None, order: Mapping[str, Any]) -> bool:
     """validation (kco-rules: validation-callback): does the order KCO is about to complete equal the cart the
     shop holds for it, at today's prices? Only what decides the price is compared: lines, amounts, currency
     (kco-rules: validation-price). The locale changes only the language (kco-rules: locales), and whether a
     country change inside the widget moves `purchase_country` is not documented: the lines and currency the
-    shop answered for the new country are what the shopper pays."""
-    try:
-        market = get_market(checkout.country)
-    except UnsupportedCountry:
+    shop answered for the new country are what the shopper pays. A replaced order (no checkout) never
+    matches."""
+    if checkout is None:
         return False
-    us_region = checkout.us_region if market.country == "US" else None
-    expected = kco_order_body(checkout.cart, market, checkout.locale, checkout.shipping_option_id, us_region)
+    expected = kco_order_body(checkout.cart, checkout.market, checkout.locale, checkout.shipping_option_id,
+                              checkout.region)
     if expected is None:
         return False  # the shop holds no cart for this order: never approve
     received, wanted = order_content(order), order_content(expected)
@@ -182,12 +222,11 @@ def acknowledge_push(client: KCOClient, records: Records, order_id: str) -> None
     records.mark_acknowledged(order_id)
 
 
-def record_fraud_decision(client: KCOClient, records: Records, checkout: Checkout,
+def record_fraud_decision(client: KCOClient, records: Records, order_id: str,
                           body: Mapping[str, Any]) -> None:
     """notification (kco-rules: pending-orders): `{order_id, event_type}` after the fraud review of a pending
     order. The shop records the decision; an order it has not recorded yet (no confirmation, no push so far)
     is read from Order Management first. Safe to repeat. Raises ShopError for a body that does not fit."""
-    order_id = checkout.order_id
     decision = FRAUD_DECISIONS.get(str(body.get("event_type", "")))
     if decision is None or body.get("order_id", order_id) != order_id:
         raise ShopError("bad_notification", "Unknown event_type, or an order_id that is not the URL's.", 400)

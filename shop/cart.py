@@ -1,13 +1,16 @@
-"""The shopper's state (cart, market, KCO order id) and the validation of what the browser sends.
+"""The shopper's checkout (cart, market, shipping choice, KCO order) and the validation of what the browser
+sends.
 
+A `Checkout` is one row of the shop's database (shop/records.py); the shopper's session holds only its id.
 The browser sends only SKUs, quantities, a country and a locale; prices come from the catalogue
 (`shop.pricing`). Every input is checked here before anything changes, so a rejected request leaves the
-session exactly as it was.
+checkout exactly as it was.
 """
 
 from __future__ import annotations
 
-from collections.abc import MutableMapping
+import secrets
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,15 +23,35 @@ DEFAULT_COUNTRY = "SE"
 
 
 @dataclass
-class ShopperState:
-    """What the shop keeps in the shopper's session. `cart` maps SKU to quantity, in the order added."""
+class Checkout:
+    """What one shopper is buying, and what the shop knows of the KCO order that sells it.
 
+    `cart` maps SKU to quantity, in the order added. `kco_cart` and `kco_fingerprint` describe what KCO was
+    last sent (None: unknown, read before trusting); the carts differ when the shopper changed the cart away
+    from the checkout page since. `reference` is the current order's callback reference (shop/security.py).
+    `version` counts the row's writes (0: not stored yet); `paid` is read with the row: the order is recorded
+    as completed.
+
+    `cart_set_at` and `market_set_at`: when the request that set the cart, and the market, reached the shop
+    (microseconds since the epoch). Of two requests that change the same part at once, the one that came
+    later wins, even if it is stored first: the earlier one finds a newer value and leaves it
+    (shop/checkout_flow.py).
+    """
+
+    id: str = field(default_factory=lambda: secrets.token_urlsafe(24))
     cart: dict[str, int] = field(default_factory=dict)
     country: str = DEFAULT_COUNTRY
     locale: str = ""
+    shipping_option_id: str | None = None
+    us_region: str | None = None
     order_id: str | None = None
-    market_revision: int = 0  # the checkout row's revision this session has seen (callbacks bump it)
-    confirmed_order_id: str | None = None
+    reference: str | None = None
+    kco_cart: dict[str, int] | None = None
+    kco_fingerprint: str | None = None
+    cart_set_at: int = 0
+    market_set_at: int = 0
+    version: int = 0
+    paid: bool = False
 
     def __post_init__(self) -> None:
         if not self.locale:
@@ -38,38 +61,33 @@ class ShopperState:
     def market(self) -> Market:
         return get_market(self.country)
 
-    def add(self, sku: str, quantity: int) -> None:
+    @property
+    def region(self) -> str | None:
+        """The US state whose sales tax applies; None outside the US."""
+        return self.us_region if self.country == "US" else None
+
+    def add(self, sku: str, quantity: int, at: int) -> None:
+        """Adds to whatever the cart holds, however late the request: an addition never undoes another."""
         self.cart[sku] = min(self.cart.get(sku, 0) + quantity, MAX_QUANTITY)
+        self.cart_set_at = max(self.cart_set_at, at)
 
-    def set_cart(self, cart: dict[str, int]) -> None:
-        self.cart = cart
+    def set_cart(self, cart: dict[str, int], at: int) -> None:
+        """The whole cart, unless a request that came later set it already."""
+        if at >= self.cart_set_at:
+            self.cart = cart
+            self.cart_set_at = at
 
-    def move_to(self, country: str, locale: str) -> None:
-        self.country, self.locale = country, locale
+    def move_to(self, country: str, locale: str, at: int) -> None:
+        """The market, unless a request that came later set it already."""
+        if at >= self.market_set_at:
+            self.country = country
+            self.locale = locale
+            self.market_set_at = at
 
-    @classmethod
-    def from_session(cls, session: MutableMapping[str, Any]) -> ShopperState:
-        return cls(
-            cart={sku: quantity for sku, quantity in session.get("cart", []) if sku in PRODUCTS},
-            country=session.get("country", DEFAULT_COUNTRY),
-            locale=session.get("locale", ""),
-            order_id=session.get("order_id"),
-            market_revision=session.get("market_revision", 0),
-            confirmed_order_id=session.get("confirmed_order_id"),
-        )
 
-    def save_to(self, session: MutableMapping[str, Any]) -> None:
-        """Write the state into the session, unless it is what the session holds already: a visitor who
-        changed nothing then costs no stored session (shop/sessions.py)."""
-        values = self._session_values()
-        if values == ShopperState.from_session(session)._session_values():
-            return
-        session.update(values)
-
-    def _session_values(self) -> dict[str, Any]:
-        return {"cart": [[sku, quantity] for sku, quantity in self.cart.items()], "country": self.country,
-                "locale": self.locale, "order_id": self.order_id, "market_revision": self.market_revision,
-                "confirmed_order_id": self.confirmed_order_id}
+def arrival() -> int:
+    """This moment, as `Checkout` stamps its changes: microseconds since the epoch."""
+    return time.time_ns() // 1000
 
 
 def _check_json(body: Any) -> None:
@@ -120,7 +138,7 @@ def parse_cart(body: Any) -> dict[str, int]:
     return {sku: quantity for sku, quantity in cart.items() if quantity > 0}
 
 
-def parse_market(body: Any, state: ShopperState) -> tuple[str, str]:
+def parse_market(body: Any, checkout: Checkout) -> tuple[str, str]:
     """`{"country": "DE", "locale": "de-DE"}` -> (country, locale).
 
     Without a locale: the country's default when the country changes, else the locale the shopper has.
@@ -134,7 +152,8 @@ def parse_market(body: Any, state: ShopperState) -> tuple[str, str]:
         raise ShopError("unsupported_country", "We don't sell to that country.") from None
     locale = body.get("locale")
     if locale is None:
-        return market.country, state.locale if market.country == state.country else market.default_locale
+        same_country = market.country == checkout.country
+        return market.country, checkout.locale if same_country else market.default_locale
     if not isinstance(locale, str):
         raise ShopError("unsupported_locale", "The locale must be a string such as de-DE.")
     try:

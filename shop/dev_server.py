@@ -16,22 +16,9 @@ from pathlib import Path
 
 from dotenv import load_dotenv
 from flask import Flask
-from werkzeug.serving import WSGIRequestHandler, make_server
+from werkzeug.serving import make_server
 
 from kco.errors import KCOError
-
-CALLBACK_PATH = "/kco/callbacks/"
-
-
-class CallbackTokenHidingHandler(WSGIRequestHandler):
-    """Werkzeug's request handler, except that the access log shows KCO's callback URLs without their query:
-    the query carries the callback token (shop/security.py), which must not end up in log files."""
-
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        path, separator, _query = getattr(self, "path", "").partition("?")
-        if separator and path.startswith(CALLBACK_PATH):
-            self.path = f"{path}?[hidden]"
-        super().log_request(code, size)
 
 
 def run(create_app: Callable[[], Flask]) -> None:
@@ -61,8 +48,7 @@ def _serve(create_app: Callable[[], Flask]) -> int:
     except (ValueError, KCOError) as error:
         print(f"Configuration error: {error}", file=sys.stderr, flush=True)
         return 1
-    server = make_server(args.host, args.port, app, threaded=True,
-                         request_handler=CallbackTokenHidingHandler)
+    server = make_server(args.host, args.port, app, threaded=True)
     if not app.config["PUBLIC_BASE_URL"]:
         # Unset PUBLIC_BASE_URL: KCO's callbacks come back to this very server (fine for the emulator).
         app.config["PUBLIC_BASE_URL"] = f"http://{args.host}:{server.port}"

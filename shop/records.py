@@ -1,30 +1,41 @@
-"""What the shop keeps in its database: per-checkout state for KCO's callbacks, and recorded orders.
+"""What the shop keeps in its database: each shopper's checkout, the completed orders, and the session ids
+given up for new ones.
 
-KCO's callbacks carry no shopper cookie, so whatever they need lives here keyed by the KCO order id
-(`checkouts`): the callback reference, the cart the shop holds for the order, the market KCO was last moved
-to, the chosen shipping option, and the fingerprint (and cart) of the content the shop last knew KCO holds.
-The two carts differ when the shopper changed the cart elsewhere (e.g. another tab) since the last update:
-callbacks price the cart the widget shows, validation compares it with the cart the shop holds.
+`checkouts` is the one home of a checkout (shop/cart.py `Checkout`): the shopper's requests find it by the id
+their session holds, KCO's callbacks by the order id and reference in their URL. Two requests may change one
+checkout at once (two tabs, a callback during a cart change), so each write names the version it read and
+bumps it: a write whose version is no longer the row's changes nothing and raises `CheckoutChanged`, and the
+caller starts again from the row as it is now (optimistic concurrency: no lock is held while KCO answers).
 
 `orders` holds completed purchases, each with the shop's reading of KCO's fraud review (`fraud_status`:
 accepted, pending, rejected or stopped; kco-rules: pending-orders): only an accepted order may be shipped.
-`order_id` is the primary key, so recording is insert-or-ignore: the
-confirmation page and the push callback may both record the same order at the same moment, even from two
-processes, and exactly one row results (the push is the backup for a confirmation that never ran,
-kco-rules: push-and-acknowledge).
-SQLite under instance/ by default; any SQLAlchemy `DATABASE_URL` (PostgreSQL in production) otherwise.
+`order_id` is the primary key, so recording is insert-or-ignore: the confirmation page and the push may both
+record the same order at the same moment, even from two processes, and exactly one row results
+(kco-rules: push-and-acknowledge).
+
+`superseded_sessions` remembers, for an hour, the session ids the shop replaced (shop/sessions.py), so a late
+request sent with one is told so instead of being taken for a new visitor.
+
+SQLite under instance/ by default; any SQLAlchemy `DATABASE_URL` (PostgreSQL in production) otherwise. The
+engine is SQLAlchemy's, with its pool as documented: `pool_pre_ping` replaces a connection the database
+dropped before it is used, and a forked worker (`gunicorn --preload`) starts with a pool of its own.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+import os
+import weakref
+from collections.abc import Mapping
+from dataclasses import fields
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     Column,
     DateTime,
     Integer,
@@ -32,8 +43,8 @@ from sqlalchemy import (
     String,
     Table,
     Text,
-    bindparam,
     create_engine,
+    delete,
     event,
     insert,
     inspect,
@@ -44,21 +55,26 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
+from shop.cart import Checkout
+
 metadata = MetaData()
 
 checkouts = Table(
     "checkouts", metadata,
-    Column("order_id", String(255), primary_key=True),
-    Column("reference", String(64), nullable=False, unique=True),
-    Column("cart", Text, nullable=False),  # JSON list of [sku, quantity]: the cart the shop holds now
-    Column("kco_cart", Text, nullable=True),  # the cart of the content KCO was last sent (None: unknown)
+    Column("id", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("cart", Text, nullable=False),  # JSON list of [sku, quantity], in the cart's order
     Column("country", String(2), nullable=False),
     Column("locale", String(16), nullable=False),
     Column("shipping_option_id", String(64), nullable=True),
     Column("us_region", String(8), nullable=True),
-    Column("kco_fingerprint", String(64), nullable=True),  # None: unknown, read before trusting
-    Column("market_revision", Integer, nullable=False, default=0),  # bumped when a callback moves the market
-    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("order_id", String(255), nullable=True, unique=True),
+    Column("reference", String(64), nullable=True, unique=True),
+    Column("kco_cart", Text, nullable=True),
+    Column("kco_fingerprint", String(64), nullable=True),
+    Column("cart_set_at", BigInteger, nullable=False),
+    Column("market_set_at", BigInteger, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
 )
 
 orders = Table(
@@ -76,196 +92,148 @@ orders = Table(
     Column("acknowledging_since", DateTime(timezone=True), nullable=True),
     Column("acknowledged_at", DateTime(timezone=True), nullable=True),
 )
-# The two statements of every cart change, built once (`HotStatement` compiles them for the database). The
-# row is read with the "already paid?" answer: the recorded order, if any, joined to it.
-CHECKOUT_WITH_PAID = (select(checkouts, orders.c.order_id.is_not(None).label("paid"))
-                      .select_from(checkouts.outerjoin(orders, orders.c.order_id == checkouts.c.order_id))
-                      .where(checkouts.c.order_id == bindparam("row_order_id")))
-# SET takes the columns of the parameters it is run with.
-UPDATE_CHECKOUT = update(checkouts).where(checkouts.c.order_id == bindparam("row_order_id"))
+
+superseded_sessions = Table(
+    "superseded_sessions", metadata,
+    Column("digest", String(64), primary_key=True),  # of the session id, never the id itself
+    Column("superseded_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("redirected", Boolean, nullable=False, default=False),
+)
+
+# A checkout nobody changed for this long is deleted (its session expired long before, shop/sessions.py);
+# KCO forgets an unpaid order after 48 h and stops pushing a paid one within that time too.
+CHECKOUT_LIFETIME = timedelta(days=30)
+# Far longer than any request can be on its way (the page gives up after data-timeout-ms).
+SUPERSEDED_SESSION_LIFETIME = timedelta(hours=1)
 # A push handler that claimed the acknowledgement and then died leaves the claim; after this long another
 # push may take it over (KCO keeps pushing until the order is acknowledged, kco-rules: push-and-acknowledge).
 ACKNOWLEDGE_CLAIM_SECONDS = 30
+CHECKOUT_COLUMNS = tuple(name for name in checkouts.c.keys() if name not in ("version", "updated_at"))
+
+
+class CheckoutChanged(Exception):
+    """Another request saved the checkout after this one read it: nothing was written."""
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@dataclass
-class Checkout:
-    """One row of `checkouts`."""
-
-    order_id: str
-    reference: str
-    cart: dict[str, int] = field(default_factory=dict)
-    kco_cart: dict[str, int] | None = None
-    country: str = "SE"
-    locale: str = "sv-SE"
-    shipping_option_id: str | None = None
-    us_region: str | None = None
-    kco_fingerprint: str | None = None
-    market_revision: int = 0
-    # Read with the row, not stored in it: the order is recorded as completed (the "already paid?" answer)
-    paid: bool = False
-
-    def columns(self, names: Iterable[str] = tuple(checkouts.c.keys())) -> dict[str, Any]:
-        """The row's values as stored, for `names` (default: all columns)."""
-        return {name: self._column(name) for name in names}
-
-    def _column(self, name: str) -> Any:
-        if name == "updated_at":
-            return _now()
-        value = getattr(self, name)
-        if name in ("cart", "kco_cart") and value is not None:
-            return _cart_json(value)
-        return value
+def _digest(session_id: str) -> str:
+    return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-class HotConnections:
-    """The database connections the two statements of every cart change run on (`HotStatement`).
-
-    Each is one statement, so each runs in autocommit: the statement is its own transaction, without a BEGIN
-    and a COMMIT around it (on PostgreSQL, one round trip instead of three). The connections come from the
-    engine's pool (its connect hooks, e.g. the SQLite pragmas, have run) and are then kept here, up to
-    `keep` idle ones: taking one is a list pop, where the pool's check-out and reset cost several times what
-    SQLite takes to run the statement.
-
-    A connection whose statement failed is closed, not kept. One found lost (e.g. the database restarted)
-    takes its idle neighbours with it, and the statement runs once more on a new connection: running either
-    statement twice is harmless (a read, and a write of fixed values).
-    """
-
-    def __init__(self, engine: Engine, keep: int = 5) -> None:
-        self.engine = engine
-        self.keep = keep
-        self.idle: list[Any] = []  # DBAPI connections; list.pop and list.append are atomic in CPython
-
-    def run(self, sql: str, arguments: Any, fetch_one: bool, retry_if_lost: bool = True) -> Any:
-        """Runs `sql` with the driver's own cursor; with `fetch_one`, the first row (None: no row)."""
-        try:
-            connection = self.idle.pop()
-        except IndexError:  # none idle (another thread may have taken the last one since any check)
-            connection = self._new()
-        try:
-            cursor = connection.cursor()
-            try:
-                cursor.execute(sql, arguments)
-                row = cursor.fetchone() if fetch_one else None
-            finally:
-                cursor.close()
-        except BaseException as error:
-            dialect = self.engine.dialect
-            lost = (isinstance(error, dialect.loaded_dbapi.Error)
-                    and dialect.is_disconnect(error, connection, None))
-            connection.close()
-            if not (lost and retry_if_lost):
-                raise
-            self.close()  # lost with the database (e.g. it restarted): so are the idle ones
-            return self.run(sql, arguments, fetch_one, retry_if_lost=False)
-        if len(self.idle) < self.keep:
-            self.idle.append(connection)
-        else:
-            connection.close()
-        return row
-
-    def close(self) -> None:
-        while self.idle:
-            self.idle.pop().close()
-
-    def _new(self) -> Any:
-        pooled = self.engine.raw_connection()
-        pooled.detach()  # from now on ours: closed by us, never returned to the pool
-        connection = pooled.dbapi_connection
-        self.engine.dialect.set_isolation_level(connection, "AUTOCOMMIT")
-        return connection
-
-
-class HotStatement:
-    """One of the two statements every cart change runs, compiled once for the engine's database and run on
-    one of `HotConnections` with the driver's own cursor.
-
-    SQLAlchemy's execution layer costs several times what SQLite takes to run such a one-row statement; the
-    SQL, its parameter order and its type conversions (e.g. datetimes for SQLite) still come from
-    SQLAlchemy's compiler, so the same code runs on SQLite and PostgreSQL. Every other statement goes through
-    SQLAlchemy as usual.
-    """
-
-    def __init__(self, connections: HotConnections, statement: Any,
-                 column_keys: Iterable[str] | None = None) -> None:
-        self.connections = connections
-        dialect = connections.engine.dialect
-        self.compiled = statement.compile(dialect=dialect,
-                                          column_keys=list(column_keys) if column_keys is not None else None)
-        processors = {name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-                      for name, bind in ((bind.key, bind) for bind in self.compiled.binds.values())}
-        self.processors = {name: processor for name, processor in processors.items() if processor is not None}
-        # SQLite's driver takes positional parameters (qmark), psycopg named ones (pyformat).
-        self.order = tuple(self.compiled.positiontup or ()) if self.compiled.positional else None
-        self.sql = self.compiled.string
-        self.result_names = tuple(column.key for column in getattr(statement, "selected_columns", ()))
-
-    def run(self, parameters: Mapping[str, Any], fetch_one: bool = False) -> dict[str, Any] | None:
-        """Runs the statement (its own transaction); with `fetch_one`, the first row by column name (None: no
-        row)."""
-        values = dict(parameters)  # the bind names are the parameter names (column keys, "row_order_id")
-        for name, processor in self.processors.items():
-            values[name] = processor(values[name])
-        arguments: Any = tuple(values[name] for name in self.order) if self.order is not None else values
-        row = self.connections.run(self.sql, arguments, fetch_one)
-        return dict(zip(self.result_names, row, strict=True)) if row is not None else None
+def checkout_columns(checkout: Checkout) -> dict[str, Any]:
+    """The row's values as stored, but for version and updated_at."""
+    values = {name: getattr(checkout, name) for name in CHECKOUT_COLUMNS}
+    values["cart"] = _cart_json(checkout.cart)
+    values["kco_cart"] = None if checkout.kco_cart is None else _cart_json(checkout.kco_cart)
+    return values
 
 
 class Records:
     def __init__(self, database_url: str) -> None:
         _create_sqlite_folder(database_url)
-        self.engine: Engine = create_engine(database_url, future=True)
+        self.engine: Engine = create_engine(database_url, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
+        _new_pool_in_forked_children(self.engine)
+        self._upgrade_an_older_database()
         metadata.create_all(self.engine)
-        self._add_fraud_status_to_an_older_database()
-        self.hot_connections = HotConnections(self.engine)
-        self._read_checkout = HotStatement(self.hot_connections, CHECKOUT_WITH_PAID)
-        self._checkout_updates: dict[tuple[str, ...], HotStatement] = {}  # one per set of columns written
 
-    def _add_fraud_status_to_an_older_database(self) -> None:
-        """create_all adds no column to an existing table: a database from before fraud review gets it here"""
-        if "fraud_status" in {column["name"] for column in inspect(self.engine).get_columns("orders")}:
-            return
+    def _upgrade_an_older_database(self) -> None:
+        """A database of an earlier version of the shop: its orders get the fraud review column, and its
+        checkouts (keyed by order id, beside a session that held the cart) are dropped, as this version cannot
+        read them; create_all then makes the table anew."""
+        inspector = inspect(self.engine)
+
+        def columns(table: str) -> set[str]:
+            if not inspector.has_table(table):
+                return set()
+            return {column["name"] for column in inspector.get_columns(table)}
+
+        old_checkouts = columns("checkouts")
+        order_columns = columns("orders")
         with self.engine.begin() as connection:
-            connection.exec_driver_sql(
-                "ALTER TABLE orders ADD COLUMN fraud_status VARCHAR(16) NOT NULL DEFAULT 'accepted'")
+            if old_checkouts and "version" not in old_checkouts:
+                connection.exec_driver_sql("DROP TABLE checkouts")
+            if order_columns and "fraud_status" not in order_columns:
+                connection.exec_driver_sql(
+                    "ALTER TABLE orders ADD COLUMN fraud_status VARCHAR(16) NOT NULL DEFAULT 'accepted'")
 
     # --- checkouts ---------------------------------------------------------------------------------------
 
-    def add_checkout(self, checkout: Checkout) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(insert(checkouts).values(**checkout.columns()))
+    def checkout(self, checkout_id: str | None) -> Checkout | None:
+        return self._checkout(checkouts.c.id == checkout_id) if checkout_id else None
 
-    def checkout(self, order_id: str | None) -> Checkout | None:
-        if not order_id:
-            return None
-        row = self._read_checkout.run({"row_order_id": order_id}, fetch_one=True)
+    def checkout_for_order(self, order_id: str | None) -> Checkout | None:
+        return self._checkout(checkouts.c.order_id == order_id) if order_id else None
+
+    def checkout_for_reference(self, reference: str) -> Checkout | None:
+        """The checkout whose current order has this callback reference (shop/security.py)."""
+        return self._checkout(checkouts.c.reference == reference) if reference else None
+
+    def _checkout(self, where: Any) -> Checkout | None:
+        paid = orders.c.order_id.is_not(None).label("paid")
+        query = (select(checkouts, paid)
+                 .select_from(checkouts.outerjoin(orders, orders.c.order_id == checkouts.c.order_id))
+                 .where(where))
+        with self.engine.connect() as connection:
+            row = connection.execute(query).mappings().first()
         if row is None:
             return None
-        return Checkout(
-            order_id=row["order_id"], reference=row["reference"],
-            cart=_cart_from_json(row["cart"]),
-            kco_cart=None if row["kco_cart"] is None else _cart_from_json(row["kco_cart"]),
-            country=row["country"], locale=row["locale"], shipping_option_id=row["shipping_option_id"],
-            us_region=row["us_region"], kco_fingerprint=row["kco_fingerprint"],
-            market_revision=row["market_revision"], paid=bool(row["paid"]),
-        )
+        values = {item.name: row[item.name] for item in fields(Checkout)}
+        values["cart"] = _cart_from_json(row["cart"])
+        values["kco_cart"] = None if row["kco_cart"] is None else _cart_from_json(row["kco_cart"])
+        values["paid"] = bool(row["paid"])
+        return Checkout(**values)
 
-    def save_checkout(self, checkout: Checkout, fields: Iterable[str]) -> None:
-        """Write only `fields` of the row (and `updated_at`): each writer owns its columns, so a callback's
-        write that landed meanwhile is not rolled back by another request's older copy of the row."""
-        names = tuple(dict.fromkeys((*fields, "updated_at")))
-        statement = self._checkout_updates.get(names)
-        if statement is None:
-            statement = HotStatement(self.hot_connections, UPDATE_CHECKOUT, names)
-            self._checkout_updates[names] = statement
-        statement.run({"row_order_id": checkout.order_id, **checkout.columns(names)})
+    def save(self, checkout: Checkout) -> None:
+        """Stores the checkout: a new one (version 0) is inserted, a stored one updated only if its version is
+        still the one read. The object's version then is the row's. Raises CheckoutChanged otherwise."""
+        values = {**checkout_columns(checkout), "version": checkout.version + 1, "updated_at": _now()}
+        with self.engine.begin() as connection:
+            if checkout.version == 0:
+                forgotten = checkouts.c.updated_at < _now() - CHECKOUT_LIFETIME
+                connection.execute(delete(checkouts).where(forgotten))
+                connection.execute(insert(checkouts).values(values))
+            else:
+                written = connection.execute(
+                    update(checkouts)
+                    .where(checkouts.c.id == checkout.id, checkouts.c.version == checkout.version)
+                    .values(values))
+                if written.rowcount != 1:
+                    raise CheckoutChanged(checkout.id)
+        checkout.version += 1
+
+    # --- session ids given up ----------------------------------------------------------------------------
+
+    def supersede_session(self, session_id: str) -> None:
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(delete(superseded_sessions).where(
+                    superseded_sessions.c.superseded_at < _now() - SUPERSEDED_SESSION_LIFETIME))
+                connection.execute(insert(superseded_sessions).values(
+                    digest=_digest(session_id), superseded_at=_now(), redirected=False))
+        except IntegrityError:
+            pass  # superseded by another request at the same moment (two tabs opening the checkout)
+
+    def was_superseded(self, session_id: str) -> bool:
+        query = select(superseded_sessions.c.digest).where(
+            superseded_sessions.c.digest == _digest(session_id),
+            superseded_sessions.c.superseded_at >= _now() - SUPERSEDED_SESSION_LIFETIME)
+        with self.engine.connect() as connection:
+            return connection.execute(query).first() is not None
+
+    def first_redirect(self, session_id: str) -> bool:
+        """True once per superseded id: the first page request sent with it is redirected to itself."""
+        with self.engine.begin() as connection:
+            written = connection.execute(
+                update(superseded_sessions)
+                .where(superseded_sessions.c.digest == _digest(session_id),
+                       superseded_sessions.c.redirected.is_(False))
+                .values(redirected=True))
+        return written.rowcount == 1
 
     # --- orders ------------------------------------------------------------------------------------------
 
@@ -293,9 +261,7 @@ class Records:
 
     def set_fraud_status(self, order_id: str, fraud_status: str) -> None:
         """The outcome of the fraud review, from KCO's notification (kco-rules: pending-orders)."""
-        with self.engine.begin() as connection:
-            connection.execute(
-                update(orders).where(orders.c.order_id == order_id).values(fraud_status=fraud_status))
+        self._update_order(order_id, fraud_status=fraud_status)
 
     def claim_acknowledgement(self, order_id: str) -> bool:
         """True for exactly one caller at a time, across processes: the one that should acknowledge now."""
@@ -310,19 +276,32 @@ class Records:
         return claimed.rowcount == 1
 
     def release_acknowledgement(self, order_id: str) -> None:
-        with self.engine.begin() as connection:
-            connection.execute(
-                update(orders).where(orders.c.order_id == order_id).values(acknowledging_since=None))
+        self._update_order(order_id, acknowledging_since=None)
 
     def mark_acknowledged(self, order_id: str) -> None:
+        self._update_order(order_id, acknowledged_at=_now())
+
+    def _update_order(self, order_id: str, **values: Any) -> None:
         with self.engine.begin() as connection:
-            connection.execute(
-                update(orders).where(orders.c.order_id == order_id).values(acknowledged_at=_now()))
+            connection.execute(update(orders).where(orders.c.order_id == order_id).values(**values))
+
+
+def _new_pool_in_forked_children(engine: Engine) -> None:
+    """A process forked after the engine made connections (gunicorn --preload) must not use them: parent and
+    child would talk over one socket. The child drops its copy of the pool without closing the parent's
+    connections (SQLAlchemy: "Using Connection Pools with Multiprocessing or os.fork()")."""
+    engine_ref = weakref.ref(engine)
+
+    def in_child() -> None:
+        forked = engine_ref()
+        if forked is not None:
+            forked.dispose(close=False)
+
+    os.register_at_fork(after_in_child=in_child)
 
 
 def _create_sqlite_folder(database_url: str) -> None:
-    """SQLite creates its file but not the folder: with REDIS_URL and SECRET_KEY set nothing else writes to a
-    new INSTANCE_PATH, and SQLite would fail with "unable to open database file"."""
+    """SQLite creates its file but not the folder."""
     url = make_url(database_url)
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
             and not url.database.startswith("file:"):

@@ -16,8 +16,8 @@ response's nonce to it (`snippet_with_nonce`); the page publishes the nonce in `
 page script of your own that swaps a snippet in (kco-sync.js reloads instead, kco-rules: page-follows-order).
 
 Request limits: MAX_CONTENT_LENGTH caps every body (413 in the one error shape), JSON nested deeper than
-Python's parser can follow is malformed (400), and shop/order_budget.py limits how many KCO orders one
-client may create.
+Python's parser can follow is malformed (400), and shop/budgets.py limits how many carts and KCO orders
+one client may start.
 
 `init_app` puts all of it on the app: the CSRF check before each request, a CSP nonce per rendered page, and
 the security headers after each response (`set_security_headers`). docs/security.md lists each defence and the
@@ -30,6 +30,7 @@ import base64
 import functools
 import hashlib
 import hmac
+import logging
 import re
 import secrets
 from collections.abc import MutableMapping, Sequence
@@ -40,7 +41,6 @@ from flask.json.provider import DefaultJSONProvider
 from markupsafe import Markup
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from shop import order_budget
 from shop.errors import ShopError, answer_error
 from shop.settings import Settings
 
@@ -108,6 +108,37 @@ def callback_token_valid(secret_key: str, reference: str, sent: str | None) -> b
     return hmac.compare_digest(callback_token(secret_key, reference).encode(), sent.encode())
 
 
+# In an access log line: a callback URL's token, or any other query parameter named like one.
+TOKEN_IN_URL = re.compile(r"(token=)[^&\s\"]+")
+# The loggers of the servers that run the shop: `flask run` and `python app.py` (Werkzeug), gunicorn.
+ACCESS_LOGGERS = ("werkzeug", "gunicorn.access")
+
+
+class HideTokens(logging.Filter):
+    """Access log lines show `token=[hidden]`: the callback URLs' token must not end up in log files, whatever
+    server writes them (Werkzeug passes the request line as an argument, gunicorn a mapping of its parts)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, MutableMapping):
+            # gunicorn's own mapping, which also answers for parts its format names but the dict lacks
+            for name, value in record.args.items():
+                record.args[name] = _hidden(value)
+        elif isinstance(record.args, tuple):
+            record.args = tuple(_hidden(value) for value in record.args)
+        return True
+
+
+def _hidden(value: Any) -> Any:
+    return TOKEN_IN_URL.sub(r"\1[hidden]", value) if isinstance(value, str) else value
+
+
+def hide_tokens_in_access_logs() -> None:
+    for name in ACCESS_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(installed, HideTokens) for installed in logger.filters):
+            logger.addFilter(HideTokens())
+
+
 # The snippet's fallback "Reload" button calls this from an onclick attribute (kco-rules: html-snippet); its
 # hash admits exactly this handler and no other inline one. The emulator's spelling; the real snippet's exact
 # text is not documented [unverified], so there the fallback button may stay inert (a reload still works).
@@ -173,11 +204,11 @@ def csp_nonce() -> str:
 def init_app(app: Flask, settings: Settings) -> None:
     """CSRF check, request limits, CSP nonce and security headers for every request of `app`."""
     snippet_origins: Sequence[str] = settings.snippet_origins
+    hide_tokens_in_access_logs()
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     app.json = RequestJSONProvider(app)
     app.register_error_handler(RequestEntityTooLarge, lambda _: answer_error(ShopError(
         "body_too_large", "The request is larger than the shop accepts.", 413)))
-    order_budget.init_app(app, settings)
 
     @app.before_request
     def refuse_oversized_body() -> None:

@@ -111,13 +111,13 @@ def test_a_first_order_counts_every_field_as_new() -> None:
 
 def test_the_log_keeps_the_last_entries_and_their_ids_keep_counting_so_the_panel_sees_new_ones() -> None:
     log = CallLog(SimpleCache())
-    log.append("session", [{"kind": "kco", "at": number} for number in range(MAX_ENTRIES + 10)])
-    log.append("session", [{"kind": "kco", "at": 999}])
+    log.append("checkout", [{"kind": "kco", "at": number} for number in range(MAX_ENTRIES + 10)])
+    log.append("checkout", [{"kind": "kco", "at": 999}])
 
-    entries = log.entries("session")
+    entries = log.entries("checkout")
     assert len(entries) == MAX_ENTRIES
     assert [entries[0]["id"], entries[-1]["id"]] == [12, MAX_ENTRIES + 11]
-    assert log.entries("another session") == []
+    assert log.entries("another checkout") == []
 
 
 @pytest.mark.parametrize("store", ["process", "redis"])
@@ -135,18 +135,16 @@ def test_each_store_keeps_the_last_entries_counting_ids_and_the_last_content(
         log = ProcessCallLog()
     try:
         content = {"order_id": "o-1", "content": order_content({"order_amount": 100, "order_lines": []})}
-        log.record("session", [{"kind": "kco", "at": number} for number in range(MAX_ENTRIES + 10)], content)
-        log.record("session", [{"kind": "callback", "at": 999, "changes": [{"field": "locale"}]}])
+        log.record("checkout", [{"kind": "kco", "at": number} for number in range(MAX_ENTRIES + 10)], content)
+        log.record("checkout", [{"kind": "callback", "at": 999, "changes": [{"field": "locale"}]}])
 
-        entries = log.entries("session")
+        entries = log.entries("checkout")
         assert len(entries) == MAX_ENTRIES
         assert [entries[0]["id"], entries[-1]["id"]] == [12, MAX_ENTRIES + 11]
         assert entries[-1] == {"id": MAX_ENTRIES + 11, "kind": "callback", "at": 999,
                                "changes": [{"field": "locale"}]}
-        assert log.content("session") == content  # kept: the second record set none
-        assert log.entries("another session") == [] and log.content("another session") is None
-        log.set_owner("o-1", "session")
-        assert (log.owner("o-1"), log.owner("o-2")) == ("session", None)
+        assert log.content("checkout") == content  # kept: the second record set none
+        assert log.entries("another checkout") == [] and log.content("another checkout") is None
     finally:
         if server is not None:
             server.stop()

@@ -11,14 +11,18 @@ for `make run`).
 
 from __future__ import annotations
 
+import os
+import signal
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from sqlalchemy import create_engine, select, text
 
 from harness.devserver import ServerProcess, gunicorn_shop_process, shop_process
@@ -26,7 +30,7 @@ from harness.emulator_control import EmulatorControl
 from harness.postgres_server import postgres_bin_dir, start_postgres
 from harness.redis_server import redis_server_binary, start_redis
 from harness.shop_client import ApiShopper, KCOCalls, callback_url, kco_order
-from shop.records import Checkout, Records, orders
+from shop.records import orders
 
 KCO_DEMO_CREDENTIALS = {"KCO_USERNAME": "demo", "KCO_PASSWORD": "demo"}
 # Every process of one shop shares the key: it signs the session cookie and the callback tokens.
@@ -154,30 +158,83 @@ def test_an_order_recorded_before_a_restart_is_known_to_the_restarted_shop(
     assert shopper.cart()["cart"]["items"] == []
 
 
-def test_when_postgresql_drops_the_shops_connections_the_next_cart_change_still_reads_and_writes_its_row(
-        database_url: str) -> None:
-    # As after a database restart: the connections the row's statements keep (shop/records.py HotConnections)
-    # are gone. Only this test's connections are dropped, found by their application name.
-    records = Records(f"{database_url}?application_name=dropped-by-the-test")
-    records.add_checkout(Checkout(order_id="dropped-connections", reference="dropped-connections",
-                                  cart={"mug-001": 1}))
-    assert records.checkout("dropped-connections") is not None  # its connection is now kept for the next
+def drop_connections(database_url: str, application_name: str) -> int:
+    """As after a database restart: PostgreSQL ends the connections of one application, found by name."""
     admin = create_engine(database_url)
     try:
         with admin.connect() as connection:
-            dropped = connection.execute(text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                "WHERE application_name = 'dropped-by-the-test'")).scalar_one()
+            ended = connection.execute(text("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                                            "WHERE application_name = :name"), {"name": application_name})
+            return int(ended.scalar_one())
     finally:
         admin.dispose()
-    assert dropped >= 1
 
-    checkout = records.checkout("dropped-connections")
-    assert checkout is not None and checkout.cart == {"mug-001": 1}
-    checkout.cart = {"mug-001": 2}
-    records.save_checkout(checkout, ("cart",))
-    assert (row := records.checkout("dropped-connections")) is not None and row.cart == {"mug-001": 2}
-    records.engine.dispose()
+
+def test_when_postgresql_drops_the_shops_connections_no_shopper_sees_an_error(
+        emulator_server: ServerProcess, emulator: EmulatorControl, database_url: str, tmp_path: Path) -> None:
+    shop = shop_process(emulator_server.url, port=0, env={
+        "SECRET_KEY": SHOP_SECRET_KEY, "INSTANCE_PATH": str(tmp_path),
+        "DATABASE_URL": f"{database_url}?application_name=dropped-by-the-test", **KCO_DEMO_CREDENTIALS})
+    shop.start()
+    try:
+        shopper = ApiShopper(shop.url)
+        order_id = shopper.start_checkout({"mug-001": 1})
+        assert drop_connections(database_url, "dropped-by-the-test") >= 1
+        assert shopper.set_cart({"mug-001": 2}).status_code == 200
+        assert emulator.complete(order_id)["result"] == "completed"
+        assert drop_connections(database_url, "dropped-by-the-test") >= 1
+        # The page a shopper sees right after paying.
+        assert shopper.get(f"/confirmation?order_id={order_id}").status_code == 200
+        assert drop_connections(database_url, "dropped-by-the-test") >= 1
+        assert shopper.open_checkout().status_code == 200
+    finally:
+        shop.stop()
+    assert " 500 " not in "".join(shop.output)
+
+
+def worker_pids(master_pid: int) -> list[int]:
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    return [int(pid) for pid in children]
+
+
+def test_a_worker_killed_in_the_middle_of_a_change_leaves_nothing_that_holds_up_the_next_one(
+        emulator_server: ServerProcess, emulator: EmulatorControl, redis_url: str, database_url: str,
+        tmp_path: Path) -> None:
+    # Once a Redis lock of the killed worker's made the shopper wait 30 s, then answered 503 session_busy.
+    shop = gunicorn_shop_process(emulator_server.url, workers=1, env={
+        "SECRET_KEY": SHOP_SECRET_KEY, "INSTANCE_PATH": str(tmp_path), "REDIS_URL": redis_url,
+        "DATABASE_URL": database_url, **KCO_DEMO_CREDENTIALS})
+    shop.start()
+    try:
+        shopper = ApiShopper(shop.url)
+        shopper.start_checkout({"mug-001": 1})
+        [worker] = worker_pids(shop.pid)
+        emulator.fault("update", delay_ms=5000)  # the change is inside KCO's call when its worker dies
+        slow = threading.Thread(target=lambda: _ignore_failure(lambda: shopper.set_cart({"mug-001": 2})))
+        slow.start()
+        _wait_for(lambda: any(entry["operation"] == "update" for entry in emulator.requests()))
+        os.kill(worker, signal.SIGKILL)
+        slow.join()
+        _wait_for(lambda: worker_pids(shop.pid) not in ([], [worker]))  # gunicorn started a new worker
+        answer = shopper.set_cart({"mug-001": 3})
+        assert answer.status_code == 200, answer.text
+        assert shopper.quantities() == {"mug-001": 3}
+    finally:
+        shop.stop()
+
+
+def _ignore_failure(send: Any) -> None:
+    try:
+        send()
+    except requests.RequestException:
+        pass  # the worker died under it
+
+
+def _wait_for(condition: Any, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "the condition never came true"
+        time.sleep(0.05)
 
 
 # --- Scale-out: two gunicorn instances, one Redis, one PostgreSQL --------------------------------------
@@ -210,7 +267,7 @@ def instances(emulator_server: ServerProcess, redis_url: str, database_url: str,
         "SECRET_KEY": SHOP_SECRET_KEY,
         "REDIS_URL": redis_url,
         "DATABASE_URL": database_url,
-        # gunicorn's access log on (shop/gunicorn_conf.py sets its format), to show what it keeps.
+        # gunicorn's access log on, in its own format, with the request line and its query.
         "GUNICORN_CMD_ARGS": "--access-logfile -",
         # The address KCO sends callbacks and the shopper's return to. In production it is the load
         # balancer's https URL, the same for every instance; here the first instance plays that part.
@@ -316,5 +373,6 @@ def test_gunicorns_access_log_never_holds_a_callback_token(
     assert emulator.push(order_id)["status"] == 200  # KCO calls the push URL, token in its query
 
     logged = "".join(instances.first.output)
-    assert "POST /kco/callbacks/push" in logged  # the access log is on and saw the push
+    assert "POST /kco/callbacks/push?order_id=" in logged  # the access log is on and saw the push
+    assert "token=[hidden]" in logged
     assert token not in logged

@@ -1,26 +1,23 @@
 """Workshop mode: the KCO inspector on the checkout page, and buttons that make the local emulator misbehave.
 
-What it records, per shopper session: every KCO call the shop made for that session (method, path, status,
-duration, correlation id) with the order fields a create or update changed, and the callbacks KCO made for the
-session's orders. `GET /api/inspector` answers with the last `MAX_ENTRIES`; the panel
+What it records, per shopper checkout: every KCO call the shop made for it (method, path, status, duration,
+correlation id) with the order fields a create or update changed, and the callbacks KCO made for its order.
+`GET /api/inspector` answers with the last `MAX_ENTRIES`; the panel
 (static/js/workshop/kco-inspector.js) shows them next to the widget's events. Never recorded: headers,
 credentials, request bodies, addresses.
 
-Where it is kept: not in the Flask session, because the log changes on requests that hold no session lock
-(KCO's callbacks, the panel's polls), and a session written there could put an older cart back over a
-change that ran meanwhile (shop/sessions.py writes the session only when a request changed it).
-The log lives in its own store, keyed by a digest of a random id kept in the session (`session_key`): with
+Where it is kept: keyed by the checkout's id, which KCO's callbacks find through their order id: with
 REDIS_URL in Redis beside the sessions (`RedisCallLog`: a change appends its entries to a list, the
 panel's poll reads it), so several shop processes share it; else in the shop process's memory
 (`ProcessCallLog`), which suits the workshop's one development server and costs a change next to nothing.
-Two writes to one session's log at the very same moment may describe a change against the order content
+Two writes to one checkout's log at the very same moment may describe a change against the order content
 before the other one: acceptable for a teaching aid, not for anything a payment relies on.
 
 On only with KCO_INSPECTOR=1, which `make run` sets for the emulator it starts
 (`shop.settings.inspector_enabled`); never guessed from a local KCO address. The emulator buttons
 (`POST /api/inspector/emulator/<action>`) exist only with a local emulator: a server-side proxy to its control
 API, so the browser never talks to another origin (no CORS, no CSP exception), and every button is
-CSRF-checked. Country, Complete and Push act on this session's own order; Expire (the emulator's clock) and
+CSRF-checked. Country, Complete and Push act on this shopper's own order; Expire (the emulator's clock) and
 Fail (the next update) act on the whole emulator, every shopper's orders: the panel says so, and workshop
 mode stays off on a shared deployment.
 A callback is recorded only once its URL token has passed (`callbacks.verified_checkout`): a forged one is
@@ -29,14 +26,12 @@ neither parsed nor kept.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping, MutableMapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
@@ -47,7 +42,7 @@ from kco.checkout import UPDATE_RETRY_WAITS, Outcome, order_content
 from kco.client import ClientConfig, KCOCall
 from kco.markets import MARKETS
 from shop.callbacks import FRAUD_DECISIONS, verified_checkout
-from shop.cart import ShopperState
+from shop.cart import Checkout
 from shop.checkout_flow import CheckoutFlow
 from shop.errors import ShopError
 from shop.settings import Settings
@@ -55,7 +50,7 @@ from shop.settings import Settings
 log = logging.getLogger("workshop.inspector")
 
 MAX_ENTRIES = 50
-MAX_SESSIONS = 2000  # logs kept in memory (`ProcessCallLog`), the most recently written ones
+MAX_CHECKOUTS = 2000  # logs kept in memory (`ProcessCallLog`), the most recently written ones
 LOG_TTL_SECONDS = 6 * 3600
 # KCO forgets an order 48 h after its last update or shopper interaction (kco-rules: expiry-48h): one hour
 # more expires it.
@@ -112,12 +107,12 @@ def _line_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> 
 # --- Where the log is kept --------------------------------------------------------------------------------
 
 class CallLog:
-    """Bounded per-session logs in a cachelib cache, plus which session owns each KCO order.
+    """Bounded per-checkout logs in a cachelib cache.
 
-    Per session: its last MAX_ENTRIES entries, each with an `id` that keeps counting so the panel sees the new
-    ones, and the order content the shop last sent (create/update) or a callback set, `{order_id, content}`,
-    which the next entry is compared with. Here one cache entry holds both; `ProcessCallLog` and
-    `RedisCallLog` keep them cheaper to change."""
+    Per checkout: its last MAX_ENTRIES entries, each with an `id` that keeps counting so the panel sees the
+    new ones, and the order content the shop last sent (create/update) or a callback set,
+    `{order_id, content}`, which the next entry is compared with. Here one cache entry holds both;
+    `ProcessCallLog` and `RedisCallLog` keep them cheaper to change."""
 
     def __init__(self, cache: BaseCache) -> None:
         self.cache = cache
@@ -129,11 +124,11 @@ class CallLog:
         return list((self.cache.get(f"log:{key}") or {}).get("entries", []))
 
     def content(self, key: str) -> Content | None:
-        """The order content last recorded for the session, `{order_id, content}`, or None."""
+        """The order content last recorded for the checkout, `{order_id, content}`, or None."""
         return (self.cache.get(f"log:{key}") or {}).get("content")
 
     def record(self, key: str, new_entries: list[dict[str, Any]], content: Content | None = None) -> None:
-        """Adds entries (given without `id`) to the session's log and, unless None, sets its `content`."""
+        """Adds entries (given without `id`) to the checkout's log and, unless None, sets its `content`."""
         with self._lock:
             stored = self.cache.get(f"log:{key}") or {"next_id": 1, "entries": [], "content": None}
             stored["next_id"] = _add_entries(stored["entries"], stored["next_id"], new_entries)
@@ -145,22 +140,15 @@ class CallLog:
     def append(self, key: str, new_entries: list[dict[str, Any]]) -> None:
         self.record(key, new_entries)
 
-    def owner(self, order_id: str | None) -> str | None:
-        return self.cache.get(f"owner:{order_id}") if order_id else None
-
-    def set_owner(self, order_id: str, key: str) -> None:
-        self.cache.set(f"owner:{order_id}", key, timeout=LOG_TTL_SECONDS)
-
 
 class ProcessCallLog(CallLog):
     """The log in this process's memory: for the workshop's one development server with file sessions, where
     nothing needs sharing; no file is read, pickled or written per change. Lost when the server restarts.
-    Holds the last MAX_SESSIONS sessions' logs."""
+    Holds the last MAX_CHECKOUTS checkouts' logs."""
 
     def __init__(self) -> None:
         super().__init__(NullCache())
         self._logs: OrderedDict[str, dict[str, Any]] = OrderedDict()
-        self._owners: OrderedDict[str, str] = OrderedDict()
 
     def entries(self, key: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -182,17 +170,9 @@ class ProcessCallLog(CallLog):
                 stored["content"] = content
             _keep_newest(self._logs, key, stored)
 
-    def owner(self, order_id: str | None) -> str | None:
-        with self._lock:
-            return self._owners.get(order_id) if order_id else None
 
-    def set_owner(self, order_id: str, key: str) -> None:
-        with self._lock:
-            _keep_newest(self._owners, order_id, key)
-
-
-# Appends entries to a session's log in one round trip: each stored as `[id, entry]`, the ids from the
-# session's counter; keeps the last ARGV[2]; sets the content unless ARGV[3] is empty; all three keys expire
+# Appends entries to a checkout's log in one round trip: each stored as `[id, entry]`, the ids from the
+# checkout's counter; keeps the last ARGV[2]; sets the content unless ARGV[3] is empty; all three keys expire
 # after ARGV[1] seconds. KEYS: the entries (a list), the id counter, the content.
 RECORD_SCRIPT = """
 local count = #ARGV - 3
@@ -237,18 +217,11 @@ class RedisCallLog(CallLog):
                      args=[LOG_TTL_SECONDS, MAX_ENTRIES, "" if content is None else json.dumps(content),
                            *map(json.dumps, new_entries)])
 
-    def owner(self, order_id: str | None) -> str | None:
-        stored = self.client.get(f"{self.PREFIX}owner:{order_id}") if order_id else None
-        return stored.decode() if stored else None
-
-    def set_owner(self, order_id: str, key: str) -> None:
-        self.client.set(f"{self.PREFIX}owner:{order_id}", key, ex=LOG_TTL_SECONDS)
-
 
 def _keep_newest(held: OrderedDict[str, Any], key: str, value: Any) -> None:
     held[key] = value
     held.move_to_end(key)
-    while len(held) > MAX_SESSIONS:
+    while len(held) > MAX_CHECKOUTS:
         held.popitem(last=False)
 
 
@@ -265,18 +238,6 @@ def call_log_for(app: Flask) -> CallLog:
     if app.config.get("SESSION_TYPE") == "redis":
         return RedisCallLog(app.config["SESSION_REDIS"])
     return ProcessCallLog()
-
-
-def session_key(shopper_session: Any, create: bool = False) -> str:
-    """A digest of a random id kept in the session, so the log survives the session's new id when the
-    shopper starts paying (shop/sessions.py). Made only by a request that writes the session anyway (one with
-    KCO calls, `create=True`); a session without one has an empty log."""
-    inspector_id = shopper_session.get("inspector_id")
-    if not inspector_id:
-        if not create:
-            return ""
-        inspector_id = shopper_session["inspector_id"] = secrets.token_hex(16)
-    return hashlib.sha256(f"kco-inspector:{inspector_id}".encode()).hexdigest()[:32]
 
 
 # --- Recording, after each request -----------------------------------------------------------------------
@@ -307,19 +268,20 @@ class Recorder:
         self.flow = flow
 
     @staticmethod
-    def note_sync(_state: ShopperState, desired: Mapping[str, Any] | None, _outcome: Outcome) -> None:
-        """`CheckoutFlow.on_sync`: keeps the order body this request built for KCO, so recording it after the
-        request needs no second load and pricing."""
+    def note_sync(checkout: Checkout, desired: Mapping[str, Any] | None, _outcome: Outcome) -> None:
+        """`CheckoutFlow.on_sync`: keeps the checkout and the order body this request built for KCO, so
+        recording it after the request needs no second load and pricing."""
         if has_request_context():
+            g.inspector_checkout = checkout
             g.inspector_desired = desired
 
-    def shopper_request(self, shopper_session: MutableMapping[str, Any], calls: list[KCOCall],
-                        started_ms: float, trigger: str, desired: Mapping[str, Any] | None) -> None:
+    def shopper_request(self, checkout: Checkout, calls: list[KCOCall], started_ms: float, trigger: str,
+                        desired: Mapping[str, Any] | None) -> None:
         """`desired`: the order body the request's create/update sent (`note_sync`)."""
-        key = session_key(shopper_session, create=True)
+        key = checkout.id
         writes = [call for call in calls if call.operation in WRITE_OPERATIONS]
         sent = order_content(desired) if writes and desired is not None else None
-        order_id = ShopperState.from_session(shopper_session).order_id
+        order_id = checkout.order_id
         succeeded = [call for call in writes if call.status in (200, 201)]
         previous = self.call_log.content(key) if sent is not None else None
 
@@ -336,15 +298,10 @@ class Recorder:
 
         recorded = {"order_id": order_id, "content": sent} if sent is not None and succeeded else None
         self.call_log.record(key, call_entries(calls, started_ms, trigger, changes_for), recorded)
-        if any(call.operation == "create" for call in succeeded) and order_id:
-            self.call_log.set_owner(order_id, key)
 
-    def callback_request(self, name: str, order_id: str | None, status: int, duration_ms: float,
+    def callback_request(self, key: str, name: str, order_id: str | None, status: int, duration_ms: float,
                          calls: list[KCOCall], started_ms: float, kco_order: Any, answer: Any) -> None:
-        """A callback from KCO: logged for the session that created the order, if the inspector knows it."""
-        key = self.call_log.owner(order_id)
-        if key is None:
-            return
+        """A callback from KCO: logged for the checkout whose order it is (`key`: the checkout's id)."""
         # Stamped with its start: the KCO calls made while answering it (push) follow it in the timeline.
         entry: dict[str, Any] = {"kind": "callback", "at": round(started_ms), "name": name,
                                  "order_id": order_id, "status": status, "duration_ms": round(duration_ms, 1)}
@@ -413,27 +370,30 @@ def inspector_blueprint(recorder: Recorder, kco: ClientConfig) -> Blueprint:
         try:
             if is_callback:
                 try:
-                    verified_checkout(recorder.flow.records, recorder.flow.secret_key, request.args)
+                    flow = recorder.flow
+                    checkout = verified_checkout(flow.records, flow.secret_key, request.args)
                 except ShopError:
                     return response  # not from KCO (a bad token): never parsed, never recorded
+                if checkout is None:
+                    return response  # a replaced order's: its checkout's log moved on with it
                 recorder.callback_request(
-                    request.path.rsplit("/", 1)[-1], request.args.get("order_id"), response.status_code,
-                    time.time() * 1000 - started_ms, calls, started_ms,
+                    checkout.id, request.path.rsplit("/", 1)[-1], request.args.get("order_id"),
+                    response.status_code, time.time() * 1000 - started_ms, calls, started_ms,
                     request.get_json(silent=True), response.get_json(silent=True))
-            else:
-                recorder.shopper_request(session, calls, started_ms, f"{request.method} {request.path}",
-                                         g.get("inspector_desired"))
+            elif "inspector_checkout" in g:
+                recorder.shopper_request(g.inspector_checkout, calls, started_ms,
+                                         f"{request.method} {request.path}", g.get("inspector_desired"))
         except Exception:
             # A teaching aid must never break a checkout.
             log.exception("inspector could not record the request's KCO calls")
         return response
 
-    # This session's KCO calls and callbacks, oldest first; the panel polls it.
+    # This checkout's KCO calls and callbacks, oldest first; the panel polls it.
     @blueprint.get("/api/inspector")
     def inspector_log() -> Response:
-        state = ShopperState.from_session(session)
-        response = jsonify({"entries": recorder.call_log.entries(session_key(session)),
-                            "order_id": state.order_id, "emulator": emulator is not None})
+        checkout = recorder.flow.current(session)
+        response = jsonify({"entries": recorder.call_log.entries(session.get("checkout_id", "")),
+                            "order_id": checkout.order_id, "emulator": emulator is not None})
         response.headers["Cache-Control"] = "no-store"
         return response
 
@@ -441,9 +401,11 @@ def inspector_blueprint(recorder: Recorder, kco: ClientConfig) -> Blueprint:
         # The emulator buttons; POST with the page's CSRF token (shop/security.py checks every POST).
         @blueprint.post("/api/inspector/emulator/<action>")
         def emulator_action(action: str) -> Response:
-            state = ShopperState.from_session(session)
+            order_id = recorder.flow.current(session).order_id
+            paid_order_id = session.get("confirmed_order_id") or order_id
             body = request.get_json(silent=True)
-            return jsonify(emulator.run(action, state, body if isinstance(body, dict) else {}))
+            answer = emulator.run(action, order_id, paid_order_id, body if isinstance(body, dict) else {})
+            return jsonify(answer)
 
     return blueprint
 
@@ -455,7 +417,9 @@ class EmulatorButtons:
         self.base_url = kco.base_url
         self.read_timeout = kco.read_timeout
 
-    def run(self, action: str, state: ShopperState, body: Mapping[str, Any]) -> dict[str, Any]:
+    def run(self, action: str, order_id: str | None, paid_order_id: str | None,
+            body: Mapping[str, Any]) -> dict[str, Any]:
+        """`order_id`: the shopper's open order; `paid_order_id`: the one paid for last, else the open one."""
         if action == "expire":
             return self._post("/_emulator/clock", {"advance_seconds": EXPIRY_SECONDS})
         if action == "fail-update-503":
@@ -471,35 +435,35 @@ class EmulatorButtons:
             country = str(body.get("country", "")).upper()
             if country not in MARKETS:
                 raise ShopError("unsupported_country", "Pick one of the shop's countries.")
-            return self._post(f"/_emulator/orders/{self._order(state)}/country", {"country": country})
+            return self._post(f"/_emulator/orders/{self._order(order_id)}/country", {"country": country})
         if action == "complete":
-            return self._post(f"/_emulator/orders/{self._order(state)}/complete", {})
+            return self._post(f"/_emulator/orders/{self._order(order_id)}/complete", {})
         if action == "complete-pending":
             # Completed under fraud review: Order Management reads PENDING until a decision
             # (kco-rules: pending-orders).
-            return self._post(f"/_emulator/orders/{self._order(state)}/complete", {"fraud_status": "PENDING"})
+            path = f"/_emulator/orders/{self._order(order_id)}/complete"
+            return self._post(path, {"fraud_status": "PENDING"})
         if action == "fraud-decision":
             event_type = str(body.get("event_type", ""))
             if event_type not in FRAUD_DECISIONS:
                 raise ShopError("bad_event_type", f"Pick one of {', '.join(FRAUD_DECISIONS)}.")
-            return self._post(f"/_emulator/orders/{self._completed_order(state)}/fraud-decision",
+            return self._post(f"/_emulator/orders/{self._completed_order(paid_order_id)}/fraud-decision",
                               {"event_type": event_type})
         if action == "push":
-            return self._post(f"/_emulator/orders/{self._completed_order(state)}/push", {})
+            return self._post(f"/_emulator/orders/{self._completed_order(paid_order_id)}/push", {})
         raise ShopError("not_found", f"No emulator action {action!r}.", 404)
 
     @staticmethod
-    def _completed_order(state: ShopperState) -> str:
-        order_id = state.confirmed_order_id or state.order_id
+    def _completed_order(order_id: str | None) -> str:
         if order_id is None:
             raise ShopError("no_order", "There is no completed order in this session.", 409)
         return order_id
 
     @staticmethod
-    def _order(state: ShopperState) -> str:
-        if state.order_id is None:
+    def _order(order_id: str | None) -> str:
+        if order_id is None:
             raise ShopError("no_order", "This session has no KCO order yet: open the checkout first.", 409)
-        return state.order_id
+        return order_id
 
     def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
         try:
