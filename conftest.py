@@ -26,8 +26,7 @@ for _name in list(os.environ):
         del os.environ[_name]
 # Every test shopper comes from 127.0.0.1 and the suite creates hundreds of KCO orders: far more than the
 # shop's per-client budgets (shop/budgets.py). tests/test_hardening.py sets small ones where it tests them.
-os.environ["ORDER_CREATION_LIMIT"] = "100000 per hour"
-os.environ["CART_CREATION_LIMIT"] = "100000 per hour"
+os.environ["CHECKOUT_CREATION_LIMIT"] = "100000 per hour"
 
 # Short push retries keep callback tests fast; the emulator's defaults are a few seconds.
 EMULATOR_ENV = {"KCO_EMULATOR_PUSH_RETRY_SECONDS": "0.3,0.6,1.2"}

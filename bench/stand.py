@@ -50,7 +50,7 @@ def shop_env(instance_path: Path) -> dict[str, str]:
     not the inspector's."""
     # Every benchmark shopper comes from 127.0.0.1: lift the per-client budgets (shop/budgets.py).
     return {"SECRET_KEY": SECRET_KEY, "INSTANCE_PATH": str(instance_path), "KCO_INSPECTOR": "0",
-            "ORDER_CREATION_LIMIT": "100000 per hour", "CART_CREATION_LIMIT": "100000 per hour",
+            "CHECKOUT_CREATION_LIMIT": "100000 per hour",
             **KCO_DEMO_CREDENTIALS}
 
 

@@ -59,12 +59,12 @@ def verified_checkout(records: Records, secret_key: str, args: Mapping[str, str]
     return checkout
 
 
-def current_checkout(records: Records, secret_key: str, args: Mapping[str, str]) -> Checkout:
-    """`verified_checkout` for the callbacks that need the order to be its checkout's own: 403 otherwise."""
-    checkout = verified_checkout(records, secret_key, args)
-    if checkout is None:
+def current_order(checkout: Checkout | None) -> str:
+    """The order of a checkout `verified_checkout` found, for the callbacks that act on a paid order (push,
+    notification): a replaced order is never paid, so its callback is refused 403."""
+    if checkout is None or checkout.order_id is None:
         raise ShopError("callback_forbidden", "This order was replaced by a newer one.", 403)
-    return checkout
+    return checkout.order_id
 
 
 def callback_body(body: Any) -> Mapping[str, Any]:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     Column,
@@ -43,6 +44,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -63,14 +65,14 @@ checkouts = Table(
     "checkouts", metadata,
     Column("id", String(64), primary_key=True),
     Column("version", Integer, nullable=False),
-    Column("cart", Text, nullable=False),  # JSON list of [sku, quantity], in the cart's order
+    Column("cart", JSON, nullable=False),  # {sku: quantity}, in the order the lines were added
     Column("country", String(2), nullable=False),
     Column("locale", String(16), nullable=False),
     Column("shipping_option_id", String(64), nullable=True),
     Column("us_region", String(8), nullable=True),
     Column("order_id", String(255), nullable=True, unique=True),
     Column("reference", String(64), nullable=True, unique=True),
-    Column("kco_cart", Text, nullable=True),
+    Column("kco_cart", JSON(none_as_null=True), nullable=True),
     Column("kco_fingerprint", String(64), nullable=True),
     Column("cart_set_at", BigInteger, nullable=False),
     Column("market_set_at", BigInteger, nullable=False),
@@ -109,6 +111,18 @@ SUPERSEDED_SESSION_LIFETIME = timedelta(hours=1)
 # push may take it over (KCO keeps pushing until the order is acknowledged, kco-rules: push-and-acknowledge).
 ACKNOWLEDGE_CLAIM_SECONDS = 30
 CHECKOUT_COLUMNS = tuple(name for name in checkouts.c.keys() if name not in ("version", "updated_at"))
+# The statements of every request, built once with bind parameters, as SQLAlchemy recommends for statements
+# run often: a checkout found by one of its keys, with whether its order is recorded as paid; a checkout
+# stored only over the version it was read at (SET takes the columns of the parameters).
+FIND_CHECKOUT = {
+    key: select(checkouts, orders.c.order_id.is_not(None).label("paid"))
+    .select_from(checkouts.outerjoin(orders, orders.c.order_id == checkouts.c.order_id))
+    .where(checkouts.c[key] == bindparam("key"))
+    for key in ("id", "order_id", "reference")
+}
+STORE_CHECKOUT = update(checkouts).where(checkouts.c.id == bindparam("read_id"),
+                                         checkouts.c.version == bindparam("read_version"))
+FORGET_CHECKOUTS = delete(checkouts).where(checkouts.c.updated_at < bindparam("cutoff"))
 
 
 class CheckoutChanged(Exception):
@@ -124,10 +138,9 @@ def _digest(session_id: str) -> str:
 
 
 def checkout_columns(checkout: Checkout) -> dict[str, Any]:
-    """The row's values as stored, but for version and updated_at."""
+    """The row's values, but for version and updated_at."""
     values = {name: getattr(checkout, name) for name in CHECKOUT_COLUMNS}
-    values["cart"] = _cart_json(checkout.cart)
-    values["kco_cart"] = None if checkout.kco_cart is None else _cart_json(checkout.kco_cart)
+    values["cart"] = dict(values["cart"])  # a copy: the stored value does not follow later changes
     return values
 
 
@@ -164,28 +177,24 @@ class Records:
     # --- checkouts ---------------------------------------------------------------------------------------
 
     def checkout(self, checkout_id: str | None) -> Checkout | None:
-        return self._checkout(checkouts.c.id == checkout_id) if checkout_id else None
+        return self._checkout("id", checkout_id)
 
     def checkout_for_order(self, order_id: str | None) -> Checkout | None:
-        return self._checkout(checkouts.c.order_id == order_id) if order_id else None
+        return self._checkout("order_id", order_id)
 
     def checkout_for_reference(self, reference: str) -> Checkout | None:
         """The checkout whose current order has this callback reference (shop/security.py)."""
-        return self._checkout(checkouts.c.reference == reference) if reference else None
+        return self._checkout("reference", reference)
 
-    def _checkout(self, where: Any) -> Checkout | None:
-        paid = orders.c.order_id.is_not(None).label("paid")
-        query = (select(checkouts, paid)
-                 .select_from(checkouts.outerjoin(orders, orders.c.order_id == checkouts.c.order_id))
-                 .where(where))
+    def _checkout(self, key: str, value: str | None) -> Checkout | None:
+        if not value:
+            return None
         with self.engine.connect() as connection:
-            row = connection.execute(query).mappings().first()
+            row = connection.execute(FIND_CHECKOUT[key], {"key": value}).mappings().first()
         if row is None:
             return None
         values = {item.name: row[item.name] for item in fields(Checkout)}
-        values["cart"] = _cart_from_json(row["cart"])
-        values["kco_cart"] = None if row["kco_cart"] is None else _cart_from_json(row["kco_cart"])
-        values["paid"] = bool(row["paid"])
+        values["paid"] = bool(values["paid"])  # SQLite answers 0 or 1
         return Checkout(**values)
 
     def save(self, checkout: Checkout) -> None:
@@ -194,14 +203,11 @@ class Records:
         values = {**checkout_columns(checkout), "version": checkout.version + 1, "updated_at": _now()}
         with self.engine.begin() as connection:
             if checkout.version == 0:
-                forgotten = checkouts.c.updated_at < _now() - CHECKOUT_LIFETIME
-                connection.execute(delete(checkouts).where(forgotten))
-                connection.execute(insert(checkouts).values(values))
+                connection.execute(FORGET_CHECKOUTS, {"cutoff": _now() - CHECKOUT_LIFETIME})
+                connection.execute(insert(checkouts), values)
             else:
                 written = connection.execute(
-                    update(checkouts)
-                    .where(checkouts.c.id == checkout.id, checkouts.c.version == checkout.version)
-                    .values(values))
+                    STORE_CHECKOUT, {**values, "read_id": checkout.id, "read_version": checkout.version})
                 if written.rowcount != 1:
                     raise CheckoutChanged(checkout.id)
         checkout.version += 1
@@ -306,14 +312,6 @@ def _create_sqlite_folder(database_url: str) -> None:
     if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:") \
             and not url.database.startswith("file:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-
-
-def _cart_json(cart: Mapping[str, int]) -> str:
-    return json.dumps([[sku, quantity] for sku, quantity in cart.items()])
-
-
-def _cart_from_json(text: str) -> dict[str, int]:
-    return {sku: quantity for sku, quantity in json.loads(text)}
 
 
 def _sqlite_pragmas(connection: Any, _record: Any) -> None:

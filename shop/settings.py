@@ -38,8 +38,7 @@ class Settings:
     session_cookie_secure: bool
     snippet_origins: tuple[str, ...]  # where KCO's html_snippet loads its widget from (CSP)
     inspector: bool  # workshop mode: the KCO inspector panel (docs/workshop.md)
-    cart_creation_limit: str  # new carts one client may start, e.g. "60 per hour" (shop/budgets.py)
-    order_creation_limit: str  # KCO orders one client may create, e.g. "20 per hour" (shop/budgets.py)
+    checkout_creation_limit: str  # checkouts one client may start, e.g. "30 per hour" (shop/budgets.py)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -75,8 +74,7 @@ class Settings:
             session_cookie_secure=_cookie_secure(environ, public_base_url),
             snippet_origins=_snippet_origins(environ, kco),
             inspector=inspector_enabled(environ, kco),
-            cart_creation_limit=environ.get("CART_CREATION_LIMIT") or "60 per hour",
-            order_creation_limit=environ.get("ORDER_CREATION_LIMIT") or "20 per hour",
+            checkout_creation_limit=environ.get("CHECKOUT_CREATION_LIMIT") or "30 per hour",
         )
 
 
