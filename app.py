@@ -2,8 +2,9 @@
 
 `create_app` wires the pieces; then come the routes, each saying why it exists. What KCO is sent and when:
 kco/checkout.py; one shopper request from session to KCO and back: shop/checkout_flow.py; the answers to KCO's
-callbacks: shop/callbacks.py. Each piece of wiring is one `init_app` in shop/ (sessions, security, errors,
-budgets, server_timing); workshop/ is an optional teaching panel. Run: `python app.py --host H --port P`.
+callbacks: shop/callbacks.py. Each piece of wiring is one `init_app` in shop/ (sessions, security, csrf,
+errors, budgets, server_timing); workshop/ is an optional teaching panel.
+Run: `python app.py --host H --port P`, or `flask --app app run`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from flask import Blueprint, Flask, Response, current_app, redirect, render_temp
 from kco.checkout import Action, CheckoutSync
 from kco.client import KCOClient
 from kco.markets import MARKETS
-from shop import budgets, callbacks, dev_server, errors, security, server_timing, sessions
+from shop import budgets, callbacks, csrf, dev_server, errors, security, server_timing, sessions
 from shop.cart import Checkout, parse_cart, parse_form_quantity, parse_market, parse_sku
 from shop.catalogue import PRODUCTS, priced_products
 from shop.checkout_flow import Change, CheckoutFlow, confirmation_path, sync_timeout_ms
@@ -39,6 +40,7 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     server_timing.init_app(app)
     sessions.init_app(app, settings, records)
     security.init_app(app, settings)
+    csrf.init_app(app)
     errors.init_app(app)
     budgets.init_app(app, settings)
     client = KCOClient(settings.kco, on_call=server_timing.remember_call)

@@ -207,18 +207,11 @@ def acknowledge_push(client: KCOClient, records: Records, order_id: str) -> None
         om_order = client.read_om_order(order_id)
         records.record_order({**om_order, "order_id": order_id}, recorded_by="push",
                              fraud_status=recorded_fraud_status(om_order))
-    if not records.claim_acknowledgement(order_id):
-        return  # another push (maybe in another process) is acknowledging it right now
-    try:
-        # One idempotency key per order, so a repeat after a lost answer is harmless
-        # (order-management-v1-openapi.yml acknowledgeOrder). It recommends a random UUIDv4; a UUIDv5 of the
-        # order id is as unique per order and also stays the same across pushes, processes and restarts,
-        # where a random key would have to be stored first.
-        client.acknowledge_order(order_id,
-                                 idempotency_key=str(uuid.uuid5(uuid.NAMESPACE_URL, f"ack:{order_id}")))
-    except Exception:
-        records.release_acknowledgement(order_id)
-        raise
+    # One idempotency key per order, so a repeat (a second push at the same moment, or one after a lost
+    # answer) is one acknowledgement for KCO (order-management-v1-openapi.yml acknowledgeOrder). It recommends
+    # a random UUIDv4; a UUIDv5 of the order id is as unique per order and also stays the same across pushes,
+    # processes and restarts, where a random key would have to be stored first.
+    client.acknowledge_order(order_id, idempotency_key=str(uuid.uuid5(uuid.NAMESPACE_URL, f"ack:{order_id}")))
     records.mark_acknowledged(order_id)
 
 

@@ -1,24 +1,12 @@
 """What the shop keeps in its database: each shopper's checkout, the completed orders, and the session ids
-given up for new ones.
+given up for new ones (docs/security.md says for how long).
 
-`checkouts` is the one home of a checkout (shop/cart.py `Checkout`): the shopper's requests find it by the id
-their session holds, KCO's callbacks by the order id and reference in their URL. Two requests may change one
-checkout at once (two tabs, a callback during a cart change), so each write names the version it read and
-bumps it: a write whose version is no longer the row's changes nothing and raises `CheckoutChanged`, and the
-caller starts again from the row as it is now (optimistic concurrency: no lock is held while KCO answers).
-
-`orders` holds completed purchases, each with the shop's reading of KCO's fraud review (`fraud_status`:
-accepted, pending, rejected or stopped; kco-rules: pending-orders): only an accepted order may be shipped.
-`order_id` is the primary key, so recording is insert-or-ignore: the confirmation page and the push may both
-record the same order at the same moment, even from two processes, and exactly one row results
-(kco-rules: push-and-acknowledge).
-
-`superseded_sessions` remembers, for an hour, the session ids the shop replaced (shop/sessions.py), so a late
-request sent with one is told so instead of being taken for a new visitor.
-
-SQLite under instance/ by default; any SQLAlchemy `DATABASE_URL` (PostgreSQL in production) otherwise. The
-engine is SQLAlchemy's, with its pool as documented: `pool_pre_ping` replaces a connection the database
-dropped before it is used, and a forked worker (`gunicorn --preload`) starts with a pool of its own.
+A checkout has one home, its `checkouts` row: the shopper's requests find it by the id their session holds,
+KCO's callbacks by the order's callback reference. Each write names the version it read (`Records.save`): one
+whose version is no longer the row's changes nothing, and the caller starts again from the row as it is now,
+so two tabs or a callback during a change never undo each other and no lock is held while KCO answers.
+Orders are recorded insert-or-ignore, so the confirmation page and KCO's push, even in two processes, record
+one row (kco-rules: push-and-acknowledge). The engine is SQLAlchemy's, with its pool as documented.
 """
 
 from __future__ import annotations
@@ -50,7 +38,6 @@ from sqlalchemy import (
     event,
     insert,
     inspect,
-    or_,
     select,
     update,
 )
@@ -91,7 +78,6 @@ orders = Table(
     # accepted | pending | rejected | stopped; ship only accepted ones (kco-rules: pending-orders).
     Column("fraud_status", String(16), nullable=False, server_default="accepted"),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
-    Column("acknowledging_since", DateTime(timezone=True), nullable=True),
     Column("acknowledged_at", DateTime(timezone=True), nullable=True),
 )
 
@@ -107,9 +93,6 @@ superseded_sessions = Table(
 CHECKOUT_LIFETIME = timedelta(days=30)
 # Far longer than any request can be on its way (the page gives up after data-timeout-ms).
 SUPERSEDED_SESSION_LIFETIME = timedelta(hours=1)
-# A push handler that claimed the acknowledgement and then died leaves the claim; after this long another
-# push may take it over (KCO keeps pushing until the order is acknowledged, kco-rules: push-and-acknowledge).
-ACKNOWLEDGE_CLAIM_SECONDS = 30
 CHECKOUT_COLUMNS = tuple(name for name in checkouts.c.keys() if name not in ("version", "updated_at"))
 # The statements of every request, built once with bind parameters, as SQLAlchemy recommends for statements
 # run often: a checkout found by one of its keys, with whether its order is recorded as paid; a checkout
@@ -147,6 +130,7 @@ def checkout_columns(checkout: Checkout) -> dict[str, Any]:
 class Records:
     def __init__(self, database_url: str) -> None:
         _create_sqlite_folder(database_url)
+        # pool_pre_ping: a connection the database dropped (a restart) is replaced before it is used.
         self.engine: Engine = create_engine(database_url, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -268,21 +252,6 @@ class Records:
     def set_fraud_status(self, order_id: str, fraud_status: str) -> None:
         """The outcome of the fraud review, from KCO's notification (kco-rules: pending-orders)."""
         self._update_order(order_id, fraud_status=fraud_status)
-
-    def claim_acknowledgement(self, order_id: str) -> bool:
-        """True for exactly one caller at a time, across processes: the one that should acknowledge now."""
-        now = _now()
-        with self.engine.begin() as connection:
-            claimed = connection.execute(
-                update(orders)
-                .where(orders.c.order_id == order_id, orders.c.acknowledged_at.is_(None),
-                       or_(orders.c.acknowledging_since.is_(None),
-                           orders.c.acknowledging_since < now - timedelta(seconds=ACKNOWLEDGE_CLAIM_SECONDS)))
-                .values(acknowledging_since=now))
-        return claimed.rowcount == 1
-
-    def release_acknowledgement(self, order_id: str) -> None:
-        self._update_order(order_id, acknowledging_since=None)
 
     def mark_acknowledged(self, order_id: str) -> None:
         self._update_order(order_id, acknowledged_at=_now())
