@@ -21,6 +21,7 @@ from kco_emulator.orders import (
     merged_update,
     om_body,
     order_body,
+    recharge_shipping,
     with_selected_shipping_option,
     writable_fields,
 )
@@ -219,11 +220,13 @@ def update_order(order_id: str) -> tuple[Response, int] | Response:
         if refused := read_only(order) or locked(order):
             return refused
         fields = merged_update(order, changes)
+        shipping_line = recharge_shipping(fields, order.automatic_shipping_line)
         # A purchase_country the merchant sends decides the market again (kco-rules:
         # country-change-purchase-country).
         market_country = None if "purchase_country" in changes else order.widget_country
         check_order(fields, market_country=market_country)
         order.fields = fields
+        order.automatic_shipping_line = shipping_line
         if "purchase_country" in changes:
             order.widget_country = None
         state().touch(order)

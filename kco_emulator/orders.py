@@ -74,6 +74,53 @@ def with_selected_shipping_option(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def shipping_fee_line(option: dict[str, Any]) -> dict[str, Any]:
+    """The line KCO adds for a shipping option it charges itself (kco-rules: automatic-shipping-cost): the
+    option's id as reference, its price and tax."""
+    return {
+        "type": "shipping_fee", "reference": option["id"], "name": option["name"], "quantity": 1,
+        "unit_price": option["price"], "tax_rate": option["tax_rate"], "total_amount": option["price"],
+        "total_tax_amount": option["tax_amount"],
+    }
+
+
+def charge_shipping(fields: dict[str, Any], previous_line: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Without a shipping_option_update URL KCO adds the chosen option's price to the order itself, as a
+    shipping_fee line (kco-rules: automatic-shipping-cost); a line it added for an earlier choice goes.
+
+    Changes `fields` in place and returns the line added (None when no option is selected).
+    """
+    lines = fields["order_lines"]
+    if previous_line is not None and previous_line in lines:
+        lines.remove(previous_line)
+        fields["order_amount"] -= previous_line["total_amount"]
+        fields["order_tax_amount"] -= previous_line["total_tax_amount"]
+    option = fields.get("selected_shipping_option")
+    if not option:
+        return None
+    line = shipping_fee_line(option)
+    lines.append(line)
+    fields["order_amount"] += line["total_amount"]
+    fields["order_tax_amount"] += line["total_tax_amount"]
+    return copy.deepcopy(line)
+
+
+def recharge_shipping(fields: dict[str, Any], line: dict[str, Any] | None) -> dict[str, Any] | None:
+    """KCO's own shipping line, still on the order, charges the option selected now: when the merchant's new
+    `shipping_options` (an update or a callback answer) drop the chosen one, the selection moves
+    (`with_selected_shipping_option`) and the price moves with it (kco-rules: automatic-shipping-cost).
+
+    Changes `fields` in place and returns KCO's line afterwards; a line the merchant's own lines replaced is
+    left to `shopper.complete_purchase`, which charges the selected option before validation.
+    """
+    if line is None or line not in fields["order_lines"]:
+        return line
+    option = fields.get("selected_shipping_option")
+    if option and shipping_fee_line(option) == line:
+        return line
+    return charge_shipping(fields, line)
+
+
 def address(order_fields: dict[str, Any], key: str) -> dict[str, Any]:
     """The billing or shipping address; before any data it holds only the country (observed;
     kco-rules: order-fields)."""

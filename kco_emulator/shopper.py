@@ -20,7 +20,9 @@ from kco_emulator.orders import (
     CALLBACK_RESPONSE_REQUIRED,
     address,
     allowed_billing_countries,
+    charge_shipping,
     order_body,
+    recharge_shipping,
     shipping_service_request,
     with_selected_shipping_option,
 )
@@ -150,31 +152,6 @@ def choose_shipping_option(state: EmulatorState, order: StoredOrder, option_id: 
     return _refine(state, order, revision, tentative, "shipping_option_update", on_commit=remember)
 
 
-def charge_shipping(fields: dict[str, Any], previous_line: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Without a shipping_option_update URL KCO adds the chosen option's price to the order itself, as a
-    shipping_fee line (kco-rules: automatic-shipping-cost); a line it added for an earlier choice goes.
-
-    Changes `fields` in place and returns the line added (None when no option is selected).
-    """
-    lines = fields["order_lines"]
-    if previous_line is not None and previous_line in lines:
-        lines.remove(previous_line)
-        fields["order_amount"] -= previous_line["total_amount"]
-        fields["order_tax_amount"] -= previous_line["total_tax_amount"]
-    option = fields.get("selected_shipping_option")
-    if not option:
-        return None
-    line = {
-        "type": "shipping_fee", "reference": option["id"], "name": option["name"], "quantity": 1,
-        "unit_price": option["price"], "tax_rate": option["tax_rate"], "total_amount": option["price"],
-        "total_tax_amount": option["tax_amount"],
-    }
-    lines.append(line)
-    fields["order_amount"] += line["total_amount"]
-    fields["order_tax_amount"] += line["total_tax_amount"]
-    return copy.deepcopy(line)
-
-
 def _refine(state: EmulatorState, order: StoredOrder, revision: int, tentative: dict[str, Any],
             callback: str, *, shopper_address: bool = False, market_country: str | None = None,
             on_commit: Callable[[StoredOrder], None] | None = None) -> Outcome:
@@ -230,6 +207,8 @@ def _refine_unlocked(state: EmulatorState, order: StoredOrder, revision: int, te
             return Outcome("failed", callback=callback, callback_status=answer.status,
                            error_text=f"The shop answered with an order that cannot be used ({error}).",
                            events=["shipping_address_update_error"])
+    tentative = with_selected_shipping_option(tentative)
+    shipping_line = recharge_shipping(tentative, order.automatic_shipping_line)
     try:
         check_order(tentative, market_country=market_country)
     except BadValue as error:
@@ -257,7 +236,9 @@ def _refine_unlocked(state: EmulatorState, order: StoredOrder, revision: int, te
             return Outcome("failed", callback=outcome.callback, callback_status=outcome.callback_status,
                            error_text=CHANGE_FAILED_TEXT,
                            events=["shipping_address_update_error"] if url else [])
-        order.fields = with_selected_shipping_option(tentative)
+        order.fields = tentative
+        # Read before the callback and unchanged since: the revision is the same.
+        order.automatic_shipping_line = shipping_line
         state.touch(order)
         if shopper_address:
             # From now on merchant updates of the addresses are ignored (kco-rules: typed-address-kept).

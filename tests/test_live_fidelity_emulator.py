@@ -206,6 +206,52 @@ def test_without_the_url_a_purchase_without_a_choice_pays_the_preselected_option
     assert shipping_fee_lines(emulator.order(order_id)) == [("standard", 4900)]
 
 
+EXPRESS_LINE = {"type": "shipping_fee", "reference": "express", "name": "Express", "quantity": 1,
+                "unit_price": 9900, "tax_rate": 2500, "total_amount": 9900, "total_tax_amount": 1980}
+
+
+def test_kcos_shipping_line_follows_the_selection_when_a_merchant_update_drops_the_chosen_option(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    order_id = open_order(emulator, merchant, shipping_options=OPTIONS, **PRODUCTS_ONLY)
+    emulator.choose_shipping_option(order_id, "express")
+    assert update(emulator, order_id, {"shipping_options": OPTIONS[:1]}).status_code == 200
+    order = emulator.order(order_id)
+    assert order["selected_shipping_option"]["id"] == "standard"
+    assert shipping_fee_lines(order) == [("standard", 4900)]
+    assert (order["order_amount"], order["order_tax_amount"]) == (24900, 4980)
+    assert emulator.complete(order_id)["result"] == "completed"
+    om = om_order(emulator, order_id)
+    assert om["order_amount"] == 24900 and shipping_fee_lines(om) == [("standard", 4900)]
+
+
+def test_kcos_shipping_line_goes_when_a_merchant_update_removes_every_option(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    order_id = open_order(emulator, merchant, shipping_options=OPTIONS, **PRODUCTS_ONLY)
+    emulator.choose_shipping_option(order_id, "express")
+    assert update(emulator, order_id, {"shipping_options": []}).status_code == 200
+    order = emulator.order(order_id)
+    assert "selected_shipping_option" not in order and shipping_fee_lines(order) == []
+    assert (order["order_amount"], order["order_tax_amount"]) == (20000, 4000)
+
+
+def test_kcos_shipping_line_follows_the_selection_when_a_callback_answer_drops_the_chosen_option(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    order_id = open_order(emulator, merchant, "address_update", shipping_options=OPTIONS, **PRODUCTS_ONLY)
+    emulator.choose_shipping_option(order_id, "express")
+    # The merchant echoes the lines it was sent (KCO's Express line included) and offers Standard only.
+    merchant.answer("address_update", body={
+        "order_amount": 29900, "order_tax_amount": 5980, "purchase_currency": "SEK",
+        "order_lines": [*PRODUCTS_ONLY["order_lines"], EXPRESS_LINE], "shipping_options": OPTIONS[:1]})
+    assert emulator.enter_address(order_id, SHOPPER)["result"] == "updated"
+    order = emulator.order(order_id)
+    assert order["selected_shipping_option"]["id"] == "standard"
+    assert shipping_fee_lines(order) == [("standard", 4900)]
+    assert (order["order_amount"], order["order_tax_amount"]) == (24900, 4980)
+
+
 def test_with_a_shipping_option_update_url_kco_adds_nothing_and_the_merchants_answer_decides(
     emulator: EmulatorControl, merchant: Merchant
 ) -> None:
