@@ -51,6 +51,21 @@ def test_picking_a_shipping_option_fires_shipping_option_change_and_kco_adds_its
     assert events(page, "order_total_change") == [{"order_total": 29900}]
 
 
+def test_under_the_separate_reading_the_widget_shows_kcos_shipping_on_top_of_the_order_amount(
+    page: Page, site: MerchantSite
+) -> None:
+    site.emulator.settings(automatic_shipping_cost="separate")
+    order_id = site.order(shipping_options=OPTIONS, merchant_urls=site.merchant_urls())
+    frame = open_checkout(page, site, order_id)
+    # The preselected Standard is what the shopper pays for until they pick another option.
+    expect(frame.locator("[data-kco-order-total]")).to_have_text("249,00 kr")
+    frame.get_by_role("radio", name="Express").check()
+    expect(frame.locator("[data-kco-order-total]")).to_have_text("299,00 kr")
+    expect(frame.locator("[data-kco-order-line]").filter(has_text="Express")).to_contain_text("99,00")
+    assert wait_for_event(page, "order_total_change") == [{"order_total": 29900}]
+    assert site.emulator.order(order_id)["order_amount"] == 20000
+
+
 def test_a_failing_address_callback_fires_shipping_address_update_error(
     page: Page, site: MerchantSite
 ) -> None:

@@ -17,8 +17,7 @@ from kco_emulator import callbacks, faults, shopper
 from kco_emulator.api import completed_order, widget_base_url
 from kco_emulator.orders import order_body
 from kco_emulator.store import (
-    ABORTED_ORDERS,
-    PUSH_SCHEDULES,
+    BEHAVIOUR_CHOICES,
     EmulatorState,
     StoredOrder,
     iso8601,
@@ -141,8 +140,7 @@ def settings() -> Response:
 
 # Where KCO's behaviour is not documented, one setting per question; each value is a plausible behaviour
 # (README, the emulator's behaviour table).
-BEHAVIOUR_SETTINGS = ("callback_lock_status", "country_change_sets_purchase_country", "aborted_orders",
-                      "push_schedule")
+BEHAVIOUR_SETTINGS = ("callback_lock_status", "country_change_sets_purchase_country", *BEHAVIOUR_CHOICES)
 
 
 def _behaviour_problem(name: str, value: Any) -> str | None:
@@ -150,7 +148,7 @@ def _behaviour_problem(name: str, value: Any) -> str | None:
         return lock_status_problem(value)
     if name == "country_change_sets_purchase_country":
         return None if isinstance(value, bool) else f"{name} must be true or false"
-    choices = ABORTED_ORDERS if name == "aborted_orders" else PUSH_SCHEDULES
+    choices = BEHAVIOUR_CHOICES[name]
     return None if value in choices else f"{name} must be one of {', '.join(choices)}"
 
 

@@ -121,6 +121,19 @@ def recharge_shipping(fields: dict[str, Any], line: dict[str, Any] | None) -> di
     return charge_shipping(fields, line)
 
 
+def shipping_on_top(fields: dict[str, Any], reading: str) -> dict[str, Any] | None:
+    """Under automatic_shipping_cost "separate", the line of the selected option that KCO charges on top of
+    `order_amount` when it handles shipping itself (no shipping_option_update URL); else None.
+
+    That reading leaves the option out of the checkout order's lines and `order_amount`, while Order
+    Management's `order_amount` is the full total (kco-rules: automatic-shipping-cost, inferred).
+    """
+    if reading != "separate" or (fields.get("merchant_urls") or {}).get("shipping_option_update"):
+        return None
+    option = fields.get("selected_shipping_option")
+    return shipping_fee_line(option) if option else None
+
+
 def address(order_fields: dict[str, Any], key: str) -> dict[str, Any]:
     """The billing or shipping address; before any data it holds only the country (observed;
     kco-rules: order-fields)."""
@@ -202,21 +215,27 @@ def om_body(order: StoredOrder) -> dict[str, Any]:
     MerchantOrderDto)."""
     fields = order.fields
     assert order.completed_at is not None
+    order_lines = copy.deepcopy(fields["order_lines"])
+    order_amount = fields["order_amount"]
+    if order.shipping_on_top is not None:
+        # The shipping KCO charged on top of the checkout order (kco-rules: automatic-shipping-cost).
+        order_lines.append(copy.deepcopy(order.shipping_on_top))
+        order_amount += order.shipping_on_top["total_amount"]
     body: dict[str, Any] = {
         "order_id": order.order_id,
         # Authorized, also while under fraud review; a rejected order is not cancelled here (kco-rules:
         # pending-orders, inferred).
         "status": "AUTHORIZED",
         "fraud_status": order.fraud_status,
-        "order_amount": fields["order_amount"],
-        "original_order_amount": fields["order_amount"],
+        "order_amount": order_amount,
+        "original_order_amount": order_amount,
         "captured_amount": 0,
         "refunded_amount": 0,
-        "remaining_authorized_amount": fields["order_amount"],
+        "remaining_authorized_amount": order_amount,
         "purchase_country": fields["purchase_country"],
         "purchase_currency": fields["purchase_currency"],
         "locale": fields["locale"],
-        "order_lines": copy.deepcopy(fields["order_lines"]),
+        "order_lines": order_lines,
         "billing_address": address(fields, "billing_address"),
         "shipping_address": address(fields, "shipping_address"),
         "customer": copy.deepcopy(fields.get("customer", {})),

@@ -23,6 +23,7 @@ from kco_emulator.orders import (
     charge_shipping,
     order_body,
     recharge_shipping,
+    shipping_on_top,
     shipping_service_request,
     with_selected_shipping_option,
 )
@@ -142,7 +143,10 @@ def choose_shipping_option(state: EmulatorState, order: StoredOrder, option_id: 
     if option_id not in options:
         return Outcome("rejected", error_text="This shipping option is not available.")
     tentative["selected_shipping_option"] = copy.deepcopy(options[option_id])
-    if callbacks.merchant_url(order, "shipping_option_update"):
+    merchant_decides = callbacks.merchant_url(order, "shipping_option_update")
+    if merchant_decides or state.settings.automatic_shipping_cost == "separate":
+        # With the URL the merchant's answer decides; under "separate" KCO charges the option on top of
+        # order_amount at the purchase, so the lines stay the merchant's (kco-rules: automatic-shipping-cost).
         return _refine(state, order, revision, tentative, "shipping_option_update")
     line = charge_shipping(tentative, order.automatic_shipping_line)
 
@@ -308,6 +312,7 @@ def complete_purchase(state: EmulatorState, order: StoredOrder, widget_base_url:
         order.status = "checkout_complete"
         order.completed_at = now
         order.fraud_status = fraud_status
+        order.shipping_on_top = shipping_on_top(order.fields, state.settings.automatic_shipping_cost)
         state.touch(order)
     callbacks.schedule_push(state, order)
     # Completed: KCO fires redirect_initiated and sends the shopper to the confirmation URL
@@ -321,6 +326,8 @@ def _charge_preselected_shipping(state: EmulatorState, order: StoredOrder) -> No
     """A shopper who never picked a shipping option buys the selected one: without a shipping_option_update
     URL its price is on the order before validation (kco-rules: automatic-shipping-cost; when KCO adds it is
     inferred)."""
+    if state.settings.automatic_shipping_cost == "separate":
+        return  # charged on top at the purchase instead (kco-rules: automatic-shipping-cost)
     with state.lock:
         charged = order.automatic_shipping_line in order.fields["order_lines"]
         if charged or callbacks.merchant_url(order, "shipping_option_update") or not order.fields.get(

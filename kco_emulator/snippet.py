@@ -65,17 +65,23 @@ def checkout_snippet(order: StoredOrder, base_url: str) -> str:
 def confirmation_snippet(order: StoredOrder) -> str:
     """What read returns after completion: a confirmation to show the shopper (kco-rules: order-status)."""
     fields = order.fields
+    lines = list(fields["order_lines"])
+    total = fields["order_amount"]
+    if order.shipping_on_top is not None:
+        # What the shopper paid: the shipping KCO charged on top (kco-rules: automatic-shipping-cost).
+        lines.append(order.shipping_on_top)
+        total += order.shipping_on_top["total_amount"]
     rows = "".join(
         f"<li>{escape(str(line.get('quantity')))} × {escape(str(line.get('name')))}: "
         f"{_money(line.get('total_amount', 0), fields['purchase_currency'])}</li>"
-        for line in fields["order_lines"]
+        for line in lines
     )
     return (
         '<div id="klarna-checkout-container" style="overflow: hidden;" data-kco-confirmation>'
         "<h2>Thank you for your purchase</h2>"
         f"<p>Order {escape(order.order_id)} is confirmed.</p>"
         f"<ul>{rows}</ul>"
-        f"<p>Total: {_money(fields['order_amount'], fields['purchase_currency'])}</p>"
+        f"<p>Total: {_money(total, fields['purchase_currency'])}</p>"
         "</div>"
     )
 

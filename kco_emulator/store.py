@@ -58,9 +58,13 @@ def _seconds_list(env: Mapping[str, str], name: str, default: str) -> tuple[floa
 
 
 # The emulator's choices where KCO's behaviour is not documented: each alternative is a setting, so a test can
-# play every plausible behaviour (the README's behaviour table names them).
-ABORTED_ORDERS = ("not_found", "read_only")
-PUSH_SCHEDULES = ("fast", "real")
+# play every plausible behaviour (the README's behaviour table names them). The first value is the default.
+BEHAVIOUR_CHOICES: dict[str, tuple[str, ...]] = {
+    "aborted_orders": ("not_found", "read_only"),
+    "push_schedule": ("fast", "real"),
+    # kco-rules: automatic-shipping-cost. "line" stays the default until the demo shop is safe under both.
+    "automatic_shipping_cost": ("line", "separate"),
+}
 
 
 def lock_status_problem(status: object) -> str | None:
@@ -87,8 +91,10 @@ def _flag(env: Mapping[str, str], name: str, default: str) -> bool:
     return value in ("1", "true", "yes")
 
 
-def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = env.get(name, default)
+def _choice(env: Mapping[str, str], name: str, setting: str) -> str:
+    """The variable `name`: one of BEHAVIOUR_CHOICES[setting], the first by default."""
+    choices = BEHAVIOUR_CHOICES[setting]
+    value = env.get(name, choices[0])
     if value not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}")
     return value
@@ -110,6 +116,7 @@ class Settings:
     country_change_sets_purchase_country: bool = True
     aborted_orders: str = "not_found"
     push_schedule: str = "fast"
+    automatic_shipping_cost: str = "line"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -135,9 +142,12 @@ class Settings:
             country_change_sets_purchase_country=_flag(
                 env, "KCO_EMULATOR_COUNTRY_CHANGE_SETS_PURCHASE_COUNTRY", "true"),
             # Not documented (kco-rules: aborted-orders, inferred).
-            aborted_orders=_choice(env, "KCO_EMULATOR_ABORTED_ORDERS", "not_found", ABORTED_ORDERS),
+            aborted_orders=_choice(env, "KCO_EMULATOR_ABORTED_ORDERS", "aborted_orders"),
             # "real" plays KCO's schedule on the emulator's clock (kco-rules: push-and-acknowledge).
-            push_schedule=_choice(env, "KCO_EMULATOR_PUSH_SCHEDULE", "fast", PUSH_SCHEDULES),
+            push_schedule=_choice(env, "KCO_EMULATOR_PUSH_SCHEDULE", "push_schedule"),
+            # Where the shipping KCO charges itself shows (kco-rules: automatic-shipping-cost, inferred).
+            automatic_shipping_cost=_choice(
+                env, "KCO_EMULATOR_AUTOMATIC_SHIPPING_COST", "automatic_shipping_cost"),
         )
 
 
@@ -175,6 +185,9 @@ class StoredOrder:
     # The shipping_fee line KCO itself added for the chosen option (no shipping_option_update URL;
     # kco-rules: automatic-shipping-cost).
     automatic_shipping_line: dict[str, Any] | None = None
+    # Under automatic_shipping_cost "separate": the line of the option KCO charged on top of order_amount at
+    # the purchase, which Order Management shows (kco-rules: automatic-shipping-cost).
+    shipping_on_top: dict[str, Any] | None = None
     # The country the shopper picked in the widget while purchase_country stayed (setting
     # country_change_sets_purchase_country false): its market decides the currency until the merchant sets
     # purchase_country itself (kco-rules: country-change-purchase-country).

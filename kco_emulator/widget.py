@@ -17,7 +17,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from kco_emulator import shopper
 from kco_emulator.api import widget_base_url
 from kco_emulator.markets import alpha3, display_language, market_for
-from kco_emulator.orders import address, allowed_billing_countries
+from kco_emulator.orders import address, allowed_billing_countries, shipping_on_top
 from kco_emulator.store import EmulatorState, StoredOrder
 
 STATIC = Path(__file__).parent / "static"
@@ -25,9 +25,17 @@ widget = Blueprint("widget", __name__, url_prefix="/widget")
 LINE_KEYS = ("reference", "name", "quantity", "unit_price", "total_amount", "type")
 
 
-def widget_state(order: StoredOrder) -> dict[str, Any]:
-    """Everything the iframe renders; the order as the shopper may see it."""
+def widget_state(order: StoredOrder, shipping_reading: str) -> dict[str, Any]:
+    """Everything the iframe renders; the order as the shopper may see it. `order_total` is what the shopper
+    pays: `order_amount`, plus the shipping KCO charges on top under the automatic_shipping_cost
+    `shipping_reading` "separate" (kco-rules: automatic-shipping-cost)."""
     fields = order.fields
+    lines = [{key: line.get(key) for key in LINE_KEYS} for line in fields["order_lines"]]
+    order_total = fields["order_amount"]
+    on_top = shipping_on_top(fields, shipping_reading)
+    if on_top is not None:
+        lines.append({key: on_top.get(key) for key in LINE_KEYS})
+        order_total += on_top["total_amount"]
     billing = address(fields, "billing_address")
     countries = []
     for country in allowed_billing_countries(fields):
@@ -43,9 +51,8 @@ def widget_state(order: StoredOrder) -> dict[str, Any]:
         "purchase_currency": fields["purchase_currency"].upper(),
         "order_amount": fields["order_amount"],
         "order_tax_amount": fields["order_tax_amount"],
-        "order_lines": [
-            {key: line.get(key) for key in LINE_KEYS} for line in fields["order_lines"]
-        ],
+        "order_total": order_total,
+        "order_lines": lines,
         "countries": countries,
         "billing_address": {**billing, "country": str(billing.get("country", "")).upper()},
         "alpha3": {item["country"]: item["alpha3"] for item in countries}
@@ -109,7 +116,7 @@ def frame_state(order_id: str) -> tuple[Response, int] | Response:
     state = _state()
     if order is None or order.aborted or order.expired(state.clock.now()):
         return _not_available("This checkout has expired. Please reload the page.")
-    return jsonify(widget_state(order))
+    return jsonify(widget_state(order, state.settings.automatic_shipping_cost))
 
 
 @widget.get("/orders/<order_id>/signals")
@@ -156,7 +163,8 @@ def _shopper_action(order_id: str, action: str) -> tuple[Response, int] | Respon
         outcome = shopper.choose_shipping_option(state, order, str(payload.get("id", "")))
     else:
         outcome = shopper.complete_purchase(state, order, widget_base_url(), billing_address)
-    return jsonify({"outcome": outcome.as_json(), "order": widget_state(order)})
+    return jsonify({"outcome": outcome.as_json(),
+                    "order": widget_state(order, state.settings.automatic_shipping_cost)})
 
 
 @widget.post("/orders/<order_id>/country")

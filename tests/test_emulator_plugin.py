@@ -79,7 +79,9 @@ def test_a_pending_fraud_review_ends_with_the_decision(kco_emulator: KcoEmulator
     assert kco_emulator.order_state(order_id)["fraud_status"] == "ACCEPTED"
 
 
-@pytest.mark.kco_emulator_settings(aborted_orders="read_only", callback_lock_status=423)
+@pytest.mark.kco_emulator_settings(aborted_orders="read_only", callback_lock_status=423,
+                                   automatic_shipping_cost="separate")
 def test_the_settings_marker_applies_after_the_reset(kco_emulator: KcoEmulator) -> None:
     settings = kco_emulator.settings()
-    assert (settings["aborted_orders"], settings["callback_lock_status"]) == ("read_only", 423)
+    names = ("aborted_orders", "callback_lock_status", "automatic_shipping_cost")
+    assert [settings[name] for name in names] == ["read_only", 423, "separate"]

@@ -252,6 +252,55 @@ def test_kcos_shipping_line_follows_the_selection_when_a_callback_answer_drops_t
     assert (order["order_amount"], order["order_tax_amount"]) == (24900, 4980)
 
 
+def test_the_line_reading_stays_the_default(emulator: EmulatorControl) -> None:
+    assert emulator.settings()["automatic_shipping_cost"] == "line"
+
+
+def test_under_the_separate_reading_widget_shipping_stays_out_of_the_order_and_order_management_adds_it(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    emulator.settings(automatic_shipping_cost="separate")
+    order_id = open_order(emulator, merchant, "validation", shipping_options=OPTIONS, **PRODUCTS_ONLY)
+    assert emulator.choose_shipping_option(order_id, "express")["result"] == "updated"
+    order = emulator.order(order_id)
+    assert (order["order_amount"], order["order_tax_amount"]) == (20000, 4000)
+    assert shipping_fee_lines(order) == [] and order["selected_shipping_option"]["price"] == 9900
+
+    assert emulator.complete(order_id)["result"] == "completed"
+    validated = merchant.called("validation")[0].json()
+    assert validated["order_amount"] == 20000 and shipping_fee_lines(validated) == []
+    assert validated["selected_shipping_option"]["price"] == 9900
+    om = om_order(emulator, order_id)
+    assert (om["order_amount"], om["original_order_amount"], om["remaining_authorized_amount"]) == (
+        29900, 29900, 29900)
+    assert shipping_fee_lines(om) == [("express", 9900)]
+    assert emulator.order(order_id)["order_amount"] == 20000
+
+
+def test_under_the_separate_reading_a_purchase_without_a_choice_pays_the_preselected_option_on_top(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    emulator.settings(automatic_shipping_cost="separate")
+    order_id = open_order(emulator, merchant, "validation", shipping_options=OPTIONS, **PRODUCTS_ONLY)
+    assert emulator.complete(order_id)["result"] == "completed"
+    assert merchant.called("validation")[0].json()["order_amount"] == 20000
+    om = om_order(emulator, order_id)
+    assert om["order_amount"] == 24900 and shipping_fee_lines(om) == [("standard", 4900)]
+
+
+def test_under_the_separate_reading_a_shipping_option_update_url_still_leaves_the_merchants_order_alone(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    emulator.settings(automatic_shipping_cost="separate")
+    # The sample order already carries the merchant's own 49.00 shipping_fee line.
+    order_id = open_order(emulator, merchant, "shipping_option_update", shipping_options=OPTIONS)
+    merchant.answer("shipping_option_update", body=UNCHANGED_ANSWER)
+    emulator.choose_shipping_option(order_id, "express")
+    assert emulator.complete(order_id)["result"] == "completed"
+    om = om_order(emulator, order_id)
+    assert om["order_amount"] == 24900 and shipping_fee_lines(om) == [("", 4900)]
+
+
 def test_with_a_shipping_option_update_url_kco_adds_nothing_and_the_merchants_answer_decides(
     emulator: EmulatorControl, merchant: Merchant
 ) -> None:
@@ -441,26 +490,31 @@ def test_the_new_settings_come_from_the_environment_and_bad_values_fail_at_start
         "KCO_EMULATOR_COUNTRY_CHANGE_SETS_PURCHASE_COUNTRY": "false",
         "KCO_EMULATOR_ABORTED_ORDERS": "read_only",
         "KCO_EMULATOR_PUSH_SCHEDULE": "real",
+        "KCO_EMULATOR_AUTOMATIC_SHIPPING_COST": "separate",
     })
     assert (settings.callback_lock_status, settings.country_change_sets_purchase_country,
-            settings.aborted_orders, settings.push_schedule) == (423, False, "read_only", "real")
+            settings.aborted_orders, settings.push_schedule, settings.automatic_shipping_cost) == (
+        423, False, "read_only", "real", "separate")
     defaults = Settings.from_env({})
     assert (defaults.callback_lock_status, defaults.country_change_sets_purchase_country,
-            defaults.aborted_orders, defaults.push_schedule) == (409, True, "not_found", "fast")
+            defaults.aborted_orders, defaults.push_schedule, defaults.automatic_shipping_cost) == (
+        409, True, "not_found", "fast", "line")
     for name, value in (("KCO_EMULATOR_CALLBACK_LOCK_STATUS", "200"),
                         ("KCO_EMULATOR_COUNTRY_CHANGE_SETS_PURCHASE_COUNTRY", "maybe"),
-                        ("KCO_EMULATOR_ABORTED_ORDERS", "gone"), ("KCO_EMULATOR_PUSH_SCHEDULE", "slow")):
+                        ("KCO_EMULATOR_ABORTED_ORDERS", "gone"), ("KCO_EMULATOR_PUSH_SCHEDULE", "slow"),
+                        ("KCO_EMULATOR_AUTOMATIC_SHIPPING_COST", "both")):
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({name: value})
 
 
 def test_reset_restores_the_behaviour_settings(emulator: EmulatorControl) -> None:
     emulator.settings(callback_lock_status=423, country_change_sets_purchase_country=False,
-                      aborted_orders="read_only", push_schedule="real")
+                      aborted_orders="read_only", push_schedule="real", automatic_shipping_cost="separate")
     emulator.reset()
     settings = emulator.settings()
     assert (settings["callback_lock_status"], settings["country_change_sets_purchase_country"],
-            settings["aborted_orders"], settings["push_schedule"]) == (409, True, "not_found", "fast")
+            settings["aborted_orders"], settings["push_schedule"], settings["automatic_shipping_cost"]) == (
+        409, True, "not_found", "fast", "line")
 
 
 # --- The control API: JSON only, this machine only; 405 names the allowed methods ---------------------------

@@ -139,7 +139,7 @@ function render(state) {
   el.lines.replaceChildren(...state.order_lines.map((line) => h('li', {
     'data-kco-order-line': true, 'data-reference': line.reference || '',
   }, h('span', { text: `${line.quantity} × ${line.name}` }), h('span', { text: money(line.total_amount) }))));
-  el.total.textContent = money(state.order_amount);
+  el.total.textContent = money(state.order_total);
 
   // A country choice only when billing_countries / shipping_countries allow several
   // (checkout-v3-openapi.yml order.billing_countries).
@@ -239,7 +239,7 @@ async function sendAction(path, body) {
   if (path === 'complete') {
     el.submit.disabled = true;
   }
-  const totalBefore = order.order_amount;
+  const totalBefore = order.order_total;
   try {
     const response = await fetch(`${orderUrl}/${path}`, {
       method: 'POST',
@@ -253,8 +253,8 @@ async function sendAction(path, body) {
     }
     const { outcome } = answer;
     render(answer.order);
-    if (order.order_amount !== totalBefore) {
-      emit('order_total_change', { order_total: order.order_amount });
+    if (order.order_total !== totalBefore) {
+      emit('order_total_change', { order_total: order.order_total });
     }
     for (const name of outcome.events || []) {
       if (name !== 'redirect_initiated') emit(name, {});
@@ -389,11 +389,11 @@ async function onParentMessage(event) {
   } else if (message.type === 'resume') {
     // resume() re-reads the order so the widget shows the merchant's update (kco-rules: suspend-resume).
     suspended = false;
-    const totalBefore = order?.order_amount;
+    const totalBefore = order?.order_total;
     try {
       render(await readOrder());
-      if (order.order_amount !== totalBefore) {
-        emit('order_total_change', { order_total: order.order_amount });
+      if (order.order_total !== totalBefore) {
+        emit('order_total_change', { order_total: order.order_total });
       }
     } catch (error) {
       showError(error.message);
