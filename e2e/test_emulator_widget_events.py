@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from e2e.test_emulator_widget import MerchantSite, events, open_checkout
 from harness.emulator_control import EmulatorControl
+from kco_emulator.playwright import KcoWidget
 
 OPTIONS = [
     {"id": "standard", "name": "Standard", "price": 4900, "tax_amount": 980, "tax_rate": 2500,
@@ -64,6 +65,38 @@ def test_under_the_separate_reading_the_widget_shows_kcos_shipping_on_top_of_the
     expect(frame.locator("[data-kco-order-line]").filter(has_text="Express")).to_contain_text("99,00")
     assert wait_for_event(page, "order_total_change") == [{"order_total": 29900}]
     assert site.emulator.order(order_id)["order_amount"] == 20000
+
+
+SEPARATE_SHIPPING = {"allow_separate_shipping_address": True}
+
+
+def test_shipping_address_change_fires_only_once_the_shopper_enters_a_separate_shipping_address(
+    page: Page, site: MerchantSite
+) -> None:
+    order_id = site.order(options=SEPARATE_SHIPPING)
+    open_checkout(page, site, order_id)
+    widget = KcoWidget(page)
+    widget.fill_shopper()
+    wait_for_event(page, "billing_address_change")
+    recipient = widget.ship_to(street_address="Götgatan 2")
+    # Had the billing address fired it too, it would come first.
+    assert wait_for_event(page, "shipping_address_change") == [{
+        "postal_code": "11151", "country": "swe", "given_name": "Other", "family_name": "Recipient"}]
+    order = site.emulator.order(order_id)
+    assert order["shipping_address"]["street_address"] == recipient["street_address"] == "Götgatan 2"
+    assert order["billing_address"]["street_address"] == "Drottninggatan 1"
+
+
+def test_with_shipping_address_change_every_address_it_fires_for_the_billing_address_too(
+    page: Page, site: MerchantSite
+) -> None:
+    site.emulator.settings(shipping_address_change="every_address")
+    order_id = site.order()
+    open_checkout(page, site, order_id)
+    KcoWidget(page).fill_shopper()
+    assert wait_for_event(page, "shipping_address_change") == events(page, "billing_address_change") == [{
+        "postal_code": "11151", "country": "swe", "given_name": "Test", "family_name": "Person",
+        "email": "test.person@example.com"}]
 
 
 def test_a_failing_address_callback_fires_shipping_address_update_error(

@@ -46,6 +46,11 @@ def _payload() -> dict[str, Any]:
     return payload if isinstance(payload, dict) else {}
 
 
+def _object(payload: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = payload.get(key)
+    return value if isinstance(value, dict) else None
+
+
 def _from_loopback(address: str | None) -> bool:
     try:
         return ipaddress.ip_address(address or "").is_loopback
@@ -236,10 +241,10 @@ def complete(order_id: str) -> tuple[Response, int] | Response:
     if fraud_status not in ("ACCEPTED", "PENDING"):
         return _error(400, "bad_fraud_status", "fraud_status must be ACCEPTED or PENDING")
     order = _open_order(order_id)
-    billing_address = payload.get("billing_address")
     outcome = shopper.complete_purchase(_state(), order, widget_base_url(),
-                                        billing_address if isinstance(billing_address, dict) else None,
-                                        fraud_status=fraud_status)
+                                        billing_address=_object(payload, "billing_address"),
+                                        fraud_status=fraud_status,
+                                        shipping_address=_object(payload, "shipping_address"))
     return jsonify(outcome.as_json())
 
 
@@ -297,12 +302,16 @@ def change_country(order_id: str) -> Response:
 
 @control.post("/orders/<order_id>/address")
 def enter_address(order_id: str) -> tuple[Response, int] | Response:
-    """As if the shopper entered this billing address (runs address_update or country_change)."""
+    """As if the shopper entered this billing address, and `shipping_address` as a separate one (runs
+    address_update or country_change)."""
     order = _open_order(order_id)
     billing_address = _payload().get("billing_address")
+    shipping_address = _payload().get("shipping_address")
     if not isinstance(billing_address, dict):
         return _error(400, "bad_address", "billing_address must be an object")
-    return jsonify(shopper.enter_address(_state(), order, billing_address).as_json())
+    if shipping_address is not None and not isinstance(shipping_address, dict):
+        return _error(400, "bad_address", "shipping_address must be an object")
+    return jsonify(shopper.enter_address(_state(), order, billing_address, shipping_address).as_json())
 
 
 @control.post("/orders/<order_id>/shipping-option")

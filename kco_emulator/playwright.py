@@ -22,6 +22,9 @@ STATE = "data-kco-widget-state"
 # In the order a shopper types them; the last one is left with Tab, which hands the address to KCO.
 SHOPPER_FIELDS = ("email", "given_name", "family_name", "street_address", "postal_code", "city")
 TEST_PERSON = {"email": "test.person@example.com", "given_name": "Test", "family_name": "Person"}
+# A separate shipping address has the same fields but the email; the widget names them shipping_<field>.
+SHIPPING_FIELDS = SHOPPER_FIELDS[1:]
+RECIPIENT = {"given_name": "Other", "family_name": "Recipient"}
 # A plausible address per market, so a shop that checks postal codes or cities accepts the defaults.
 SAMPLE_ADDRESSES: dict[str, dict[str, str]] = {
     "SE": {"street_address": "Drottninggatan 1", "postal_code": "11151", "city": "Stockholm"},
@@ -72,6 +75,23 @@ class KcoWidget:
             self.frame.locator(f"input[name={name}]").fill(shopper[name])
         self.frame.locator(f"input[name={SHOPPER_FIELDS[-1]}]").press("Tab")
         return shopper
+
+    def ship_to(self, **fields: str) -> dict[str, str]:
+        """Tick "Ship to another address", type a separate shipping address and leave its last field; answers
+        what was typed. The widget offers it only with options.allow_separate_shipping_address; KCO then
+        calls address_update and fires shipping_address_change. Keyword arguments replace fields: given_name,
+        family_name, street_address, postal_code, city (default: another recipient at the sample address of
+        the billing country)."""
+        unknown = set(fields) - set(SHIPPING_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown shipping fields: {', '.join(sorted(unknown))}")
+        market = self.country.input_value().upper()
+        recipient = {**RECIPIENT, **SAMPLE_ADDRESSES.get(market, SAMPLE_ADDRESSES["GB"]), **fields}
+        self.frame.get_by_role("checkbox", name="Ship to another address").check()
+        for name in SHIPPING_FIELDS:
+            self.frame.locator(f"input[name=shipping_{name}]").fill(recipient[name])
+        self.frame.locator(f"input[name=shipping_{SHIPPING_FIELDS[-1]}]").press("Tab")
+        return {name: recipient[name] for name in SHIPPING_FIELDS}
 
     def choose_shipping(self, name: str) -> None:
         """Pick the shipping option whose label contains `name` (KCO then runs shipping_option_update)."""

@@ -35,6 +35,8 @@ ADDRESS_FORM_FIELDS = {
     "email": "Email", "postal_code": "Postal code", "given_name": "Given name", "family_name": "Family name",
     "street_address": "Street address", "city": "City",
 }
+# A separate shipping address asks for the same, but the email (options.allow_separate_shipping_address).
+SHIPPING_FORM_FIELDS = {key: label for key, label in ADDRESS_FORM_FIELDS.items() if key != "email"}
 OutcomeKind = Literal["updated", "completed", "rejected", "failed"]
 # What the widget shows when a refine step fails without a merchant text (kco-rules: refine-callbacks).
 CHANGE_FAILED_TEXT = "The shop could not process this change. Please try again."
@@ -85,22 +87,29 @@ def change_country(state: EmulatorState, order: StoredOrder, country: str) -> Ou
                    **_country_moves(state, tentative, country))
 
 
-def enter_address(state: EmulatorState, order: StoredOrder, billing_address: dict[str, Any]) -> Outcome:
-    """The shopper entered a complete address: `address_update`, or `country_change` when the country
-    changed too (one change triggers one refine callback, kco-rules: refine-callbacks)."""
-    missing = [label for key, label in ADDRESS_FORM_FIELDS.items()
-               if not isinstance(billing_address.get(key), str) or not billing_address[key].strip()]
+def _missing(entered: dict[str, Any], form_fields: dict[str, str]) -> list[str]:
+    return [label for key, label in form_fields.items()
+            if not isinstance(entered.get(key), str) or not entered[key].strip()]
+
+
+def enter_address(state: EmulatorState, order: StoredOrder, billing_address: dict[str, Any],
+                  shipping_address: dict[str, Any] | None = None) -> Outcome:
+    """The shopper entered a complete address, and maybe a separate shipping address: `address_update`, or
+    `country_change` when the country changed too (one change triggers one refine callback, kco-rules:
+    refine-callbacks)."""
+    missing = _missing(billing_address, ADDRESS_FORM_FIELDS)
+    if shipping_address is not None:
+        missing += [f"{label} (shipping)" for label in _missing(shipping_address, SHIPPING_FORM_FIELDS)]
     if missing:
         return Outcome("rejected", error_text="Please fill in: " + ", ".join(missing) + ".")
     revision, tentative = _snapshot(state, order)
     current_country = address(tentative, "billing_address")["country"]
-    entered = normalized_address(billing_address, current_country)
-    if entered["country"] not in allowed_billing_countries(tentative):
+    entered, shipping = entered_addresses(billing_address, shipping_address, current_country)
+    allowed = allowed_billing_countries(tentative)
+    if entered["country"] not in allowed or shipping["country"] not in allowed:
         return Outcome("rejected", error_text="This country is not available in this checkout.")
-    # Without a separate shipping address the shipping address is a clone of billing (checkout-v3-openapi.yml
-    # order.shipping_address).
     tentative["billing_address"] = entered
-    tentative["shipping_address"] = dict(entered)
+    tentative["shipping_address"] = dict(shipping)
     if entered["country"] == str(current_country).upper():
         return _refine(state, order, revision, tentative, "address_update", shopper_address=True)
     return _refine(state, order, revision, tentative, "country_change", shopper_address=True,
@@ -134,6 +143,17 @@ def normalized_address(billing_address: dict[str, Any], default_country: str) ->
         entered["postal_code"] = entered["postal_code"].replace(" ", "")
     entered["country"] = str(entered.get("country") or default_country).upper()
     return entered
+
+
+def entered_addresses(billing_address: dict[str, Any], shipping_address: dict[str, Any] | None,
+                      default_country: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The billing and shipping address as the order will hold them. Without a separate shipping address the
+    shipping address is a clone of billing (checkout-v3-openapi.yml order.shipping_address); a separate one
+    is in the billing country unless it names another."""
+    billing = normalized_address(billing_address, default_country)
+    if shipping_address is None:
+        return billing, dict(billing)
+    return billing, normalized_address(shipping_address, billing["country"])
 
 
 def choose_shipping_option(state: EmulatorState, order: StoredOrder, option_id: str) -> Outcome:
@@ -282,7 +302,8 @@ CANNOT_COMPLETE_TEXT = "This purchase cannot be completed with the offered payme
 
 def complete_purchase(state: EmulatorState, order: StoredOrder, widget_base_url: str,
                       billing_address: dict[str, Any] | None = None,
-                      fraud_status: str = "ACCEPTED") -> Outcome:
+                      fraud_status: str = "ACCEPTED",
+                      shipping_address: dict[str, Any] | None = None) -> Outcome:
     """The shopper presses Complete purchase: validation callback, then completion and push
     (kco-rules: validation-callback).
 
@@ -295,8 +316,8 @@ def complete_purchase(state: EmulatorState, order: StoredOrder, widget_base_url:
         billing_address = {**default_shopper(country), **stored}
     # An address the shopper already sent (and the merchant already saw) is not sent again.
     if billing_address is not None and (not order.shopper_entered_address
-                                        or normalized_address(billing_address, country) != stored):
-        outcome = enter_address(state, order, billing_address)
+                                        or _addresses_changed(order, billing_address, shipping_address)):
+        outcome = enter_address(state, order, billing_address, shipping_address)
         if outcome.result != "updated":
             return outcome
     _charge_preselected_shipping(state, order)
@@ -320,6 +341,16 @@ def complete_purchase(state: EmulatorState, order: StoredOrder, widget_base_url:
     return Outcome("completed", redirect_url=callbacks.merchant_url(order, "confirmation"),
                    callback="validation" if callbacks.merchant_url(order, "validation") else None,
                    events=["redirect_initiated"])
+
+
+def _addresses_changed(order: StoredOrder, billing_address: dict[str, Any],
+                       shipping_address: dict[str, Any] | None) -> bool:
+    """Whether these addresses differ from those the order holds (without a separate shipping address, the
+    shipping address is the billing one)."""
+    country = address(order.fields, "billing_address")["country"]
+    billing, shipping = entered_addresses(billing_address, shipping_address, country)
+    return (billing != order.fields.get("billing_address")
+            or shipping != order.fields.get("shipping_address"))
 
 
 def _charge_preselected_shipping(state: EmulatorState, order: StoredOrder) -> None:

@@ -64,6 +64,8 @@ BEHAVIOUR_CHOICES: dict[str, tuple[str, ...]] = {
     "push_schedule": ("fast", "real"),
     # kco-rules: automatic-shipping-cost. "line" stays the default until the demo shop is safe under both.
     "automatic_shipping_cost": ("line", "separate"),
+    # kco-rules: shipping-address-change.
+    "shipping_address_change": ("separate_address", "every_address"),
 }
 
 
@@ -117,6 +119,7 @@ class Settings:
     aborted_orders: str = "not_found"
     push_schedule: str = "fast"
     automatic_shipping_cost: str = "line"
+    shipping_address_change: str = "separate_address"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -148,6 +151,9 @@ class Settings:
             # Where the shipping KCO charges itself shows (kco-rules: automatic-shipping-cost, inferred).
             automatic_shipping_cost=_choice(
                 env, "KCO_EMULATOR_AUTOMATIC_SHIPPING_COST", "automatic_shipping_cost"),
+            # When the widget fires shipping_address_change (kco-rules: shipping-address-change, inferred).
+            shipping_address_change=_choice(
+                env, "KCO_EMULATOR_SHIPPING_ADDRESS_CHANGE", "shipping_address_change"),
         )
 
 

@@ -122,16 +122,20 @@ class KcoEmulator:
     # --- what the shopper does in the widget -----------------------------------------------------------
 
     def complete(self, order_id: str, fraud_status: str | None = None,
-                 billing_address: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                 billing_address: Mapping[str, Any] | None = None,
+                 shipping_address: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Finish the purchase as the shopper would: address, validation callback, completion, push.
 
         Answers e.g. {"result": "completed", "redirect_url": ...} or
         {"result": "rejected", "error_text": ...}.
-        `fraud_status="PENDING"` leaves the order in fraud review until `decide_fraud`.
+        `fraud_status="PENDING"` leaves the order in fraud review until `decide_fraud`. A `billing_address`
+        without `shipping_address` ships to the billing address.
         """
         payload: dict[str, Any] = {}
         if billing_address is not None:
             payload["billing_address"] = dict(billing_address)
+        if shipping_address is not None:
+            payload["shipping_address"] = dict(shipping_address)
         if fraud_status is not None:
             payload["fraud_status"] = fraud_status
         return self._post(f"/orders/{order_id}/complete", payload)
@@ -140,9 +144,14 @@ class KcoEmulator:
         """The shopper picks another billing country (alpha-2) in the widget: runs country_change."""
         return self._post(f"/orders/{order_id}/country", {"country": country})
 
-    def enter_address(self, order_id: str, billing_address: Mapping[str, Any]) -> dict[str, Any]:
-        """The shopper enters this billing address: runs address_update (or country_change)."""
-        return self._post(f"/orders/{order_id}/address", {"billing_address": dict(billing_address)})
+    def enter_address(self, order_id: str, billing_address: Mapping[str, Any],
+                      shipping_address: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The shopper enters this billing address, and `shipping_address` as a separate one (the widget
+        offers it with options.allow_separate_shipping_address): runs address_update (or country_change)."""
+        payload: dict[str, Any] = {"billing_address": dict(billing_address)}
+        if shipping_address is not None:
+            payload["shipping_address"] = dict(shipping_address)
+        return self._post(f"/orders/{order_id}/address", payload)
 
     def choose_shipping(self, order_id: str, option_id: str) -> dict[str, Any]:
         """The shopper picks a shipping option by id: runs shipping_option_update."""

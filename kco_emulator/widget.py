@@ -18,25 +18,27 @@ from kco_emulator import shopper
 from kco_emulator.api import widget_base_url
 from kco_emulator.markets import alpha3, display_language, market_for
 from kco_emulator.orders import address, allowed_billing_countries, shipping_on_top
-from kco_emulator.store import EmulatorState, StoredOrder
+from kco_emulator.store import EmulatorState, Settings, StoredOrder
 
 STATIC = Path(__file__).parent / "static"
 widget = Blueprint("widget", __name__, url_prefix="/widget")
 LINE_KEYS = ("reference", "name", "quantity", "unit_price", "total_amount", "type")
 
 
-def widget_state(order: StoredOrder, shipping_reading: str) -> dict[str, Any]:
-    """Everything the iframe renders; the order as the shopper may see it. `order_total` is what the shopper
-    pays: `order_amount`, plus the shipping KCO charges on top under the automatic_shipping_cost
-    `shipping_reading` "separate" (kco-rules: automatic-shipping-cost)."""
+def widget_state(order: StoredOrder, settings: Settings) -> dict[str, Any]:
+    """Everything the iframe renders; the order as the shopper may see it, and the settings that shape what
+    the widget fires. `order_total` is what the shopper pays: `order_amount`, plus the shipping KCO charges on
+    top under automatic_shipping_cost "separate" (kco-rules: automatic-shipping-cost)."""
     fields = order.fields
     lines = [{key: line.get(key) for key in LINE_KEYS} for line in fields["order_lines"]]
     order_total = fields["order_amount"]
-    on_top = shipping_on_top(fields, shipping_reading)
+    on_top = shipping_on_top(fields, settings.automatic_shipping_cost)
     if on_top is not None:
         lines.append({key: on_top.get(key) for key in LINE_KEYS})
         order_total += on_top["total_amount"]
     billing = address(fields, "billing_address")
+    shipping = address(fields, "shipping_address")
+    options = fields.get("options") or {}
     countries = []
     for country in allowed_billing_countries(fields):
         market = market_for(country)
@@ -59,6 +61,12 @@ def widget_state(order: StoredOrder, shipping_reading: str) -> dict[str, Any]:
         | {str(billing.get("country", "")).upper(): alpha3(str(billing.get("country", "")))},
         "customer_type": (fields.get("customer") or {}).get("type", "person"),
         "shopper_entered_address": order.shopper_entered_address,
+        # A separate shipping address only when the merchant allows one (checkout-v3-openapi.yml
+        # options.allow_separate_shipping_address).
+        "allow_separate_shipping_address": bool(options.get("allow_separate_shipping_address")),
+        "shipping_address": {**shipping, "country": str(shipping.get("country", "")).upper()},
+        "separate_shipping_address": order.shopper_entered_address and shipping != billing,
+        "shipping_address_change": settings.shipping_address_change,
         "shipping_options": fields.get("shipping_options", []),
         "selected_shipping_option": fields.get("selected_shipping_option"),
         "terms_url": (fields.get("merchant_urls") or {}).get("terms"),
@@ -116,7 +124,7 @@ def frame_state(order_id: str) -> tuple[Response, int] | Response:
     state = _state()
     if order is None or order.aborted or order.expired(state.clock.now()):
         return _not_available("This checkout has expired. Please reload the page.")
-    return jsonify(widget_state(order, state.settings.automatic_shipping_cost))
+    return jsonify(widget_state(order, state.settings))
 
 
 @widget.get("/orders/<order_id>/signals")
@@ -155,16 +163,19 @@ def _shopper_action(order_id: str, action: str) -> tuple[Response, int] | Respon
     payload = payload if isinstance(payload, dict) else {}
     billing_address = payload.get("billing_address")
     billing_address = billing_address if isinstance(billing_address, dict) else None
+    shipping_address = payload.get("shipping_address")
+    shipping_address = shipping_address if isinstance(shipping_address, dict) else None
     if action == "country":
         outcome = shopper.change_country(state, order, str(payload.get("country", "")))
     elif action == "address":
-        outcome = shopper.enter_address(state, order, billing_address or {})
+        outcome = shopper.enter_address(state, order, billing_address or {}, shipping_address)
     elif action == "shipping_option":
         outcome = shopper.choose_shipping_option(state, order, str(payload.get("id", "")))
     else:
-        outcome = shopper.complete_purchase(state, order, widget_base_url(), billing_address)
+        outcome = shopper.complete_purchase(state, order, widget_base_url(), billing_address,
+                                            shipping_address=shipping_address)
     return jsonify({"outcome": outcome.as_json(),
-                    "order": widget_state(order, state.settings.automatic_shipping_cost)})
+                    "order": widget_state(order, state.settings)})
 
 
 @widget.post("/orders/<order_id>/country")

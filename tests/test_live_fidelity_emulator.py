@@ -31,6 +31,7 @@ from harness.emulator_samples import (
 )
 from kco_emulator.app import create_app
 from kco_emulator.store import Settings, SettingsError
+from kco_emulator.testing import KcoEmulator
 from tests.test_emulator_callbacks import UNCHANGED_ANSWER, Merchant, MerchantCall, open_order
 
 OPTIONS = [
@@ -311,6 +312,36 @@ def test_with_a_shipping_option_update_url_kco_adds_nothing_and_the_merchants_an
     assert emulator.complete(order_id)["result"] == "completed"
     order = emulator.order(order_id)
     assert order["order_amount"] == 24900 and shipping_fee_lines(order) == [("", 4900)]
+
+
+# --- A separate shipping address (kco-rules: shipping-address-change) ---------------------------------------
+
+RECIPIENT = {key: value for key, value in SHOPPER.items() if key != "email"} | {
+    "given_name": "Grace", "street_address": "Vägen 2"}
+
+
+def test_a_separate_shipping_address_goes_to_address_update_and_stays_apart_from_billing(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    order_id = open_order(emulator, merchant, "address_update")
+    merchant.answer("address_update", body=UNCHANGED_ANSWER)
+    assert emulator.enter_address(order_id, SHOPPER, shipping_address=RECIPIENT)["result"] == "updated"
+    sent = merchant.called("address_update")[0].json()
+    assert (sent["billing_address"]["street_address"], sent["shipping_address"]["street_address"]) == (
+        "Gatan 1", "Vägen 2")
+    order = emulator.order(order_id)
+    names = (order["billing_address"]["given_name"], order["shipping_address"]["given_name"])
+    assert names == ("Ada", "Grace")
+    # The same addresses again at the purchase: nothing new for the merchant.
+    completed = KcoEmulator.complete(emulator, order_id, billing_address=SHOPPER, shipping_address=RECIPIENT)
+    assert completed["result"] == "completed" and len(merchant.called("address_update")) == 1
+    assert emulator.order(order_id)["shipping_address"]["street_address"] == "Vägen 2"
+
+
+def test_a_separate_shipping_address_needs_every_field_but_the_email(emulator: EmulatorControl) -> None:
+    order_id = created_id(emulator)
+    outcome = emulator.enter_address(order_id, SHOPPER, shipping_address={**RECIPIENT, "city": " "})
+    assert outcome == {"result": "rejected", "error_text": "Please fill in: City (shipping)."}
 
 
 # --- Callback URLs must be https, except to this machine (kco-rules: https-callbacks) -----------------------

@@ -30,6 +30,9 @@ const ADDRESS_FIELDS = [
   ['street_address', 'Street address', 'street-address'],
   ['city', 'City', 'address-level2'],
 ];
+// A separate shipping address asks for the same but the email; it is offered only with
+// options.allow_separate_shipping_address (kco-rules: shipping-address-change).
+const SHIPPING_FIELDS = ADDRESS_FIELDS.filter(([name]) => name !== 'email');
 // In AT and DE only postal code and country are reported to the merchant page (kco-rules: widget-events).
 const COUNTRIES_WITHOUT_NAMES_IN_EVENTS = ['AT', 'DE'];
 const SIGNAL_POLL_MS = 1000;
@@ -111,10 +114,15 @@ function build() {
   });
   el.country = h('select', { name: 'country' });
   el.countryField = h('label', { hidden: true }, 'Country', el.country);
+  el.separate = h('input', { type: 'checkbox', name: 'separate_shipping_address' });
+  el.separateField = h('label', { hidden: true }, el.separate, 'Ship to another address');
+  el.shippingAddress = h('fieldset', { hidden: true, 'aria-label': 'Shipping address' });
+  el.shippingInputs = {};
   el.shipping = h('fieldset', { class: 'shipping', hidden: true }, h('legend', { text: 'Shipping' }));
   el.error = h('p', { role: 'alert' });
   el.submit = h('button', { type: 'submit', text: 'Complete purchase' });
-  el.controls = h('fieldset', {}, ...fields, el.countryField, el.shipping, el.error, el.submit);
+  el.controls = h('fieldset', {}, ...fields, el.countryField, el.separateField, el.shippingAddress, el.shipping,
+    el.error, el.submit);
   el.form = h('form', { novalidate: true, 'aria-label': 'Your details' }, el.controls);
   el.overlay = h('div', { class: 'overlay', role: 'status', 'aria-label': 'Checkout suspended', hidden: true },
     'Updating your order…');
@@ -127,6 +135,7 @@ function build() {
     input.addEventListener('change', onFieldChange);
   }
   el.country.addEventListener('change', onCountryChange);
+  el.separate.addEventListener('change', onSeparateChange);
   el.form.addEventListener('submit', onSubmit);
   for (const type of ['mousedown', 'keydown']) {
     document.addEventListener(type, onFirstInteraction, { capture: true });
@@ -166,11 +175,50 @@ function render(state) {
       el.inputs[name].value = known;
     }
   }
+  renderShippingAddress(state);
   if (state.status === 'checkout_complete') {
     setFrameState('complete');
     el.controls.disabled = true;
   }
   post('resize', { height: document.documentElement.scrollHeight });
+}
+
+function renderShippingAddress(state) {
+  el.separateField.hidden = !state.allow_separate_shipping_address;
+  // Built only when offered, so that the billing fields stay the only ones with their labels.
+  if (!state.allow_separate_shipping_address || el.shippingAddress.children.length > 0) {
+    return;
+  }
+  const fields = SHIPPING_FIELDS.map(([name, label, autocomplete]) => {
+    el.shippingInputs[name] = h('input', { name: `shipping_${name}`, autocomplete: `shipping ${autocomplete}` });
+    el.shippingInputs[name].addEventListener('change', onFieldChange);
+    return h('label', {}, `${label} (shipping)`, el.shippingInputs[name]);
+  });
+  el.shippingAddress.append(...fields);
+  if (state.separate_shipping_address) {
+    el.separate.checked = true;
+    el.shippingAddress.hidden = false;
+    for (const [name] of SHIPPING_FIELDS) {
+      el.shippingInputs[name].value = state.shipping_address[name] || '';
+    }
+  }
+}
+
+function currentShippingAddress() {
+  // null: the shopper ships to the billing address.
+  if (!el.separate.checked) {
+    return null;
+  }
+  const address = {};
+  for (const [name] of SHIPPING_FIELDS) {
+    address[name] = el.shippingInputs[name].value.trim();
+  }
+  address.country = currentAddress().country;
+  return address;
+}
+
+function shippingComplete(shipping) {
+  return shipping === null || SHIPPING_FIELDS.every(([name]) => shipping[name]);
 }
 
 function currentAddress() {
@@ -201,17 +249,23 @@ function changePayload(address) {
 function addressPayload(address) {
   const payload = { postal_code: address.postal_code.replace(/\s+/g, ''), country: alpha3(address.country) };
   if (!COUNTRIES_WITHOUT_NAMES_IN_EVENTS.includes(address.country)) {
-    Object.assign(payload, {
-      given_name: address.given_name, family_name: address.family_name, email: address.email,
-    });
+    for (const name of ['given_name', 'family_name', 'email']) {
+      if (address[name]) payload[name] = address[name];
+    }
   }
   return payload;
 }
 
-function emitAddressEvents(address) {
-  // Billing and shipping are the same address: the emulator has no separate shipping form.
-  emit('billing_address_change', addressPayload(address));
-  emit('shipping_address_change', addressPayload(address));
+function addressEvents(address, shipping) {
+  // shipping_address_change fires only for a separate shipping address, unless the setting
+  // shipping_address_change "every_address" plays the other reading (kco-rules: shipping-address-change).
+  const events = [{ name: 'billing_address_change', payload: addressPayload(address) }];
+  if (shipping !== null) {
+    events.push({ name: 'shipping_address_change', payload: addressPayload(shipping) });
+  } else if (order.shipping_address_change === 'every_address') {
+    events.push({ name: 'shipping_address_change', payload: addressPayload(address) });
+  }
+  return events;
 }
 
 async function readOrder() {
@@ -276,32 +330,46 @@ async function sendAction(path, body) {
   }
 }
 
-async function submitAddress(address) {
-  lastSubmittedAddress = JSON.stringify(address);
-  if (await act('address', { billing_address: address }) === 'updated') {
-    emitAddressEvents(address);
+async function submitAddress(address, shipping) {
+  lastSubmittedAddress = JSON.stringify([address, shipping]);
+  if (await act('address', { billing_address: address, shipping_address: shipping }) === 'updated') {
+    for (const { name, payload } of addressEvents(address, shipping)) {
+      emit(name, payload);
+    }
     return true;
   }
   lastSubmittedAddress = '';
   return false;
 }
 
-async function onFieldChange(event) {
+async function submitIfChanged() {
   const address = currentAddress();
+  const shipping = currentShippingAddress();
+  const ready = addressComplete(address) && shippingComplete(shipping);
+  if (ready && JSON.stringify([address, shipping]) !== lastSubmittedAddress) {
+    await submitAddress(address, shipping);
+  }
+}
+
+async function onFieldChange(event) {
   if (['email', 'postal_code', 'given_name', 'family_name'].includes(event.target.name)) {
-    emit('change', changePayload(address));
+    emit('change', changePayload(currentAddress()));
   }
-  if (addressComplete(address) && JSON.stringify(address) !== lastSubmittedAddress) {
-    await submitAddress(address);
-  }
+  await submitIfChanged();
+}
+
+async function onSeparateChange() {
+  el.shippingAddress.hidden = !el.separate.checked;
+  await submitIfChanged();
 }
 
 async function onCountryChange() {
   const previous = order.billing_address.country;
   const address = currentAddress();
   // With a complete address one address_update / country_change covers it (kco-rules: refine-callbacks).
-  const accepted = addressComplete(address)
-    ? await submitAddress(address)
+  const shipping = currentShippingAddress();
+  const accepted = addressComplete(address) && shippingComplete(shipping)
+    ? await submitAddress(address, shipping)
     : await act('country', { country: address.country }) === 'updated';
   if (accepted) {
     emit('change', changePayload(currentAddress()));
@@ -328,12 +396,15 @@ async function onShippingOptionChange(optionId) {
 async function onSubmit(event) {
   event.preventDefault();
   const address = currentAddress();
-  if (!addressComplete(address)) {
+  const shipping = currentShippingAddress();
+  if (!addressComplete(address) || !shippingComplete(shipping)) {
     const missing = ADDRESS_FIELDS.filter(([name]) => !address[name]).map(([, label]) => label);
-    showError(`Please fill in: ${missing.join(', ')}.`);
+    const missingShipping = shipping === null ? [] : SHIPPING_FIELDS.filter(([name]) => !shipping[name])
+      .map(([, label]) => `${label} (shipping)`);
+    showError(`Please fill in: ${[...missing, ...missingShipping].join(', ')}.`);
     return;
   }
-  const result = await act('complete', { billing_address: address });
+  const result = await act('complete', { billing_address: address, shipping_address: shipping });
   if (result === 'completed') {
     setFrameState('complete');
   }
@@ -416,8 +487,7 @@ function loadEvents() {
     { name: 'change', payload: changePayload(currentAddress()) },
   ];
   if (addressComplete(currentAddress())) {
-    events.push({ name: 'billing_address_change', payload: addressPayload(currentAddress()) });
-    events.push({ name: 'shipping_address_change', payload: addressPayload(currentAddress()) });
+    events.push(...addressEvents(currentAddress(), currentShippingAddress()));
   }
   const option = order.selected_shipping_option;
   if (option) {
@@ -444,7 +514,8 @@ async function start() {
     post('ready', { events: [] });
     return;
   }
-  lastSubmittedAddress = order.shopper_entered_address ? JSON.stringify(currentAddress()) : '';
+  lastSubmittedAddress = order.shopper_entered_address
+    ? JSON.stringify([currentAddress(), currentShippingAddress()]) : '';
   if (order.status !== 'checkout_complete') {
     setFrameState('ready');
   }
