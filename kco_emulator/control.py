@@ -321,6 +321,17 @@ def choose_shipping_option(order_id: str) -> Response:
     return jsonify(shopper.choose_shipping_option(_state(), order, str(_payload().get("id", ""))).as_json())
 
 
+@control.post("/orders/<order_id>/checkbox")
+def tick_checkbox(order_id: str) -> tuple[Response, int] | Response:
+    """As if the shopper ticked (`checked` true) or cleared one of the merchant's checkboxes, by `key`: an id
+    of options.additional_checkboxes, or "additional_checkbox" for options.additional_checkbox."""
+    order = _open_order(order_id)
+    payload = _payload()
+    if not isinstance(payload.get("key"), str) or not isinstance(payload.get("checked"), bool):
+        return _error(400, "bad_checkbox", "key must be a string and checked true or false")
+    return jsonify(shopper.tick_checkbox(_state(), order, payload["key"], payload["checked"]).as_json())
+
+
 @control.post("/orders/<order_id>/push")
 def push_now(order_id: str) -> tuple[Response, int] | Response:
     """Deliver one push now, outside the retry schedule."""

@@ -150,6 +150,37 @@ def allowed_billing_countries(fields: dict[str, Any]) -> list[str]:
     return [str(fields.get("purchase_country", "")).upper()]
 
 
+# The key the single options.additional_checkbox reports in checkbox_change; the emulator's choice, since only
+# the checkboxes of options.additional_checkboxes have an id (kco-rules: merchant-checkboxes, inferred).
+SINGLE_CHECKBOX_KEY = "additional_checkbox"
+
+
+def merchant_checkboxes(fields: dict[str, Any], ticked: dict[str, bool]) -> list[dict[str, Any]]:
+    """The merchant's checkboxes (options.additional_checkbox and options.additional_checkboxes) as the
+    shopper sees them: key, text, required, and checked, which is the shopper's choice or else the merchant's
+    default (kco-rules: merchant-checkboxes)."""
+    options = fields.get("options") or {}
+    declared = []
+    if "additional_checkbox" in options:
+        declared.append((SINGLE_CHECKBOX_KEY, options["additional_checkbox"]))
+    declared += [(checkbox["id"], checkbox) for checkbox in options.get("additional_checkboxes") or []]
+    return [{"key": key, "text": checkbox["text"], "required": checkbox["required"],
+             "checked": ticked.get(key, checkbox["checked"])} for key, checkbox in declared]
+
+
+def merchant_requested(fields: dict[str, Any], ticked: dict[str, bool]) -> dict[str, Any] | None:
+    """The order's read-only `merchant_requested`: whether each merchant checkbox is checked now, or None when
+    the order has none (checkout-v3-openapi.yml order.merchant_requested; kco-rules: merchant-checkboxes)."""
+    requested: dict[str, Any] = {}
+    for checkbox in merchant_checkboxes(fields, ticked):
+        if checkbox["key"] == SINGLE_CHECKBOX_KEY:
+            requested["additional_checkbox"] = checkbox["checked"]
+        else:
+            requested.setdefault("additional_checkboxes", []).append(
+                {"id": checkbox["key"], "checked": checkbox["checked"]})
+    return requested or None
+
+
 def order_body(order: StoredOrder, widget_base_url: str, *, with_snippet: bool = True) -> dict[str, Any]:
     """The order as create, read, update and abort return it."""
     fields = order.fields
@@ -169,13 +200,16 @@ def order_body(order: StoredOrder, widget_base_url: str, *, with_snippet: bool =
         "merchant_urls": copy.deepcopy(fields.get("merchant_urls", {})),
     }
     if with_snippet:
-        body["html_snippet"] = (confirmation_snippet(order) if order.completed
+        body["html_snippet"] = (confirmation_snippet(order, widget_base_url) if order.completed
                                 else checkout_snippet(order, widget_base_url))
     body["started_at"] = iso8601(order.started_at)
     if order.completed_at is not None:
         body["completed_at"] = iso8601(order.completed_at)
     body["last_modified_at"] = iso8601(order.last_modified_at)
     body["name"] = MERCHANT_NAME
+    requested = merchant_requested(fields, order.checkboxes_ticked)
+    if requested is not None:
+        body["merchant_requested"] = requested
     for key, value in fields.items():
         if key not in body and key not in LEADING_KEYS:
             body[key] = copy.deepcopy(value)

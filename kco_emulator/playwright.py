@@ -2,8 +2,10 @@
 
 `KcoWidget(page)` drives the widget the way a shopper does; `expect_widget(page)` asserts its state, retrying
 like Playwright's own `expect`. Both read the emulator's test hooks: the container's `data-kco-widget-state`
-(loading, ready, suspended, resuming; "ready" again only once a resume re-read the order) and, inside the
-iframe, the form fields named as KCO names them, `[data-kco-order-total]` and the "Complete purchase" button.
+(loading, ready, suspended, resuming; "ready" again only once a resume re-read the order; validating while
+the page's validation_callback has not answered; confirmation once the confirmation snippet fired
+load_confirmation) and, inside the iframe, the form fields named as KCO names them, `[data-kco-order-total]`,
+the message in role="alert" and the "Complete purchase" button.
 
     widget = KcoWidget(page)
     widget.wait_ready()
@@ -53,6 +55,8 @@ class KcoWidget:
         self.frame: FrameLocator = page.frame_locator(f"{container} iframe")
         self.order_total: Locator = self.frame.locator("[data-kco-order-total]")
         self.country: Locator = self.frame.locator("select[name=country]")
+        # What the widget tells the shopper: a refused change, a message of the page's validation_callback.
+        self.message: Locator = self.frame.get_by_role("alert")
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Until the widget shows the order and takes input (also after a resume)."""
@@ -101,6 +105,16 @@ class KcoWidget:
         """Pick another billing country (KCO then runs country_change, or address_update with an address)."""
         self.country.select_option(alpha2.upper())
 
+    def tick(self, text: str, checked: bool = True) -> None:
+        """Tick (or clear) the merchant's checkbox whose text contains `text` (options.additional_checkbox
+        or additional_checkboxes): merchant_requested follows and the widget fires checkbox_change."""
+        self.frame.get_by_role("checkbox", name=text).set_checked(checked)
+
+    def wait_confirmation_loaded(self, timeout: float | None = None) -> None:
+        """On the confirmation page: until the confirmation snippet has fired load_confirmation to the
+        handlers the page registered."""
+        expect(self.container).to_have_attribute(STATE, "confirmation", timeout=timeout)
+
     def complete(self) -> None:
         """Click Complete purchase. KCO validates, completes and sends the browser to the confirmation URL:
         wait for that page (`page.wait_for_url`), not for the widget, which goes away with the page."""
@@ -134,6 +148,17 @@ class WidgetAssertions:
 
     def to_be_suspended(self, timeout: float | None = None) -> None:
         self._state_is("suspended", "the KCO widget was not suspended", timeout)
+
+    def to_await_client_validation(self, timeout: float | None = None) -> None:
+        """With options.require_client_validation, after Complete purchase: the widget waits for the page's
+        validation_callback handler to call back."""
+        self._state_is("validating", "the KCO widget does not wait for the page's validation_callback",
+                       timeout)
+
+    def to_show_message(self, text: str, timeout: float | None = None) -> None:
+        """The widget tells the shopper `text` (e.g. the `message` of a should_proceed false answer)."""
+        expect(self.widget.message, "the KCO widget shows another message").to_have_text(
+            text, timeout=timeout)
 
     def to_show_total(self, text: str, timeout: float | None = None) -> None:
         expect(self.widget.order_total, "the KCO widget shows another total").to_have_text(

@@ -21,6 +21,7 @@ from kco_emulator.orders import (
     address,
     allowed_billing_countries,
     charge_shipping,
+    merchant_checkboxes,
     order_body,
     recharge_shipping,
     shipping_on_top,
@@ -154,6 +155,20 @@ def entered_addresses(billing_address: dict[str, Any], shipping_address: dict[st
     if shipping_address is None:
         return billing, dict(billing)
     return billing, normalized_address(shipping_address, billing["country"])
+
+
+def tick_checkbox(state: EmulatorState, order: StoredOrder, key: str, checked: bool) -> Outcome:
+    """The shopper ticks or clears one of the merchant's checkboxes: the order's `merchant_requested` follows,
+    and the widget fires checkbox_change (kco-rules: merchant-checkboxes). No callback runs."""
+    with state.lock:
+        offered = [checkbox["key"] for checkbox in merchant_checkboxes(order.fields, order.checkboxes_ticked)]
+        if key not in offered:
+            return Outcome("rejected", error_text="This checkbox is not available.")
+        order.checkboxes_ticked[key] = checked
+        # Shopper interaction (kco-rules: expiry-48h); not a change of the merchant's order, so a callback
+        # running meanwhile still commits.
+        state.touch(order, modified=False)
+    return Outcome("updated")
 
 
 def choose_shipping_option(state: EmulatorState, order: StoredOrder, option_id: str) -> Outcome:
@@ -320,6 +335,12 @@ def complete_purchase(state: EmulatorState, order: StoredOrder, widget_base_url:
         outcome = enter_address(state, order, billing_address, shipping_address)
         if outcome.result != "updated":
             return outcome
+    unticked = [checkbox["text"] for checkbox in merchant_checkboxes(order.fields, order.checkboxes_ticked)
+                if checkbox["required"] and not checkbox["checked"]]
+    if unticked:
+        # A required checkbox must be ticked to complete the purchase (checkout-v3-openapi.yml
+        # options.additional_checkboxes.required).
+        return Outcome("rejected", error_text="Please tick: " + "; ".join(unticked))
     _charge_preselected_shipping(state, order)
     validation = _validate(state, order, widget_base_url)
     if validation is not None:

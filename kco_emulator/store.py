@@ -191,6 +191,8 @@ class StoredOrder:
     # The shipping_fee line KCO itself added for the chosen option (no shipping_option_update URL;
     # kco-rules: automatic-shipping-cost).
     automatic_shipping_line: dict[str, Any] | None = None
+    # The shopper's ticks of the merchant's checkboxes, by key (kco-rules: merchant-checkboxes).
+    checkboxes_ticked: dict[str, bool] = field(default_factory=dict)
     # Under automatic_shipping_cost "separate": the line of the option KCO charged on top of order_amount at
     # the purchase, which Order Management shows (kco-rules: automatic-shipping-cost).
     shipping_on_top: dict[str, Any] | None = None

@@ -157,6 +157,12 @@ class KcoEmulator:
         """The shopper picks a shipping option by id: runs shipping_option_update."""
         return self._post(f"/orders/{order_id}/shipping-option", {"id": option_id})
 
+    def tick_checkbox(self, order_id: str, key: str, checked: bool = True) -> dict[str, Any]:
+        """The shopper ticks (or clears) one of the merchant's checkboxes: `key` is an id of
+        options.additional_checkboxes, or "additional_checkbox" for options.additional_checkbox. The order's
+        `merchant_requested` follows."""
+        return self._post(f"/orders/{order_id}/checkbox", {"key": key, "checked": checked})
+
     def cannot_complete(self, order_id: str) -> dict[str, Any]:
         """The widget fires `can_not_complete_order`, as KCO's does when the purchase cannot go through."""
         return self._post(f"/orders/{order_id}/cannot-complete")

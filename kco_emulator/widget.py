@@ -17,7 +17,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from kco_emulator import shopper
 from kco_emulator.api import widget_base_url
 from kco_emulator.markets import alpha3, display_language, market_for
-from kco_emulator.orders import address, allowed_billing_countries, shipping_on_top
+from kco_emulator.orders import address, allowed_billing_countries, merchant_checkboxes, shipping_on_top
 from kco_emulator.store import EmulatorState, Settings, StoredOrder
 
 STATIC = Path(__file__).parent / "static"
@@ -67,6 +67,9 @@ def widget_state(order: StoredOrder, settings: Settings) -> dict[str, Any]:
         "shipping_address": {**shipping, "country": str(shipping.get("country", "")).upper()},
         "separate_shipping_address": order.shopper_entered_address and shipping != billing,
         "shipping_address_change": settings.shipping_address_change,
+        "checkboxes": merchant_checkboxes(fields, order.checkboxes_ticked),
+        # The page answers validation_callback before the purchase goes on (kco-rules: client-validation).
+        "require_client_validation": bool(options.get("require_client_validation")),
         "shipping_options": fields.get("shipping_options", []),
         "selected_shipping_option": fields.get("selected_shipping_option"),
         "terms_url": (fields.get("merchant_urls") or {}).get("terms"),
@@ -171,6 +174,9 @@ def _shopper_action(order_id: str, action: str) -> tuple[Response, int] | Respon
         outcome = shopper.enter_address(state, order, billing_address or {}, shipping_address)
     elif action == "shipping_option":
         outcome = shopper.choose_shipping_option(state, order, str(payload.get("id", "")))
+    elif action == "checkbox":
+        checked = payload.get("checked") is True
+        outcome = shopper.tick_checkbox(state, order, str(payload.get("key", "")), checked)
     else:
         outcome = shopper.complete_purchase(state, order, widget_base_url(), billing_address,
                                             shipping_address=shipping_address)
@@ -191,6 +197,11 @@ def frame_address(order_id: str) -> tuple[Response, int] | Response:
 @widget.post("/orders/<order_id>/shipping-option")
 def frame_shipping_option(order_id: str) -> tuple[Response, int] | Response:
     return _shopper_action(order_id, "shipping_option")
+
+
+@widget.post("/orders/<order_id>/checkbox")
+def frame_checkbox(order_id: str) -> tuple[Response, int] | Response:
+    return _shopper_action(order_id, "checkbox")
 
 
 @widget.post("/orders/<order_id>/complete")

@@ -344,6 +344,37 @@ def test_a_separate_shipping_address_needs_every_field_but_the_email(emulator: E
     assert outcome == {"result": "rejected", "error_text": "Please fill in: City (shipping)."}
 
 
+# --- The merchant's checkboxes (kco-rules: merchant-checkboxes) --------------------------------------------
+
+CHECKBOXES = {
+    "additional_checkbox": {"text": "Send me the newsletter", "checked": True, "required": False},
+    "additional_checkboxes": [{"id": "club", "text": "I accept the club terms", "checked": False,
+                               "required": True}],
+}
+
+
+def test_merchant_requested_reads_the_checkbox_defaults_then_the_shoppers_ticks(
+    emulator: EmulatorControl,
+) -> None:
+    order_id = created_id(emulator, sample_order(options=CHECKBOXES))
+    assert read(emulator, order_id).json()["merchant_requested"] == {
+        "additional_checkbox": True, "additional_checkboxes": [{"id": "club", "checked": False}]}
+    assert emulator.tick_checkbox(order_id, "additional_checkbox", checked=False) == {"result": "updated"}
+    assert emulator.tick_checkbox(order_id, "club") == {"result": "updated"}
+    assert read(emulator, order_id).json()["merchant_requested"] == {
+        "additional_checkbox": False, "additional_checkboxes": [{"id": "club", "checked": True}]}
+    assert emulator.tick_checkbox(order_id, "newsletter")["result"] == "rejected"
+    assert "merchant_requested" not in read(emulator, created_id(emulator)).json()
+
+
+def test_a_required_checkbox_left_unticked_holds_the_purchase(emulator: EmulatorControl) -> None:
+    order_id = created_id(emulator, sample_order(options=CHECKBOXES))
+    assert emulator.complete(order_id) == {"result": "rejected",
+                                           "error_text": "Please tick: I accept the club terms"}
+    emulator.tick_checkbox(order_id, "club")
+    assert emulator.complete(order_id)["result"] == "completed"
+
+
 # --- Callback URLs must be https, except to this machine (kco-rules: https-callbacks) -----------------------
 
 HTTPS_ONLY = ("validation", "address_update", "country_change", "shipping_option_update")

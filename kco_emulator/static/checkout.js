@@ -11,6 +11,9 @@
  * The frame polls /signals (SIGNAL_POLL_MS) for what reaches the shopper without an action of theirs: a purchase
  * the control API made impossible fires can_not_complete_order at once.
  *
+ * With options.require_client_validation a purchase first asks the page (validation_callback, through the
+ * bootstrap); the merchant's checkboxes fire checkbox_change (kco-rules: client-validation, merchant-checkboxes).
+ *
  * Test hooks: <body data-kco-frame-state="loading|ready|suspended|complete|unavailable">, the overlay
  * role="status" named "Checkout suspended", the lines in [data-kco-order-line], the total in
  * [data-kco-order-total], shopper messages in role="alert".
@@ -37,11 +40,15 @@ const SHIPPING_FIELDS = ADDRESS_FIELDS.filter(([name]) => name !== 'email');
 const COUNTRIES_WITHOUT_NAMES_IN_EVENTS = ['AT', 'DE'];
 const SIGNAL_POLL_MS = 1000;
 const CANNOT_COMPLETE_TEXT = 'This purchase cannot be completed with the offered payment methods.';
+const NOT_PROCEEDING_TEXT = 'The shop could not accept this purchase.';
 
 let order = null;
 let lastSubmittedAddress = '';
 let suspended = false;
 const el = {};
+// Answers of the page to validation_callback, by request number (kco-rules: client-validation).
+const validationAnswers = new Map();
+let validationSeq = 0;
 
 function embeddedByExpectedParent() {
   if (window.parent === window || !parentOrigin) {
@@ -119,10 +126,11 @@ function build() {
   el.shippingAddress = h('fieldset', { hidden: true, 'aria-label': 'Shipping address' });
   el.shippingInputs = {};
   el.shipping = h('fieldset', { class: 'shipping', hidden: true }, h('legend', { text: 'Shipping' }));
+  el.checkboxes = h('fieldset', { class: 'checkboxes', hidden: true, 'aria-label': 'From the shop' });
   el.error = h('p', { role: 'alert' });
   el.submit = h('button', { type: 'submit', text: 'Complete purchase' });
   el.controls = h('fieldset', {}, ...fields, el.countryField, el.separateField, el.shippingAddress, el.shipping,
-    el.error, el.submit);
+    el.checkboxes, el.error, el.submit);
   el.form = h('form', { novalidate: true, 'aria-label': 'Your details' }, el.controls);
   el.overlay = h('div', { class: 'overlay', role: 'status', 'aria-label': 'Checkout suspended', hidden: true },
     'Updating your order…');
@@ -176,6 +184,14 @@ function render(state) {
     }
   }
   renderShippingAddress(state);
+
+  // The merchant's checkboxes; their text is Markdown, shown here as plain text (kco-rules: merchant-checkboxes).
+  el.checkboxes.hidden = state.checkboxes.length === 0;
+  el.checkboxes.replaceChildren(...state.checkboxes.map((checkbox) => {
+    const input = h('input', { type: 'checkbox', name: checkbox.key, checked: checkbox.checked });
+    input.addEventListener('change', () => onCheckboxChange(checkbox.key, input));
+    return h('label', {}, input, checkbox.text);
+  }));
   if (state.status === 'checkout_complete') {
     setFrameState('complete');
     el.controls.disabled = true;
@@ -387,6 +403,43 @@ function shippingOptionPayload(option) {
   return payload;
 }
 
+async function onCheckboxChange(key, input) {
+  const { checked } = input;
+  if (await act('checkbox', { key, checked }) === 'updated') {
+    emit('checkbox_change', { key, checked });
+  } else {
+    input.checked = !checked;
+  }
+}
+
+function askPageToValidate() {
+  // The bootstrap calls the page's validation_callback handler and hands back its answer.
+  validationSeq += 1;
+  const seq = validationSeq;
+  return new Promise((resolve) => {
+    validationAnswers.set(seq, resolve);
+    post('validation_callback', { seq });
+  });
+}
+
+async function pageLetsThePurchaseProceed() {
+  // With options.require_client_validation the widget waits for the page's answer before it completes the
+  // purchase; without an answer it keeps waiting (kco-rules: client-validation).
+  if (!order.require_client_validation) {
+    return true;
+  }
+  el.submit.disabled = true;
+  try {
+    const answer = await askPageToValidate();
+    if (!answer.should_proceed) {
+      showError(answer.message || NOT_PROCEEDING_TEXT);
+    }
+    return answer.should_proceed;
+  } finally {
+    el.submit.disabled = order.status === 'checkout_complete';
+  }
+}
+
 async function onShippingOptionChange(optionId) {
   if (await act('shipping-option', { id: optionId }) === 'updated') {
     emit('shipping_option_change', shippingOptionPayload(order.selected_shipping_option));
@@ -402,6 +455,10 @@ async function onSubmit(event) {
     const missingShipping = shipping === null ? [] : SHIPPING_FIELDS.filter(([name]) => !shipping[name])
       .map(([, label]) => `${label} (shipping)`);
     showError(`Please fill in: ${[...missing, ...missingShipping].join(', ')}.`);
+    return;
+  }
+  showError('');
+  if (!await pageLetsThePurchaseProceed()) {
     return;
   }
   const result = await act('complete', { billing_address: address, shipping_address: shipping });
@@ -454,7 +511,11 @@ async function onParentMessage(event) {
   if (!message || message.source !== 'kco-merchant-page') {
     return;
   }
-  if (message.type === 'suspend') {
+  if (message.type === 'validation_answer') {
+    const resolve = validationAnswers.get(message.seq);
+    validationAnswers.delete(message.seq);
+    resolve?.({ should_proceed: message.should_proceed === true, message: String(message.message || '') });
+  } else if (message.type === 'suspend') {
     suspended = true;
     setSuspended(true);
   } else if (message.type === 'resume') {
