@@ -165,12 +165,19 @@ def read_only(order: StoredOrder) -> tuple[Response, int] | None:
 
 def locked(order: StoredOrder) -> tuple[Response, int] | None:
     """The refusal of a merchant update while a refine callback of this order runs, or while a refusal armed
-    by /_emulator/orders/{id}/lock is left (kco-rules: callback-lock). The caller holds the state lock."""
+    by /_emulator/orders/{id}/lock is left (kco-rules: callback-lock). The caller holds the state lock.
+
+    Its status is the callback_lock_status setting. A 403 is played as the one 403 an update is documented to
+    get, READ_ONLY_ORDER (kco-rules: status-codes): the merchant cannot tell it from a completed order by the
+    answer alone. Any other status carries its name as error_code.
+    """
     status = state().settings.callback_lock_status
     if not status or not (order.callbacks_running or order.lock_refusals):
         return None
     if order.lock_refusals:
         order.lock_refusals -= 1
+    if status == 403:
+        return kco_error(403, "READ_ONLY_ORDER", "Resource is read-only")
     try:
         code = HTTPStatus(status).name
     except ValueError:

@@ -111,6 +111,21 @@ def test_the_lock_control_refuses_the_next_updates_with_the_configured_status_th
     assert [entry["status"] for entry in emulator.api_calls(kind="update")] == [status, status, 200]
 
 
+@pytest.mark.parametrize(("status", "code", "message"), [
+    (403, "READ_ONLY_ORDER", "Resource is read-only"),
+    (400, "BAD_REQUEST", "The order is locked while a callback to the merchant runs"),
+    (423, "LOCKED", "The order is locked while a callback to the merchant runs"),
+])
+def test_the_lock_is_played_as_any_plausible_answer_403_exactly_like_a_read_only_order(
+    emulator: EmulatorControl, status: int, code: str, message: str
+) -> None:
+    emulator.settings(callback_lock_status=status)
+    order_id = created_id(emulator)
+    emulator.lock(order_id)
+    assert_kco_error(update(emulator, order_id, {"merchant_reference1": "x"}), status, code, message)
+    assert read(emulator, order_id).json()["status"] == "checkout_incomplete"
+
+
 def test_callback_lock_status_accepts_0_or_an_error_status_only(emulator: EmulatorControl) -> None:
     for value in (200, 600, "409", True):
         answer = emulator.http.post(f"{emulator.base_url}/_emulator/settings",
