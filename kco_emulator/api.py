@@ -213,7 +213,7 @@ def read_order(order_id: str) -> Response:
 def update_order(order_id: str) -> tuple[Response, int] | Response:
     """Update is a partial merge (POST), validated as a whole like a create.
 
-    See kco-rules: update-ongoing-order.
+    See kco-rules: update-ongoing-order, update-nested-objects.
     """
     if refused := read_only(open_checkout(order_id)):
         return refused
@@ -226,7 +226,7 @@ def update_order(order_id: str) -> tuple[Response, int] | Response:
         order = open_checkout(order_id)
         if refused := read_only(order) or locked(order):
             return refused
-        fields = merged_update(order, changes)
+        fields = merged_update(order, changes, state().settings.update_merge)
         shipping_line = recharge_shipping(fields, order.automatic_shipping_line)
         # A purchase_country the merchant sends decides the market again (kco-rules:
         # country-change-purchase-country).

@@ -35,12 +35,14 @@ def writable_fields(body: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in body.items() if key not in READ_ONLY_FIELDS}
 
 
-def merged_update(order: StoredOrder, changes: dict[str, Any]) -> dict[str, Any]:
+def merged_update(order: StoredOrder, changes: dict[str, Any], merge: str = "top_level") -> dict[str, Any]:
     """The order after a partial update: omitted top-level properties keep their values
     (kco-rules: update-ongoing-order).
 
     Addresses are left alone once the shopper typed one in the widget (kco-rules: typed-address-kept: silently
-    ignored). Objects such as `options` or `merchant_urls` are replaced as a whole, like `order_lines`.
+    ignored). Whether an object such as `options` or `merchant_urls` is replaced as a whole, like
+    `order_lines`, or merged key by key is not documented: the update_merge setting `merge` plays both,
+    "top_level" and "deep" (kco-rules: update-nested-objects, inferred). Lists are always replaced.
     """
     fields = copy.deepcopy(order.fields)
     for key, value in writable_fields(changes).items():
@@ -50,8 +52,21 @@ def merged_update(order: StoredOrder, changes: dict[str, Any]) -> dict[str, Any]
             raise BadValue(key)
         if key in ADDRESS_KEYS and order.shopper_entered_address:
             continue
-        fields[key] = copy.deepcopy(value)
+        if merge == "deep":
+            fields[key] = deep_merged(fields.get(key), value)
+        else:
+            fields[key] = copy.deepcopy(value)
     return with_selected_shipping_option(fields)
+
+
+def deep_merged(old: Any, new: Any) -> Any:
+    """`new` on top of `old`: objects key by key, at every depth; anything else (lists too) replaced."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return copy.deepcopy(new)
+    merged = copy.deepcopy(old)
+    for key, value in new.items():
+        merged[key] = deep_merged(old.get(key), value)
+    return merged
 
 
 def with_selected_shipping_option(fields: dict[str, Any]) -> dict[str, Any]:

@@ -66,6 +66,8 @@ BEHAVIOUR_CHOICES: dict[str, tuple[str, ...]] = {
     "automatic_shipping_cost": ("line", "separate"),
     # kco-rules: shipping-address-change.
     "shipping_address_change": ("separate_address", "every_address"),
+    # kco-rules: update-nested-objects.
+    "update_merge": ("top_level", "deep"),
 }
 
 
@@ -120,6 +122,7 @@ class Settings:
     push_schedule: str = "fast"
     automatic_shipping_cost: str = "line"
     shipping_address_change: str = "separate_address"
+    update_merge: str = "top_level"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -154,6 +157,8 @@ class Settings:
             # When the widget fires shipping_address_change (kco-rules: shipping-address-change, inferred).
             shipping_address_change=_choice(
                 env, "KCO_EMULATOR_SHIPPING_ADDRESS_CHANGE", "shipping_address_change"),
+            # Whether an update merges nested objects (kco-rules: update-nested-objects, inferred).
+            update_merge=_choice(env, "KCO_EMULATOR_UPDATE_MERGE", "update_merge"),
         )
 
 

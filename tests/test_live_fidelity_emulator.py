@@ -472,6 +472,34 @@ def test_when_kco_keeps_the_purchase_country_the_validation_callback_sees_the_ol
         "SE", "EUR", "DE")
 
 
+# --- Objects in an update (kco-rules: update-nested-objects) ------------------------------------------------
+
+OPTIONS_SENT = {"require_validate_callback_success": True, "color_button": "#000000"}
+
+
+def test_by_default_an_update_replaces_an_object_it_sends_whole(emulator: EmulatorControl) -> None:
+    assert emulator.settings()["update_merge"] == "top_level"
+    order_id = created_id(emulator, sample_order(options=OPTIONS_SENT))
+    answer = update(emulator, order_id, {"options": {"color_button": "#FFFFFF"}})
+    assert answer.status_code == 200 and answer.json()["options"] == {"color_button": "#FFFFFF"}
+    push_only = {"push": "http://127.0.0.1:9/push/new?order_id={checkout.order.id}"}
+    assert_kco_error(update(emulator, order_id, {"merchant_urls": push_only}), 400, "BAD_VALUE",
+                     "Bad value: merchant_urls.terms (must be a valid http or https URI)")
+
+
+def test_with_update_merge_deep_an_update_merges_an_object_key_by_key(emulator: EmulatorControl) -> None:
+    emulator.settings(update_merge="deep")
+    order_id = created_id(emulator, sample_order(options=OPTIONS_SENT))
+    answer = update(emulator, order_id, {"options": {"color_button": "#FFFFFF"}})
+    assert answer.json()["options"] == {"require_validate_callback_success": True, "color_button": "#FFFFFF"}
+    push = "http://127.0.0.1:9/push/new?order_id={checkout.order.id}"
+    urls = update(emulator, order_id, {"merchant_urls": {"push": push}}).json()["merchant_urls"]
+    assert urls == {**sample_order()["merchant_urls"], "push": push}
+    # Lists stay whole: the one line sent is the order's only line.
+    lines = update(emulator, order_id, PRODUCTS_ONLY).json()["order_lines"]
+    assert lines == PRODUCTS_ONLY["order_lines"]
+
+
 # --- Aborted orders (kco-rules: aborted-orders) -------------------------------------------------------------
 
 def abort(emulator: EmulatorControl, order_id: str) -> requests.Response:
@@ -568,18 +596,24 @@ def test_the_new_settings_come_from_the_environment_and_bad_values_fail_at_start
         "KCO_EMULATOR_ABORTED_ORDERS": "read_only",
         "KCO_EMULATOR_PUSH_SCHEDULE": "real",
         "KCO_EMULATOR_AUTOMATIC_SHIPPING_COST": "separate",
+        "KCO_EMULATOR_SHIPPING_ADDRESS_CHANGE": "every_address",
+        "KCO_EMULATOR_UPDATE_MERGE": "deep",
     })
     assert (settings.callback_lock_status, settings.country_change_sets_purchase_country,
-            settings.aborted_orders, settings.push_schedule, settings.automatic_shipping_cost) == (
-        423, False, "read_only", "real", "separate")
+            settings.aborted_orders, settings.push_schedule, settings.automatic_shipping_cost,
+            settings.shipping_address_change, settings.update_merge) == (
+        423, False, "read_only", "real", "separate", "every_address", "deep")
     defaults = Settings.from_env({})
     assert (defaults.callback_lock_status, defaults.country_change_sets_purchase_country,
-            defaults.aborted_orders, defaults.push_schedule, defaults.automatic_shipping_cost) == (
-        409, True, "not_found", "fast", "line")
+            defaults.aborted_orders, defaults.push_schedule, defaults.automatic_shipping_cost,
+            defaults.shipping_address_change, defaults.update_merge) == (
+        409, True, "not_found", "fast", "line", "separate_address", "top_level")
     for name, value in (("KCO_EMULATOR_CALLBACK_LOCK_STATUS", "200"),
                         ("KCO_EMULATOR_COUNTRY_CHANGE_SETS_PURCHASE_COUNTRY", "maybe"),
                         ("KCO_EMULATOR_ABORTED_ORDERS", "gone"), ("KCO_EMULATOR_PUSH_SCHEDULE", "slow"),
-                        ("KCO_EMULATOR_AUTOMATIC_SHIPPING_COST", "both")):
+                        ("KCO_EMULATOR_AUTOMATIC_SHIPPING_COST", "both"),
+                        ("KCO_EMULATOR_SHIPPING_ADDRESS_CHANGE", "never"),
+                        ("KCO_EMULATOR_UPDATE_MERGE", "shallow")):
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({name: value})
 
