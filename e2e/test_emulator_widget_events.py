@@ -160,6 +160,38 @@ def test_the_confirmation_snippet_fires_load_confirmation(page: Page, site: Merc
     assert events(page, "load_confirmation") == [{}]
 
 
+def register_a_second_change_listener(page: Page) -> None:
+    """On top of the pretend shop's recorder (registered through the queue): one more `change` listener."""
+    page.evaluate("""window.secondListener = [];
+        window._klarnaCheckout(api => api.on({change: payload => window.secondListener.push(payload)}))""")
+
+
+def test_by_default_api_on_adds_a_listener_to_those_of_the_event(page: Page, site: MerchantSite) -> None:
+    email = open_widget(page, site)[1].frame.get_by_label("Email")
+    page.evaluate("window.kcoEvents = []")
+    register_a_second_change_listener(page)
+    email.fill("ada@example.com")
+    email.press("Tab")
+    page.wait_for_function("window.secondListener.length === 1")
+    assert events(page, "change") == page.evaluate("window.secondListener")
+
+
+def test_with_event_listeners_replace_api_on_replaces_the_events_earlier_listener(
+    page: Page, site: MerchantSite
+) -> None:
+    site.emulator.settings(event_listeners="replace")
+    widget = open_widget(page, site)[1]
+    page.evaluate("window.kcoEvents = []")
+    register_a_second_change_listener(page)
+    widget.frame.get_by_label("Email").fill("ada@example.com")
+    widget.frame.get_by_label("Email").press("Tab")
+    page.wait_for_function("window.secondListener.length === 1")
+    # The recorder registered in the same call for the other events still runs: the address reaches it.
+    widget.fill_shopper()
+    wait_for_event(page, "billing_address_change")
+    assert events(page, "change") == []
+
+
 def test_a_failing_address_callback_fires_shipping_address_update_error(
     page: Page, site: MerchantSite
 ) -> None:

@@ -38,8 +38,9 @@ OPERATIONS = {
     "api.read_om_order": "om_read",
     "api.acknowledge_order": "acknowledge",
 }
-# Kustom playground keys; live keys only work against production (kco-rules: basic-auth).
-TEST_API_KEY = re.compile(r"^kco_test_api_[A-Za-z0-9_-]+$")
+# Kustom playground keys; live keys only work against production (kco-rules: basic-auth). The random part of
+# Kustom's documented example key is base64 text, so +, / and = belong to it as well as - and _.
+TEST_API_KEY = re.compile(r"^kco_test_api_[A-Za-z0-9+/=_-]+$")
 
 
 class OrderGone(Exception):
@@ -133,8 +134,8 @@ def bad_value(error: BadValue) -> tuple[Response, int]:
 @api.errorhandler(OrderGone)
 def order_gone(_: OrderGone) -> Response:
     # An empty body, as observed for unknown ids (kco-rules: error-body); expired orders alike
-    # (kco-rules: expiry-48h).
-    return Response(b"", status=404)
+    # (kco-rules: expiry-48h). Typed as the JSON API's answers are, never as an HTML page.
+    return Response(b"", status=404, mimetype="application/json")
 
 
 def json_body() -> dict[str, Any]:

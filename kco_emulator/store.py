@@ -68,6 +68,9 @@ BEHAVIOUR_CHOICES: dict[str, tuple[str, ...]] = {
     "shipping_address_change": ("separate_address", "every_address"),
     # kco-rules: update-nested-objects.
     "update_merge": ("top_level", "deep"),
+    # kco-rules: widget-event-listeners. "add" stays the default until the demo shop registers each event
+    # once.
+    "event_listeners": ("add", "replace"),
 }
 
 
@@ -123,6 +126,7 @@ class Settings:
     automatic_shipping_cost: str = "line"
     shipping_address_change: str = "separate_address"
     update_merge: str = "top_level"
+    event_listeners: str = "add"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -159,6 +163,8 @@ class Settings:
                 env, "KCO_EMULATOR_SHIPPING_ADDRESS_CHANGE", "shipping_address_change"),
             # Whether an update merges nested objects (kco-rules: update-nested-objects, inferred).
             update_merge=_choice(env, "KCO_EMULATOR_UPDATE_MERGE", "update_merge"),
+            # Whether the widget's api.on adds or replaces listeners (kco-rules: widget-event-listeners).
+            event_listeners=_choice(env, "KCO_EMULATOR_EVENT_LISTENERS", "event_listeners"),
         )
 
 

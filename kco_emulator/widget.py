@@ -70,6 +70,8 @@ def widget_state(order: StoredOrder, settings: Settings) -> dict[str, Any]:
         "checkboxes": merchant_checkboxes(fields, order.checkboxes_ticked),
         # The page answers validation_callback before the purchase goes on (kco-rules: client-validation).
         "require_client_validation": bool(options.get("require_client_validation")),
+        # Whether api.on adds a listener or replaces the earlier one (kco-rules: widget-event-listeners).
+        "event_listeners": settings.event_listeners,
         "shipping_options": fields.get("shipping_options", []),
         "selected_shipping_option": fields.get("selected_shipping_option"),
         "terms_url": (fields.get("merchant_urls") or {}).get("terms"),

@@ -167,7 +167,9 @@ def test_a_fraud_decision_sets_fraud_status_and_posts_the_notification(
     assert om_order(emulator, order_id)["fraud_status"] == fraud_status
     call = merchant.called("notification")[0]
     assert call.path == f"/notification/{order_id}"  # placeholder substituted
-    assert call.json() == {"order_id": order_id, "event_type": event_type}
+    decided_at = emulator.order_state(order_id)["notifications"][0]["at"]
+    assert call.json() == {"order_id": order_id, "event_type": event_type, "decided_at": decided_at}
+    assert parse_time(decided_at) >= parse_time(emulator.order(order_id)["completed_at"])
     assert call.headers["Content-Type"] == "application/json"
     logged = emulator.api_calls(kind="notification")
     assert [(entry["method"], entry["order_id"], entry["status"]) for entry in logged] == [

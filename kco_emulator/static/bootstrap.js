@@ -37,6 +37,10 @@
   }
 
   var listeners = {};
+  // Klarna's page says a new listener of an event replaces the old one; the emulator's setting
+  // event_listeners plays that ("replace") or keeps every listener ("add"), as the iframe's ready message says
+  // (kco-rules: widget-event-listeners).
+  var replaceListeners = false;
   var ready = false;
   var destroyed = false;
   var autoResumeTimer = null;
@@ -125,7 +129,12 @@
     },
     on: function (handlers) {
       Object.keys(handlers || {}).forEach(function (name) {
-        if (typeof handlers[name] === 'function') {
+        if (typeof handlers[name] !== 'function') {
+          return;
+        }
+        if (replaceListeners) {
+          listeners[name] = [handlers[name]];
+        } else {
           (listeners[name] = listeners[name] || []).push(handlers[name]);
         }
       });
@@ -169,6 +178,7 @@
       return;
     }
     if (message.type === 'ready') {
+      replaceListeners = message.event_listeners === 'replace';
       ready = true;
       setState('ready');
       drainQueue();

@@ -582,7 +582,7 @@ async function start() {
   }
   new ResizeObserver(() => post('resize', { height: document.documentElement.scrollHeight }))
     .observe(document.documentElement);
-  post('ready', { events: loadEvents() });
+  post('ready', { events: loadEvents(), event_listeners: order.event_listeners });
   window.setTimeout(pollSignals, SIGNAL_POLL_MS);
 }
 
