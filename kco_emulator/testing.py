@@ -217,6 +217,12 @@ class EmulatorProcess:
             raise EmulatorNotReady("the KCO emulator did not start:\n" + "".join(self.output))
         return self.url
 
+    @property
+    def pid(self) -> int:
+        """The child's process id, once started (for a test that looks at the process from outside)."""
+        assert self._process is not None, "start() the emulator first"
+        return self._process.pid
+
     def _read_output(self) -> None:
         # Reading to the end also keeps the pipe from filling up and blocking the emulator.
         assert self._process is not None and self._process.stdout is not None
