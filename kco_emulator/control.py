@@ -1,8 +1,10 @@
 """The control API under /_emulator/: what tests, benchmarks and workshop panels use to steer the emulator.
 
-No credentials: it only answers clients on this machine (loopback), and changes state only on a JSON request
-(`Content-Type: application/json`), which a cross-site HTML form cannot send. Errors use the project's shape
-`{"error": {"code", "message"}}`. Shopper actions here run exactly what the widget runs (emulator.shopper).
+No credentials: it only answers clients on this machine (loopback) that name it by a loopback host name
+(localhost, 127.0.0.1, [::1]) or one set in KCO_EMULATOR_CONTROL_HOSTS, so a page that rebinds its own name to
+127.0.0.1 cannot drive it, and it changes state only on a JSON request (`Content-Type: application/json`),
+which a cross-site HTML form cannot send. Errors use the project's shape `{"error": {"code", "message"}}`.
+Shopper actions here run exactly what the widget runs (emulator.shopper).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from __future__ import annotations
 import ipaddress
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
@@ -58,12 +61,23 @@ def _from_loopback(address: str | None) -> bool:
         return False
 
 
+def _known_host(host: str) -> bool:
+    """Whether the Host header names this machine: a loopback address, localhost, or a name set in
+    KCO_EMULATOR_CONTROL_HOSTS (any port)."""
+    name = urlsplit(f"//{host}").hostname or ""
+    return name == "localhost" or _from_loopback(name) or name in _state().settings.control_hosts
+
+
 @control.before_request
 def local_json_only() -> tuple[Response, int] | None:
-    """Only this machine may steer the emulator, and a page in the shopper's browser must not: a form posted
-    from any site sends form data or text, never application/json, so it is refused before it acts."""
+    """Only this machine may steer the emulator, and a page in the shopper's browser must not: a page whose
+    own name resolves to 127.0.0.1 sends that name as Host, and a form posted from any site sends form data
+    or text, never application/json, so both are refused before they act."""
     if not _from_loopback(request.remote_addr):
         return _error(403, "not_local", "The control API answers only clients on this machine")
+    if not _known_host(request.host):
+        return _error(403, "unknown_host", "The control API answers only localhost, 127.0.0.1, [::1] and the "
+                                           "names in KCO_EMULATOR_CONTROL_HOSTS")
     if request.method not in ("GET", "HEAD", "OPTIONS") and request.mimetype != "application/json":
         return _error(415, "json_required",
                       "Send the control request as JSON (Content-Type: application/json)")

@@ -98,6 +98,11 @@ def _flag(env: Mapping[str, str], name: str, default: str) -> bool:
     return value in ("1", "true", "yes")
 
 
+def _names(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of host names, lower case."""
+    return tuple(part.strip().lower() for part in env.get(name, "").split(",") if part.strip())
+
+
 def _choice(env: Mapping[str, str], name: str, setting: str) -> str:
     """The variable `name`: one of BEHAVIOUR_CHOICES[setting], the first by default."""
     choices = BEHAVIOUR_CHOICES[setting]
@@ -119,6 +124,8 @@ class Settings:
     strict_validation_timeout: float
     callback_timeout: float
     public_url: str | None
+    # Host names the control API answers besides the loopback ones (localhost, 127.0.0.1, [::1]).
+    control_hosts: tuple[str, ...] = ()
     callback_lock_status: int = 409
     country_change_sets_purchase_country: bool = True
     aborted_orders: str = "not_found"
@@ -145,6 +152,9 @@ class Settings:
             # choice.
             callback_timeout=_seconds(env, "KCO_EMULATOR_CALLBACK_TIMEOUT", "10"),
             public_url=env.get("KCO_EMULATOR_PUBLIC_URL") or None,
+            # A page in the developer's browser may reach 127.0.0.1 under a name of its own (DNS rebinding):
+            # the control API answers only the names it is known by (kco_emulator.control).
+            control_hosts=_names(env, "KCO_EMULATOR_CONTROL_HOSTS"),
             # The order is locked during the refine callbacks (kco-rules: callback-lock); the status of the
             # refusal is not documented, 409 Conflict is the emulator's choice.
             callback_lock_status=_lock_status(env, "KCO_EMULATOR_CALLBACK_LOCK_STATUS", "409"),

@@ -657,6 +657,31 @@ def test_the_control_api_answers_only_clients_on_this_machine() -> None:
     assert client.post("/_emulator/reset", json={}, environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
 
 
+def test_the_control_api_refuses_a_host_name_that_is_not_this_machines(emulator: EmulatorControl) -> None:
+    # What a page of attacker.example sends once its name resolves to 127.0.0.1 (DNS rebinding).
+    order_id = created_id(emulator)
+    attacker = {"Host": "attacker.example"}
+    for answer in (
+        emulator.http.post(f"{emulator.base_url}/_emulator/clock", json={"advance_seconds": 72 * 3600},
+                           headers=attacker, timeout=5),
+        emulator.http.get(f"{emulator.base_url}/_emulator/orders/{order_id}", headers=attacker, timeout=5),
+    ):
+        assert answer.status_code == 403 and answer.json()["error"]["code"] == "unknown_host"
+    assert emulator.order_state(order_id)["expired"] is False  # the clock did not move
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:5001", "localhost", "LOCALHOST:80", "[::1]:5001", "127.1.2.3",
+                                  "emulator.test:5001"])
+def test_the_control_api_answers_loopback_host_names_and_those_set_in_kco_emulator_control_hosts(
+    host: str,
+) -> None:
+    client = create_app(Settings.from_env({"KCO_EMULATOR_CONTROL_HOSTS": "Emulator.test, other.test"})
+                        ).test_client()
+    assert client.get("/_emulator/status", headers={"Host": host}).status_code == 200
+    refused = client.get("/_emulator/status", headers={"Host": "emulator.test.attacker.example"})
+    assert refused.status_code == 403
+
+
 def test_a_405_names_the_allowed_methods(emulator: EmulatorControl) -> None:
     answer = emulator.api.put(f"{emulator.base_url}/checkout/v3/orders", json={}, timeout=5)
     assert answer.status_code == 405 and "POST" in answer.headers["Allow"].split(", ")
