@@ -192,6 +192,14 @@ def test_with_event_listeners_replace_api_on_replaces_the_events_earlier_listene
     assert events(page, "change") == []
 
 
+def test_kco_widget_change_country_fails_at_once_naming_billing_countries_when_the_order_offers_one(
+    page: Page, site: MerchantSite
+) -> None:
+    widget = open_widget(page, site)[1]  # the pretend shop's order lists no billing_countries
+    with pytest.raises(AssertionError, match="two or more billing_countries"):
+        widget.change_country("DE")
+
+
 def test_a_failing_address_callback_fires_shipping_address_update_error(
     page: Page, site: MerchantSite
 ) -> None:

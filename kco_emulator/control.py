@@ -18,7 +18,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 
 from kco_emulator import callbacks, faults, shopper
 from kco_emulator.api import completed_order, widget_base_url
-from kco_emulator.orders import order_body
+from kco_emulator.orders import allowed_billing_countries, order_body
 from kco_emulator.store import (
     BEHAVIOUR_CHOICES,
     EmulatorState,
@@ -308,10 +308,17 @@ def cannot_complete(order_id: str) -> Response:
 
 
 @control.post("/orders/<order_id>/country")
-def change_country(order_id: str) -> Response:
-    """As if the shopper changed the billing country in the widget (runs country_change)."""
+def change_country(order_id: str) -> tuple[Response, int] | Response:
+    """As if the shopper changed the billing country in the widget (runs country_change). The widget offers a
+    choice only among two or more billing countries of the order, so any other call is refused (409)."""
     order = _open_order(order_id)
-    return jsonify(shopper.change_country(_state(), order, str(_payload().get("country", ""))).as_json())
+    country = str(_payload().get("country", "")).upper()
+    offered = allowed_billing_countries(order.fields)
+    if len(offered) < 2 or country not in offered:
+        return _error(409, "country_not_offered",
+                      f"The order offers the shopper {', '.join(offered)}: a country can be picked only "
+                      "among two or more billing_countries (or shipping_countries) of the order")
+    return jsonify(shopper.change_country(_state(), order, country).as_json())
 
 
 @control.post("/orders/<order_id>/address")

@@ -102,7 +102,18 @@ class KcoWidget:
         self.frame.get_by_role("radio", name=name).check()
 
     def change_country(self, alpha2: str) -> None:
-        """Pick another billing country (KCO then runs country_change, or address_update with an address)."""
+        """Pick another billing country (KCO then runs country_change, or address_update with an address).
+
+        The widget offers a country only when the order lists two or more `billing_countries` (or
+        `shipping_countries`); without them this fails at once, naming them, rather than waiting for a
+        choice that never appears.
+        """
+        self.wait_ready()
+        offered = self.country.locator("option").all_inner_texts()
+        if len(offered) < 2:
+            raise AssertionError(
+                f"the KCO widget offers no country choice (the order offers {', '.join(offered) or 'none'}): "
+                "create the order with two or more billing_countries")
         self.country.select_option(alpha2.upper())
 
     def tick(self, text: str, checked: bool = True) -> None:

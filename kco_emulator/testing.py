@@ -39,15 +39,11 @@ class KcoEmulator:
         self.http = requests.Session()
 
     def _get(self, path: str) -> Any:
-        response = self.http.get(f"{self.url}/_emulator{path}", timeout=10)
-        response.raise_for_status()
-        return response.json()
+        return _answer(self.http.get(f"{self.url}/_emulator{path}", timeout=10))
 
     def _post(self, path: str, payload: Mapping[str, Any] | None = None) -> Any:
         # Always a JSON body, also when empty: the control API accepts JSON only.
-        response = self.http.post(f"{self.url}/_emulator{path}", json=dict(payload or {}), timeout=30)
-        response.raise_for_status()
-        return response.json()
+        return _answer(self.http.post(f"{self.url}/_emulator{path}", json=dict(payload or {}), timeout=30))
 
     # --- the whole emulator ----------------------------------------------------------------------------
 
@@ -141,7 +137,8 @@ class KcoEmulator:
         return self._post(f"/orders/{order_id}/complete", payload)
 
     def change_country(self, order_id: str, country: str) -> dict[str, Any]:
-        """The shopper picks another billing country (alpha-2) in the widget: runs country_change."""
+        """The shopper picks another billing country (alpha-2) in the widget: runs country_change. Refused
+        (ControlRefused, 409) unless the order offers two or more billing_countries, this one among them."""
         return self._post(f"/orders/{order_id}/country", {"country": country})
 
     def enter_address(self, order_id: str, billing_address: Mapping[str, Any],
@@ -183,6 +180,22 @@ class KcoEmulator:
         """End the fraud review of a PENDING order: FRAUD_RISK_ACCEPTED, FRAUD_RISK_REJECTED or
         FRAUD_RISK_STOPPED; KCO notifies merchant_urls.notification."""
         return self._post(f"/orders/{order_id}/fraud-decision", {"event_type": event_type})
+
+
+class ControlRefused(requests.HTTPError):
+    """The control API refused a call; the message is the emulator's reason."""
+
+
+def _answer(response: requests.Response) -> Any:
+    """The JSON of a control API answer, or ControlRefused with the reason of its error body."""
+    if response.ok:
+        return response.json()
+    try:
+        reason = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        reason = response.text
+    raise ControlRefused(f"{response.status_code} {response.request.method} {response.url}: {reason}",
+                         response=response)
 
 
 def _parse_time(value: str) -> datetime:

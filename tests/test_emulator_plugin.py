@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from harness.emulator_samples import sample_order
-from kco_emulator.testing import KcoEmulator
+from kco_emulator.testing import ControlRefused, KcoEmulator
 
 
 def create(kco_emulator: KcoEmulator) -> requests.Response:
@@ -67,6 +67,21 @@ def test_lock_refuses_the_next_updates_with_the_callback_lock_status(kco_emulato
     refused = update(kco_emulator, order_id)
     assert refused.status_code == kco_emulator.settings()["callback_lock_status"]
     assert update(kco_emulator, order_id).status_code == 200
+
+
+def test_change_country_is_refused_unless_the_order_offers_that_country_among_two_or_more(
+        kco_emulator: KcoEmulator) -> None:
+    single = create(kco_emulator).json()["order_id"]  # no billing_countries: Sweden only
+    for country in ("DE", "SE"):
+        with pytest.raises(ControlRefused, match="two or more billing_countries"):
+            kco_emulator.change_country(single, country)
+    finnish = sample_order(purchase_country="FI", purchase_currency="EUR", locale="fi-FI",
+                           billing_countries=["FI", "DE"])
+    offering = requests.post(f"{kco_emulator.url}/checkout/v3/orders", json=finnish,
+                             auth=kco_emulator.credentials, timeout=10).json()["order_id"]
+    with pytest.raises(ControlRefused, match="offers the shopper FI, DE"):
+        kco_emulator.change_country(offering, "SE")
+    assert kco_emulator.change_country(offering, "DE")["result"] == "updated"
 
 
 def test_a_pending_fraud_review_ends_with_the_decision(kco_emulator: KcoEmulator) -> None:
