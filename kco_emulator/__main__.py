@@ -11,9 +11,15 @@ import signal
 import sys
 from types import FrameType
 
-from kco_emulator.app import create_app
-from kco_emulator.server import make_server
 from kco_emulator.store import Settings, SettingsError
+
+# Flask and cheroot come with the package's emulator extra, not with the `kco` library: without them, say how
+# to get them instead of a traceback (the pytest plugin shows this line when the emulator does not start).
+try:
+    from kco_emulator.app import create_app
+    from kco_emulator.server import make_server
+except ModuleNotFoundError as missing:
+    sys.exit(f"KCO emulator: the package {missing.name!r} is missing: pip install 'kco-sync[emulator]'")
 
 
 def main(argv: list[str] | None = None) -> int:

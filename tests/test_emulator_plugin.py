@@ -5,11 +5,17 @@ and in the example merchant project (tests/test_installable.py).
 
 from __future__ import annotations
 
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 import requests
 
 from harness.emulator_samples import sample_order
-from kco_emulator.testing import ControlRefused, KcoEmulator
+from kco_emulator.testing import ControlRefused, EmulatorNotReady, EmulatorProcess, KcoEmulator
 
 
 def create(kco_emulator: KcoEmulator) -> requests.Response:
@@ -100,3 +106,30 @@ def test_the_settings_marker_applies_after_the_reset(kco_emulator: KcoEmulator) 
     settings = kco_emulator.settings()
     names = ("aborted_orders", "callback_lock_status", "automatic_shipping_cost")
     assert [settings[name] for name in names] == ["read_only", 423, "separate"]
+
+
+def test_without_the_emulator_extra_the_emulator_says_which_pip_install_is_missing(tmp_path: Path) -> None:
+    # A flask that cannot be imported, first on the emulator process's path: a `pip install kco-sync` without
+    # its extra.
+    (tmp_path / "flask").mkdir()
+    (tmp_path / "flask" / "__init__.py").write_text(
+        "raise ModuleNotFoundError(\"No module named 'flask'\", name='flask')\n", encoding="utf-8")
+    process = EmulatorProcess(env={"PYTHONPATH": str(tmp_path)})
+    reason = re.escape("'flask' is missing: pip install 'kco-sync[emulator]'")
+    with pytest.raises(EmulatorNotReady, match=reason):
+        process.start()
+
+
+def run_pytest_outside_this_repository(folder: Path, *arguments: str) -> str:
+    """A test run in `folder`, without this repository's configuration (as in a merchant's fresh project)."""
+    environment = {name: value for name, value in os.environ.items() if not name.startswith("PYTEST_")}
+    run = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *arguments],
+                         cwd=folder, env=environment, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout
+
+
+def test_the_plugin_hides_pytest_base_urls_deprecation_warning(tmp_path: Path) -> None:
+    (tmp_path / "test_uses_base_url.py").write_text("def test_it(base_url):\n    pass\n", encoding="utf-8")
+    assert "PytestRemovedIn10Warning" in run_pytest_outside_this_repository(tmp_path, "-p", "no:kco_emulator")
+    assert "PytestRemovedIn10Warning" not in run_pytest_outside_this_repository(tmp_path)
