@@ -31,6 +31,8 @@ EVENTS = [
     "redirect_initiated",
     "can_not_complete_order",
     "shipping_address_update_error",
+    "checkbox_change",
+    "load_confirmation",
 ]
 
 # Registered through the queue before the bootstrap script has loaded (kco-rules: suspend-resume:
@@ -96,7 +98,10 @@ class MerchantSite:
         elif kind == "country_change":
             response = Response(json.dumps(EUR_ANSWER), content_type="application/json")
         elif kind == "confirmation":
-            response = Response(f"<h1>Thank you for order {order_id}</h1>", content_type="text/html")
+            snippet = self.emulator.order(order_id)["html_snippet"]
+            page = (f"<!doctype html><html><head><title>Thanks</title></head><body>{MERCHANT_SCRIPT}"
+                    f"<h1>Thank you for order {order_id}</h1>{snippet}</body></html>")
+            response = Response(page, content_type="text/html")
         else:
             response = Response("{}", content_type="application/json")
         return response(environ, start_response)
@@ -249,7 +254,7 @@ def test_entering_an_address_and_completing_redirects_the_page_to_the_confirmati
     assert events(page, "user_interacted")[0] in ({"type": "mousedown"}, {"type": "keydown"})
     frame.get_by_role("button", name="Complete purchase").click()
     page.wait_for_url(f"{site.url}/confirmation/{order_id}")
-    expect(page.get_by_role("heading")).to_have_text(f"Thank you for order {order_id}")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Thank you for order {order_id}")
     assert site.emulator.order(order_id)["status"] == "checkout_complete"
 
 

@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from e2e.test_emulator_widget import MerchantSite, events, open_checkout
 from harness.emulator_control import EmulatorControl
+from kco_emulator.playwright import KcoWidget, expect_widget
 
 OPTIONS = [
     {"id": "standard", "name": "Standard", "price": 4900, "tax_amount": 980, "tax_rate": 2500,
@@ -30,6 +31,13 @@ def site(emulator: EmulatorControl) -> Iterator[MerchantSite]:
     merchant = MerchantSite(emulator)
     yield merchant
     merchant.server.close()
+
+
+def open_widget(page: Page, site: MerchantSite, **fields: Any) -> tuple[str, KcoWidget]:
+    """A new order of the pretend shop (`fields` on top of its sample order), open in the page."""
+    order_id = site.order(**fields)
+    open_checkout(page, site, order_id)
+    return order_id, KcoWidget(page)
 
 
 def wait_for_event(page: Page, name: str) -> list[Any]:
@@ -49,6 +57,147 @@ def test_picking_a_shipping_option_fires_shipping_option_change_and_kco_adds_its
     # No shipping_option_update URL: KCO charges the option itself (kco-rules: automatic-shipping-cost).
     expect(frame.locator("[data-kco-order-total]")).to_have_text("299,00 kr")
     assert events(page, "order_total_change") == [{"order_total": 29900}]
+
+
+def test_under_the_separate_reading_the_widget_shows_kcos_shipping_on_top_of_the_order_amount(
+    page: Page, site: MerchantSite
+) -> None:
+    site.emulator.settings(automatic_shipping_cost="separate")
+    order_id = site.order(shipping_options=OPTIONS, merchant_urls=site.merchant_urls())
+    frame = open_checkout(page, site, order_id)
+    # The preselected Standard is what the shopper pays for until they pick another option.
+    expect(frame.locator("[data-kco-order-total]")).to_have_text("249,00 kr")
+    frame.get_by_role("radio", name="Express").check()
+    expect(frame.locator("[data-kco-order-total]")).to_have_text("299,00 kr")
+    expect(frame.locator("[data-kco-order-line]").filter(has_text="Express")).to_contain_text("99,00")
+    assert wait_for_event(page, "order_total_change") == [{"order_total": 29900}]
+    assert site.emulator.order(order_id)["order_amount"] == 20000
+
+
+SEPARATE_SHIPPING = {"allow_separate_shipping_address": True}
+
+
+def test_shipping_address_change_fires_only_once_the_shopper_enters_a_separate_shipping_address(
+    page: Page, site: MerchantSite
+) -> None:
+    order_id, widget = open_widget(page, site, options=SEPARATE_SHIPPING)
+    widget.fill_shopper()
+    wait_for_event(page, "billing_address_change")
+    recipient = widget.ship_to(street_address="Götgatan 2")
+    # Had the billing address fired it too, it would come first.
+    assert wait_for_event(page, "shipping_address_change") == [{
+        "postal_code": "11151", "country": "swe", "given_name": "Other", "family_name": "Recipient"}]
+    order = site.emulator.order(order_id)
+    assert order["shipping_address"]["street_address"] == recipient["street_address"] == "Götgatan 2"
+    assert order["billing_address"]["street_address"] == "Drottninggatan 1"
+
+
+def test_with_shipping_address_change_every_address_it_fires_for_the_billing_address_too(
+    page: Page, site: MerchantSite
+) -> None:
+    site.emulator.settings(shipping_address_change="every_address")
+    open_widget(page, site)[1].fill_shopper()
+    assert wait_for_event(page, "shipping_address_change") == events(page, "billing_address_change") == [{
+        "postal_code": "11151", "country": "swe", "given_name": "Test", "family_name": "Person",
+        "email": "test.person@example.com"}]
+
+
+CHECKBOXES = {
+    "additional_checkbox": {"text": "Send me the newsletter", "checked": False, "required": False},
+    "additional_checkboxes": [{"id": "club", "text": "I accept the club terms", "checked": False,
+                               "required": True}],
+}
+
+
+def test_the_merchants_checkboxes_fire_checkbox_change_and_a_required_one_holds_the_purchase(
+    page: Page, site: MerchantSite
+) -> None:
+    order_id, widget = open_widget(page, site, options=CHECKBOXES)
+    widget.tick("Send me the newsletter")
+    assert wait_for_event(page, "checkbox_change") == [{"key": "additional_checkbox", "checked": True}]
+    assert site.emulator.order(order_id)["merchant_requested"] == {
+        "additional_checkbox": True, "additional_checkboxes": [{"id": "club", "checked": False}]}
+    widget.fill_shopper()
+    widget.complete()
+    expect_widget(widget).to_show_message("Please tick: I accept the club terms")
+    assert site.emulator.order(order_id)["status"] == "checkout_incomplete"
+    widget.tick("I accept the club terms")
+    page.wait_for_function("window.kcoEvents.filter(e => e.name === 'checkbox_change').length === 2")
+    widget.complete()
+    page.wait_for_url(f"{site.url}/confirmation/{order_id}")
+
+
+def test_with_require_client_validation_the_purchase_waits_for_the_pages_answer(
+    page: Page, site: MerchantSite
+) -> None:
+    order_id, widget = open_widget(page, site, options={"require_client_validation": True})
+    page.evaluate("""window._klarnaCheckout(api => api.on({validation_callback: (data, callback) => {
+        window.kcoValidation = {data, callback};
+    }}))""")
+    widget.fill_shopper()
+    widget.complete()
+    page.wait_for_function("window.kcoValidation !== undefined")
+    assert page.evaluate("window.kcoValidation.data") == {}
+    expect_widget(widget).to_await_client_validation()
+    assert site.emulator.order(order_id)["status"] == "checkout_incomplete"
+
+    page.evaluate("window.kcoValidation.callback({should_proceed: false, message: 'The mug is sold out.'})")
+    expect_widget(widget).to_show_message("The mug is sold out.")
+    assert site.emulator.order(order_id)["status"] == "checkout_incomplete"
+
+    page.evaluate("window.kcoValidation = undefined")
+    widget.complete()
+    page.wait_for_function("window.kcoValidation !== undefined")
+    page.evaluate("window.kcoValidation.callback({should_proceed: true})")
+    page.wait_for_url(f"{site.url}/confirmation/{order_id}")
+
+
+def test_the_confirmation_snippet_fires_load_confirmation(page: Page, site: MerchantSite) -> None:
+    order_id = site.order()
+    assert site.emulator.complete(order_id)["result"] == "completed"
+    page.goto(f"{site.url}/confirmation/{order_id}")
+    KcoWidget(page).wait_confirmation_loaded()
+    assert events(page, "load_confirmation") == [{}]
+
+
+def register_a_second_change_listener(page: Page) -> None:
+    """On top of the pretend shop's recorder (registered through the queue): one more `change` listener."""
+    page.evaluate("""window.secondListener = [];
+        window._klarnaCheckout(api => api.on({change: payload => window.secondListener.push(payload)}))""")
+
+
+def test_by_default_api_on_adds_a_listener_to_those_of_the_event(page: Page, site: MerchantSite) -> None:
+    email = open_widget(page, site)[1].frame.get_by_label("Email")
+    page.evaluate("window.kcoEvents = []")
+    register_a_second_change_listener(page)
+    email.fill("ada@example.com")
+    email.press("Tab")
+    page.wait_for_function("window.secondListener.length === 1")
+    assert events(page, "change") == page.evaluate("window.secondListener")
+
+
+def test_with_event_listeners_replace_api_on_replaces_the_events_earlier_listener(
+    page: Page, site: MerchantSite
+) -> None:
+    site.emulator.settings(event_listeners="replace")
+    widget = open_widget(page, site)[1]
+    page.evaluate("window.kcoEvents = []")
+    register_a_second_change_listener(page)
+    widget.frame.get_by_label("Email").fill("ada@example.com")
+    widget.frame.get_by_label("Email").press("Tab")
+    page.wait_for_function("window.secondListener.length === 1")
+    # The recorder registered in the same call for the other events still runs: the address reaches it.
+    widget.fill_shopper()
+    wait_for_event(page, "billing_address_change")
+    assert events(page, "change") == []
+
+
+def test_kco_widget_change_country_fails_at_once_naming_billing_countries_when_the_order_offers_one(
+    page: Page, site: MerchantSite
+) -> None:
+    widget = open_widget(page, site)[1]  # the pretend shop's order lists no billing_countries
+    with pytest.raises(AssertionError, match="two or more billing_countries"):
+        widget.change_country("DE")
 
 
 def test_a_failing_address_callback_fires_shipping_address_update_error(

@@ -11,9 +11,15 @@ import signal
 import sys
 from types import FrameType
 
-from kco_emulator.app import create_app
-from kco_emulator.keep_alive import make_keep_alive_server
 from kco_emulator.store import Settings, SettingsError
+
+# Flask and cheroot come with the package's emulator extra, not with the `kco` library: without them, say how
+# to get them instead of a traceback (the pytest plugin shows this line when the emulator does not start).
+try:
+    from kco_emulator.app import create_app
+    from kco_emulator.server import make_server
+except ModuleNotFoundError as missing:
+    sys.exit(f"KCO emulator: the package {missing.name!r} is missing: pip install 'kco-sync[emulator]'")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -27,19 +33,20 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"KCO emulator: {error}", file=sys.stderr)
         return 2
-    server = make_keep_alive_server(args.host, args.port, create_app(settings))
+    server = make_server(args.host, args.port, create_app(settings))
 
     def stop(signum: int, frame: FrameType | None) -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, stop)
-    print(f"KCO emulator listening on http://{args.host}:{server.server_port}", flush=True)
+    server.prepare()
+    print(f"KCO emulator listening on http://{args.host}:{server.bind_addr[1]}", flush=True)
     try:
-        server.serve_forever()
+        server.serve()
     except (KeyboardInterrupt, SystemExit):
         pass
     finally:
-        server.server_close()
+        server.stop()
     return 0
 
 

@@ -21,6 +21,7 @@ from kco_emulator.orders import (
     merged_update,
     om_body,
     order_body,
+    recharge_shipping,
     with_selected_shipping_option,
     writable_fields,
 )
@@ -37,8 +38,9 @@ OPERATIONS = {
     "api.read_om_order": "om_read",
     "api.acknowledge_order": "acknowledge",
 }
-# Kustom playground keys; live keys only work against production (kco-rules: basic-auth).
-TEST_API_KEY = re.compile(r"^kco_test_api_[A-Za-z0-9_-]+$")
+# Kustom playground keys; live keys only work against production (kco-rules: basic-auth). The random part of
+# Kustom's documented example key is base64 text, so +, / and = belong to it as well as - and _.
+TEST_API_KEY = re.compile(r"^kco_test_api_[A-Za-z0-9+/=_-]+$")
 
 
 class OrderGone(Exception):
@@ -132,8 +134,8 @@ def bad_value(error: BadValue) -> tuple[Response, int]:
 @api.errorhandler(OrderGone)
 def order_gone(_: OrderGone) -> Response:
     # An empty body, as observed for unknown ids (kco-rules: error-body); expired orders alike
-    # (kco-rules: expiry-48h).
-    return Response(b"", status=404)
+    # (kco-rules: expiry-48h). Typed as the JSON API's answers are, never as an HTML page.
+    return Response(b"", status=404, mimetype="application/json")
 
 
 def json_body() -> dict[str, Any]:
@@ -164,12 +166,19 @@ def read_only(order: StoredOrder) -> tuple[Response, int] | None:
 
 def locked(order: StoredOrder) -> tuple[Response, int] | None:
     """The refusal of a merchant update while a refine callback of this order runs, or while a refusal armed
-    by /_emulator/orders/{id}/lock is left (kco-rules: callback-lock). The caller holds the state lock."""
+    by /_emulator/orders/{id}/lock is left (kco-rules: callback-lock). The caller holds the state lock.
+
+    Its status is the callback_lock_status setting. A 403 is played as the one 403 an update is documented to
+    get, READ_ONLY_ORDER (kco-rules: status-codes): the merchant cannot tell it from a completed order by the
+    answer alone. Any other status carries its name as error_code.
+    """
     status = state().settings.callback_lock_status
     if not status or not (order.callbacks_running or order.lock_refusals):
         return None
     if order.lock_refusals:
         order.lock_refusals -= 1
+    if status == 403:
+        return kco_error(403, "READ_ONLY_ORDER", "Resource is read-only")
     try:
         code = HTTPStatus(status).name
     except ValueError:
@@ -205,7 +214,7 @@ def read_order(order_id: str) -> Response:
 def update_order(order_id: str) -> tuple[Response, int] | Response:
     """Update is a partial merge (POST), validated as a whole like a create.
 
-    See kco-rules: update-ongoing-order.
+    See kco-rules: update-ongoing-order, update-nested-objects.
     """
     if refused := read_only(open_checkout(order_id)):
         return refused
@@ -218,12 +227,14 @@ def update_order(order_id: str) -> tuple[Response, int] | Response:
         order = open_checkout(order_id)
         if refused := read_only(order) or locked(order):
             return refused
-        fields = merged_update(order, changes)
+        fields = merged_update(order, changes, state().settings.update_merge)
+        shipping_line = recharge_shipping(fields, order.automatic_shipping_line)
         # A purchase_country the merchant sends decides the market again (kco-rules:
         # country-change-purchase-country).
         market_country = None if "purchase_country" in changes else order.widget_country
         check_order(fields, market_country=market_country)
         order.fields = fields
+        order.automatic_shipping_line = shipping_line
         if "purchase_country" in changes:
             order.widget_country = None
         state().touch(order)

@@ -186,15 +186,19 @@ FRAUD_DECISIONS = {
 
 
 def deliver_notification(state: EmulatorState, order: StoredOrder, event_type: str) -> dict[str, Any]:
-    """POST `{order_id, event_type}` to merchant_urls.notification, once (retries are not emulated), and
-    write it to the request log as operation `notification`."""
+    """POST `{order_id, event_type, decided_at}` to merchant_urls.notification, once (retries are not
+    emulated), and write it to the request log as operation `notification`.
+
+    The body carries the time of the decision (kco-rules: pending-orders); its name is not on the page,
+    `decided_at` in ISO 8601 is the emulator's (inferred).
+    """
     url = merchant_url(order, "notification")
     now = state.clock.now()
     attempt: dict[str, Any] = {"at": iso8601(now), "url": url, "event_type": event_type, "status": None,
                                "error": None}
     if url:
-        answer = post_to_merchant(url, {"order_id": order.order_id, "event_type": event_type},
-                                  state.settings.callback_timeout)
+        notification = {"order_id": order.order_id, "event_type": event_type, "decided_at": iso8601(now)}
+        answer = post_to_merchant(url, notification, state.settings.callback_timeout)
         attempt["status"], attempt["error"] = answer.status, answer.error
     with state.lock:
         order.notifications.append(attempt)

@@ -1,8 +1,10 @@
 """The control API under /_emulator/: what tests, benchmarks and workshop panels use to steer the emulator.
 
-No credentials: it only answers clients on this machine (loopback), and changes state only on a JSON request
-(`Content-Type: application/json`), which a cross-site HTML form cannot send. Errors use the project's shape
-`{"error": {"code", "message"}}`. Shopper actions here run exactly what the widget runs (emulator.shopper).
+No credentials: it only answers clients on this machine (loopback) that name it by a loopback host name
+(localhost, 127.0.0.1, [::1]) or one set in KCO_EMULATOR_CONTROL_HOSTS, so a page that rebinds its own name to
+127.0.0.1 cannot drive it, and it changes state only on a JSON request (`Content-Type: application/json`),
+which a cross-site HTML form cannot send. Errors use the project's shape `{"error": {"code", "message"}}`.
+Shopper actions here run exactly what the widget runs (emulator.shopper).
 """
 
 from __future__ import annotations
@@ -10,15 +12,15 @@ from __future__ import annotations
 import ipaddress
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from kco_emulator import callbacks, faults, shopper
 from kco_emulator.api import completed_order, widget_base_url
-from kco_emulator.orders import order_body
+from kco_emulator.orders import allowed_billing_countries, order_body
 from kco_emulator.store import (
-    ABORTED_ORDERS,
-    PUSH_SCHEDULES,
+    BEHAVIOUR_CHOICES,
     EmulatorState,
     StoredOrder,
     iso8601,
@@ -47,6 +49,11 @@ def _payload() -> dict[str, Any]:
     return payload if isinstance(payload, dict) else {}
 
 
+def _object(payload: dict[str, Any], key: str) -> dict[str, Any] | None:
+    value = payload.get(key)
+    return value if isinstance(value, dict) else None
+
+
 def _from_loopback(address: str | None) -> bool:
     try:
         return ipaddress.ip_address(address or "").is_loopback
@@ -54,12 +61,23 @@ def _from_loopback(address: str | None) -> bool:
         return False
 
 
+def _known_host(host: str) -> bool:
+    """Whether the Host header names this machine: a loopback address, localhost, or a name set in
+    KCO_EMULATOR_CONTROL_HOSTS (any port)."""
+    name = urlsplit(f"//{host}").hostname or ""
+    return name == "localhost" or _from_loopback(name) or name in _state().settings.control_hosts
+
+
 @control.before_request
 def local_json_only() -> tuple[Response, int] | None:
-    """Only this machine may steer the emulator, and a page in the shopper's browser must not: a form posted
-    from any site sends form data or text, never application/json, so it is refused before it acts."""
+    """Only this machine may steer the emulator, and a page in the shopper's browser must not: a page whose
+    own name resolves to 127.0.0.1 sends that name as Host, and a form posted from any site sends form data
+    or text, never application/json, so both are refused before they act."""
     if not _from_loopback(request.remote_addr):
         return _error(403, "not_local", "The control API answers only clients on this machine")
+    if not _known_host(request.host):
+        return _error(403, "unknown_host", "The control API answers only localhost, 127.0.0.1, [::1] and the "
+                                           "names in KCO_EMULATOR_CONTROL_HOSTS")
     if request.method not in ("GET", "HEAD", "OPTIONS") and request.mimetype != "application/json":
         return _error(415, "json_required",
                       "Send the control request as JSON (Content-Type: application/json)")
@@ -141,8 +159,7 @@ def settings() -> Response:
 
 # Where KCO's behaviour is not documented, one setting per question; each value is a plausible behaviour
 # (README, the emulator's behaviour table).
-BEHAVIOUR_SETTINGS = ("callback_lock_status", "country_change_sets_purchase_country", "aborted_orders",
-                      "push_schedule")
+BEHAVIOUR_SETTINGS = ("callback_lock_status", "country_change_sets_purchase_country", *BEHAVIOUR_CHOICES)
 
 
 def _behaviour_problem(name: str, value: Any) -> str | None:
@@ -150,7 +167,7 @@ def _behaviour_problem(name: str, value: Any) -> str | None:
         return lock_status_problem(value)
     if name == "country_change_sets_purchase_country":
         return None if isinstance(value, bool) else f"{name} must be true or false"
-    choices = ABORTED_ORDERS if name == "aborted_orders" else PUSH_SCHEDULES
+    choices = BEHAVIOUR_CHOICES[name]
     return None if value in choices else f"{name} must be one of {', '.join(choices)}"
 
 
@@ -238,10 +255,10 @@ def complete(order_id: str) -> tuple[Response, int] | Response:
     if fraud_status not in ("ACCEPTED", "PENDING"):
         return _error(400, "bad_fraud_status", "fraud_status must be ACCEPTED or PENDING")
     order = _open_order(order_id)
-    billing_address = payload.get("billing_address")
     outcome = shopper.complete_purchase(_state(), order, widget_base_url(),
-                                        billing_address if isinstance(billing_address, dict) else None,
-                                        fraud_status=fraud_status)
+                                        billing_address=_object(payload, "billing_address"),
+                                        fraud_status=fraud_status,
+                                        shipping_address=_object(payload, "shipping_address"))
     return jsonify(outcome.as_json())
 
 
@@ -291,20 +308,31 @@ def cannot_complete(order_id: str) -> Response:
 
 
 @control.post("/orders/<order_id>/country")
-def change_country(order_id: str) -> Response:
-    """As if the shopper changed the billing country in the widget (runs country_change)."""
+def change_country(order_id: str) -> tuple[Response, int] | Response:
+    """As if the shopper changed the billing country in the widget (runs country_change). The widget offers a
+    choice only among two or more billing countries of the order, so any other call is refused (409)."""
     order = _open_order(order_id)
-    return jsonify(shopper.change_country(_state(), order, str(_payload().get("country", ""))).as_json())
+    country = str(_payload().get("country", "")).upper()
+    offered = allowed_billing_countries(order.fields)
+    if len(offered) < 2 or country not in offered:
+        return _error(409, "country_not_offered",
+                      f"The order offers the shopper {', '.join(offered)}: a country can be picked only "
+                      "among two or more billing_countries (or shipping_countries) of the order")
+    return jsonify(shopper.change_country(_state(), order, country).as_json())
 
 
 @control.post("/orders/<order_id>/address")
 def enter_address(order_id: str) -> tuple[Response, int] | Response:
-    """As if the shopper entered this billing address (runs address_update or country_change)."""
+    """As if the shopper entered this billing address, and `shipping_address` as a separate one (runs
+    address_update or country_change)."""
     order = _open_order(order_id)
     billing_address = _payload().get("billing_address")
+    shipping_address = _payload().get("shipping_address")
     if not isinstance(billing_address, dict):
         return _error(400, "bad_address", "billing_address must be an object")
-    return jsonify(shopper.enter_address(_state(), order, billing_address).as_json())
+    if shipping_address is not None and not isinstance(shipping_address, dict):
+        return _error(400, "bad_address", "shipping_address must be an object")
+    return jsonify(shopper.enter_address(_state(), order, billing_address, shipping_address).as_json())
 
 
 @control.post("/orders/<order_id>/shipping-option")
@@ -312,6 +340,17 @@ def choose_shipping_option(order_id: str) -> Response:
     """As if the shopper picked this shipping option (runs shipping_option_update)."""
     order = _open_order(order_id)
     return jsonify(shopper.choose_shipping_option(_state(), order, str(_payload().get("id", ""))).as_json())
+
+
+@control.post("/orders/<order_id>/checkbox")
+def tick_checkbox(order_id: str) -> tuple[Response, int] | Response:
+    """As if the shopper ticked (`checked` true) or cleared one of the merchant's checkboxes, by `key`: an id
+    of options.additional_checkboxes, or "additional_checkbox" for options.additional_checkbox."""
+    order = _open_order(order_id)
+    payload = _payload()
+    if not isinstance(payload.get("key"), str) or not isinstance(payload.get("checked"), bool):
+        return _error(400, "bad_checkbox", "key must be a string and checked true or false")
+    return jsonify(shopper.tick_checkbox(_state(), order, payload["key"], payload["checked"]).as_json())
 
 
 @control.post("/orders/<order_id>/push")

@@ -18,6 +18,8 @@ from flask import Response, json, request
 from kco_emulator.store import EmulatorState
 
 OPERATIONS = ("create", "read", "update", "abort", "om_read", "acknowledge", "any")
+# The WSGI environ key under which the emulator's server (kco_emulator.server) hands over the client's socket.
+CLIENT_SOCKET = "kco_emulator.client_socket"
 BODIES = ("json", "empty", "html")
 
 
@@ -113,9 +115,9 @@ def fault_response(fault: Fault, correlation_id: str) -> Response:
 
 def drop_connection() -> None:
     """Close the client's TCP connection so that no HTTP answer at all is sent."""
-    connection = request.environ.get("werkzeug.socket")
+    connection = request.environ.get(CLIENT_SOCKET)
     if connection is None:
-        raise RuntimeError("disconnect faults need the werkzeug development server")
+        raise RuntimeError("disconnect faults need the emulator's own server (kco_emulator.server)")
     try:
         connection.shutdown(socket.SHUT_RDWR)
     except OSError:

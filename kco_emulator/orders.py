@@ -35,12 +35,14 @@ def writable_fields(body: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in body.items() if key not in READ_ONLY_FIELDS}
 
 
-def merged_update(order: StoredOrder, changes: dict[str, Any]) -> dict[str, Any]:
+def merged_update(order: StoredOrder, changes: dict[str, Any], merge: str = "top_level") -> dict[str, Any]:
     """The order after a partial update: omitted top-level properties keep their values
     (kco-rules: update-ongoing-order).
 
     Addresses are left alone once the shopper typed one in the widget (kco-rules: typed-address-kept: silently
-    ignored). Objects such as `options` or `merchant_urls` are replaced as a whole, like `order_lines`.
+    ignored). Whether an object such as `options` or `merchant_urls` is replaced as a whole, like
+    `order_lines`, or merged key by key is not documented: the update_merge setting `merge` plays both,
+    "top_level" and "deep" (kco-rules: update-nested-objects, inferred). Lists are always replaced.
     """
     fields = copy.deepcopy(order.fields)
     for key, value in writable_fields(changes).items():
@@ -50,8 +52,21 @@ def merged_update(order: StoredOrder, changes: dict[str, Any]) -> dict[str, Any]
             raise BadValue(key)
         if key in ADDRESS_KEYS and order.shopper_entered_address:
             continue
-        fields[key] = copy.deepcopy(value)
+        if merge == "deep":
+            fields[key] = deep_merged(fields.get(key), value)
+        else:
+            fields[key] = copy.deepcopy(value)
     return with_selected_shipping_option(fields)
+
+
+def deep_merged(old: Any, new: Any) -> Any:
+    """`new` on top of `old`: objects key by key, at every depth; anything else (lists too) replaced."""
+    if not isinstance(old, dict) or not isinstance(new, dict):
+        return copy.deepcopy(new)
+    merged = copy.deepcopy(old)
+    for key, value in new.items():
+        merged[key] = deep_merged(old.get(key), value)
+    return merged
 
 
 def with_selected_shipping_option(fields: dict[str, Any]) -> dict[str, Any]:
@@ -74,6 +89,66 @@ def with_selected_shipping_option(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
+def shipping_fee_line(option: dict[str, Any]) -> dict[str, Any]:
+    """The line KCO adds for a shipping option it charges itself (kco-rules: automatic-shipping-cost): the
+    option's id as reference, its price and tax."""
+    return {
+        "type": "shipping_fee", "reference": option["id"], "name": option["name"], "quantity": 1,
+        "unit_price": option["price"], "tax_rate": option["tax_rate"], "total_amount": option["price"],
+        "total_tax_amount": option["tax_amount"],
+    }
+
+
+def charge_shipping(fields: dict[str, Any], previous_line: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Without a shipping_option_update URL KCO adds the chosen option's price to the order itself, as a
+    shipping_fee line (kco-rules: automatic-shipping-cost); a line it added for an earlier choice goes.
+
+    Changes `fields` in place and returns the line added (None when no option is selected).
+    """
+    lines = fields["order_lines"]
+    if previous_line is not None and previous_line in lines:
+        lines.remove(previous_line)
+        fields["order_amount"] -= previous_line["total_amount"]
+        fields["order_tax_amount"] -= previous_line["total_tax_amount"]
+    option = fields.get("selected_shipping_option")
+    if not option:
+        return None
+    line = shipping_fee_line(option)
+    lines.append(line)
+    fields["order_amount"] += line["total_amount"]
+    fields["order_tax_amount"] += line["total_tax_amount"]
+    return copy.deepcopy(line)
+
+
+def recharge_shipping(fields: dict[str, Any], line: dict[str, Any] | None) -> dict[str, Any] | None:
+    """KCO's own shipping line, still on the order, charges the option selected now: when the merchant's new
+    `shipping_options` (an update or a callback answer) drop the chosen one, the selection moves
+    (`with_selected_shipping_option`) and the price moves with it (kco-rules: automatic-shipping-cost).
+
+    Changes `fields` in place and returns KCO's line afterwards; a line the merchant's own lines replaced is
+    left to `shopper.complete_purchase`, which charges the selected option before validation.
+    """
+    if line is None or line not in fields["order_lines"]:
+        return line
+    option = fields.get("selected_shipping_option")
+    if option and shipping_fee_line(option) == line:
+        return line
+    return charge_shipping(fields, line)
+
+
+def shipping_on_top(fields: dict[str, Any], reading: str) -> dict[str, Any] | None:
+    """Under automatic_shipping_cost "separate", the line of the selected option that KCO charges on top of
+    `order_amount` when it handles shipping itself (no shipping_option_update URL); else None.
+
+    That reading leaves the option out of the checkout order's lines and `order_amount`, while Order
+    Management's `order_amount` is the full total (kco-rules: automatic-shipping-cost, inferred).
+    """
+    if reading != "separate" or (fields.get("merchant_urls") or {}).get("shipping_option_update"):
+        return None
+    option = fields.get("selected_shipping_option")
+    return shipping_fee_line(option) if option else None
+
+
 def address(order_fields: dict[str, Any], key: str) -> dict[str, Any]:
     """The billing or shipping address; before any data it holds only the country (observed;
     kco-rules: order-fields)."""
@@ -88,6 +163,37 @@ def allowed_billing_countries(fields: dict[str, Any]) -> list[str]:
     if countries:
         return [country.upper() for country in countries]
     return [str(fields.get("purchase_country", "")).upper()]
+
+
+# The key the single options.additional_checkbox reports in checkbox_change; the emulator's choice, since only
+# the checkboxes of options.additional_checkboxes have an id (kco-rules: merchant-checkboxes, inferred).
+SINGLE_CHECKBOX_KEY = "additional_checkbox"
+
+
+def merchant_checkboxes(fields: dict[str, Any], ticked: dict[str, bool]) -> list[dict[str, Any]]:
+    """The merchant's checkboxes (options.additional_checkbox and options.additional_checkboxes) as the
+    shopper sees them: key, text, required, and checked, which is the shopper's choice or else the merchant's
+    default (kco-rules: merchant-checkboxes)."""
+    options = fields.get("options") or {}
+    declared = []
+    if "additional_checkbox" in options:
+        declared.append((SINGLE_CHECKBOX_KEY, options["additional_checkbox"]))
+    declared += [(checkbox["id"], checkbox) for checkbox in options.get("additional_checkboxes") or []]
+    return [{"key": key, "text": checkbox["text"], "required": checkbox["required"],
+             "checked": ticked.get(key, checkbox["checked"])} for key, checkbox in declared]
+
+
+def merchant_requested(fields: dict[str, Any], ticked: dict[str, bool]) -> dict[str, Any] | None:
+    """The order's read-only `merchant_requested`: whether each merchant checkbox is checked now, or None when
+    the order has none (checkout-v3-openapi.yml order.merchant_requested; kco-rules: merchant-checkboxes)."""
+    requested: dict[str, Any] = {}
+    for checkbox in merchant_checkboxes(fields, ticked):
+        if checkbox["key"] == SINGLE_CHECKBOX_KEY:
+            requested["additional_checkbox"] = checkbox["checked"]
+        else:
+            requested.setdefault("additional_checkboxes", []).append(
+                {"id": checkbox["key"], "checked": checkbox["checked"]})
+    return requested or None
 
 
 def order_body(order: StoredOrder, widget_base_url: str, *, with_snippet: bool = True) -> dict[str, Any]:
@@ -109,13 +215,16 @@ def order_body(order: StoredOrder, widget_base_url: str, *, with_snippet: bool =
         "merchant_urls": copy.deepcopy(fields.get("merchant_urls", {})),
     }
     if with_snippet:
-        body["html_snippet"] = (confirmation_snippet(order) if order.completed
+        body["html_snippet"] = (confirmation_snippet(order, widget_base_url) if order.completed
                                 else checkout_snippet(order, widget_base_url))
     body["started_at"] = iso8601(order.started_at)
     if order.completed_at is not None:
         body["completed_at"] = iso8601(order.completed_at)
     body["last_modified_at"] = iso8601(order.last_modified_at)
     body["name"] = MERCHANT_NAME
+    requested = merchant_requested(fields, order.checkboxes_ticked)
+    if requested is not None:
+        body["merchant_requested"] = requested
     for key, value in fields.items():
         if key not in body and key not in LEADING_KEYS:
             body[key] = copy.deepcopy(value)
@@ -155,21 +264,27 @@ def om_body(order: StoredOrder) -> dict[str, Any]:
     MerchantOrderDto)."""
     fields = order.fields
     assert order.completed_at is not None
+    order_lines = copy.deepcopy(fields["order_lines"])
+    order_amount = fields["order_amount"]
+    if order.shipping_on_top is not None:
+        # The shipping KCO charged on top of the checkout order (kco-rules: automatic-shipping-cost).
+        order_lines.append(copy.deepcopy(order.shipping_on_top))
+        order_amount += order.shipping_on_top["total_amount"]
     body: dict[str, Any] = {
         "order_id": order.order_id,
         # Authorized, also while under fraud review; a rejected order is not cancelled here (kco-rules:
         # pending-orders, inferred).
         "status": "AUTHORIZED",
         "fraud_status": order.fraud_status,
-        "order_amount": fields["order_amount"],
-        "original_order_amount": fields["order_amount"],
+        "order_amount": order_amount,
+        "original_order_amount": order_amount,
         "captured_amount": 0,
         "refunded_amount": 0,
-        "remaining_authorized_amount": fields["order_amount"],
+        "remaining_authorized_amount": order_amount,
         "purchase_country": fields["purchase_country"],
         "purchase_currency": fields["purchase_currency"],
         "locale": fields["locale"],
-        "order_lines": copy.deepcopy(fields["order_lines"]),
+        "order_lines": order_lines,
         "billing_address": address(fields, "billing_address"),
         "shipping_address": address(fields, "shipping_address"),
         "customer": copy.deepcopy(fields.get("customer", {})),

@@ -2,8 +2,10 @@
 
 `KcoWidget(page)` drives the widget the way a shopper does; `expect_widget(page)` asserts its state, retrying
 like Playwright's own `expect`. Both read the emulator's test hooks: the container's `data-kco-widget-state`
-(loading, ready, suspended, resuming; "ready" again only once a resume re-read the order) and, inside the
-iframe, the form fields named as KCO names them, `[data-kco-order-total]` and the "Complete purchase" button.
+(loading, ready, suspended, resuming; "ready" again only once a resume re-read the order; validating while
+the page's validation_callback has not answered; confirmation once the confirmation snippet fired
+load_confirmation) and, inside the iframe, the form fields named as KCO names them, `[data-kco-order-total]`,
+the message in role="alert" and the "Complete purchase" button.
 
     widget = KcoWidget(page)
     widget.wait_ready()
@@ -22,6 +24,9 @@ STATE = "data-kco-widget-state"
 # In the order a shopper types them; the last one is left with Tab, which hands the address to KCO.
 SHOPPER_FIELDS = ("email", "given_name", "family_name", "street_address", "postal_code", "city")
 TEST_PERSON = {"email": "test.person@example.com", "given_name": "Test", "family_name": "Person"}
+# A separate shipping address has the same fields but the email; the widget names them shipping_<field>.
+SHIPPING_FIELDS = SHOPPER_FIELDS[1:]
+RECIPIENT = {"given_name": "Other", "family_name": "Recipient"}
 # A plausible address per market, so a shop that checks postal codes or cities accepts the defaults.
 SAMPLE_ADDRESSES: dict[str, dict[str, str]] = {
     "SE": {"street_address": "Drottninggatan 1", "postal_code": "11151", "city": "Stockholm"},
@@ -50,6 +55,8 @@ class KcoWidget:
         self.frame: FrameLocator = page.frame_locator(f"{container} iframe")
         self.order_total: Locator = self.frame.locator("[data-kco-order-total]")
         self.country: Locator = self.frame.locator("select[name=country]")
+        # What the widget tells the shopper: a refused change, a message of the page's validation_callback.
+        self.message: Locator = self.frame.get_by_role("alert")
 
     def wait_ready(self, timeout: float | None = None) -> None:
         """Until the widget shows the order and takes input (also after a resume)."""
@@ -73,13 +80,51 @@ class KcoWidget:
         self.frame.locator(f"input[name={SHOPPER_FIELDS[-1]}]").press("Tab")
         return shopper
 
+    def ship_to(self, **fields: str) -> dict[str, str]:
+        """Tick "Ship to another address", type a separate shipping address and leave its last field; answers
+        what was typed. The widget offers it only with options.allow_separate_shipping_address; KCO then
+        calls address_update and fires shipping_address_change. Keyword arguments replace fields: given_name,
+        family_name, street_address, postal_code, city (default: another recipient at the sample address of
+        the billing country)."""
+        unknown = set(fields) - set(SHIPPING_FIELDS)
+        if unknown:
+            raise TypeError(f"unknown shipping fields: {', '.join(sorted(unknown))}")
+        market = self.country.input_value().upper()
+        recipient = {**RECIPIENT, **SAMPLE_ADDRESSES.get(market, SAMPLE_ADDRESSES["GB"]), **fields}
+        self.frame.get_by_role("checkbox", name="Ship to another address").check()
+        for name in SHIPPING_FIELDS:
+            self.frame.locator(f"input[name=shipping_{name}]").fill(recipient[name])
+        self.frame.locator(f"input[name=shipping_{SHIPPING_FIELDS[-1]}]").press("Tab")
+        return {name: recipient[name] for name in SHIPPING_FIELDS}
+
     def choose_shipping(self, name: str) -> None:
         """Pick the shipping option whose label contains `name` (KCO then runs shipping_option_update)."""
         self.frame.get_by_role("radio", name=name).check()
 
     def change_country(self, alpha2: str) -> None:
-        """Pick another billing country (KCO then runs country_change, or address_update with an address)."""
+        """Pick another billing country (KCO then runs country_change, or address_update with an address).
+
+        The widget offers a country only when the order lists two or more `billing_countries` (or
+        `shipping_countries`); without them this fails at once, naming them, rather than waiting for a
+        choice that never appears.
+        """
+        self.wait_ready()
+        offered = self.country.locator("option").all_inner_texts()
+        if len(offered) < 2:
+            raise AssertionError(
+                f"the KCO widget offers no country choice (the order offers {', '.join(offered) or 'none'}): "
+                "create the order with two or more billing_countries")
         self.country.select_option(alpha2.upper())
+
+    def tick(self, text: str, checked: bool = True) -> None:
+        """Tick (or clear) the merchant's checkbox whose text contains `text` (options.additional_checkbox
+        or additional_checkboxes): merchant_requested follows and the widget fires checkbox_change."""
+        self.frame.get_by_role("checkbox", name=text).set_checked(checked)
+
+    def wait_confirmation_loaded(self, timeout: float | None = None) -> None:
+        """On the confirmation page: until the confirmation snippet has fired load_confirmation to the
+        handlers the page registered."""
+        expect(self.container).to_have_attribute(STATE, "confirmation", timeout=timeout)
 
     def complete(self) -> None:
         """Click Complete purchase. KCO validates, completes and sends the browser to the confirmation URL:
@@ -114,6 +159,17 @@ class WidgetAssertions:
 
     def to_be_suspended(self, timeout: float | None = None) -> None:
         self._state_is("suspended", "the KCO widget was not suspended", timeout)
+
+    def to_await_client_validation(self, timeout: float | None = None) -> None:
+        """With options.require_client_validation, after Complete purchase: the widget waits for the page's
+        validation_callback handler to call back."""
+        self._state_is("validating", "the KCO widget does not wait for the page's validation_callback",
+                       timeout)
+
+    def to_show_message(self, text: str, timeout: float | None = None) -> None:
+        """The widget tells the shopper `text` (e.g. the `message` of a should_proceed false answer)."""
+        expect(self.widget.message, "the KCO widget shows another message").to_have_text(
+            text, timeout=timeout)
 
     def to_show_total(self, text: str, timeout: float | None = None) -> None:
         expect(self.widget.order_total, "the KCO widget shows another total").to_have_text(

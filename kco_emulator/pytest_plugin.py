@@ -10,6 +10,9 @@ Nothing starts until a test asks for a fixture:
   (`KCO_EMULATOR_*`); override it in a conftest.py to change a default for every test.
 - `kco_emulator_server` (session): the process itself (`url`, `output`).
 
+Without the package's emulator extra the process does not start, and the error says `pip install
+'kco-sync[emulator]'`. The plugin also hides pytest-base-url's deprecation warning (BASE_URL_WARNING).
+
 docs/testing-your-shop.md shows a whole test.
 """
 
@@ -23,6 +26,10 @@ import pytest
 from kco_emulator.testing import EmulatorProcess, KcoEmulator
 
 SETTINGS_MARKER = "kco_emulator_settings"
+# pytest-base-url (pulled in by pytest-playwright, which kco_emulator.playwright works with) defines its
+# `base_url` fixture in a way pytest 9 warns about on every test that uses it; nothing a merchant can fix.
+BASE_URL_WARNING = ("ignore:Session-scoped fixtures defined as instance methods"
+                    ":pytest.PytestRemovedIn10Warning")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -31,6 +38,7 @@ def pytest_configure(config: pytest.Config) -> None:
         f"{SETTINGS_MARKER}(**settings): emulator settings for this test, applied after the reset "
         "(e.g. validation_timeout_seconds=1)",
     )
+    config.addinivalue_line("filterwarnings", BASE_URL_WARNING)
 
 
 @pytest.fixture(scope="session")

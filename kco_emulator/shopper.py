@@ -20,7 +20,11 @@ from kco_emulator.orders import (
     CALLBACK_RESPONSE_REQUIRED,
     address,
     allowed_billing_countries,
+    charge_shipping,
+    merchant_checkboxes,
     order_body,
+    recharge_shipping,
+    shipping_on_top,
     shipping_service_request,
     with_selected_shipping_option,
 )
@@ -32,6 +36,8 @@ ADDRESS_FORM_FIELDS = {
     "email": "Email", "postal_code": "Postal code", "given_name": "Given name", "family_name": "Family name",
     "street_address": "Street address", "city": "City",
 }
+# A separate shipping address asks for the same, but the email (options.allow_separate_shipping_address).
+SHIPPING_FORM_FIELDS = {key: label for key, label in ADDRESS_FORM_FIELDS.items() if key != "email"}
 OutcomeKind = Literal["updated", "completed", "rejected", "failed"]
 # What the widget shows when a refine step fails without a merchant text (kco-rules: refine-callbacks).
 CHANGE_FAILED_TEXT = "The shop could not process this change. Please try again."
@@ -82,22 +88,29 @@ def change_country(state: EmulatorState, order: StoredOrder, country: str) -> Ou
                    **_country_moves(state, tentative, country))
 
 
-def enter_address(state: EmulatorState, order: StoredOrder, billing_address: dict[str, Any]) -> Outcome:
-    """The shopper entered a complete address: `address_update`, or `country_change` when the country
-    changed too (one change triggers one refine callback, kco-rules: refine-callbacks)."""
-    missing = [label for key, label in ADDRESS_FORM_FIELDS.items()
-               if not isinstance(billing_address.get(key), str) or not billing_address[key].strip()]
+def _missing(entered: dict[str, Any], form_fields: dict[str, str]) -> list[str]:
+    return [label for key, label in form_fields.items()
+            if not isinstance(entered.get(key), str) or not entered[key].strip()]
+
+
+def enter_address(state: EmulatorState, order: StoredOrder, billing_address: dict[str, Any],
+                  shipping_address: dict[str, Any] | None = None) -> Outcome:
+    """The shopper entered a complete address, and maybe a separate shipping address: `address_update`, or
+    `country_change` when the country changed too (one change triggers one refine callback, kco-rules:
+    refine-callbacks)."""
+    missing = _missing(billing_address, ADDRESS_FORM_FIELDS)
+    if shipping_address is not None:
+        missing += [f"{label} (shipping)" for label in _missing(shipping_address, SHIPPING_FORM_FIELDS)]
     if missing:
         return Outcome("rejected", error_text="Please fill in: " + ", ".join(missing) + ".")
     revision, tentative = _snapshot(state, order)
     current_country = address(tentative, "billing_address")["country"]
-    entered = normalized_address(billing_address, current_country)
-    if entered["country"] not in allowed_billing_countries(tentative):
+    entered, shipping = entered_addresses(billing_address, shipping_address, current_country)
+    allowed = allowed_billing_countries(tentative)
+    if entered["country"] not in allowed or shipping["country"] not in allowed:
         return Outcome("rejected", error_text="This country is not available in this checkout.")
-    # Without a separate shipping address the shipping address is a clone of billing (checkout-v3-openapi.yml
-    # order.shipping_address).
     tentative["billing_address"] = entered
-    tentative["shipping_address"] = dict(entered)
+    tentative["shipping_address"] = dict(shipping)
     if entered["country"] == str(current_country).upper():
         return _refine(state, order, revision, tentative, "address_update", shopper_address=True)
     return _refine(state, order, revision, tentative, "country_change", shopper_address=True,
@@ -133,6 +146,31 @@ def normalized_address(billing_address: dict[str, Any], default_country: str) ->
     return entered
 
 
+def entered_addresses(billing_address: dict[str, Any], shipping_address: dict[str, Any] | None,
+                      default_country: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The billing and shipping address as the order will hold them. Without a separate shipping address the
+    shipping address is a clone of billing (checkout-v3-openapi.yml order.shipping_address); a separate one
+    is in the billing country unless it names another."""
+    billing = normalized_address(billing_address, default_country)
+    if shipping_address is None:
+        return billing, dict(billing)
+    return billing, normalized_address(shipping_address, billing["country"])
+
+
+def tick_checkbox(state: EmulatorState, order: StoredOrder, key: str, checked: bool) -> Outcome:
+    """The shopper ticks or clears one of the merchant's checkboxes: the order's `merchant_requested` follows,
+    and the widget fires checkbox_change (kco-rules: merchant-checkboxes). No callback runs."""
+    with state.lock:
+        offered = [checkbox["key"] for checkbox in merchant_checkboxes(order.fields, order.checkboxes_ticked)]
+        if key not in offered:
+            return Outcome("rejected", error_text="This checkbox is not available.")
+        order.checkboxes_ticked[key] = checked
+        # Shopper interaction (kco-rules: expiry-48h); not a change of the merchant's order, so a callback
+        # running meanwhile still commits.
+        state.touch(order, modified=False)
+    return Outcome("updated")
+
+
 def choose_shipping_option(state: EmulatorState, order: StoredOrder, option_id: str) -> Outcome:
     """The shopper picks a shipping option: `shipping_option_update` (kco-rules: refine-callbacks)."""
     revision, tentative = _snapshot(state, order)
@@ -140,7 +178,10 @@ def choose_shipping_option(state: EmulatorState, order: StoredOrder, option_id: 
     if option_id not in options:
         return Outcome("rejected", error_text="This shipping option is not available.")
     tentative["selected_shipping_option"] = copy.deepcopy(options[option_id])
-    if callbacks.merchant_url(order, "shipping_option_update"):
+    merchant_decides = callbacks.merchant_url(order, "shipping_option_update")
+    if merchant_decides or state.settings.automatic_shipping_cost == "separate":
+        # With the URL the merchant's answer decides; under "separate" KCO charges the option on top of
+        # order_amount at the purchase, so the lines stay the merchant's (kco-rules: automatic-shipping-cost).
         return _refine(state, order, revision, tentative, "shipping_option_update")
     line = charge_shipping(tentative, order.automatic_shipping_line)
 
@@ -148,31 +189,6 @@ def choose_shipping_option(state: EmulatorState, order: StoredOrder, option_id: 
         order.automatic_shipping_line = line
 
     return _refine(state, order, revision, tentative, "shipping_option_update", on_commit=remember)
-
-
-def charge_shipping(fields: dict[str, Any], previous_line: dict[str, Any] | None) -> dict[str, Any] | None:
-    """Without a shipping_option_update URL KCO adds the chosen option's price to the order itself, as a
-    shipping_fee line (kco-rules: automatic-shipping-cost); a line it added for an earlier choice goes.
-
-    Changes `fields` in place and returns the line added (None when no option is selected).
-    """
-    lines = fields["order_lines"]
-    if previous_line is not None and previous_line in lines:
-        lines.remove(previous_line)
-        fields["order_amount"] -= previous_line["total_amount"]
-        fields["order_tax_amount"] -= previous_line["total_tax_amount"]
-    option = fields.get("selected_shipping_option")
-    if not option:
-        return None
-    line = {
-        "type": "shipping_fee", "reference": option["id"], "name": option["name"], "quantity": 1,
-        "unit_price": option["price"], "tax_rate": option["tax_rate"], "total_amount": option["price"],
-        "total_tax_amount": option["tax_amount"],
-    }
-    lines.append(line)
-    fields["order_amount"] += line["total_amount"]
-    fields["order_tax_amount"] += line["total_tax_amount"]
-    return copy.deepcopy(line)
 
 
 def _refine(state: EmulatorState, order: StoredOrder, revision: int, tentative: dict[str, Any],
@@ -230,6 +246,8 @@ def _refine_unlocked(state: EmulatorState, order: StoredOrder, revision: int, te
             return Outcome("failed", callback=callback, callback_status=answer.status,
                            error_text=f"The shop answered with an order that cannot be used ({error}).",
                            events=["shipping_address_update_error"])
+    tentative = with_selected_shipping_option(tentative)
+    shipping_line = recharge_shipping(tentative, order.automatic_shipping_line)
     try:
         check_order(tentative, market_country=market_country)
     except BadValue as error:
@@ -257,7 +275,9 @@ def _refine_unlocked(state: EmulatorState, order: StoredOrder, revision: int, te
             return Outcome("failed", callback=outcome.callback, callback_status=outcome.callback_status,
                            error_text=CHANGE_FAILED_TEXT,
                            events=["shipping_address_update_error"] if url else [])
-        order.fields = with_selected_shipping_option(tentative)
+        order.fields = tentative
+        # Read before the callback and unchanged since: the revision is the same.
+        order.automatic_shipping_line = shipping_line
         state.touch(order)
         if shopper_address:
             # From now on merchant updates of the addresses are ignored (kco-rules: typed-address-kept).
@@ -297,7 +317,8 @@ CANNOT_COMPLETE_TEXT = "This purchase cannot be completed with the offered payme
 
 def complete_purchase(state: EmulatorState, order: StoredOrder, widget_base_url: str,
                       billing_address: dict[str, Any] | None = None,
-                      fraud_status: str = "ACCEPTED") -> Outcome:
+                      fraud_status: str = "ACCEPTED",
+                      shipping_address: dict[str, Any] | None = None) -> Outcome:
     """The shopper presses Complete purchase: validation callback, then completion and push
     (kco-rules: validation-callback).
 
@@ -310,10 +331,16 @@ def complete_purchase(state: EmulatorState, order: StoredOrder, widget_base_url:
         billing_address = {**default_shopper(country), **stored}
     # An address the shopper already sent (and the merchant already saw) is not sent again.
     if billing_address is not None and (not order.shopper_entered_address
-                                        or normalized_address(billing_address, country) != stored):
-        outcome = enter_address(state, order, billing_address)
+                                        or _addresses_changed(order, billing_address, shipping_address)):
+        outcome = enter_address(state, order, billing_address, shipping_address)
         if outcome.result != "updated":
             return outcome
+    unticked = [checkbox["text"] for checkbox in merchant_checkboxes(order.fields, order.checkboxes_ticked)
+                if checkbox["required"] and not checkbox["checked"]]
+    if unticked:
+        # A required checkbox must be ticked to complete the purchase (checkout-v3-openapi.yml
+        # options.additional_checkboxes.required).
+        return Outcome("rejected", error_text="Please tick: " + "; ".join(unticked))
     _charge_preselected_shipping(state, order)
     validation = _validate(state, order, widget_base_url)
     if validation is not None:
@@ -327,6 +354,7 @@ def complete_purchase(state: EmulatorState, order: StoredOrder, widget_base_url:
         order.status = "checkout_complete"
         order.completed_at = now
         order.fraud_status = fraud_status
+        order.shipping_on_top = shipping_on_top(order.fields, state.settings.automatic_shipping_cost)
         state.touch(order)
     callbacks.schedule_push(state, order)
     # Completed: KCO fires redirect_initiated and sends the shopper to the confirmation URL
@@ -336,10 +364,22 @@ def complete_purchase(state: EmulatorState, order: StoredOrder, widget_base_url:
                    events=["redirect_initiated"])
 
 
+def _addresses_changed(order: StoredOrder, billing_address: dict[str, Any],
+                       shipping_address: dict[str, Any] | None) -> bool:
+    """Whether these addresses differ from those the order holds (without a separate shipping address, the
+    shipping address is the billing one)."""
+    country = address(order.fields, "billing_address")["country"]
+    billing, shipping = entered_addresses(billing_address, shipping_address, country)
+    return (billing != order.fields.get("billing_address")
+            or shipping != order.fields.get("shipping_address"))
+
+
 def _charge_preselected_shipping(state: EmulatorState, order: StoredOrder) -> None:
     """A shopper who never picked a shipping option buys the selected one: without a shipping_option_update
     URL its price is on the order before validation (kco-rules: automatic-shipping-cost; when KCO adds it is
     inferred)."""
+    if state.settings.automatic_shipping_cost == "separate":
+        return  # charged on top at the purchase instead (kco-rules: automatic-shipping-cost)
     with state.lock:
         charged = order.automatic_shipping_line in order.fields["order_lines"]
         if charged or callbacks.merchant_url(order, "shipping_option_update") or not order.fields.get(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from html import escape
+from typing import Any
 
 from kco_emulator.markets import alpha3
 from kco_emulator.store import StoredOrder
@@ -17,10 +18,10 @@ from kco_emulator.store import StoredOrder
 MERCHANT_NAME = "KCO emulator demo merchant"
 
 
-def checkout_snippet(order: StoredOrder, base_url: str) -> str:
-    """The html_snippet of an open order, built like the real one (kco-rules: html-snippet)."""
+def _config(order: StoredOrder, base_url: str) -> dict[str, Any]:
+    """The `config` the snippet's inline script hands to the bootstrap, with the keys of a real snippet."""
     fields = order.fields
-    config = {
+    return {
         "ORDER_URL": f"{base_url}/widget/orders/{order.order_id}",
         "AUTH_HEADER": f"KlarnaCheckout {order.widget_token}",
         "LOCALE": fields["locale"],
@@ -35,13 +36,14 @@ def checkout_snippet(order: StoredOrder, base_url: str) -> str:
         "BOOTSTRAP_SRC": f"{base_url}/widget/bootstrap.js",
         "CLIENT_EVENT_HOST": base_url,
     }
+
+
+def _loader(config: dict[str, Any], then: str = "") -> str:
+    """The inline script: install the `window._klarnaCheckout` queue stub with `.config`, load BOOTSTRAP_SRC,
+    then run `then`."""
     # `</` is escaped so that no value can close the <script> element early.
     config_json = json.dumps(config).replace("</", "<\\/")
     return (
-        '<div id="klarna-checkout-container" style="overflow: hidden;">'
-        '<div id="klarna-unsupported-page" style="display: none;">'
-        '<h1>Something went wrong</h1><p>The checkout did not load.</p>'
-        '<button type="button" onclick="reloadCheckoutHandler()">Reload</button></div>'
         '<script type="text/javascript">/* <![CDATA[ */'
         "(function(w, k, i, d, n, c) {"
         "w[k] = w[k] || function () { (w[k].q = w[k].q || []).push(arguments); };"
@@ -51,31 +53,53 @@ def checkout_snippet(order: StoredOrder, base_url: str) -> str:
         "n = d.createElement('script'); c = d.getElementById(i);"
         "n.async = true; n.src = config.BOOTSTRAP_SRC; c.appendChild(n);"
         "w.reloadCheckoutHandler = function () { w.location.reload(); };"
-        # The fallback page appears when the bootstrap has not rendered the iframe after 5 s
-        # (kco-rules: html-snippet).
-        "w.setTimeout(function () { var p = d.getElementById('klarna-unsupported-page');"
-        " if (p && c.isConnected && !c.querySelector('iframe')) { p.style.display = 'block'; } }, 5000);"
+        f"{then}"
         "})(this, '_klarnaCheckout', 'klarna-checkout-container', document);"
         "/* ]]> */</script>"
+    )
+
+
+def checkout_snippet(order: StoredOrder, base_url: str) -> str:
+    """The html_snippet of an open order, built like the real one (kco-rules: html-snippet)."""
+    # The fallback page appears when the bootstrap has not rendered the iframe after 5 s
+    # (kco-rules: html-snippet).
+    fallback = ("w.setTimeout(function () { var p = d.getElementById('klarna-unsupported-page');"
+                " if (p && c.isConnected && !c.querySelector('iframe')) { p.style.display = 'block'; } },"
+                " 5000);")
+    return (
+        '<div id="klarna-checkout-container" style="overflow: hidden;">'
+        '<div id="klarna-unsupported-page" style="display: none;">'
+        '<h1>Something went wrong</h1><p>The checkout did not load.</p>'
+        '<button type="button" onclick="reloadCheckoutHandler()">Reload</button></div>'
+        f"{_loader(_config(order, base_url), then=fallback)}"
         '<noscript>Please <a href="https://enable-javascript.com">enable JavaScript</a>.</noscript>'
         "</div>"
     )
 
 
-def confirmation_snippet(order: StoredOrder) -> str:
-    """What read returns after completion: a confirmation to show the shopper (kco-rules: order-status)."""
+def confirmation_snippet(order: StoredOrder, base_url: str) -> str:
+    """What read returns after completion: a confirmation to show the shopper (kco-rules: order-status). Its
+    script loads the bootstrap too, which hands queued calls the `api` and fires load_confirmation
+    (kco-rules: widget-events); the emulator renders the confirmation in the snippet, not in an iframe."""
     fields = order.fields
+    lines = list(fields["order_lines"])
+    total = fields["order_amount"]
+    if order.shipping_on_top is not None:
+        # What the shopper paid: the shipping KCO charged on top (kco-rules: automatic-shipping-cost).
+        lines.append(order.shipping_on_top)
+        total += order.shipping_on_top["total_amount"]
     rows = "".join(
         f"<li>{escape(str(line.get('quantity')))} × {escape(str(line.get('name')))}: "
         f"{_money(line.get('total_amount', 0), fields['purchase_currency'])}</li>"
-        for line in fields["order_lines"]
+        for line in lines
     )
     return (
         '<div id="klarna-checkout-container" style="overflow: hidden;" data-kco-confirmation>'
         "<h2>Thank you for your purchase</h2>"
         f"<p>Order {escape(order.order_id)} is confirmed.</p>"
         f"<ul>{rows}</ul>"
-        f"<p>Total: {_money(fields['order_amount'], fields['purchase_currency'])}</p>"
+        f"<p>Total: {_money(total, fields['purchase_currency'])}</p>"
+        f"{_loader(_config(order, base_url))}"
         "</div>"
     )
 

@@ -58,9 +58,20 @@ def _seconds_list(env: Mapping[str, str], name: str, default: str) -> tuple[floa
 
 
 # The emulator's choices where KCO's behaviour is not documented: each alternative is a setting, so a test can
-# play every plausible behaviour (the README's behaviour table names them).
-ABORTED_ORDERS = ("not_found", "read_only")
-PUSH_SCHEDULES = ("fast", "real")
+# play every plausible behaviour (the README's behaviour table names them). The first value is the default.
+BEHAVIOUR_CHOICES: dict[str, tuple[str, ...]] = {
+    "aborted_orders": ("not_found", "read_only"),
+    "push_schedule": ("fast", "real"),
+    # kco-rules: automatic-shipping-cost. "line" stays the default until the demo shop is safe under both.
+    "automatic_shipping_cost": ("line", "separate"),
+    # kco-rules: shipping-address-change.
+    "shipping_address_change": ("separate_address", "every_address"),
+    # kco-rules: update-nested-objects.
+    "update_merge": ("top_level", "deep"),
+    # kco-rules: widget-event-listeners. "add" stays the default until the demo shop registers each event
+    # once.
+    "event_listeners": ("add", "replace"),
+}
 
 
 def lock_status_problem(status: object) -> str | None:
@@ -87,8 +98,15 @@ def _flag(env: Mapping[str, str], name: str, default: str) -> bool:
     return value in ("1", "true", "yes")
 
 
-def _choice(env: Mapping[str, str], name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = env.get(name, default)
+def _names(env: Mapping[str, str], name: str) -> tuple[str, ...]:
+    """A comma-separated list of host names, lower case."""
+    return tuple(part.strip().lower() for part in env.get(name, "").split(",") if part.strip())
+
+
+def _choice(env: Mapping[str, str], name: str, setting: str) -> str:
+    """The variable `name`: one of BEHAVIOUR_CHOICES[setting], the first by default."""
+    choices = BEHAVIOUR_CHOICES[setting]
+    value = env.get(name, choices[0])
     if value not in choices:
         raise SettingsError(f"{name} must be one of {', '.join(choices)}")
     return value
@@ -106,10 +124,16 @@ class Settings:
     strict_validation_timeout: float
     callback_timeout: float
     public_url: str | None
+    # Host names the control API answers besides the loopback ones (localhost, 127.0.0.1, [::1]).
+    control_hosts: tuple[str, ...] = ()
     callback_lock_status: int = 409
     country_change_sets_purchase_country: bool = True
     aborted_orders: str = "not_found"
     push_schedule: str = "fast"
+    automatic_shipping_cost: str = "line"
+    shipping_address_change: str = "separate_address"
+    update_merge: str = "top_level"
+    event_listeners: str = "add"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -128,6 +152,9 @@ class Settings:
             # choice.
             callback_timeout=_seconds(env, "KCO_EMULATOR_CALLBACK_TIMEOUT", "10"),
             public_url=env.get("KCO_EMULATOR_PUBLIC_URL") or None,
+            # A page in the developer's browser may reach 127.0.0.1 under a name of its own (DNS rebinding):
+            # the control API answers only the names it is known by (kco_emulator.control).
+            control_hosts=_names(env, "KCO_EMULATOR_CONTROL_HOSTS"),
             # The order is locked during the refine callbacks (kco-rules: callback-lock); the status of the
             # refusal is not documented, 409 Conflict is the emulator's choice.
             callback_lock_status=_lock_status(env, "KCO_EMULATOR_CALLBACK_LOCK_STATUS", "409"),
@@ -135,9 +162,19 @@ class Settings:
             country_change_sets_purchase_country=_flag(
                 env, "KCO_EMULATOR_COUNTRY_CHANGE_SETS_PURCHASE_COUNTRY", "true"),
             # Not documented (kco-rules: aborted-orders, inferred).
-            aborted_orders=_choice(env, "KCO_EMULATOR_ABORTED_ORDERS", "not_found", ABORTED_ORDERS),
+            aborted_orders=_choice(env, "KCO_EMULATOR_ABORTED_ORDERS", "aborted_orders"),
             # "real" plays KCO's schedule on the emulator's clock (kco-rules: push-and-acknowledge).
-            push_schedule=_choice(env, "KCO_EMULATOR_PUSH_SCHEDULE", "fast", PUSH_SCHEDULES),
+            push_schedule=_choice(env, "KCO_EMULATOR_PUSH_SCHEDULE", "push_schedule"),
+            # Where the shipping KCO charges itself shows (kco-rules: automatic-shipping-cost, inferred).
+            automatic_shipping_cost=_choice(
+                env, "KCO_EMULATOR_AUTOMATIC_SHIPPING_COST", "automatic_shipping_cost"),
+            # When the widget fires shipping_address_change (kco-rules: shipping-address-change, inferred).
+            shipping_address_change=_choice(
+                env, "KCO_EMULATOR_SHIPPING_ADDRESS_CHANGE", "shipping_address_change"),
+            # Whether an update merges nested objects (kco-rules: update-nested-objects, inferred).
+            update_merge=_choice(env, "KCO_EMULATOR_UPDATE_MERGE", "update_merge"),
+            # Whether the widget's api.on adds or replaces listeners (kco-rules: widget-event-listeners).
+            event_listeners=_choice(env, "KCO_EMULATOR_EVENT_LISTENERS", "event_listeners"),
         )
 
 
@@ -175,6 +212,11 @@ class StoredOrder:
     # The shipping_fee line KCO itself added for the chosen option (no shipping_option_update URL;
     # kco-rules: automatic-shipping-cost).
     automatic_shipping_line: dict[str, Any] | None = None
+    # The shopper's ticks of the merchant's checkboxes, by key (kco-rules: merchant-checkboxes).
+    checkboxes_ticked: dict[str, bool] = field(default_factory=dict)
+    # Under automatic_shipping_cost "separate": the line of the option KCO charged on top of order_amount at
+    # the purchase, which Order Management shows (kco-rules: automatic-shipping-cost).
+    shipping_on_top: dict[str, Any] | None = None
     # The country the shopper picked in the widget while purchase_country stayed (setting
     # country_change_sets_purchase_country false): its market decides the currency until the merchant sets
     # purchase_country itself (kco-rules: country-change-purchase-country).

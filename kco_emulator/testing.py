@@ -39,15 +39,11 @@ class KcoEmulator:
         self.http = requests.Session()
 
     def _get(self, path: str) -> Any:
-        response = self.http.get(f"{self.url}/_emulator{path}", timeout=10)
-        response.raise_for_status()
-        return response.json()
+        return _answer(self.http.get(f"{self.url}/_emulator{path}", timeout=10))
 
     def _post(self, path: str, payload: Mapping[str, Any] | None = None) -> Any:
         # Always a JSON body, also when empty: the control API accepts JSON only.
-        response = self.http.post(f"{self.url}/_emulator{path}", json=dict(payload or {}), timeout=30)
-        response.raise_for_status()
-        return response.json()
+        return _answer(self.http.post(f"{self.url}/_emulator{path}", json=dict(payload or {}), timeout=30))
 
     # --- the whole emulator ----------------------------------------------------------------------------
 
@@ -122,31 +118,47 @@ class KcoEmulator:
     # --- what the shopper does in the widget -----------------------------------------------------------
 
     def complete(self, order_id: str, fraud_status: str | None = None,
-                 billing_address: Mapping[str, Any] | None = None) -> dict[str, Any]:
+                 billing_address: Mapping[str, Any] | None = None,
+                 shipping_address: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Finish the purchase as the shopper would: address, validation callback, completion, push.
 
         Answers e.g. {"result": "completed", "redirect_url": ...} or
         {"result": "rejected", "error_text": ...}.
-        `fraud_status="PENDING"` leaves the order in fraud review until `decide_fraud`.
+        `fraud_status="PENDING"` leaves the order in fraud review until `decide_fraud`. A `billing_address`
+        without `shipping_address` ships to the billing address.
         """
         payload: dict[str, Any] = {}
         if billing_address is not None:
             payload["billing_address"] = dict(billing_address)
+        if shipping_address is not None:
+            payload["shipping_address"] = dict(shipping_address)
         if fraud_status is not None:
             payload["fraud_status"] = fraud_status
         return self._post(f"/orders/{order_id}/complete", payload)
 
     def change_country(self, order_id: str, country: str) -> dict[str, Any]:
-        """The shopper picks another billing country (alpha-2) in the widget: runs country_change."""
+        """The shopper picks another billing country (alpha-2) in the widget: runs country_change. Refused
+        (ControlRefused, 409) unless the order offers two or more billing_countries, this one among them."""
         return self._post(f"/orders/{order_id}/country", {"country": country})
 
-    def enter_address(self, order_id: str, billing_address: Mapping[str, Any]) -> dict[str, Any]:
-        """The shopper enters this billing address: runs address_update (or country_change)."""
-        return self._post(f"/orders/{order_id}/address", {"billing_address": dict(billing_address)})
+    def enter_address(self, order_id: str, billing_address: Mapping[str, Any],
+                      shipping_address: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """The shopper enters this billing address, and `shipping_address` as a separate one (the widget
+        offers it with options.allow_separate_shipping_address): runs address_update (or country_change)."""
+        payload: dict[str, Any] = {"billing_address": dict(billing_address)}
+        if shipping_address is not None:
+            payload["shipping_address"] = dict(shipping_address)
+        return self._post(f"/orders/{order_id}/address", payload)
 
     def choose_shipping(self, order_id: str, option_id: str) -> dict[str, Any]:
         """The shopper picks a shipping option by id: runs shipping_option_update."""
         return self._post(f"/orders/{order_id}/shipping-option", {"id": option_id})
+
+    def tick_checkbox(self, order_id: str, key: str, checked: bool = True) -> dict[str, Any]:
+        """The shopper ticks (or clears) one of the merchant's checkboxes: `key` is an id of
+        options.additional_checkboxes, or "additional_checkbox" for options.additional_checkbox. The order's
+        `merchant_requested` follows."""
+        return self._post(f"/orders/{order_id}/checkbox", {"key": key, "checked": checked})
 
     def cannot_complete(self, order_id: str) -> dict[str, Any]:
         """The widget fires `can_not_complete_order`, as KCO's does when the purchase cannot go through."""
@@ -168,6 +180,22 @@ class KcoEmulator:
         """End the fraud review of a PENDING order: FRAUD_RISK_ACCEPTED, FRAUD_RISK_REJECTED or
         FRAUD_RISK_STOPPED; KCO notifies merchant_urls.notification."""
         return self._post(f"/orders/{order_id}/fraud-decision", {"event_type": event_type})
+
+
+class ControlRefused(requests.HTTPError):
+    """The control API refused a call; the message is the emulator's reason."""
+
+
+def _answer(response: requests.Response) -> Any:
+    """The JSON of a control API answer, or ControlRefused with the reason of its error body."""
+    if response.ok:
+        return response.json()
+    try:
+        reason = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        reason = response.text
+    raise ControlRefused(f"{response.status_code} {response.request.method} {response.url}: {reason}",
+                         response=response)
 
 
 def _parse_time(value: str) -> datetime:
@@ -201,6 +229,12 @@ class EmulatorProcess:
             self.stop()
             raise EmulatorNotReady("the KCO emulator did not start:\n" + "".join(self.output))
         return self.url
+
+    @property
+    def pid(self) -> int:
+        """The child's process id, once started (for a test that looks at the process from outside)."""
+        assert self._process is not None, "start() the emulator first"
+        return self._process.pid
 
     def _read_output(self) -> None:
         # Reading to the end also keeps the pipe from filling up and blocking the emulator.

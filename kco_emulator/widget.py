@@ -17,18 +17,28 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from kco_emulator import shopper
 from kco_emulator.api import widget_base_url
 from kco_emulator.markets import alpha3, display_language, market_for
-from kco_emulator.orders import address, allowed_billing_countries
-from kco_emulator.store import EmulatorState, StoredOrder
+from kco_emulator.orders import address, allowed_billing_countries, merchant_checkboxes, shipping_on_top
+from kco_emulator.store import EmulatorState, Settings, StoredOrder
 
 STATIC = Path(__file__).parent / "static"
 widget = Blueprint("widget", __name__, url_prefix="/widget")
 LINE_KEYS = ("reference", "name", "quantity", "unit_price", "total_amount", "type")
 
 
-def widget_state(order: StoredOrder) -> dict[str, Any]:
-    """Everything the iframe renders; the order as the shopper may see it."""
+def widget_state(order: StoredOrder, settings: Settings) -> dict[str, Any]:
+    """Everything the iframe renders; the order as the shopper may see it, and the settings that shape what
+    the widget fires. `order_total` is what the shopper pays: `order_amount`, plus the shipping KCO charges on
+    top under automatic_shipping_cost "separate" (kco-rules: automatic-shipping-cost)."""
     fields = order.fields
+    lines = [{key: line.get(key) for key in LINE_KEYS} for line in fields["order_lines"]]
+    order_total = fields["order_amount"]
+    on_top = shipping_on_top(fields, settings.automatic_shipping_cost)
+    if on_top is not None:
+        lines.append({key: on_top.get(key) for key in LINE_KEYS})
+        order_total += on_top["total_amount"]
     billing = address(fields, "billing_address")
+    shipping = address(fields, "shipping_address")
+    options = fields.get("options") or {}
     countries = []
     for country in allowed_billing_countries(fields):
         market = market_for(country)
@@ -43,15 +53,25 @@ def widget_state(order: StoredOrder) -> dict[str, Any]:
         "purchase_currency": fields["purchase_currency"].upper(),
         "order_amount": fields["order_amount"],
         "order_tax_amount": fields["order_tax_amount"],
-        "order_lines": [
-            {key: line.get(key) for key in LINE_KEYS} for line in fields["order_lines"]
-        ],
+        "order_total": order_total,
+        "order_lines": lines,
         "countries": countries,
         "billing_address": {**billing, "country": str(billing.get("country", "")).upper()},
         "alpha3": {item["country"]: item["alpha3"] for item in countries}
         | {str(billing.get("country", "")).upper(): alpha3(str(billing.get("country", "")))},
         "customer_type": (fields.get("customer") or {}).get("type", "person"),
         "shopper_entered_address": order.shopper_entered_address,
+        # A separate shipping address only when the merchant allows one (checkout-v3-openapi.yml
+        # options.allow_separate_shipping_address).
+        "allow_separate_shipping_address": bool(options.get("allow_separate_shipping_address")),
+        "shipping_address": {**shipping, "country": str(shipping.get("country", "")).upper()},
+        "separate_shipping_address": order.shopper_entered_address and shipping != billing,
+        "shipping_address_change": settings.shipping_address_change,
+        "checkboxes": merchant_checkboxes(fields, order.checkboxes_ticked),
+        # The page answers validation_callback before the purchase goes on (kco-rules: client-validation).
+        "require_client_validation": bool(options.get("require_client_validation")),
+        # Whether api.on adds a listener or replaces the earlier one (kco-rules: widget-event-listeners).
+        "event_listeners": settings.event_listeners,
         "shipping_options": fields.get("shipping_options", []),
         "selected_shipping_option": fields.get("selected_shipping_option"),
         "terms_url": (fields.get("merchant_urls") or {}).get("terms"),
@@ -109,7 +129,7 @@ def frame_state(order_id: str) -> tuple[Response, int] | Response:
     state = _state()
     if order is None or order.aborted or order.expired(state.clock.now()):
         return _not_available("This checkout has expired. Please reload the page.")
-    return jsonify(widget_state(order))
+    return jsonify(widget_state(order, state.settings))
 
 
 @widget.get("/orders/<order_id>/signals")
@@ -148,15 +168,22 @@ def _shopper_action(order_id: str, action: str) -> tuple[Response, int] | Respon
     payload = payload if isinstance(payload, dict) else {}
     billing_address = payload.get("billing_address")
     billing_address = billing_address if isinstance(billing_address, dict) else None
+    shipping_address = payload.get("shipping_address")
+    shipping_address = shipping_address if isinstance(shipping_address, dict) else None
     if action == "country":
         outcome = shopper.change_country(state, order, str(payload.get("country", "")))
     elif action == "address":
-        outcome = shopper.enter_address(state, order, billing_address or {})
+        outcome = shopper.enter_address(state, order, billing_address or {}, shipping_address)
     elif action == "shipping_option":
         outcome = shopper.choose_shipping_option(state, order, str(payload.get("id", "")))
+    elif action == "checkbox":
+        checked = payload.get("checked") is True
+        outcome = shopper.tick_checkbox(state, order, str(payload.get("key", "")), checked)
     else:
-        outcome = shopper.complete_purchase(state, order, widget_base_url(), billing_address)
-    return jsonify({"outcome": outcome.as_json(), "order": widget_state(order)})
+        outcome = shopper.complete_purchase(state, order, widget_base_url(), billing_address,
+                                            shipping_address=shipping_address)
+    return jsonify({"outcome": outcome.as_json(),
+                    "order": widget_state(order, state.settings)})
 
 
 @widget.post("/orders/<order_id>/country")
@@ -172,6 +199,11 @@ def frame_address(order_id: str) -> tuple[Response, int] | Response:
 @widget.post("/orders/<order_id>/shipping-option")
 def frame_shipping_option(order_id: str) -> tuple[Response, int] | Response:
     return _shopper_action(order_id, "shipping_option")
+
+
+@widget.post("/orders/<order_id>/checkbox")
+def frame_checkbox(order_id: str) -> tuple[Response, int] | Response:
+    return _shopper_action(order_id, "checkbox")
 
 
 @widget.post("/orders/<order_id>/complete")

@@ -15,6 +15,7 @@ from harness.devserver import ServerProcess
 from harness.emulator_control import EmulatorControl
 from harness.shop_client import ApiShopper, KCOCalls
 from harness.wsgi_server import WsgiServer
+from tests.openapi_spec import require_spec
 
 IN_PROCESS_SECRET_KEY = "test-only-secret-of-the-in-process-shop"
 
@@ -61,3 +62,10 @@ def shopper(shop_server: ServerProcess, emulator: EmulatorControl) -> ApiShopper
 @pytest.fixture
 def calls(emulator: EmulatorControl) -> KCOCalls:
     return KCOCalls(emulator)
+
+
+@pytest.fixture(scope="session")
+def reference_spec() -> None:
+    """The official Checkout v3 OpenAPI file is at hand (tests.openapi_spec.needs_spec): a test without it is
+    skipped, or failed in CI."""
+    require_spec()

@@ -74,7 +74,11 @@ def test_emulator_never_imports_the_shop_or_the_kco_client() -> None:
     [
         f"Basic {base64.b64encode(b'demo:demo').decode()}",
         "Basic kco_test_api_not-a-real-key",
+        # The random part of Kustom's documented example key is base64, so it may hold +, / and =
+        # (kco-rules: basic-auth).
+        "Basic kco_test_api_elZGI1B5dHBIRWltRjF5cjZrNldnbEVjKnIqeC+/Uybz0=",
         f"Basic {base64.b64encode(b'M123-abc:kco_test_api_not-a-real-key').decode()}",
+        f"Basic {base64.b64encode(b'M123-abc:kco_test_api_elZGI1B5dHBI+/Uybz0=').decode()}",
     ],
 )
 def test_accepted_credentials_are_demo_basic_auth_and_kustom_test_api_keys(
@@ -222,6 +226,8 @@ def test_unknown_order_answers_404_with_an_empty_body(emulator: EmulatorControl)
     ):
         assert response.status_code == 404
         assert response.content == b""  # kco-rules: error-body (observed empty 404)
+        # A JSON API's answer, not an HTML page, even when it has no body.
+        assert response.headers["Content-Type"] == "application/json"
 
 
 def test_completed_order_is_read_only_and_reads_with_a_confirmation_snippet(
@@ -239,7 +245,8 @@ def test_completed_order_is_read_only_and_reads_with_a_confirmation_snippet(
     validate_order_response(body)
     assert body["status"] == "checkout_complete" and body["completed_at"].endswith("Z")
     assert "Thank you for your purchase" in body["html_snippet"]
-    assert "bootstrap.js" not in body["html_snippet"]
+    # Its script loads the bootstrap as a confirmation: no checkout iframe, load_confirmation instead.
+    assert '"ORDER_STATUS": "checkout_complete"' in body["html_snippet"]
 
 
 def test_abort_answers_the_order_and_then_it_is_gone(emulator: EmulatorControl) -> None:

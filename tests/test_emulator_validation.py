@@ -136,6 +136,16 @@ BROKEN_ORDERS: list[tuple[str, Mutation, str]] = [
 ]
 
 
+def test_a_merchant_url_may_hold_2000_characters_and_no_more(emulator: EmulatorControl) -> None:
+    base = "https://shop.test/validation/"
+    longest = base + "x" * (2000 - len(base))
+    order = sample_order(merchant_urls={**sample_order()["merchant_urls"], "validation": longest})
+    assert create(emulator, order).status_code == 201
+    order["merchant_urls"]["validation"] = longest + "x"
+    assert_kco_error(create(emulator, order), 400, "BAD_VALUE",
+                     "Bad value: merchant_urls.validation (must be a valid http or https URI)")
+
+
 @pytest.mark.parametrize(
     ("mutate", "path"), [case[1:] for case in BROKEN_ORDERS], ids=[case[0] for case in BROKEN_ORDERS]
 )

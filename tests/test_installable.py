@@ -49,7 +49,7 @@ def pip(*arguments: str | Path) -> None:
 
 def fill_wheelhouse() -> None:
     """Download, once, every wheel the build and the install below need, so they run with --no-index."""
-    wanted = ["setuptools>=77", *pinned("flask", "requests", *TEST_TOOLS)]
+    wanted = ["setuptools>=77", *pinned("flask", "requests", "cheroot", *TEST_TOOLS)]
     done = WHEELHOUSE / "requirements.txt"
     if done.is_file() and done.read_text(encoding="utf-8").split() == wanted:
         return

@@ -31,6 +31,7 @@ from harness.emulator_samples import (
 )
 from kco_emulator.app import create_app
 from kco_emulator.store import Settings, SettingsError
+from kco_emulator.testing import KcoEmulator
 from tests.test_emulator_callbacks import UNCHANGED_ANSWER, Merchant, MerchantCall, open_order
 
 OPTIONS = [
@@ -110,6 +111,21 @@ def test_the_lock_control_refuses_the_next_updates_with_the_configured_status_th
     assert [entry["status"] for entry in emulator.api_calls(kind="update")] == [status, status, 200]
 
 
+@pytest.mark.parametrize(("status", "code", "message"), [
+    (403, "READ_ONLY_ORDER", "Resource is read-only"),
+    (400, "BAD_REQUEST", "The order is locked while a callback to the merchant runs"),
+    (423, "LOCKED", "The order is locked while a callback to the merchant runs"),
+])
+def test_the_lock_is_played_as_any_plausible_answer_403_exactly_like_a_read_only_order(
+    emulator: EmulatorControl, status: int, code: str, message: str
+) -> None:
+    emulator.settings(callback_lock_status=status)
+    order_id = created_id(emulator)
+    emulator.lock(order_id)
+    assert_kco_error(update(emulator, order_id, {"merchant_reference1": "x"}), status, code, message)
+    assert read(emulator, order_id).json()["status"] == "checkout_incomplete"
+
+
 def test_callback_lock_status_accepts_0_or_an_error_status_only(emulator: EmulatorControl) -> None:
     for value in (200, 600, "409", True):
         answer = emulator.http.post(f"{emulator.base_url}/_emulator/settings",
@@ -151,7 +167,9 @@ def test_a_fraud_decision_sets_fraud_status_and_posts_the_notification(
     assert om_order(emulator, order_id)["fraud_status"] == fraud_status
     call = merchant.called("notification")[0]
     assert call.path == f"/notification/{order_id}"  # placeholder substituted
-    assert call.json() == {"order_id": order_id, "event_type": event_type}
+    decided_at = emulator.order_state(order_id)["notifications"][0]["at"]
+    assert call.json() == {"order_id": order_id, "event_type": event_type, "decided_at": decided_at}
+    assert parse_time(decided_at) >= parse_time(emulator.order(order_id)["completed_at"])
     assert call.headers["Content-Type"] == "application/json"
     logged = emulator.api_calls(kind="notification")
     assert [(entry["method"], entry["order_id"], entry["status"]) for entry in logged] == [
@@ -206,6 +224,101 @@ def test_without_the_url_a_purchase_without_a_choice_pays_the_preselected_option
     assert shipping_fee_lines(emulator.order(order_id)) == [("standard", 4900)]
 
 
+EXPRESS_LINE = {"type": "shipping_fee", "reference": "express", "name": "Express", "quantity": 1,
+                "unit_price": 9900, "tax_rate": 2500, "total_amount": 9900, "total_tax_amount": 1980}
+
+
+def test_kcos_shipping_line_follows_the_selection_when_a_merchant_update_drops_the_chosen_option(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    order_id = open_order(emulator, merchant, shipping_options=OPTIONS, **PRODUCTS_ONLY)
+    emulator.choose_shipping_option(order_id, "express")
+    assert update(emulator, order_id, {"shipping_options": OPTIONS[:1]}).status_code == 200
+    order = emulator.order(order_id)
+    assert order["selected_shipping_option"]["id"] == "standard"
+    assert shipping_fee_lines(order) == [("standard", 4900)]
+    assert (order["order_amount"], order["order_tax_amount"]) == (24900, 4980)
+    assert emulator.complete(order_id)["result"] == "completed"
+    om = om_order(emulator, order_id)
+    assert om["order_amount"] == 24900 and shipping_fee_lines(om) == [("standard", 4900)]
+
+
+def test_kcos_shipping_line_goes_when_a_merchant_update_removes_every_option(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    order_id = open_order(emulator, merchant, shipping_options=OPTIONS, **PRODUCTS_ONLY)
+    emulator.choose_shipping_option(order_id, "express")
+    assert update(emulator, order_id, {"shipping_options": []}).status_code == 200
+    order = emulator.order(order_id)
+    assert "selected_shipping_option" not in order and shipping_fee_lines(order) == []
+    assert (order["order_amount"], order["order_tax_amount"]) == (20000, 4000)
+
+
+def test_kcos_shipping_line_follows_the_selection_when_a_callback_answer_drops_the_chosen_option(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    order_id = open_order(emulator, merchant, "address_update", shipping_options=OPTIONS, **PRODUCTS_ONLY)
+    emulator.choose_shipping_option(order_id, "express")
+    # The merchant echoes the lines it was sent (KCO's Express line included) and offers Standard only.
+    merchant.answer("address_update", body={
+        "order_amount": 29900, "order_tax_amount": 5980, "purchase_currency": "SEK",
+        "order_lines": [*PRODUCTS_ONLY["order_lines"], EXPRESS_LINE], "shipping_options": OPTIONS[:1]})
+    assert emulator.enter_address(order_id, SHOPPER)["result"] == "updated"
+    order = emulator.order(order_id)
+    assert order["selected_shipping_option"]["id"] == "standard"
+    assert shipping_fee_lines(order) == [("standard", 4900)]
+    assert (order["order_amount"], order["order_tax_amount"]) == (24900, 4980)
+
+
+def test_the_line_reading_stays_the_default(emulator: EmulatorControl) -> None:
+    assert emulator.settings()["automatic_shipping_cost"] == "line"
+
+
+def test_under_the_separate_reading_widget_shipping_stays_out_of_the_order_and_order_management_adds_it(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    emulator.settings(automatic_shipping_cost="separate")
+    order_id = open_order(emulator, merchant, "validation", shipping_options=OPTIONS, **PRODUCTS_ONLY)
+    assert emulator.choose_shipping_option(order_id, "express")["result"] == "updated"
+    order = emulator.order(order_id)
+    assert (order["order_amount"], order["order_tax_amount"]) == (20000, 4000)
+    assert shipping_fee_lines(order) == [] and order["selected_shipping_option"]["price"] == 9900
+
+    assert emulator.complete(order_id)["result"] == "completed"
+    validated = merchant.called("validation")[0].json()
+    assert validated["order_amount"] == 20000 and shipping_fee_lines(validated) == []
+    assert validated["selected_shipping_option"]["price"] == 9900
+    om = om_order(emulator, order_id)
+    assert (om["order_amount"], om["original_order_amount"], om["remaining_authorized_amount"]) == (
+        29900, 29900, 29900)
+    assert shipping_fee_lines(om) == [("express", 9900)]
+    assert emulator.order(order_id)["order_amount"] == 20000
+
+
+def test_under_the_separate_reading_a_purchase_without_a_choice_pays_the_preselected_option_on_top(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    emulator.settings(automatic_shipping_cost="separate")
+    order_id = open_order(emulator, merchant, "validation", shipping_options=OPTIONS, **PRODUCTS_ONLY)
+    assert emulator.complete(order_id)["result"] == "completed"
+    assert merchant.called("validation")[0].json()["order_amount"] == 20000
+    om = om_order(emulator, order_id)
+    assert om["order_amount"] == 24900 and shipping_fee_lines(om) == [("standard", 4900)]
+
+
+def test_under_the_separate_reading_a_shipping_option_update_url_still_leaves_the_merchants_order_alone(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    emulator.settings(automatic_shipping_cost="separate")
+    # The sample order already carries the merchant's own 49.00 shipping_fee line.
+    order_id = open_order(emulator, merchant, "shipping_option_update", shipping_options=OPTIONS)
+    merchant.answer("shipping_option_update", body=UNCHANGED_ANSWER)
+    emulator.choose_shipping_option(order_id, "express")
+    assert emulator.complete(order_id)["result"] == "completed"
+    om = om_order(emulator, order_id)
+    assert om["order_amount"] == 24900 and shipping_fee_lines(om) == [("", 4900)]
+
+
 def test_with_a_shipping_option_update_url_kco_adds_nothing_and_the_merchants_answer_decides(
     emulator: EmulatorControl, merchant: Merchant
 ) -> None:
@@ -216,6 +329,67 @@ def test_with_a_shipping_option_update_url_kco_adds_nothing_and_the_merchants_an
     assert emulator.complete(order_id)["result"] == "completed"
     order = emulator.order(order_id)
     assert order["order_amount"] == 24900 and shipping_fee_lines(order) == [("", 4900)]
+
+
+# --- A separate shipping address (kco-rules: shipping-address-change) ---------------------------------------
+
+RECIPIENT = {key: value for key, value in SHOPPER.items() if key != "email"} | {
+    "given_name": "Grace", "street_address": "Vägen 2"}
+
+
+def test_a_separate_shipping_address_goes_to_address_update_and_stays_apart_from_billing(
+    emulator: EmulatorControl, merchant: Merchant
+) -> None:
+    order_id = open_order(emulator, merchant, "address_update")
+    merchant.answer("address_update", body=UNCHANGED_ANSWER)
+    assert emulator.enter_address(order_id, SHOPPER, shipping_address=RECIPIENT)["result"] == "updated"
+    sent = merchant.called("address_update")[0].json()
+    assert (sent["billing_address"]["street_address"], sent["shipping_address"]["street_address"]) == (
+        "Gatan 1", "Vägen 2")
+    order = emulator.order(order_id)
+    names = (order["billing_address"]["given_name"], order["shipping_address"]["given_name"])
+    assert names == ("Ada", "Grace")
+    # The same addresses again at the purchase: nothing new for the merchant.
+    completed = KcoEmulator.complete(emulator, order_id, billing_address=SHOPPER, shipping_address=RECIPIENT)
+    assert completed["result"] == "completed" and len(merchant.called("address_update")) == 1
+    assert emulator.order(order_id)["shipping_address"]["street_address"] == "Vägen 2"
+
+
+def test_a_separate_shipping_address_needs_every_field_but_the_email(emulator: EmulatorControl) -> None:
+    order_id = created_id(emulator)
+    outcome = emulator.enter_address(order_id, SHOPPER, shipping_address={**RECIPIENT, "city": " "})
+    assert outcome == {"result": "rejected", "error_text": "Please fill in: City (shipping)."}
+
+
+# --- The merchant's checkboxes (kco-rules: merchant-checkboxes) --------------------------------------------
+
+CHECKBOXES = {
+    "additional_checkbox": {"text": "Send me the newsletter", "checked": True, "required": False},
+    "additional_checkboxes": [{"id": "club", "text": "I accept the club terms", "checked": False,
+                               "required": True}],
+}
+
+
+def test_merchant_requested_reads_the_checkbox_defaults_then_the_shoppers_ticks(
+    emulator: EmulatorControl,
+) -> None:
+    order_id = created_id(emulator, sample_order(options=CHECKBOXES))
+    assert read(emulator, order_id).json()["merchant_requested"] == {
+        "additional_checkbox": True, "additional_checkboxes": [{"id": "club", "checked": False}]}
+    assert emulator.tick_checkbox(order_id, "additional_checkbox", checked=False) == {"result": "updated"}
+    assert emulator.tick_checkbox(order_id, "club") == {"result": "updated"}
+    assert read(emulator, order_id).json()["merchant_requested"] == {
+        "additional_checkbox": False, "additional_checkboxes": [{"id": "club", "checked": True}]}
+    assert emulator.tick_checkbox(order_id, "newsletter")["result"] == "rejected"
+    assert "merchant_requested" not in read(emulator, created_id(emulator)).json()
+
+
+def test_a_required_checkbox_left_unticked_holds_the_purchase(emulator: EmulatorControl) -> None:
+    order_id = created_id(emulator, sample_order(options=CHECKBOXES))
+    assert emulator.complete(order_id) == {"result": "rejected",
+                                           "error_text": "Please tick: I accept the club terms"}
+    emulator.tick_checkbox(order_id, "club")
+    assert emulator.complete(order_id)["result"] == "completed"
 
 
 # --- Callback URLs must be https, except to this machine (kco-rules: https-callbacks) -----------------------
@@ -298,6 +472,34 @@ def test_when_kco_keeps_the_purchase_country_the_validation_callback_sees_the_ol
     sent = merchant.called("validation")[0].json()
     assert (sent["purchase_country"], sent["purchase_currency"], sent["billing_address"]["country"]) == (
         "SE", "EUR", "DE")
+
+
+# --- Objects in an update (kco-rules: update-nested-objects) ------------------------------------------------
+
+OPTIONS_SENT = {"require_validate_callback_success": True, "color_button": "#000000"}
+
+
+def test_by_default_an_update_replaces_an_object_it_sends_whole(emulator: EmulatorControl) -> None:
+    assert emulator.settings()["update_merge"] == "top_level"
+    order_id = created_id(emulator, sample_order(options=OPTIONS_SENT))
+    answer = update(emulator, order_id, {"options": {"color_button": "#FFFFFF"}})
+    assert answer.status_code == 200 and answer.json()["options"] == {"color_button": "#FFFFFF"}
+    push_only = {"push": "http://127.0.0.1:9/push/new?order_id={checkout.order.id}"}
+    assert_kco_error(update(emulator, order_id, {"merchant_urls": push_only}), 400, "BAD_VALUE",
+                     "Bad value: merchant_urls.terms (must be a valid http or https URI)")
+
+
+def test_with_update_merge_deep_an_update_merges_an_object_key_by_key(emulator: EmulatorControl) -> None:
+    emulator.settings(update_merge="deep")
+    order_id = created_id(emulator, sample_order(options=OPTIONS_SENT))
+    answer = update(emulator, order_id, {"options": {"color_button": "#FFFFFF"}})
+    assert answer.json()["options"] == {"require_validate_callback_success": True, "color_button": "#FFFFFF"}
+    push = "http://127.0.0.1:9/push/new?order_id={checkout.order.id}"
+    urls = update(emulator, order_id, {"merchant_urls": {"push": push}}).json()["merchant_urls"]
+    assert urls == {**sample_order()["merchant_urls"], "push": push}
+    # Lists stay whole: the one line sent is the order's only line.
+    lines = update(emulator, order_id, PRODUCTS_ONLY).json()["order_lines"]
+    assert lines == PRODUCTS_ONLY["order_lines"]
 
 
 # --- Aborted orders (kco-rules: aborted-orders) -------------------------------------------------------------
@@ -395,26 +597,37 @@ def test_the_new_settings_come_from_the_environment_and_bad_values_fail_at_start
         "KCO_EMULATOR_COUNTRY_CHANGE_SETS_PURCHASE_COUNTRY": "false",
         "KCO_EMULATOR_ABORTED_ORDERS": "read_only",
         "KCO_EMULATOR_PUSH_SCHEDULE": "real",
+        "KCO_EMULATOR_AUTOMATIC_SHIPPING_COST": "separate",
+        "KCO_EMULATOR_SHIPPING_ADDRESS_CHANGE": "every_address",
+        "KCO_EMULATOR_UPDATE_MERGE": "deep",
     })
     assert (settings.callback_lock_status, settings.country_change_sets_purchase_country,
-            settings.aborted_orders, settings.push_schedule) == (423, False, "read_only", "real")
+            settings.aborted_orders, settings.push_schedule, settings.automatic_shipping_cost,
+            settings.shipping_address_change, settings.update_merge) == (
+        423, False, "read_only", "real", "separate", "every_address", "deep")
     defaults = Settings.from_env({})
     assert (defaults.callback_lock_status, defaults.country_change_sets_purchase_country,
-            defaults.aborted_orders, defaults.push_schedule) == (409, True, "not_found", "fast")
+            defaults.aborted_orders, defaults.push_schedule, defaults.automatic_shipping_cost,
+            defaults.shipping_address_change, defaults.update_merge) == (
+        409, True, "not_found", "fast", "line", "separate_address", "top_level")
     for name, value in (("KCO_EMULATOR_CALLBACK_LOCK_STATUS", "200"),
                         ("KCO_EMULATOR_COUNTRY_CHANGE_SETS_PURCHASE_COUNTRY", "maybe"),
-                        ("KCO_EMULATOR_ABORTED_ORDERS", "gone"), ("KCO_EMULATOR_PUSH_SCHEDULE", "slow")):
+                        ("KCO_EMULATOR_ABORTED_ORDERS", "gone"), ("KCO_EMULATOR_PUSH_SCHEDULE", "slow"),
+                        ("KCO_EMULATOR_AUTOMATIC_SHIPPING_COST", "both"),
+                        ("KCO_EMULATOR_SHIPPING_ADDRESS_CHANGE", "never"),
+                        ("KCO_EMULATOR_UPDATE_MERGE", "shallow")):
         with pytest.raises(SettingsError, match=name):
             Settings.from_env({name: value})
 
 
 def test_reset_restores_the_behaviour_settings(emulator: EmulatorControl) -> None:
     emulator.settings(callback_lock_status=423, country_change_sets_purchase_country=False,
-                      aborted_orders="read_only", push_schedule="real")
+                      aborted_orders="read_only", push_schedule="real", automatic_shipping_cost="separate")
     emulator.reset()
     settings = emulator.settings()
     assert (settings["callback_lock_status"], settings["country_change_sets_purchase_country"],
-            settings["aborted_orders"], settings["push_schedule"]) == (409, True, "not_found", "fast")
+            settings["aborted_orders"], settings["push_schedule"], settings["automatic_shipping_cost"]) == (
+        409, True, "not_found", "fast", "line")
 
 
 # --- The control API: JSON only, this machine only; 405 names the allowed methods ---------------------------
@@ -442,6 +655,31 @@ def test_the_control_api_answers_only_clients_on_this_machine() -> None:
                      client.post("/_emulator/reset", json={}, environ_base=remote)):
         assert response.status_code == 403 and response.get_json()["error"]["code"] == "not_local"
     assert client.post("/_emulator/reset", json={}, environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
+
+
+def test_the_control_api_refuses_a_host_name_that_is_not_this_machines(emulator: EmulatorControl) -> None:
+    # What a page of attacker.example sends once its name resolves to 127.0.0.1 (DNS rebinding).
+    order_id = created_id(emulator)
+    attacker = {"Host": "attacker.example"}
+    for answer in (
+        emulator.http.post(f"{emulator.base_url}/_emulator/clock", json={"advance_seconds": 72 * 3600},
+                           headers=attacker, timeout=5),
+        emulator.http.get(f"{emulator.base_url}/_emulator/orders/{order_id}", headers=attacker, timeout=5),
+    ):
+        assert answer.status_code == 403 and answer.json()["error"]["code"] == "unknown_host"
+    assert emulator.order_state(order_id)["expired"] is False  # the clock did not move
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:5001", "localhost", "LOCALHOST:80", "[::1]:5001", "127.1.2.3",
+                                  "emulator.test:5001"])
+def test_the_control_api_answers_loopback_host_names_and_those_set_in_kco_emulator_control_hosts(
+    host: str,
+) -> None:
+    client = create_app(Settings.from_env({"KCO_EMULATOR_CONTROL_HOSTS": "Emulator.test, other.test"})
+                        ).test_client()
+    assert client.get("/_emulator/status", headers={"Host": host}).status_code == 200
+    refused = client.get("/_emulator/status", headers={"Host": "emulator.test.attacker.example"})
+    assert refused.status_code == 403
 
 
 def test_a_405_names_the_allowed_methods(emulator: EmulatorControl) -> None:

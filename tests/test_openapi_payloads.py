@@ -124,11 +124,21 @@ def test_an_order_response_with_a_string_amount_is_rejected():
         validate_order_response({**market_fields(market), **sample_totals(market), "order_amount": "100.00"})
 
 
-def test_missing_spec_folder_is_reported_with_a_visible_skip_reason(monkeypatch, tmp_path: Path):
+def test_a_missing_spec_skips_locally_saying_where_to_get_it(monkeypatch, tmp_path: Path):
     monkeypatch.setenv("KCO_REFERENCE_DIR", str(tmp_path / "nowhere"))
+    monkeypatch.delenv("CI", raising=False)
     assert not openapi_spec.spec_available()
-    assert str(tmp_path / "nowhere") in openapi_spec.skip_reason()
-    with pytest.raises(pytest.skip.Exception, match="KCO_REFERENCE_DIR"):
+    with pytest.raises(pytest.skip.Exception) as skipped:
+        require_spec()
+    reason = str(skipped.value)
+    assert str(tmp_path / "nowhere") in reason and openapi_spec.SPEC_SOURCE in reason
+    assert "KCO_REFERENCE_DIR" in reason
+
+
+def test_a_missing_spec_fails_in_ci(monkeypatch, tmp_path: Path):
+    monkeypatch.setenv("KCO_REFERENCE_DIR", str(tmp_path / "nowhere"))
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="KCO OpenAPI spec not found"):
         require_spec()
 
 

@@ -6,7 +6,11 @@
  * (kco-rules: suspend-resume).
  *
  * Test hooks: the container carries data-kco-widget-state = loading | ready | suspended | resuming
- * ("ready" again only after a resume re-rendered the order) and data-kco-auto-resume = on | off.
+ * ("ready" again only after a resume re-rendered the order) | validating (the page has not answered
+ * validation_callback yet) | confirmation (load_confirmation has fired) and data-kco-auto-resume = on | off.
+ *
+ * The confirmation snippet loads this file too: it renders no iframe (the emulator's confirmation is the
+ * snippet itself), hands queued callbacks the `api` and fires load_confirmation.
  *
  * When a new snippet is inserted (a new order), its inline script replaces `.config` and loads this file
  * again: the previous widget is torn down, calls made in between are queued, and the new widget starts
@@ -33,6 +37,10 @@
   }
 
   var listeners = {};
+  // Klarna's page says a new listener of an event replaces the old one; the emulator's setting
+  // event_listeners plays that ("replace") or keeps every listener ("add"), as the iframe's ready message says
+  // (kco-rules: widget-event-listeners).
+  var replaceListeners = false;
   var ready = false;
   var destroyed = false;
   var autoResumeTimer = null;
@@ -47,13 +55,32 @@
     window.setTimeout(function () { throw error; });
   }
 
-  function emit(name, payload) {
+  function emit(name, payload, callback) {
     (listeners[name] || []).slice().forEach(function (handler) {
       try {
-        handler(payload);
+        handler(payload, callback);
       } catch (error) {
         rethrowLater(error);
       }
+    });
+  }
+
+  function askPageToValidate(seq) {
+    // options.require_client_validation: the purchase goes on only once the page's handler answers
+    // callback({should_proceed, message}); the first answer counts (kco-rules: client-validation).
+    var answered = false;
+    setState('validating');
+    emit('validation_callback', {}, function (answer) {
+      if (answered || destroyed) {
+        return;
+      }
+      answered = true;
+      setState('ready');
+      send('validation_answer', {
+        seq: seq,
+        should_proceed: Boolean(answer && answer.should_proceed === true),
+        message: answer && typeof answer.message === 'string' ? answer.message : ''
+      });
     });
   }
 
@@ -102,7 +129,12 @@
     },
     on: function (handlers) {
       Object.keys(handlers || {}).forEach(function (name) {
-        if (typeof handlers[name] === 'function') {
+        if (typeof handlers[name] !== 'function') {
+          return;
+        }
+        if (replaceListeners) {
+          listeners[name] = [handlers[name]];
+        } else {
           (listeners[name] = listeners[name] || []).push(handlers[name]);
         }
       });
@@ -146,12 +178,15 @@
       return;
     }
     if (message.type === 'ready') {
+      replaceListeners = message.event_listeners === 'replace';
       ready = true;
       setState('ready');
       drainQueue();
       (message.events || []).forEach(function (item) { emit(item.name, item.payload); });
     } else if (message.type === 'event') {
       emit(message.name, message.payload);
+    } else if (message.type === 'validation_callback') {
+      askPageToValidate(message.seq);
     } else if (message.type === 'resumed') {
       if (message.seq === resumeSeq && container.getAttribute('data-kco-widget-state') === 'resuming') {
         setState('ready');
@@ -174,6 +209,13 @@
     }
   };
 
+  if (config.ORDER_STATUS === 'checkout_complete') {
+    ready = true;
+    drainQueue();
+    emit('load_confirmation', {});
+    setState('confirmation');
+    return;
+  }
   setState('loading');
   var fallback = container.querySelector('#klarna-unsupported-page');
   if (fallback) {

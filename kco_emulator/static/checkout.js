@@ -11,6 +11,9 @@
  * The frame polls /signals (SIGNAL_POLL_MS) for what reaches the shopper without an action of theirs: a purchase
  * the control API made impossible fires can_not_complete_order at once.
  *
+ * With options.require_client_validation a purchase first asks the page (validation_callback, through the
+ * bootstrap); the merchant's checkboxes fire checkbox_change (kco-rules: client-validation, merchant-checkboxes).
+ *
  * Test hooks: <body data-kco-frame-state="loading|ready|suspended|complete|unavailable">, the overlay
  * role="status" named "Checkout suspended", the lines in [data-kco-order-line], the total in
  * [data-kco-order-total], shopper messages in role="alert".
@@ -30,15 +33,22 @@ const ADDRESS_FIELDS = [
   ['street_address', 'Street address', 'street-address'],
   ['city', 'City', 'address-level2'],
 ];
+// A separate shipping address asks for the same but the email; it is offered only with
+// options.allow_separate_shipping_address (kco-rules: shipping-address-change).
+const SHIPPING_FIELDS = ADDRESS_FIELDS.filter(([name]) => name !== 'email');
 // In AT and DE only postal code and country are reported to the merchant page (kco-rules: widget-events).
 const COUNTRIES_WITHOUT_NAMES_IN_EVENTS = ['AT', 'DE'];
 const SIGNAL_POLL_MS = 1000;
 const CANNOT_COMPLETE_TEXT = 'This purchase cannot be completed with the offered payment methods.';
+const NOT_PROCEEDING_TEXT = 'The shop could not accept this purchase.';
 
 let order = null;
 let lastSubmittedAddress = '';
 let suspended = false;
 const el = {};
+// Answers of the page to validation_callback, by request number (kco-rules: client-validation).
+const validationAnswers = new Map();
+let validationSeq = 0;
 
 function embeddedByExpectedParent() {
   if (window.parent === window || !parentOrigin) {
@@ -111,10 +121,16 @@ function build() {
   });
   el.country = h('select', { name: 'country' });
   el.countryField = h('label', { hidden: true }, 'Country', el.country);
+  el.separate = h('input', { type: 'checkbox', name: 'separate_shipping_address' });
+  el.separateField = h('label', { hidden: true }, el.separate, 'Ship to another address');
+  el.shippingAddress = h('fieldset', { hidden: true, 'aria-label': 'Shipping address' });
+  el.shippingInputs = {};
   el.shipping = h('fieldset', { class: 'shipping', hidden: true }, h('legend', { text: 'Shipping' }));
+  el.checkboxes = h('fieldset', { class: 'checkboxes', hidden: true, 'aria-label': 'From the shop' });
   el.error = h('p', { role: 'alert' });
   el.submit = h('button', { type: 'submit', text: 'Complete purchase' });
-  el.controls = h('fieldset', {}, ...fields, el.countryField, el.shipping, el.error, el.submit);
+  el.controls = h('fieldset', {}, ...fields, el.countryField, el.separateField, el.shippingAddress, el.shipping,
+    el.checkboxes, el.error, el.submit);
   el.form = h('form', { novalidate: true, 'aria-label': 'Your details' }, el.controls);
   el.overlay = h('div', { class: 'overlay', role: 'status', 'aria-label': 'Checkout suspended', hidden: true },
     'Updating your order…');
@@ -127,6 +143,7 @@ function build() {
     input.addEventListener('change', onFieldChange);
   }
   el.country.addEventListener('change', onCountryChange);
+  el.separate.addEventListener('change', onSeparateChange);
   el.form.addEventListener('submit', onSubmit);
   for (const type of ['mousedown', 'keydown']) {
     document.addEventListener(type, onFirstInteraction, { capture: true });
@@ -139,7 +156,7 @@ function render(state) {
   el.lines.replaceChildren(...state.order_lines.map((line) => h('li', {
     'data-kco-order-line': true, 'data-reference': line.reference || '',
   }, h('span', { text: `${line.quantity} × ${line.name}` }), h('span', { text: money(line.total_amount) }))));
-  el.total.textContent = money(state.order_amount);
+  el.total.textContent = money(state.order_total);
 
   // A country choice only when billing_countries / shipping_countries allow several
   // (checkout-v3-openapi.yml order.billing_countries).
@@ -166,11 +183,58 @@ function render(state) {
       el.inputs[name].value = known;
     }
   }
+  renderShippingAddress(state);
+
+  // The merchant's checkboxes; their text is Markdown, shown here as plain text (kco-rules: merchant-checkboxes).
+  el.checkboxes.hidden = state.checkboxes.length === 0;
+  el.checkboxes.replaceChildren(...state.checkboxes.map((checkbox) => {
+    const input = h('input', { type: 'checkbox', name: checkbox.key, checked: checkbox.checked });
+    input.addEventListener('change', () => onCheckboxChange(checkbox.key, input));
+    return h('label', {}, input, checkbox.text);
+  }));
   if (state.status === 'checkout_complete') {
     setFrameState('complete');
     el.controls.disabled = true;
   }
   post('resize', { height: document.documentElement.scrollHeight });
+}
+
+function renderShippingAddress(state) {
+  el.separateField.hidden = !state.allow_separate_shipping_address;
+  // Built only when offered, so that the billing fields stay the only ones with their labels.
+  if (!state.allow_separate_shipping_address || el.shippingAddress.children.length > 0) {
+    return;
+  }
+  const fields = SHIPPING_FIELDS.map(([name, label, autocomplete]) => {
+    el.shippingInputs[name] = h('input', { name: `shipping_${name}`, autocomplete: `shipping ${autocomplete}` });
+    el.shippingInputs[name].addEventListener('change', onFieldChange);
+    return h('label', {}, `${label} (shipping)`, el.shippingInputs[name]);
+  });
+  el.shippingAddress.append(...fields);
+  if (state.separate_shipping_address) {
+    el.separate.checked = true;
+    el.shippingAddress.hidden = false;
+    for (const [name] of SHIPPING_FIELDS) {
+      el.shippingInputs[name].value = state.shipping_address[name] || '';
+    }
+  }
+}
+
+function currentShippingAddress() {
+  // null: the shopper ships to the billing address.
+  if (!el.separate.checked) {
+    return null;
+  }
+  const address = {};
+  for (const [name] of SHIPPING_FIELDS) {
+    address[name] = el.shippingInputs[name].value.trim();
+  }
+  address.country = currentAddress().country;
+  return address;
+}
+
+function shippingComplete(shipping) {
+  return shipping === null || SHIPPING_FIELDS.every(([name]) => shipping[name]);
 }
 
 function currentAddress() {
@@ -201,17 +265,23 @@ function changePayload(address) {
 function addressPayload(address) {
   const payload = { postal_code: address.postal_code.replace(/\s+/g, ''), country: alpha3(address.country) };
   if (!COUNTRIES_WITHOUT_NAMES_IN_EVENTS.includes(address.country)) {
-    Object.assign(payload, {
-      given_name: address.given_name, family_name: address.family_name, email: address.email,
-    });
+    for (const name of ['given_name', 'family_name', 'email']) {
+      if (address[name]) payload[name] = address[name];
+    }
   }
   return payload;
 }
 
-function emitAddressEvents(address) {
-  // Billing and shipping are the same address: the emulator has no separate shipping form.
-  emit('billing_address_change', addressPayload(address));
-  emit('shipping_address_change', addressPayload(address));
+function addressEvents(address, shipping) {
+  // shipping_address_change fires only for a separate shipping address, unless the setting
+  // shipping_address_change "every_address" plays the other reading (kco-rules: shipping-address-change).
+  const events = [{ name: 'billing_address_change', payload: addressPayload(address) }];
+  if (shipping !== null) {
+    events.push({ name: 'shipping_address_change', payload: addressPayload(shipping) });
+  } else if (order.shipping_address_change === 'every_address') {
+    events.push({ name: 'shipping_address_change', payload: addressPayload(address) });
+  }
+  return events;
 }
 
 async function readOrder() {
@@ -239,7 +309,7 @@ async function sendAction(path, body) {
   if (path === 'complete') {
     el.submit.disabled = true;
   }
-  const totalBefore = order.order_amount;
+  const totalBefore = order.order_total;
   try {
     const response = await fetch(`${orderUrl}/${path}`, {
       method: 'POST',
@@ -253,8 +323,8 @@ async function sendAction(path, body) {
     }
     const { outcome } = answer;
     render(answer.order);
-    if (order.order_amount !== totalBefore) {
-      emit('order_total_change', { order_total: order.order_amount });
+    if (order.order_total !== totalBefore) {
+      emit('order_total_change', { order_total: order.order_total });
     }
     for (const name of outcome.events || []) {
       if (name !== 'redirect_initiated') emit(name, {});
@@ -276,32 +346,46 @@ async function sendAction(path, body) {
   }
 }
 
-async function submitAddress(address) {
-  lastSubmittedAddress = JSON.stringify(address);
-  if (await act('address', { billing_address: address }) === 'updated') {
-    emitAddressEvents(address);
+async function submitAddress(address, shipping) {
+  lastSubmittedAddress = JSON.stringify([address, shipping]);
+  if (await act('address', { billing_address: address, shipping_address: shipping }) === 'updated') {
+    for (const { name, payload } of addressEvents(address, shipping)) {
+      emit(name, payload);
+    }
     return true;
   }
   lastSubmittedAddress = '';
   return false;
 }
 
-async function onFieldChange(event) {
+async function submitIfChanged() {
   const address = currentAddress();
+  const shipping = currentShippingAddress();
+  const ready = addressComplete(address) && shippingComplete(shipping);
+  if (ready && JSON.stringify([address, shipping]) !== lastSubmittedAddress) {
+    await submitAddress(address, shipping);
+  }
+}
+
+async function onFieldChange(event) {
   if (['email', 'postal_code', 'given_name', 'family_name'].includes(event.target.name)) {
-    emit('change', changePayload(address));
+    emit('change', changePayload(currentAddress()));
   }
-  if (addressComplete(address) && JSON.stringify(address) !== lastSubmittedAddress) {
-    await submitAddress(address);
-  }
+  await submitIfChanged();
+}
+
+async function onSeparateChange() {
+  el.shippingAddress.hidden = !el.separate.checked;
+  await submitIfChanged();
 }
 
 async function onCountryChange() {
   const previous = order.billing_address.country;
   const address = currentAddress();
   // With a complete address one address_update / country_change covers it (kco-rules: refine-callbacks).
-  const accepted = addressComplete(address)
-    ? await submitAddress(address)
+  const shipping = currentShippingAddress();
+  const accepted = addressComplete(address) && shippingComplete(shipping)
+    ? await submitAddress(address, shipping)
     : await act('country', { country: address.country }) === 'updated';
   if (accepted) {
     emit('change', changePayload(currentAddress()));
@@ -319,6 +403,43 @@ function shippingOptionPayload(option) {
   return payload;
 }
 
+async function onCheckboxChange(key, input) {
+  const { checked } = input;
+  if (await act('checkbox', { key, checked }) === 'updated') {
+    emit('checkbox_change', { key, checked });
+  } else {
+    input.checked = !checked;
+  }
+}
+
+function askPageToValidate() {
+  // The bootstrap calls the page's validation_callback handler and hands back its answer.
+  validationSeq += 1;
+  const seq = validationSeq;
+  return new Promise((resolve) => {
+    validationAnswers.set(seq, resolve);
+    post('validation_callback', { seq });
+  });
+}
+
+async function pageLetsThePurchaseProceed() {
+  // With options.require_client_validation the widget waits for the page's answer before it completes the
+  // purchase; without an answer it keeps waiting (kco-rules: client-validation).
+  if (!order.require_client_validation) {
+    return true;
+  }
+  el.submit.disabled = true;
+  try {
+    const answer = await askPageToValidate();
+    if (!answer.should_proceed) {
+      showError(answer.message || NOT_PROCEEDING_TEXT);
+    }
+    return answer.should_proceed;
+  } finally {
+    el.submit.disabled = order.status === 'checkout_complete';
+  }
+}
+
 async function onShippingOptionChange(optionId) {
   if (await act('shipping-option', { id: optionId }) === 'updated') {
     emit('shipping_option_change', shippingOptionPayload(order.selected_shipping_option));
@@ -328,12 +449,19 @@ async function onShippingOptionChange(optionId) {
 async function onSubmit(event) {
   event.preventDefault();
   const address = currentAddress();
-  if (!addressComplete(address)) {
+  const shipping = currentShippingAddress();
+  if (!addressComplete(address) || !shippingComplete(shipping)) {
     const missing = ADDRESS_FIELDS.filter(([name]) => !address[name]).map(([, label]) => label);
-    showError(`Please fill in: ${missing.join(', ')}.`);
+    const missingShipping = shipping === null ? [] : SHIPPING_FIELDS.filter(([name]) => !shipping[name])
+      .map(([, label]) => `${label} (shipping)`);
+    showError(`Please fill in: ${[...missing, ...missingShipping].join(', ')}.`);
     return;
   }
-  const result = await act('complete', { billing_address: address });
+  showError('');
+  if (!await pageLetsThePurchaseProceed()) {
+    return;
+  }
+  const result = await act('complete', { billing_address: address, shipping_address: shipping });
   if (result === 'completed') {
     setFrameState('complete');
   }
@@ -383,17 +511,21 @@ async function onParentMessage(event) {
   if (!message || message.source !== 'kco-merchant-page') {
     return;
   }
-  if (message.type === 'suspend') {
+  if (message.type === 'validation_answer') {
+    const resolve = validationAnswers.get(message.seq);
+    validationAnswers.delete(message.seq);
+    resolve?.({ should_proceed: message.should_proceed === true, message: String(message.message || '') });
+  } else if (message.type === 'suspend') {
     suspended = true;
     setSuspended(true);
   } else if (message.type === 'resume') {
     // resume() re-reads the order so the widget shows the merchant's update (kco-rules: suspend-resume).
     suspended = false;
-    const totalBefore = order?.order_amount;
+    const totalBefore = order?.order_total;
     try {
       render(await readOrder());
-      if (order.order_amount !== totalBefore) {
-        emit('order_total_change', { order_total: order.order_amount });
+      if (order.order_total !== totalBefore) {
+        emit('order_total_change', { order_total: order.order_total });
       }
     } catch (error) {
       showError(error.message);
@@ -416,8 +548,7 @@ function loadEvents() {
     { name: 'change', payload: changePayload(currentAddress()) },
   ];
   if (addressComplete(currentAddress())) {
-    events.push({ name: 'billing_address_change', payload: addressPayload(currentAddress()) });
-    events.push({ name: 'shipping_address_change', payload: addressPayload(currentAddress()) });
+    events.push(...addressEvents(currentAddress(), currentShippingAddress()));
   }
   const option = order.selected_shipping_option;
   if (option) {
@@ -444,13 +575,14 @@ async function start() {
     post('ready', { events: [] });
     return;
   }
-  lastSubmittedAddress = order.shopper_entered_address ? JSON.stringify(currentAddress()) : '';
+  lastSubmittedAddress = order.shopper_entered_address
+    ? JSON.stringify([currentAddress(), currentShippingAddress()]) : '';
   if (order.status !== 'checkout_complete') {
     setFrameState('ready');
   }
   new ResizeObserver(() => post('resize', { height: document.documentElement.scrollHeight }))
     .observe(document.documentElement);
-  post('ready', { events: loadEvents() });
+  post('ready', { events: loadEvents(), event_listeners: order.event_listeners });
   window.setTimeout(pollSignals, SIGNAL_POLL_MS);
 }
 
