@@ -208,6 +208,19 @@ def test_an_abort_refused_as_read_only_means_the_purchase_is_done(sync: Checkout
     assert kco.operations() == ["update", "abort", "read"]  # the read confirms checkout_complete
 
 
+def test_an_abort_refused_as_read_only_then_an_unreadable_order_goes_to_the_confirmation(
+        sync: CheckoutSync, kco: FakeKCO) -> None:
+    # Read-only may mean paid: with no read to say otherwise, the confirmation page (which reads again) is
+    # safer than a second order for a shopper who may have paid.
+    order_id = created(sync, kco)
+    kco.fail["update"] = [KCOApiError("update", 400, "BAD_VALUE")]
+    kco.fail["abort"] = [KCOApiError("abort", 403, "READ_ONLY_ORDER")]
+    kco.fail["read"] = [KCOUnreachable("read", "connection refused")]
+    outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), extras)
+    assert outcome.action is Action.COMPLETED and outcome.order_id == order_id
+    assert kco.operations() == ["update", "abort", "read"]
+
+
 def test_create_extras_are_built_only_for_a_create(sync: CheckoutSync, kco: FakeKCO) -> None:
     order_id = created(sync, kco)
     built: list[int] = []

@@ -299,6 +299,24 @@ def test_read_timeout_is_unreachable_sent_and_not_retried(kco_api, client, recor
     assert [(call.status, call.error) for call in recorder.calls] == [(None, "read timeout")]
 
 
+def test_a_connect_timeout_on_read_is_no_connection_and_retried(kco_api, client, recorder):
+    # requests' ConnectTimeout is also a Timeout: it must not be taken for a read timeout (request sent).
+    kco_api.get(ORDER_URL, body=requests.exceptions.ConnectTimeout("connect timed out"))
+    kco_api.get(ORDER_URL, json=ORDER)
+    assert client.read_order(ORDER_ID) == ORDER
+    assert [(call.status, call.error) for call in recorder.calls] == [(None, "connect timeout"), (200, None)]
+    assert recorder.sleeps == [0.25]
+
+
+def test_a_connect_timeout_every_time_is_unreachable_before_anything_was_sent(kco_api, client, recorder):
+    kco_api.get(ORDER_URL, body=requests.exceptions.ConnectTimeout("connect timed out"))
+    with pytest.raises(KCOUnreachable) as raised:
+        client.read_order(ORDER_ID)
+    assert not raised.value.request_sent
+    assert raised.value.reason == "no connection within 3.05 s"
+    assert len(kco_api.calls) == 3
+
+
 def test_connection_errors_on_read_are_retried_with_bounded_backoff(kco_api, client, recorder):
     kco_api.get(ORDER_URL, body=requests.exceptions.ConnectionError("connection reset"))
     with pytest.raises(KCOUnreachable) as raised:

@@ -90,6 +90,16 @@ def test_market_for_alpha3_finds_the_lower_case_codes_kco_events_report():
         market_for_alpha3("ita")
 
 
+def test_each_market_has_its_iso_alpha3_code():
+    # ISO 3166-1 alpha-3, lower case as KCO's widget events report it (kco-rules: widget-events): a wrong code
+    # (Austria as "aus", which is Australia) leaves a country chosen in the widget unrecognised.
+    assert {code: market.alpha3 for code, market in MARKETS.items()} == {
+        "SE": "swe", "NO": "nor", "FI": "fin", "DK": "dnk", "GB": "gbr", "DE": "deu", "NL": "nld",
+        "AT": "aut", "CH": "che", "US": "usa", "ES": "esp", "FR": "fra", "BE": "bel", "PL": "pol",
+    }
+    assert all(market_for_alpha3(market.alpha3) is market for market in MARKETS.values())
+
+
 def test_check_locale_returns_the_canonical_spelling():
     assert check_locale(MARKETS["FI"], "sv-fi") == "sv-FI"
     assert check_locale(MARKETS["CH"], "IT-ch") == "it-CH"

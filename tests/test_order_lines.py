@@ -104,6 +104,20 @@ def test_checker_allows_line_tax_within_plus_or_minus_one_of_the_exact_value(tax
     assert (violation is None) is accepted
 
 
+@pytest.mark.parametrize(("tax", "accepted"), [(2498, False), (2499, True), (2500, True), (2501, True),
+                                             (2502, False)])
+def test_checker_allows_line_tax_one_either_side_of_an_exact_integer_tax(tax, accepted):
+    # 12500 at 25 % contains exactly 2500: 2499 and 2501 are 1 away, at the edge of the tolerance.
+    line = kco_line(quantity=1, unit_price=12500, tax_rate=2500, total_amount=12500, total_tax_amount=tax)
+    assert (first_violation(order_of(line)) is None) is accepted
+
+
+def test_checker_rejects_a_negative_discount_even_when_the_total_includes_it():
+    # total_amount = 5 * 10000 - (-1) adds up, but KCO takes no negative total_discount_amount.
+    line = kco_line(total_discount_amount=-1, total_amount=50001)
+    assert first_violation(order_of(line)) == "Bad value: order_lines[0].total_discount_amount"
+
+
 def test_checker_rejects_an_order_tax_that_is_not_the_sum_of_line_taxes():
     # The 666 vs 700 case (kco-rules: order-tax-sum, observed): lines sum to 700, order says 666.
     lines = [kco_line(reference=f"r{i}", quantity=1, unit_price=1400, total_amount=1400, tax_rate=2500,
@@ -262,6 +276,14 @@ def test_us_order_keeps_a_zero_sales_tax_line_when_no_rate_is_known_yet():
 def test_us_order_refuses_a_line_with_vat():
     with pytest.raises(ValueError, match="tax_rate 0"):
         build_order([CartLine("CAP", "Cap", 1, 2500, 2500)], MARKETS["US"])
+
+
+@pytest.mark.parametrize("amount", [1, 2, 3])
+def test_us_order_refuses_a_shipping_fee_with_vat_even_when_its_tax_rounds_to_nothing(amount):
+    # 1 to 3 minor units at 20 % contain no whole unit of tax, so the checker alone would let them pass.
+    with pytest.raises(ValueError, match="the shipping fee must have tax_rate 0"):
+        build_order([CartLine("CAP", "Cap", 1, 2500, 0)], MARKETS["US"],
+                    shipping=ShippingFee("Post", amount, 2000))
 
 
 def test_vat_order_refuses_a_sales_tax_rate():
