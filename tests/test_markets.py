@@ -111,3 +111,23 @@ def test_check_locale_rejects_a_language_the_market_does_not_offer(country, loca
         check_locale(MARKETS[country], locale)
     assert isinstance(raised.value, ValueError)
     assert country in str(raised.value)
+
+
+def test_an_unsupported_country_or_locale_is_named_with_the_supported_ones():
+    with pytest.raises(UnsupportedCountry) as country:
+        get_market("IT")
+    assert str(country.value) == (
+        "unsupported country 'IT'; supported: SE, NO, FI, DK, GB, DE, NL, AT, CH, US, ES, FR, BE, PL")
+    with pytest.raises(UnsupportedCountry) as alpha3:
+        market_for_alpha3("ita")
+    assert str(alpha3.value) == "unsupported country 'ita'"
+    with pytest.raises(UnsupportedLocale) as locale:
+        check_locale(MARKETS["FI"], "de-DE")
+    assert str(locale.value) == "unsupported locale 'de-DE' for FI; supported: fi-FI, sv-FI, en-FI"
+
+
+def test_alpha3_and_locale_lookups_refuse_what_is_not_a_string():
+    with pytest.raises(UnsupportedCountry):
+        market_for_alpha3(None)  # type: ignore[arg-type]
+    with pytest.raises(UnsupportedLocale):
+        check_locale(MARKETS["SE"], None)  # type: ignore[arg-type]

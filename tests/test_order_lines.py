@@ -376,3 +376,37 @@ def test_every_built_order_passes_the_checker_with_exact_int_sums(market, data):
         assert all(line["total_tax_amount"] == 0 for line in order_lines)
     else:
         assert payload["order_tax_amount"] == sum(line["total_tax_amount"] for line in order_lines)
+
+
+# --- The checker's edges: lengths, optional fields, a line that is no object --------------------------------
+
+@pytest.mark.parametrize("overrides", [
+    {"name": "x"}, {"name": "x" * 255}, {"reference": "r" * 255}, {"quantity_unit": "p"},
+    {"quantity_unit": "pcs"}, {"quantity_unit": "x" * 8},
+])
+def test_checker_accepts_names_references_and_units_at_their_length_limits(overrides):
+    assert first_violation(order_of(kco_line(**overrides))) is None
+
+
+def test_checker_takes_a_line_without_total_discount_amount_as_undiscounted():
+    line = kco_line()
+    del line["total_discount_amount"]
+    assert first_violation(order_of(line)) is None
+
+
+def test_checker_names_a_line_that_is_no_object_by_its_index():
+    order = {"order_amount": 0, "order_tax_amount": 0, "order_lines": ["not a line"]}
+    assert first_violation(order) == "Bad value: order_lines[0]"
+
+
+def test_sales_tax_on_one_minor_unit_rounds_half_up_too():
+    assert sales_tax(1, 5000) == 1  # 0.5 -> 1
+
+
+def test_the_shipping_line_carries_the_fees_own_reference():
+    totals = build_order([CartLine("MUG", "Mug", 1, 1999, 2500)], MARKETS["SE"],
+                         shipping=ShippingFee("Postnord", 4900, 2500, reference="postnord"))
+    assert totals.order_lines[-1]["reference"] == "postnord"
+    default = build_order([CartLine("MUG", "Mug", 1, 1999, 2500)], MARKETS["SE"],
+                          shipping=ShippingFee("Postnord", 4900, 2500))
+    assert default.order_lines[-1]["reference"] == "shipping"
