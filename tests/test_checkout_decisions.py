@@ -371,7 +371,9 @@ def test_order_content_is_the_normalised_market_amounts_and_lines() -> None:
                                  "order_amount": None, "order_tax_amount": None, "order_lines": []}
 
 
-def test_broken_lines_differ_from_each_other() -> None:
+def test_broken_lines_are_kept_by_their_repr_and_differ_from_each_other() -> None:
+    assert order_content({"order_lines": [1, None]})["order_lines"] == [
+        {"not_an_order_line": "1"}, {"not_an_order_line": "None"}]
     assert order_content({"order_lines": [1]}) != order_content({"order_lines": ["1"]})
 
 
@@ -570,3 +572,25 @@ def test_may_pass_only_for_lock_and_rate_limit_statuses_and_server_errors() -> N
     assert [status for status in (400, 401, 403, 404, 409, 423, 429, 499, 500, 503)
             if may_pass(KCOApiError("update", status))] == [409, 423, 429, 500, 503]
     assert not may_pass(KCOUnreachable("update", "timed out"))
+
+
+@pytest.mark.parametrize("refusals", [1, 2])
+def test_a_retried_update_that_gets_no_answer_keeps_the_order_and_the_snippet_of_the_page_load(
+        waiting_sync: CheckoutSync, kco: FakeKCO, refusals: int) -> None:
+    order_id = created(waiting_sync, kco)
+    no_answer = KCOUnreachable("update", "read timed out")
+    kco.fail["update"] = [KCOApiError("update", 409)] * refusals + [no_answer]
+    outcome = waiting_sync.on_page_load(order_id, order_body(quantity=2), extras)
+    assert (outcome.action, outcome.order_id, outcome.html_snippet, outcome.stale) == (
+        Action.FAILED, order_id, f"<div>{order_id}</div>", True)
+    assert kco.operations() == ["read", "update", "read"] + ["update"] * refusals
+
+
+def test_an_update_accepted_on_the_last_try_reports_what_kco_now_holds(waiting_sync: CheckoutSync,
+                                                                      kco: FakeKCO) -> None:
+    order_id = created(waiting_sync, kco)
+    kco.fail["update"] = [KCOApiError("update", 409)] * 2
+    outcome = waiting_sync.on_change(order_id, order_body(quantity=2), None, extras)
+    assert outcome.action is Action.UPDATED
+    assert outcome.fingerprint == content_fingerprint(order_body(quantity=2))
+    assert kco.operations() == ["update", "read", "update", "update"]

@@ -672,9 +672,12 @@ def test_requests_ask_for_json_and_say_when_they_send_it(kco_api, client):
     assert "Content-Type" not in read and update["Content-Type"] == "application/json"
 
 
-def test_a_create_answer_whose_location_ends_in_a_slash_still_names_the_order(kco_api, client):
-    kco_api.post(f"{BASE}/checkout/v3/orders", json=ORDER, status=201, headers={"Location": f"{ORDER_URL}/"})
-    assert client.create_order(CREATE_BODY)["order_id"] == ORDER_ID
+@pytest.mark.parametrize("order_id", [ORDER_ID, "ORDER-X"])
+def test_a_create_answer_whose_location_ends_in_a_slash_still_names_the_order(kco_api, client, order_id):
+    location = f"{BASE}/checkout/v3/orders/{order_id}/"
+    kco_api.post(f"{BASE}/checkout/v3/orders", json={**ORDER, "order_id": order_id}, status=201,
+                 headers={"Location": location})
+    assert client.create_order(CREATE_BODY)["order_id"] == order_id
 
 
 @pytest.mark.parametrize(("headers", "problem"), [
@@ -750,7 +753,7 @@ def test_a_bare_error_answer_is_described_by_its_reason_and_content_type(kco_api
 
 
 def test_each_attempt_is_logged_with_its_duration_debug_when_it_succeeded_warning_when_not(
-        kco_api, client, caplog, monkeypatch):
+        kco_api, client, recorder, caplog, monkeypatch):
     clock = iter([10.0, 10.12345, 20.0, 20.5])
     monkeypatch.setattr("kco.client.time.perf_counter", lambda: next(clock))
     kco_api.get(ORDER_URL, json=ORDER, headers={"Klarna-Correlation-Id": "corr-ok"})
@@ -760,6 +763,7 @@ def test_each_attempt_is_logged_with_its_duration_debug_when_it_succeeded_warnin
     with pytest.raises(KCOUnreachable):
         client.update_order(ORDER_ID, {})
     path = ORDER_URL.removeprefix(BASE)
+    assert [call.duration_ms for call in recorder.calls] == [123.5, 500.0]  # milliseconds, one decimal
     assert [(record.levelno, record.getMessage()) for record in caplog.records] == [
         (logging.DEBUG, f"KCO GET {path} -> 200 in 123.5 ms (operation=read correlation_id=corr-ok)"),
         (logging.WARNING,

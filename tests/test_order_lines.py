@@ -388,6 +388,12 @@ def test_checker_accepts_names_references_and_units_at_their_length_limits(overr
     assert first_violation(order_of(kco_line(**overrides))) is None
 
 
+def test_checker_accepts_a_unit_price_of_exactly_the_kco_maximum():
+    line = kco_line(quantity=1, unit_price=MAX_AMOUNT, total_amount=MAX_AMOUNT, tax_rate=0,
+                    total_tax_amount=0)
+    assert first_violation(order_of(line)) is None
+
+
 def test_checker_takes_a_line_without_total_discount_amount_as_undiscounted():
     line = kco_line()
     del line["total_discount_amount"]
