@@ -127,7 +127,8 @@ export function startKcoSync(root, { editor }) {
     if (unsent.market) {
       // A new country starts in its default language; the shown Language options belong to the old one.
       const body = { country: wanted.country, locale: unsent.countryChosen ? undefined : wanted.locale };
-      unsent.market = unsent.countryChosen = false;
+      unsent.market = false;
+      unsent.countryChosen = false;
       if (body.country !== serverCart.country || (body.locale && body.locale !== serverCart.locale)) {
         return { url: root.dataset.marketUrl, body };
       }
