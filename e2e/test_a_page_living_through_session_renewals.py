@@ -1,14 +1,15 @@
 """Journey: the shop renews the shopper's session twice while one checkout page stays open.
 
-The shop gives a session a new id now and then (docs/security.md); a change sent with the old cookie meanwhile
-is answered 409 `session_renewed`, and the browser already holds the new cookie. kco-sync.js sends the page's
-state again once; an accepted request re-arms that, so a page that lives through several renewals sends each
-change again once, and the shopper's changes all reach the shop and KCO.
+The shop gives the session a new id with each answer that shows a KCO order, e.g. another tab loading the
+checkout (shop/sessions.py); a change sent with the old cookie meanwhile is answered 409 `session_renewed`,
+and the browser already holds the new cookie. kco-sync.js sends the page's state again once; an accepted
+request re-arms that, so a page that lives through several renewals sends each such change again once, and
+the shopper's changes all reach the shop and KCO.
 
-Today the shop renews the id only with a new KCO order, which reloads the page, so one page cannot meet two
-real renewals yet. The shop's 409 is therefore answered by the browser (page.route), in the shop's error
-shape (the JSON contract in kco-sync.js's header), for the first try of each change; the resends reach the
-real shop.
+A browser on this machine cannot be made to send the old cookie after the renewal (a held request goes out
+with the cookie the browser holds by then), so the shop's 409 is answered by the browser (page.route), in the
+shop's error shape (the JSON contract in kco-sync.js's header), for the first try of each change; the resends
+reach the real shop. tests/test_session_renewal.py sends the old cookie to the shop itself.
 """
 
 import pytest
@@ -16,8 +17,10 @@ from playwright.sync_api import Route, expect
 
 from e2e.journeys import assert_order_equals_cart, shopper_at_checkout
 
-SESSION_RENEWED = {"error": {"code": "session_renewed",
-                             "message": "Your session was renewed in another tab. Please reload the page."}}
+SESSION_RENEWED = {"error": {
+    "code": "session_renewed",
+    "message": "Your session was renewed in another tab. Please send your change again.",
+}}
 
 
 @pytest.mark.expected_console_errors("the server responded with a status of 409")
