@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 EMULATOR_PORT ?= 5001
 SHOP_PORT ?= 5000
 
-.PHONY: run test lint bench screenshots venv-deps system-deps clean
+.PHONY: run test lint bench screenshots mutate mutate-js venv-deps system-deps clean
 
 # The project itself is installed too (editable, with the emulator extra), as a merchant installs it: the
 # `kco-emulator` command and the pytest plugin that the tests use come from that install.
@@ -60,5 +60,14 @@ bench: $(INSTALLED) system-deps
 screenshots: $(INSTALLED) system-deps
 	README_SCREENSHOTS=1 $(PY) -m pytest e2e/test_workshop_inspector.py
 
+# Mutation testing, not part of `make test` (docs/mutation-testing.md): mutmut plants mistakes in kco/ and runs
+# the tests that exercise it; mutate-js plants the mistakes of tests/js_mutants.py in kco-sync.js and runs the
+# journeys that must catch each. Both print their score and survivors.
+mutate: $(INSTALLED)
+	$(PY) -m tests.kco_mutants
+
+mutate-js: $(INSTALLED) system-deps
+	$(PY) -m tests.js_mutants
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis e2e/screenshots
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis e2e/screenshots mutants

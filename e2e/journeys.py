@@ -146,6 +146,15 @@ class BrowserShopper:
         return order["order_id"]
 
 
+def shopper_at_checkout(page: Page, shop_url: str, product: str) -> BrowserShopper:
+    """A shopper with one `product` in the cart, on the checkout page once it is quiet."""
+    shopper = BrowserShopper(page, shop_url)
+    shopper.adds_to_cart(product)
+    shopper.opens_checkout()
+    shopper.waits_until_the_page_is_quiet()
+    return shopper
+
+
 class Widget:
     """The KCO checkout widget in the journeys' words. Each step is a step of kco_emulator.playwright's
     `KcoWidget`, the helpers a merchant's tests use, so every journey proves them too.

@@ -48,3 +48,18 @@ def test_emptying_the_cart_shows_the_empty_state_and_makes_no_kco_call(
     expect(shopper.widget.container).to_have_count(0)
     assert kco_operations(emulator) == calls_before
     assert shopper.cart()["items"] == []
+
+
+def test_emptying_the_cart_keeps_the_page_it_happened_on(page, shop_server, kco_emulator):
+    shopper = BrowserShopper(page, shop_server.url)
+    shopper.adds_to_cart("Canvas tote bag")
+    shopper.opens_checkout()
+    shopper.waits_until_the_page_is_quiet()
+    # A reload would look the same; a mark on this document's window would not survive it.
+    page.evaluate("window.emptiedHere = true")
+
+    shopper.removes("Canvas tote bag")
+    shopper.waits_until_the_page_is_in_step()
+
+    expect(shopper.empty_cart_note).to_be_visible()
+    assert page.evaluate("window.emptiedHere === true"), "the page was loaded again"

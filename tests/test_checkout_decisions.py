@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
-from kco.checkout import Action, CheckoutSync, content_fingerprint, order_content
+from kco.checkout import Action, CheckoutSync, content_fingerprint, may_pass, order_content
 from kco.errors import KCOApiError, KCOError, KCOProtocolError, KCOUnreachable
 
 
@@ -31,17 +32,20 @@ def order_body(quantity: int = 1, country: str = "SE", currency: str = "SEK", lo
 
 
 class FakeKCO:
-    """Holds orders in memory like KCO; `fail[operation]` lists errors to raise on the next calls."""
+    """Holds orders in memory like KCO; `fail[operation]` lists errors to raise on the next calls
+    (None: that call answers as usual)."""
 
     def __init__(self) -> None:
         self.orders: dict[str, dict[str, Any]] = {}
         self.calls: list[tuple[str, str | None]] = []
-        self.fail: dict[str, list[KCOError]] = {}
+        self.fail: dict[str, list[KCOError | None]] = {}
         self._ids = itertools.count(1)
 
     def _maybe_fail(self, operation: str) -> None:
         if self.fail.get(operation):
-            raise self.fail[operation].pop(0)
+            error = self.fail[operation].pop(0)
+            if error is not None:  # None: this call answers as usual
+                raise error
 
     def create_order(self, order: Mapping[str, Any]) -> dict[str, Any]:
         self.calls.append(("create", None))
@@ -208,6 +212,19 @@ def test_an_abort_refused_as_read_only_means_the_purchase_is_done(sync: Checkout
     assert kco.operations() == ["update", "abort", "read"]  # the read confirms checkout_complete
 
 
+def test_an_abort_refused_as_read_only_then_an_unreadable_order_goes_to_the_confirmation(
+        sync: CheckoutSync, kco: FakeKCO) -> None:
+    # Read-only may mean paid: with no read to say otherwise, the confirmation page (which reads again) is
+    # safer than a second order for a shopper who may have paid.
+    order_id = created(sync, kco)
+    kco.fail["update"] = [KCOApiError("update", 400, "BAD_VALUE")]
+    kco.fail["abort"] = [KCOApiError("abort", 403, "READ_ONLY_ORDER")]
+    kco.fail["read"] = [KCOUnreachable("read", "connection refused")]
+    outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), extras)
+    assert outcome.action is Action.COMPLETED and outcome.order_id == order_id
+    assert kco.operations() == ["update", "abort", "read"]
+
+
 def test_create_extras_are_built_only_for_a_create(sync: CheckoutSync, kco: FakeKCO) -> None:
     order_id = created(sync, kco)
     built: list[int] = []
@@ -336,3 +353,244 @@ def test_order_content_of_a_broken_body_never_raises_and_never_equals_a_real_ord
             "order_tax_amount": 0, "order_lines": []}
     broken = {**real, "order_lines": order_lines}
     assert order_content(broken) != order_content(real)
+
+
+# --- fingerprints: what they are made of, and that they stay the same across releases --------------------
+
+def test_order_content_is_the_normalised_market_amounts_and_lines() -> None:
+    body = {**order_body(), "purchase_country": "se", "purchase_currency": "sek", "locale": "SV-se"}
+    del body["order_lines"][0]["type"]
+    assert order_content(body) == {
+        "purchase_country": "SE", "purchase_currency": "SEK", "locale": "sv-se",
+        "order_amount": 10000, "order_tax_amount": 2000,
+        "order_lines": [{"type": "physical", "reference": "mug", "name": "Mug", "quantity": 1,
+                         "unit_price": 10000, "tax_rate": 2500, "total_amount": 10000,
+                         "total_discount_amount": 0, "total_tax_amount": 2000}],
+    }
+    assert order_content({}) == {"purchase_country": "", "purchase_currency": "", "locale": "",
+                                 "order_amount": None, "order_tax_amount": None, "order_lines": []}
+
+
+def test_broken_lines_are_kept_by_their_repr_and_differ_from_each_other() -> None:
+    assert order_content({"order_lines": [1, None]})["order_lines"] == [
+        {"not_an_order_line": "1"}, {"not_an_order_line": "None"}]
+    assert order_content({"order_lines": [1]}) != order_content({"order_lines": ["1"]})
+
+
+@pytest.mark.parametrize("change", [{"quantity": 2}, {"name": "Cup"}, {"reference": "cup"},
+                                    {"total_discount_amount": 100}])
+def test_fingerprint_changes_with_every_line_field(change: dict[str, Any]) -> None:
+    body = order_body()
+    changed = {**body, "order_lines": [{**body["order_lines"][0], **change}]}
+    assert content_fingerprint(changed) != content_fingerprint(body)
+
+
+def test_fingerprint_is_the_same_in_every_release() -> None:
+    # The shop stores fingerprints (what KCO holds) between requests and deploys: the same content must give
+    # the same digest in the next release, or every stored order would look changed once.
+    # So the digest is SHA-256 of one fixed spelling: keys sorted, no spaces, non-ASCII escaped.
+    body = order_body()
+    body["order_lines"][0]["name"] = "Kaffekopp för två"
+    canonical = (
+        '{"locale":"sv-se","order_amount":10000,"order_lines":[{"name":"Kaffekopp f\\u00f6r tv\\u00e5",'
+        '"quantity":1,"reference":"mug","tax_rate":2500,"total_amount":10000,"total_discount_amount":0,'
+        '"total_tax_amount":2000,"type":"physical","unit_price":10000}],"order_tax_amount":2000,'
+        '"purchase_country":"SE","purchase_currency":"SEK"}')
+    assert content_fingerprint(body) == hashlib.sha256(canonical.encode()).hexdigest()
+
+
+# --- what each outcome carries ---------------------------------------------------------------------------
+
+def test_outcomes_without_a_create_keep_the_order_and_what_kco_holds(sync: CheckoutSync,
+                                                                      kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    known = content_fingerprint(order_body())
+    unchanged = sync.on_page_load(order_id, order_body(), extras)
+    assert (unchanged.order_id, unchanged.fingerprint) == (order_id, known)
+    assert sync.on_change(order_id, order_body(), known, extras).order_id == order_id
+    assert sync.on_change(order_id, order_body(), known, extras).fingerprint == known
+    assert sync.on_change(order_id, None, known, extras).fingerprint == known
+    updated = sync.on_change(order_id, order_body(quantity=2), known, extras)
+    assert updated.fingerprint == content_fingerprint(order_body(quantity=2))
+    kco.orders[order_id]["status"] = "checkout_complete"
+    completed = sync.on_page_load(order_id, order_body(quantity=3), extras)
+    assert completed.fingerprint == content_fingerprint(kco.orders[order_id])
+
+
+def test_a_page_load_replacing_an_order_in_another_status_names_it_and_keeps_none_if_the_create_fails(
+        sync: CheckoutSync, kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    kco.orders[order_id]["status"] = "aborted"
+    assert sync.on_page_load(order_id, order_body(), extras).replaced_order_id == order_id
+    kco.fail["create"] = [KCOUnreachable("create", "connection refused")]
+    kco.orders[order_id]["status"] = "aborted"
+    failed = sync.on_page_load(order_id, order_body(), extras)
+    assert (failed.action, failed.order_id, failed.stale) == (Action.FAILED, None, False)
+
+
+def test_a_page_load_whose_update_is_refused_replaces_the_order_with_the_create_extras(
+        sync: CheckoutSync, kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    kco.fail["update"] = [KCOApiError("update", 400, "BAD_VALUE")]
+    outcome = sync.on_page_load(order_id, order_body(quantity=2), extras)
+    assert outcome.action is Action.CREATED and kco.operations() == ["read", "update", "abort", "create"]
+    assert kco.orders[outcome.order_id]["merchant_reference2"] == "ref-1"
+
+
+def test_an_aborted_order_whose_create_fails_leaves_the_shopper_with_no_order(sync: CheckoutSync,
+                                                                            kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    kco.fail["read"] = [KCOApiError("read", 500)]
+    kco.fail["create"] = [KCOUnreachable("create", "connection refused")]
+    outcome = sync.on_page_load(order_id, order_body(), extras)
+    assert (outcome.action, outcome.order_id, outcome.stale) == (Action.FAILED, None, False)
+    assert kco.operations() == ["read", "abort", "create"]
+
+
+def test_a_read_only_abort_of_an_unpaid_order_replaces_it_with_the_cart_and_the_create_extras(
+        sync: CheckoutSync, kco: FakeKCO) -> None:
+    order_id = created(sync, kco)
+    kco.fail["update"] = [KCOApiError("update", 400, "BAD_VALUE")]
+    kco.fail["abort"] = [KCOApiError("abort", 403, "READ_ONLY_ORDER")]
+    outcome = sync.on_change(order_id, order_body(quantity=2), None, extras)
+    assert outcome.action is Action.CREATED and outcome.replaced_order_id == order_id
+    assert kco.calls == [("update", order_id), ("abort", order_id), ("read", order_id), ("create", None)]
+    new_order = kco.orders[outcome.order_id]
+    assert new_order["order_lines"][0]["quantity"] == 2 and new_order["merchant_reference2"] == "ref-1"
+    kco.fail["update"] = [KCOApiError("update", 400, "BAD_VALUE")]
+    kco.fail["abort"] = [KCOApiError("abort", 403, "READ_ONLY_ORDER")]
+    kco.fail["create"] = [KCOUnreachable("create", "connection refused")]
+    failed = sync.on_change(outcome.order_id, order_body(quantity=3), None, extras)
+    assert (failed.action, failed.order_id) == (Action.FAILED, None)
+
+
+# --- an update refused by a status that may pass: read, wait, try again --------------------------------
+
+class Waits:
+    """The waits the decisions asked for, instead of sleeping."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+
+@pytest.fixture
+def waits() -> Waits:
+    return Waits()
+
+
+@pytest.fixture
+def waiting_sync(kco: FakeKCO, waits: Waits) -> CheckoutSync:
+    return CheckoutSync(kco, sleep=waits.seconds.append)
+
+
+@pytest.mark.parametrize("status", [409, 423, 429, 500, 503])
+def test_an_update_refused_once_by_a_passing_status_is_read_and_tried_again(
+        waiting_sync: CheckoutSync, kco: FakeKCO, waits: Waits, status: int) -> None:
+    order_id = created(waiting_sync, kco)
+    kco.fail["update"] = [KCOApiError("update", status)]
+    outcome = waiting_sync.on_change(order_id, order_body(quantity=2), None, extras)
+    assert (outcome.action, outcome.order_id) == (Action.UPDATED, order_id)
+    assert outcome.fingerprint == content_fingerprint(order_body(quantity=2))
+    assert kco.calls == [("update", order_id), ("read", order_id), ("update", order_id)]
+    assert waits.seconds == [0.25]
+    assert kco.orders[order_id]["order_lines"][0]["quantity"] == 2
+
+
+def test_an_update_refused_every_time_is_tried_three_times_then_the_order_is_replaced(
+        waiting_sync: CheckoutSync, kco: FakeKCO, waits: Waits) -> None:
+    order_id = created(waiting_sync, kco)
+    kco.fail["update"] = [KCOApiError("update", 409)] * 3
+    outcome = waiting_sync.on_change(order_id, order_body(quantity=2), None, extras)
+    assert outcome.action is Action.CREATED and outcome.replaced_order_id == order_id
+    assert kco.operations() == ["update", "read", "update", "update", "abort", "create"]
+    assert waits.seconds == [0.25, 0.5]
+    assert kco.orders[outcome.order_id]["merchant_reference2"] == "ref-1"
+
+
+def test_a_retried_update_refused_for_good_replaces_the_order_without_more_tries(
+        waiting_sync: CheckoutSync, kco: FakeKCO, waits: Waits) -> None:
+    order_id = created(waiting_sync, kco)
+    kco.fail["update"] = [KCOApiError("update", 409), KCOApiError("update", 400, "BAD_VALUE")]
+    outcome = waiting_sync.on_change(order_id, order_body(quantity=2), None, extras)
+    assert outcome.action is Action.CREATED
+    assert kco.operations() == ["update", "read", "update", "abort", "create"]
+    assert waits.seconds == [0.25]
+
+
+def test_a_refused_update_whose_read_gets_no_answer_keeps_the_order_and_its_snippet(
+        waiting_sync: CheckoutSync, kco: FakeKCO) -> None:
+    order_id = created(waiting_sync, kco)
+    kco.fail["update"] = [KCOApiError("update", 409)]
+    kco.fail["read"] = [None, KCOUnreachable("read", "connection refused")]  # the page load's read answers
+    outcome = waiting_sync.on_page_load(order_id, order_body(quantity=2), extras)
+    assert (outcome.action, outcome.order_id, outcome.html_snippet, outcome.stale) == (
+        Action.FAILED, order_id, f"<div>{order_id}</div>", True)
+    assert isinstance(outcome.error, KCOUnreachable) and outcome.error.reason == "connection refused"
+
+
+def test_a_refused_update_whose_read_fails_replaces_the_order(waiting_sync: CheckoutSync,
+                                                              kco: FakeKCO) -> None:
+    order_id = created(waiting_sync, kco)
+    kco.fail["update"] = [KCOApiError("update", 409)]
+    kco.fail["read"] = [KCOApiError("read", 404)]
+    outcome = waiting_sync.on_change(order_id, order_body(quantity=2), None, extras)
+    assert outcome.action is Action.CREATED and outcome.replaced_order_id == order_id
+    assert kco.operations() == ["update", "read", "create"]  # 404: nothing left to abort
+    assert kco.orders[outcome.order_id]["merchant_reference2"] == "ref-1"
+
+
+def test_a_refused_update_of_an_order_paid_meanwhile_goes_to_the_confirmation(
+        waiting_sync: CheckoutSync, kco: FakeKCO) -> None:
+    order_id = created(waiting_sync, kco)
+    kco.orders[order_id]["status"] = "checkout_complete"
+    kco.fail["update"] = [KCOApiError("update", 409)]
+    outcome = waiting_sync.on_change(order_id, order_body(quantity=2), None, extras)
+    assert (outcome.action, outcome.order_id) == (Action.COMPLETED, order_id)
+    assert outcome.fingerprint == content_fingerprint(kco.orders[order_id])
+
+
+@pytest.mark.parametrize("refusal", [KCOApiError("update", 409),
+                                     KCOApiError("update", 403, "READ_ONLY_ORDER")])
+def test_a_refused_update_of_an_order_no_longer_incomplete_gets_a_new_order_or_none(
+        waiting_sync: CheckoutSync, kco: FakeKCO, refusal: KCOApiError) -> None:
+    order_id = created(waiting_sync, kco)
+    kco.orders[order_id]["status"] = "aborted" if refusal.status == 409 else "checkout_incomplete"
+    kco.fail["update"] = [refusal]
+    outcome = waiting_sync.on_change(order_id, order_body(quantity=2), None, extras)
+    assert outcome.action is Action.CREATED and outcome.replaced_order_id == order_id
+    assert kco.operations() == ["update", "read", "create"]  # nobody can pay it: nothing to abort
+    new_order = kco.orders[outcome.order_id]
+    assert new_order["order_lines"][0]["quantity"] == 2 and new_order["merchant_reference2"] == "ref-1"
+    kco.fail["update"] = [refusal]
+    kco.fail["create"] = [KCOUnreachable("create", "connection refused")]
+    kco.orders[outcome.order_id]["status"] = kco.orders[order_id]["status"]
+    failed = waiting_sync.on_change(outcome.order_id, order_body(quantity=3), None, extras)
+    assert (failed.action, failed.order_id) == (Action.FAILED, None)
+
+
+def test_may_pass_only_for_lock_and_rate_limit_statuses_and_server_errors() -> None:
+    assert [status for status in (400, 401, 403, 404, 409, 423, 429, 499, 500, 503)
+            if may_pass(KCOApiError("update", status))] == [409, 423, 429, 500, 503]
+    assert not may_pass(KCOUnreachable("update", "timed out"))
+
+
+@pytest.mark.parametrize("refusals", [1, 2])
+def test_a_retried_update_that_gets_no_answer_keeps_the_order_and_the_snippet_of_the_page_load(
+        waiting_sync: CheckoutSync, kco: FakeKCO, refusals: int) -> None:
+    order_id = created(waiting_sync, kco)
+    no_answer = KCOUnreachable("update", "read timed out")
+    kco.fail["update"] = [KCOApiError("update", 409)] * refusals + [no_answer]
+    outcome = waiting_sync.on_page_load(order_id, order_body(quantity=2), extras)
+    assert (outcome.action, outcome.order_id, outcome.html_snippet, outcome.stale) == (
+        Action.FAILED, order_id, f"<div>{order_id}</div>", True)
+    assert kco.operations() == ["read", "update", "read"] + ["update"] * refusals
+
+
+def test_an_update_accepted_on_the_last_try_reports_what_kco_now_holds(waiting_sync: CheckoutSync,
+                                                                      kco: FakeKCO) -> None:
+    order_id = created(waiting_sync, kco)
+    kco.fail["update"] = [KCOApiError("update", 409)] * 2
+    outcome = waiting_sync.on_change(order_id, order_body(quantity=2), None, extras)
+    assert outcome.action is Action.UPDATED
+    assert outcome.fingerprint == content_fingerprint(order_body(quantity=2))
+    assert kco.operations() == ["update", "read", "update", "update"]

@@ -19,7 +19,7 @@ import requests
 import responses
 
 from kco import __version__
-from kco.client import BASE_URLS, ClientConfig, KCOCall, KCOClient
+from kco.client import BASE_URLS, KLARNA_HOSTS_WARNING, ClientConfig, KCOCall, KCOClient
 from kco.errors import KCOApiError, KCOConfigError, KCOError, KCOProtocolError, KCOUnreachable
 
 BASE = "https://api.playground.kustom.co"
@@ -299,6 +299,24 @@ def test_read_timeout_is_unreachable_sent_and_not_retried(kco_api, client, recor
     assert [(call.status, call.error) for call in recorder.calls] == [(None, "read timeout")]
 
 
+def test_a_connect_timeout_on_read_is_no_connection_and_retried(kco_api, client, recorder):
+    # requests' ConnectTimeout is also a Timeout: it must not be taken for a read timeout (request sent).
+    kco_api.get(ORDER_URL, body=requests.exceptions.ConnectTimeout("connect timed out"))
+    kco_api.get(ORDER_URL, json=ORDER)
+    assert client.read_order(ORDER_ID) == ORDER
+    assert [(call.status, call.error) for call in recorder.calls] == [(None, "connect timeout"), (200, None)]
+    assert recorder.sleeps == [0.25]
+
+
+def test_a_connect_timeout_every_time_is_unreachable_before_anything_was_sent(kco_api, client, recorder):
+    kco_api.get(ORDER_URL, body=requests.exceptions.ConnectTimeout("connect timed out"))
+    with pytest.raises(KCOUnreachable) as raised:
+        client.read_order(ORDER_ID)
+    assert not raised.value.request_sent
+    assert raised.value.reason == "no connection within 3.05 s"
+    assert len(kco_api.calls) == 3
+
+
 def test_connection_errors_on_read_are_retried_with_bounded_backoff(kco_api, client, recorder):
     kco_api.get(ORDER_URL, body=requests.exceptions.ConnectionError("connection reset"))
     with pytest.raises(KCOUnreachable) as raised:
@@ -433,7 +451,7 @@ def test_a_failing_on_call_hook_does_not_change_the_result(kco_api, caplog):
     client = KCOClient(ClientConfig(base_url=BASE, username="u", password=PASSWORD), on_call=broken_hook)
     kco_api.get(ORDER_URL, json=ORDER)
     assert client.read_order(ORDER_ID) == ORDER
-    assert "on_call hook failed" in caplog.text
+    assert [record.getMessage() for record in caplog.records] == ["on_call hook failed"]
 
 
 # --- Configuration from the environment ------------------------------------------------------------------
@@ -590,3 +608,226 @@ def test_netrc_gives_credentials_only_when_none_are_configured(monkeypatch, tmp_
     from_netrc, configured = (call.request.headers["Authorization"] for call in kco_api.calls)
     assert from_netrc == "Basic " + base64.b64encode(b"netrc-user:netrc-pass").decode()
     assert configured == "Basic " + base64.b64encode(f"M123-test:{PASSWORD}".encode()).decode()
+
+
+# --- What each failure says, and where it is reported ------------------------------------------------------
+
+def test_an_api_error_reads_operation_status_code_messages_and_correlation_id_in_one_line():
+    error = KCOApiError("update", 400, "BAD_VALUE", ["Bad value: order_amount", "Bad value: locale"],
+                        "corr-1")
+    assert str(error) == ("KCO update failed with HTTP 400 BAD_VALUE: Bad value: order_amount; "
+                          "Bad value: locale (correlation id corr-1)")
+    assert str(KCOApiError("read", 503)) == "KCO read failed with HTTP 503"
+
+
+def test_unreachable_and_protocol_errors_keep_what_happened():
+    unreachable = KCOUnreachable("read", "connection refused")
+    assert (unreachable.operation, unreachable.reason, unreachable.request_sent) == (
+        "read", "connection refused", False)
+    protocol = KCOProtocolError("create", "201 without a Location header")
+    assert (protocol.operation, protocol.problem) == ("create", "201 without a Location header")
+    assert str(protocol) == "KCO create returned an unusable answer: 201 without a Location header"
+
+
+@pytest.mark.parametrize(("call", "method", "url"), [
+    (lambda client: client.read_order(ORDER_ID), "GET", ORDER_URL),
+    (lambda client: client.update_order(ORDER_ID, {"locale": "en-SE"}), "POST", ORDER_URL),
+    (lambda client: client.abort_order(ORDER_ID), "POST", f"{ORDER_URL}/abort"),
+    (lambda client: client.read_om_order(ORDER_ID), "GET", OM_URL),
+], ids=["read", "update", "abort", "om_read"])
+@pytest.mark.parametrize(("body", "problem"), [("<html></html>", "200 body is not JSON"),
+                                               ("[1, 2]", "200 body is not a JSON object")])
+def test_a_success_whose_body_is_no_json_object_is_a_protocol_error_of_that_operation(
+        kco_api, client, call, method, url, body, problem):
+    kco_api.add(method, url, body=body, status=200)
+    with pytest.raises(KCOProtocolError) as raised:
+        call(client)
+    operation = {ORDER_URL: "read" if method == "GET" else "update", f"{ORDER_URL}/abort": "abort",
+                 OM_URL: "om_read"}[url]
+    assert (raised.value.operation, raised.value.problem) == (operation, problem)
+
+
+@pytest.mark.parametrize(("call", "method", "url", "status", "operation"), [
+    (lambda client: client.update_order(ORDER_ID, {}), "POST", ORDER_URL, 200, "update"),
+    (lambda client: client.abort_order(ORDER_ID), "POST", f"{ORDER_URL}/abort", 200, "abort"),
+    (lambda client: client.read_om_order(ORDER_ID), "GET", OM_URL, 200, "om_read"),
+    (lambda client: client.acknowledge_order(ORDER_ID), "POST", f"{OM_URL}/acknowledge", 204, "acknowledge"),
+], ids=["update", "abort", "om_read", "acknowledge"])
+def test_each_call_is_reported_with_its_operation_method_path_and_order_id(
+        kco_api, client, recorder, call, method, url, status, operation):
+    kco_api.add(method, url, json=ORDER if status == 200 else None, status=status)
+    call(client)
+    [reported] = recorder.calls
+    assert (reported.operation, reported.method, reported.path, reported.order_id, reported.status) == (
+        operation, method, url.removeprefix(BASE), ORDER_ID, status)
+
+
+def test_requests_ask_for_json_and_say_when_they_send_it(kco_api, client):
+    kco_api.get(ORDER_URL, json=ORDER)
+    kco_api.post(ORDER_URL, json=ORDER)
+    client.read_order(ORDER_ID)
+    client.update_order(ORDER_ID, {"locale": "en-SE"})
+    read, update = (call.request.headers for call in kco_api.calls)
+    assert read["Accept"] == update["Accept"] == "application/json"
+    assert "Content-Type" not in read and update["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize("order_id", [ORDER_ID, "ORDER-X"])
+def test_a_create_answer_whose_location_ends_in_a_slash_still_names_the_order(kco_api, client, order_id):
+    location = f"{BASE}/checkout/v3/orders/{order_id}/"
+    kco_api.post(f"{BASE}/checkout/v3/orders", json={**ORDER, "order_id": order_id}, status=201,
+                 headers={"Location": location})
+    assert client.create_order(CREATE_BODY)["order_id"] == order_id
+
+
+@pytest.mark.parametrize(("headers", "problem"), [
+    ({}, "201 without a Location header"),
+    ({"Location": f"{BASE}/checkout/v3/orders/another"},
+     f"Location '{BASE}/checkout/v3/orders/another' does not name order_id '{ORDER_ID}'"),
+])
+def test_a_create_answer_without_the_orders_location_names_the_problem(kco_api, client, headers, problem):
+    kco_api.post(f"{BASE}/checkout/v3/orders", json=ORDER, status=201, headers=headers)
+    with pytest.raises(KCOProtocolError) as raised:
+        client.create_order(CREATE_BODY)
+    assert (raised.value.operation, raised.value.problem) == ("create", problem)
+
+
+def test_an_unexpected_success_status_is_a_protocol_error_and_a_300_an_api_error(kco_api, client):
+    kco_api.get(ORDER_URL, json=ORDER, status=299)
+    kco_api.post(ORDER_URL, json=ORDER, status=300)
+    with pytest.raises(KCOProtocolError) as raised:
+        client.read_order(ORDER_ID)
+    assert (raised.value.operation, raised.value.problem) == ("read", "HTTP 299, expected 200")
+    with pytest.raises(KCOApiError) as refused:
+        client.update_order(ORDER_ID, {})
+    assert refused.value.status == 300
+
+
+def test_a_connection_error_is_reported_and_raised_by_its_type(kco_api, client, recorder):
+    kco_api.post(f"{BASE}/checkout/v3/orders", body=requests.exceptions.ConnectionError("reset by peer"))
+    with pytest.raises(KCOUnreachable) as raised:
+        client.create_order(CREATE_BODY)
+    assert (raised.value.operation, raised.value.reason) == ("create", "ConnectionError: reset by peer")
+    assert [(call.operation, call.status, call.error) for call in recorder.calls] == [
+        ("create", None, "ConnectionError")]
+
+
+def test_a_connect_timeout_is_reported_for_its_operation(kco_api, client, recorder):
+    kco_api.post(ORDER_URL, body=requests.exceptions.ConnectTimeout("connect timed out"))
+    with pytest.raises(KCOUnreachable) as raised:
+        client.update_order(ORDER_ID, {})
+    assert raised.value.operation == "update"
+    assert [(call.operation, call.order_id, call.error) for call in recorder.calls] == [
+        ("update", ORDER_ID, "connect timeout")]
+
+
+@pytest.mark.parametrize(("body", "code", "messages"), [
+    ({"error_code": 123, "error_messages": ["Bad value: x"]}, None, ["Bad value: x"]),
+    ({"error_code": "BAD_VALUE"}, "BAD_VALUE", []),
+])
+def test_an_error_body_keeps_only_a_string_code_and_adds_no_message_of_its_own(
+        kco_api, client, body, code, messages):
+    kco_api.get(ORDER_URL, status=400, json=body)
+    with pytest.raises(KCOApiError) as raised:
+        client.read_order(ORDER_ID)
+    assert (raised.value.error_code, raised.value.error_messages) == (code, messages)
+
+
+def test_an_empty_correlation_id_in_the_body_gives_way_to_the_header(kco_api, client):
+    kco_api.get(ORDER_URL, status=400, json={"error_code": "BAD_VALUE", "correlation_id": ""},
+                headers={"Klarna-Correlation-Id": "corr-header"})
+    with pytest.raises(KCOApiError) as raised:
+        client.read_order(ORDER_ID)
+    assert raised.value.correlation_id == "corr-header"
+
+
+def test_a_bare_error_answer_is_described_by_its_reason_and_content_type(kco_api, client):
+    kco_api.get(ORDER_URL, status=599, body="")
+    kco_api.post(ORDER_URL, status=500, body="oops", content_type=None)
+    with pytest.raises(KCOApiError) as unknown:
+        client.read_order(ORDER_ID)
+    assert unknown.value.error_messages == ["error (empty body)"]
+    with pytest.raises(KCOApiError) as untyped:
+        client.update_order(ORDER_ID, {})
+    assert untyped.value.error_messages == ["Internal Server Error (no content type body, not JSON)"]
+
+
+def test_each_attempt_is_logged_with_its_duration_debug_when_it_succeeded_warning_when_not(
+        kco_api, client, recorder, caplog, monkeypatch):
+    clock = iter([10.0, 10.12345, 20.0, 20.5])
+    monkeypatch.setattr("kco.client.time.perf_counter", lambda: next(clock))
+    kco_api.get(ORDER_URL, json=ORDER, headers={"Klarna-Correlation-Id": "corr-ok"})
+    kco_api.post(ORDER_URL, body=requests.exceptions.ReadTimeout("read timed out"))
+    caplog.set_level(logging.DEBUG, logger="kco")
+    client.read_order(ORDER_ID)
+    with pytest.raises(KCOUnreachable):
+        client.update_order(ORDER_ID, {})
+    path = ORDER_URL.removeprefix(BASE)
+    assert [call.duration_ms for call in recorder.calls] == [123.5, 500.0]  # milliseconds, one decimal
+    assert [(record.levelno, record.getMessage()) for record in caplog.records] == [
+        (logging.DEBUG, f"KCO GET {path} -> 200 in 123.5 ms (operation=read correlation_id=corr-ok)"),
+        (logging.WARNING,
+         f"KCO POST {path} -> no answer in 500.0 ms (operation=update correlation_id=- error=read timeout)"),
+    ]
+
+
+def test_a_session_given_to_the_client_is_the_one_it_calls_with(kco_api, recorder):
+    session = requests.Session()
+    client = KCOClient(ClientConfig(base_url=BASE), session=session)
+    assert client.session is session
+
+
+# --- Configuration: the exact words, edges and defaults ----------------------------------------------------
+
+@pytest.mark.parametrize(("environ", "message"), [
+    ({}, "set KCO_API_URL, or KCO_ENVIRONMENT (playground or live) to pick a KCO host"),
+    ({"KCO_API_URL": "http://api.kustom.co"},
+     "KCO_API_URL must use https unless it points at 127.0.0.1 or localhost"),
+    ({"KCO_API_URL": "ftp://api.kustom.co"}, "KCO_API_URL must be an http(s) URL, got 'ftp://api.kustom.co'"),
+    ({"KCO_API_URL": "https://"}, "KCO_API_URL must be an http(s) URL, got 'https://'"),
+    ({"KCO_ENVIRONMENT": "live", "KCO_API_KEY": API_KEY, **CREDENTIALS},
+     "set either KCO_API_KEY or KCO_USERNAME and KCO_PASSWORD, not both"),
+    ({"KCO_ENVIRONMENT": "live", "KCO_USERNAME": "M123-test"}, "KCO_PASSWORD is not set (KCO_USERNAME is)"),
+    ({"KCO_ENVIRONMENT": "live", "KCO_PASSWORD": PASSWORD}, "KCO_USERNAME is not set (KCO_PASSWORD is)"),
+])
+def test_a_bad_configuration_says_exactly_what_to_fix(environ, message):
+    with pytest.raises(KCOConfigError) as raised:
+        ClientConfig.from_env(environ)
+    assert str(raised.value) == message
+
+
+def test_credentials_from_the_environment_become_the_basic_authorization():
+    config = ClientConfig.from_env({"KCO_ENVIRONMENT": "live", **CREDENTIALS})
+    assert (config.username, config.password) == ("M123-test", PASSWORD)
+    token = base64.b64encode(f"M123-test:{PASSWORD}".encode()).decode()
+    assert config.authorization == f"Basic {token}"
+
+
+def test_empty_region_and_brand_fall_back_to_eu_and_kustom():
+    config = ClientConfig.from_env({"KCO_ENVIRONMENT": "live", "KCO_REGION": " ", "KCO_BRAND": "",
+                                    **CREDENTIALS})
+    assert config.base_url == "https://api.kustom.co"
+
+
+def test_an_explicit_api_url_keeps_its_path_and_loses_only_trailing_slashes():
+    assert ClientConfig.from_env({"KCO_API_URL": "http://127.0.0.1:5001/kcoX//"}).base_url == (
+        "http://127.0.0.1:5001/kcoX")
+
+
+def test_only_the_klarna_brand_warns_about_the_klarna_hosts(caplog):
+    with caplog.at_level(logging.WARNING, logger="kco"):
+        ClientConfig.from_env({"KCO_ENVIRONMENT": "live", **CREDENTIALS})
+        assert caplog.records == []
+        ClientConfig.from_env({"KCO_ENVIRONMENT": "live", "KCO_BRAND": "klarna", **CREDENTIALS})
+    assert [record.getMessage() for record in caplog.records] == [KLARNA_HOSTS_WARNING]
+
+
+@pytest.mark.parametrize(("text", "seconds"), [("0.5", 0.5), ("300", 300.0)])
+def test_timeouts_from_under_a_second_up_to_300_seconds_are_taken(text, seconds):
+    config = ClientConfig.from_env({"KCO_ENVIRONMENT": "live", "KCO_READ_TIMEOUT": text, **CREDENTIALS})
+    assert config.read_timeout == seconds
+
+
+def test_a_timeout_above_300_seconds_is_refused():
+    with pytest.raises(KCOConfigError, match="between 0 and 300 seconds"):
+        ClientConfig.from_env({"KCO_ENVIRONMENT": "live", "KCO_READ_TIMEOUT": "300.5", **CREDENTIALS})

@@ -8,6 +8,7 @@ import re
 import signal
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -40,6 +41,21 @@ def is_running(pid: int) -> bool:
     return True
 
 
+@contextlib.contextmanager
+def sigint_as_in_a_terminal() -> Iterator[None]:
+    """Processes started inside get SIGINT's default disposition, as `make run` in a terminal does.
+
+    An ignored SIGINT is inherited through exec (pytest run from a background job has one), a handler is reset
+    to the default: so this process handles SIGINT while they start, whatever it inherited itself.
+    """
+    inherited = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        if inherited is not None:  # None: not set from Python, nothing to put back
+            signal.signal(signal.SIGINT, inherited)
+
+
 def wait_until_gone(pids: list[int]) -> list[int]:
     """Polls until none of `pids` runs, or the time is up; the ones still running."""
     deadline = time.monotonic() + GONE_WITHIN_SECONDS
@@ -58,7 +74,8 @@ def test_a_stop_signal_to_the_devserver_stops_the_emulator_and_the_shop(
         "devserver", [sys.executable, "-m", "harness.devserver", "--emulator-port", "0", "--shop-port", "0"],
         env={"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "test-only-secret-of-the-devserver-test"},
         ready=READY)
-    devserver.start()
+    with sigint_as_in_a_terminal():
+        devserver.start()
     children: list[int] = []
     try:
         children = children_of(devserver.pid)

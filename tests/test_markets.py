@@ -90,6 +90,16 @@ def test_market_for_alpha3_finds_the_lower_case_codes_kco_events_report():
         market_for_alpha3("ita")
 
 
+def test_each_market_has_its_iso_alpha3_code():
+    # ISO 3166-1 alpha-3, lower case as KCO's widget events report it (kco-rules: widget-events): a wrong code
+    # (Austria as "aus", which is Australia) leaves a country chosen in the widget unrecognised.
+    assert {code: market.alpha3 for code, market in MARKETS.items()} == {
+        "SE": "swe", "NO": "nor", "FI": "fin", "DK": "dnk", "GB": "gbr", "DE": "deu", "NL": "nld",
+        "AT": "aut", "CH": "che", "US": "usa", "ES": "esp", "FR": "fra", "BE": "bel", "PL": "pol",
+    }
+    assert all(market_for_alpha3(market.alpha3) is market for market in MARKETS.values())
+
+
 def test_check_locale_returns_the_canonical_spelling():
     assert check_locale(MARKETS["FI"], "sv-fi") == "sv-FI"
     assert check_locale(MARKETS["CH"], "IT-ch") == "it-CH"
@@ -101,3 +111,23 @@ def test_check_locale_rejects_a_language_the_market_does_not_offer(country, loca
         check_locale(MARKETS[country], locale)
     assert isinstance(raised.value, ValueError)
     assert country in str(raised.value)
+
+
+def test_an_unsupported_country_or_locale_is_named_with_the_supported_ones():
+    with pytest.raises(UnsupportedCountry) as country:
+        get_market("IT")
+    assert str(country.value) == (
+        "unsupported country 'IT'; supported: SE, NO, FI, DK, GB, DE, NL, AT, CH, US, ES, FR, BE, PL")
+    with pytest.raises(UnsupportedCountry) as alpha3:
+        market_for_alpha3("ita")
+    assert str(alpha3.value) == "unsupported country 'ita'"
+    with pytest.raises(UnsupportedLocale) as locale:
+        check_locale(MARKETS["FI"], "de-DE")
+    assert str(locale.value) == "unsupported locale 'de-DE' for FI; supported: fi-FI, sv-FI, en-FI"
+
+
+def test_alpha3_and_locale_lookups_refuse_what_is_not_a_string():
+    with pytest.raises(UnsupportedCountry):
+        market_for_alpha3(None)  # type: ignore[arg-type]
+    with pytest.raises(UnsupportedLocale):
+        check_locale(MARKETS["SE"], None)  # type: ignore[arg-type]

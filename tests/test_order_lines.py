@@ -104,6 +104,20 @@ def test_checker_allows_line_tax_within_plus_or_minus_one_of_the_exact_value(tax
     assert (violation is None) is accepted
 
 
+@pytest.mark.parametrize(("tax", "accepted"), [(2498, False), (2499, True), (2500, True), (2501, True),
+                                             (2502, False)])
+def test_checker_allows_line_tax_one_either_side_of_an_exact_integer_tax(tax, accepted):
+    # 12500 at 25 % contains exactly 2500: 2499 and 2501 are 1 away, at the edge of the tolerance.
+    line = kco_line(quantity=1, unit_price=12500, tax_rate=2500, total_amount=12500, total_tax_amount=tax)
+    assert (first_violation(order_of(line)) is None) is accepted
+
+
+def test_checker_rejects_a_negative_discount_even_when_the_total_includes_it():
+    # total_amount = 5 * 10000 - (-1) adds up, but KCO takes no negative total_discount_amount.
+    line = kco_line(total_discount_amount=-1, total_amount=50001)
+    assert first_violation(order_of(line)) == "Bad value: order_lines[0].total_discount_amount"
+
+
 def test_checker_rejects_an_order_tax_that_is_not_the_sum_of_line_taxes():
     # The 666 vs 700 case (kco-rules: order-tax-sum, observed): lines sum to 700, order says 666.
     lines = [kco_line(reference=f"r{i}", quantity=1, unit_price=1400, total_amount=1400, tax_rate=2500,
@@ -264,6 +278,14 @@ def test_us_order_refuses_a_line_with_vat():
         build_order([CartLine("CAP", "Cap", 1, 2500, 2500)], MARKETS["US"])
 
 
+@pytest.mark.parametrize("amount", [1, 2, 3])
+def test_us_order_refuses_a_shipping_fee_with_vat_even_when_its_tax_rounds_to_nothing(amount):
+    # 1 to 3 minor units at 20 % contain no whole unit of tax, so the checker alone would let them pass.
+    with pytest.raises(ValueError, match="the shipping fee must have tax_rate 0"):
+        build_order([CartLine("CAP", "Cap", 1, 2500, 0)], MARKETS["US"],
+                    shipping=ShippingFee("Post", amount, 2000))
+
+
 def test_vat_order_refuses_a_sales_tax_rate():
     with pytest.raises(ValueError, match="sales_tax_rate"):
         build_order([CartLine("CAP", "Cap", 1, 2500, 2500)], MARKETS["SE"], sales_tax_rate=700)
@@ -354,3 +376,43 @@ def test_every_built_order_passes_the_checker_with_exact_int_sums(market, data):
         assert all(line["total_tax_amount"] == 0 for line in order_lines)
     else:
         assert payload["order_tax_amount"] == sum(line["total_tax_amount"] for line in order_lines)
+
+
+# --- The checker's edges: lengths, optional fields, a line that is no object --------------------------------
+
+@pytest.mark.parametrize("overrides", [
+    {"name": "x"}, {"name": "x" * 255}, {"reference": "r" * 255}, {"quantity_unit": "p"},
+    {"quantity_unit": "pcs"}, {"quantity_unit": "x" * 8},
+])
+def test_checker_accepts_names_references_and_units_at_their_length_limits(overrides):
+    assert first_violation(order_of(kco_line(**overrides))) is None
+
+
+def test_checker_accepts_a_unit_price_of_exactly_the_kco_maximum():
+    line = kco_line(quantity=1, unit_price=MAX_AMOUNT, total_amount=MAX_AMOUNT, tax_rate=0,
+                    total_tax_amount=0)
+    assert first_violation(order_of(line)) is None
+
+
+def test_checker_takes_a_line_without_total_discount_amount_as_undiscounted():
+    line = kco_line()
+    del line["total_discount_amount"]
+    assert first_violation(order_of(line)) is None
+
+
+def test_checker_names_a_line_that_is_no_object_by_its_index():
+    order = {"order_amount": 0, "order_tax_amount": 0, "order_lines": ["not a line"]}
+    assert first_violation(order) == "Bad value: order_lines[0]"
+
+
+def test_sales_tax_on_one_minor_unit_rounds_half_up_too():
+    assert sales_tax(1, 5000) == 1  # 0.5 -> 1
+
+
+def test_the_shipping_line_carries_the_fees_own_reference():
+    totals = build_order([CartLine("MUG", "Mug", 1, 1999, 2500)], MARKETS["SE"],
+                         shipping=ShippingFee("Postnord", 4900, 2500, reference="postnord"))
+    assert totals.order_lines[-1]["reference"] == "postnord"
+    default = build_order([CartLine("MUG", "Mug", 1, 1999, 2500)], MARKETS["SE"],
+                          shipping=ShippingFee("Postnord", 4900, 2500))
+    assert default.order_lines[-1]["reference"] == "shipping"

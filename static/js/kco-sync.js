@@ -1,35 +1,42 @@
 /*
- * kco-sync.js: keeps the Kustom Checkout (KCO) order in step with the cart on the checkout page. Nothing runs
- * on import: the page calls startKcoSync(root, { editor }) once (see checkout-page.js).
+ * kco-sync.js: keeps the Kustom Checkout (KCO) order in step with the cart on the checkout page. Nothing
+ * runs on import: the page calls startKcoSync(root, { editor }) once (see checkout-page.js).
  *
  * Markup: root [data-kco-sync] with data-cart-url, data-market-url, data-kco-cart (the rendered Cart, JSON),
- * data-kco-order-id (the order its widget shows), data-timeout-ms (the shop's worst case for one answer), holding
- * [data-kco-snippet], [data-kco-message], options with data-alpha3 (value: alpha-2); <meta name="csrf-token">.
- * Returns {refresh(), cart()} for other modules (kco-widget-events.js).
+ * data-kco-order-id (the order its widget shows), data-timeout-ms (the shop's worst case for one answer),
+ * holding [data-kco-snippet], [data-kco-message], options with data-alpha3 (value: alpha-2);
+ * <meta name="csrf-token">. Returns {refresh(), cart()} for other modules (kco-widget-events.js).
  * editor (cart-editor.js in the demo): listen(changed) calls changed("cart" | "country" | "language");
- * wanted() is {items: [{sku, quantity}], country, locale} as the shopper set them; render(cart) draws a Cart.
- * Events on the root (kco-sync-instrumentation.js): kco-sync:change, :debounced, :suspend, :resume, :settled.
+ * wanted() is {items: [{sku, quantity}], country, locale} as the shopper set them; render(cart) draws a
+ * Cart.
+ * Events on the root (kco-sync-instrumentation.js): kco-sync:change, :debounced, :suspend, :resume,
+ * :settled.
  *
  * JSON contract (POSTs send X-CSRFToken; amounts are integer minor units):
  *   GET  data-cart-url                                    -> Answer, no KCO call
- *   POST data-cart-url   {"items": [{"sku", "quantity"}]} -> Answer (the whole cart; quantity 0 drops a line)
+ *   POST data-cart-url   {"items": [{"sku", "quantity"}]} -> Answer (the whole cart; quantity 0 drops a
+ *                                                            line)
  *   POST data-market-url {"country", "locale"?}           -> Answer (no locale: the country's default)
- *   Answer {"cart": Cart, "order": {"order_id", "status"} | null, "html_snippet"?}: an order_id other than the
- *          page's (a replaced order) reloads the page once the shop has every change (docs/cart-change.md).
- *   Cart   {"items": [{"sku", "name", "quantity", "unit_price", "total_amount"}], "country", "currency", "locale",
- *           "locales", "order_amount", "order_tax_amount", "shipping": {"id", "name", "total_amount"} | null}
- *   Error  {"error": {"code", "message" (for the shopper)}}, plus the Answer's keys where the shop holds a cart:
- *          400 invalid_cart, invalid_quantity, unknown_sku, unsupported_country, unsupported_locale,
+ *   Answer {"cart": Cart, "order": {"order_id", "status"} | null, "html_snippet"?}: an order_id other than
+ *          the page's (a replaced order) reloads the page once the shop has every change
+ *          (docs/cart-change.md).
+ *   Cart   {"items": [{"sku", "name", "quantity", "unit_price", "total_amount"}], "country", "currency",
+ *           "locale", "locales", "order_amount", "order_tax_amount",
+ *           "shipping": {"id", "name", "total_amount"} | null}
+ *   Error  {"error": {"code", "message" (for the shopper)}}, plus the Answer's keys where the shop holds a
+ *          cart: 400 invalid_cart, invalid_quantity, unknown_sku, unsupported_country, unsupported_locale,
  *          malformed_json (nothing changed); 403 csrf_failed; 409 purchase_completed + "redirect" (paid),
- *          session_renewed (sent again once); 413 body_too_large; 429 too_many_orders; 500 internal_error;
- *          502 kco_error, 503 kco_unreachable (cart kept, KCO order behind it: resent).
+ *          session_renewed (sent again once after each accepted request); 413 body_too_large;
+ *          429 too_many_orders; 500 internal_error; 502 kco_error, 503 kco_unreachable (cart kept, KCO order
+ *          behind it: resent).
  */
 import { messagesFor } from "./kco-sync-messages.js";
 
-// A change after a quiet moment goes out at once; one during a request, or this soon after, waits until the shopper
-// pauses this long, so a burst of quick clicks becomes one more update carrying the last state.
+// A change after a quiet moment goes out at once; one during a request, or this soon after, waits until the
+// shopper pauses this long, so a burst of quick clicks becomes one more update carrying the last state.
 const DEBOUNCE_MS = 150;
-const FALLBACK_TIMEOUT_MS = 110_000; // no data-timeout-ms: the shop's worst case with default KCO timeouts
+// No data-timeout-ms: the shop's worst case with default KCO timeouts.
+const FALLBACK_TIMEOUT_MS = 110_000;
 
 export function startKcoSync(root, { editor }) {
   let serverCart = JSON.parse(root.dataset.kcoCart); // the shop's truth, shown again after a failure
@@ -38,13 +45,16 @@ export function startKcoSync(root, { editor }) {
   let lastAnswerAt = -Infinity; // a change DEBOUNCE_MS after it, with no request running, is isolated
   let orderBehindCart = false; // the shop could not update KCO: resend even an unchanged cart
   const shownOrderId = root.dataset.kcoOrderId || null;
-  let reloadWanted = false, renewalResent = false; // another order than the widget shows; see recoverFrom
+  let reloadWanted = false; // the shop holds another order than the widget shows
+  let renewalResent = false; // a session_renewed answer was sent again; re-armed by an accepted request
 
   editor.render(serverCart); // browsers restore form values on reload: start from what the shop rendered
   editor.listen(changed);
   listenToWidget();
   // The back button may show a stored copy of this page, e.g. with the widget of an order paid for since.
-  window.addEventListener("pageshow", (event) => event.persisted && window.location.reload());
+  window.addEventListener("pageshow", (event) => {
+    if (event.persisted) window.location.reload();
+  });
   const [navigation] = performance.getEntriesByType("navigation");
   if (navigation?.type === "back_forward" && navigation.transferSize === 0) window.location.reload();
 
@@ -53,14 +63,24 @@ export function startKcoSync(root, { editor }) {
     if (kind === "country") unsent.countryChosen = true;
     announce("change", { kind });
     if (requestRunning || debounceTimer !== null || performance.now() - lastAnswerAt < DEBOUNCE_MS) {
-      clearTimeout(debounceTimer); // the shopper is busy: the running loop stops, the latest state goes at the pause
-      debounceTimer = setTimeout(() => (debounceTimer = null, announce("debounced"), sendUnsentChanges()), DEBOUNCE_MS);
-    } else announce("debounced"), sendUnsentChanges(); // an isolated change: nothing to coalesce with
+      // The shopper is busy: the running loop stops, and the latest state goes at the pause.
+      clearTimeout(debounceTimer);
+      debounceTimer = setTimeout(() => {
+        debounceTimer = null;
+        announce("debounced");
+        sendUnsentChanges();
+      }, DEBOUNCE_MS);
+    } else {
+      // An isolated change: nothing to coalesce with.
+      announce("debounced");
+      sendUnsentChanges();
+    }
   }
 
-  /** KCO's client-side events, again for each new snippet. A country chosen in the widget (lower-case alpha-3,
-   * kco-rules: widget-events) or a total of its own already reached the shop (kco-rules: refine-callbacks): the
-   * page asks the shop, never asserts the country: KCO keeps typed addresses (kco-rules: typed-address-kept). */
+  /** KCO's client-side events, again for each new snippet. A country chosen in the widget (lower-case
+   * alpha-3, kco-rules: widget-events) or a total of its own already reached the shop (kco-rules:
+   * refine-callbacks): the page asks the shop, never asserts the country: KCO keeps typed addresses
+   * (kco-rules: typed-address-kept). */
   function listenToWidget() {
     const onAddress = ({ country } = {}) => {
       const option = country && root.querySelector(`[data-alpha3="${CSS.escape(country.toLowerCase())}"]`);
@@ -80,7 +100,11 @@ export function startKcoSync(root, { editor }) {
     let succeeded = true;
     try {
       // A pending debounce timer means the shopper is still busy: it calls us again when they pause.
-      for (let request; debounceTimer === null && (request = nextRequest());) succeeded = await send(request);
+      while (debounceTimer === null) {
+        const request = nextRequest();
+        if (request === null) break;
+        succeeded = await send(request);
+      }
     } catch (error) {
       succeeded = false; // a bug on this page, not a failed request: never leave the state pending
       console.error(error);
@@ -103,13 +127,17 @@ export function startKcoSync(root, { editor }) {
     if (unsent.market) {
       // A new country starts in its default language; the shown Language options belong to the old one.
       const body = { country: wanted.country, locale: unsent.countryChosen ? undefined : wanted.locale };
-      unsent.market = unsent.countryChosen = false;
+      unsent.market = false;
+      unsent.countryChosen = false;
       if (body.country !== serverCart.country || (body.locale && body.locale !== serverCart.locale)) {
         return { url: root.dataset.marketUrl, body };
       }
     }
-    const quantities = (items) => JSON.stringify(items.filter((item) => item.quantity > 0)
-      .map(({ sku, quantity }) => [sku, quantity]).sort()); // quantity 0 is an absent line, as for the shop
+    // Quantity 0 is an absent line, as for the shop.
+    const quantities = (items) => JSON.stringify(items
+      .filter((item) => item.quantity > 0)
+      .map(({ sku, quantity }) => [sku, quantity])
+      .sort());
     if (unsent.cart) {
       unsent.cart = false;
       if (orderBehindCart || quantities(wanted.items) !== quantities(serverCart.items)) {
@@ -119,14 +147,19 @@ export function startKcoSync(root, { editor }) {
     return refresh ? { url: root.dataset.cartUrl } : null;
   }
 
-  /** One request, its outcome shown; true when accepted. A POST changes the KCO order: the widget is suspended
-   * (auto-resume off) and resumed whatever happens (kco-rules: suspend-resume); a GET leaves the widget alone. */
+  /** One request, its outcome shown; true when accepted. A POST changes the KCO order: the widget is
+   * suspended (auto-resume off) and resumed whatever happens (kco-rules: suspend-resume); a GET leaves the
+   * widget alone. */
   async function send({ url, body }) {
-    if (body) widget((api) => api.suspend({ autoResume: { enabled: false } })), announce("suspend", { url });
+    if (body) {
+      widget((api) => api.suspend({ autoResume: { enabled: false } }));
+      announce("suspend", { url });
+    }
     let accepted = false;
     try {
       const answer = await requestJson(url, body);
       if (body) orderBehindCart = false;
+      renewalResent = false; // the next renewed session (another tab, a new order) is sent again too
       serverCart = answer.cart;
       learnOrder(answer);
       // Not while a newer change is on its way (it would undo it); a refresh keeps the message shown.
@@ -135,18 +168,20 @@ export function startKcoSync(root, { editor }) {
     } catch (failure) {
       await recoverFrom(failure);
     } finally {
-      if (body && !reloadWanted) widget((api) => api.resume()); // a given-up order's widget awaits the reload
+      if (body && !reloadWanted) widget((api) => api.resume()); // a given-up order awaits the reload
       if (body) announce("resume", { url, ok: accepted });
     }
     return accepted;
   }
 
-  /** An Answer, or it throws: the shop's error (carrying .answer), a TimeoutError, or a TypeError (offline). */
+  /** An Answer, or it throws: the shop's error (carrying .answer), a TimeoutError, or a TypeError
+   * (offline). */
   async function requestJson(url, body) {
     const csrf = document.querySelector('meta[name="csrf-token"]')?.content ?? ""; // checked on every POST
     const headers = { Accept: "application/json", "Content-Type": "application/json", "X-CSRFToken": csrf };
     const signal = AbortSignal.timeout(Number(root.dataset.timeoutMs) || FALLBACK_TIMEOUT_MS);
-    const response = await fetch(url, { method: body ? "POST" : "GET", headers, body: JSON.stringify(body), signal });
+    const method = body ? "POST" : "GET";
+    const response = await fetch(url, { method, headers, body: JSON.stringify(body), signal });
     const answer = await response.json().catch(() => null);
     if (response.ok && answer?.cart) return answer;
     throw Object.assign(new Error(`${url} answered ${response.status}`), { answer });
@@ -158,14 +193,17 @@ export function startKcoSync(root, { editor }) {
     debounceTimer = null;
     unsent = {};
     const code = answer?.error?.code;
-    if (code === "session_renewed" && !renewalResent) { // a new session id (docs/security.md): send it again
-      return void (renewalResent = true, unsent = { cart: true, market: true });
+    if (code === "session_renewed" && !renewalResent) {
+      // A new session id (docs/security.md): send the page's state again, with the browser's new cookie.
+      renewalResent = true;
+      unsent = { cart: true, market: true };
+      return;
     }
     if (code === "purchase_completed" && answer.redirect) return window.location.assign(answer.redirect);
     if (code === "kco_unreachable" || code === "kco_error") orderBehindCart = true;
     // Without an answer from the shop, the page's own words in the cart's language.
-    const message = answer?.error?.message
-      ?? messagesFor(serverCart.locale)[{ TimeoutError: "timeout", TypeError: "offline" }[name] ?? "failed"];
+    const ownMessage = { TimeoutError: "timeout", TypeError: "offline" }[name] ?? "failed";
+    const message = answer?.error?.message ?? messagesFor(serverCart.locale)[ownMessage];
     showMessage(message);
     const truth = answer?.cart ? answer : await requestJson(root.dataset.cartUrl).catch(() => null);
     if (truth) learnOrder(truth);
@@ -181,7 +219,8 @@ export function startKcoSync(root, { editor }) {
     if (message !== null) showMessage(message);
   }
 
-  /** A new order from the shop (kco-rules: new-order-on-error) is shown by a page load (docs/cart-change.md). */
+  /** A new order from the shop (kco-rules: new-order-on-error) is shown by a page load
+   * (docs/cart-change.md). */
   function learnOrder(answer) {
     const orderId = answer.cart.items.length > 0 ? answer.order?.order_id ?? null : shownOrderId;
     if (orderId !== shownOrderId) reloadWanted = true;
@@ -193,8 +232,13 @@ export function startKcoSync(root, { editor }) {
   return { refresh: () => changed("refresh"), cart: () => serverCart };
 }
 
-/** KCO's JS API, absent without a snippet (empty cart); calls made before the widget loaded wait in its queue.
- * A broken widget must not stop the cart from updating: the validation callback still guards the sale. */
+/** KCO's JS API, absent without a snippet (empty cart); calls made before the widget loaded wait in its
+ * queue. A broken widget must not stop the cart from updating: the validation callback still guards the
+ * sale. */
 function widget(action) {
-  try { window._klarnaCheckout?.(action); } catch (error) { console.error("kco-sync: KCO widget call failed", error); }
+  try {
+    window._klarnaCheckout?.(action);
+  } catch (error) {
+    console.error("kco-sync: KCO widget call failed", error);
+  }
 }
