@@ -197,7 +197,7 @@ def push() -> Response:
 @routes.post("/kco/callbacks/notification")
 def notification() -> Response:
     order_id = callbacks.current_order(callback_checkout())
-    callbacks.record_fraud_decision(flow().sync.client, flow().records, order_id, callback_body())
+    callbacks.record_fraud_review(flow().sync.client, flow().records, order_id, callback_body())
     return Response(status=200)
 
 

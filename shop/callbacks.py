@@ -31,10 +31,9 @@ ATTEMPTS = 3  # a callback whose store keeps finding the checkout changed by oth
 # the shop records it. Anything else counts as pending, so an order is never shipped on a status the shop does
 # not know [inferred].
 RECORDED_FRAUD_STATUS = {"ACCEPTED": "accepted", "REJECTED": "rejected"}
-# The notification's event_type after a fraud review, and what the shop records (kco-rules: pending-orders).
-# STOPPED: the order must not be shipped, even if it was accepted before.
-FRAUD_DECISIONS = {"FRAUD_RISK_ACCEPTED": "accepted", "FRAUD_RISK_REJECTED": "rejected",
-                   "FRAUD_RISK_STOPPED": "stopped"}
+# The notification's event_type once a fraud review ended (kco-rules: pending-orders). A stopped order, even
+# one accepted before, must not be shipped: Order Management then reads REJECTED.
+FRAUD_DECISIONS = ("FRAUD_RISK_ACCEPTED", "FRAUD_RISK_REJECTED", "FRAUD_RISK_STOPPED")
 
 
 def recorded_fraud_status(om_order: Mapping[str, Any]) -> str:
@@ -193,20 +192,27 @@ def order_matches_shop(checkout: Checkout | None, order: Mapping[str, Any]) -> b
     return received == wanted
 
 
-def acknowledge_push(client: KCOClient, records: Records, order_id: str) -> None:
-    """push (kco-rules: push-and-acknowledge): read through Order Management, record once, acknowledge once.
+def record_paid_order(client: KCOClient, records: Records, order_id: str, recorded_by: str) -> str:
+    """Reads a paid order from Order Management, the source of truth after the purchase
+    (kco-rules: push-and-acknowledge), and records it with its fraud review, or records the review anew for an
+    order recorded already. Whatever called, in whatever order and however often: what is recorded is what
+    Order Management says now. Answers the recorded review; raises KCOError when KCO fails."""
+    om_order = client.read_om_order(order_id)
+    fraud_status = recorded_fraud_status(om_order)
+    if not records.record_order({**om_order, "order_id": order_id}, recorded_by, fraud_status):
+        records.set_fraud_status(order_id, fraud_status)
+    return fraud_status
 
-    A push for an order already recorded and acknowledged costs no KCO call; KCO may repeat pushes until it
-    sees the acknowledgement, so every step here is safe to repeat. Raises KCOError when KCO fails, so the
-    caller answers non-2xx and KCO pushes again later.
-    """
+
+def acknowledge_push(client: KCOClient, records: Records, order_id: str) -> None:
+    """push (kco-rules: push-and-acknowledge): record once, acknowledge once. A push for an order recorded and
+    acknowledged already costs no KCO call; KCO may repeat pushes until it sees the acknowledgement, so every
+    step is safe to repeat. A KCOError makes the caller answer non-2xx, and KCO pushes again later."""
     recorded = records.order(order_id)
     if recorded is not None and recorded["acknowledged_at"] is not None:
         return
     if recorded is None:
-        om_order = client.read_om_order(order_id)
-        records.record_order({**om_order, "order_id": order_id}, recorded_by="push",
-                             fraud_status=recorded_fraud_status(om_order))
+        record_paid_order(client, records, order_id, recorded_by="push")
     # One idempotency key per order, so a repeat (a second push at the same moment, or one after a lost
     # answer) is one acknowledgement for KCO (order-management-v1-openapi.yml acknowledgeOrder). It recommends
     # a random UUIDv4; a UUIDv5 of the order id is as unique per order and also stays the same across pushes,
@@ -215,17 +221,11 @@ def acknowledge_push(client: KCOClient, records: Records, order_id: str) -> None
     records.mark_acknowledged(order_id)
 
 
-def record_fraud_decision(client: KCOClient, records: Records, order_id: str,
-                          body: Mapping[str, Any]) -> None:
-    """notification (kco-rules: pending-orders): `{order_id, event_type}` after the fraud review of a pending
-    order. The shop records the decision; an order it has not recorded yet (no confirmation, no push so far)
-    is read from Order Management first. Safe to repeat. Raises ShopError for a body that does not fit."""
-    decision = FRAUD_DECISIONS.get(str(body.get("event_type", "")))
-    if decision is None or body.get("order_id", order_id) != order_id:
+def record_fraud_review(client: KCOClient, records: Records, order_id: str, body: Mapping[str, Any]) -> None:
+    """notification (kco-rules: pending-orders): `{order_id, event_type}` once the fraud review of a pending
+    order ended. The body says only that something changed: a replayed or late notification must not undo a
+    later decision (an accepted order may be stopped), so Order Management is read and what it says now is
+    recorded. Raises ShopError for a body that does not fit."""
+    if body.get("event_type") not in FRAUD_DECISIONS or body.get("order_id", order_id) != order_id:
         raise ShopError("bad_notification", "Unknown event_type, or an order_id that is not the URL's.", 400)
-    if records.order(order_id) is None:
-        om_order = client.read_om_order(order_id)
-        if records.record_order({**om_order, "order_id": order_id}, recorded_by="notification",
-                                fraud_status=decision):
-            return  # recorded with the decision; else a push or the confirmation recorded it meanwhile
-    records.set_fraud_status(order_id, decision)
+    record_paid_order(client, records, order_id, recorded_by="notification")

@@ -22,7 +22,7 @@ from kco.client import ClientConfig
 from kco.errors import KCOApiError, KCOError
 from kco.markets import MARKETS
 from kco.order_lines import OrderTotals
-from shop.callbacks import recorded_fraud_status
+from shop.callbacks import record_paid_order
 from shop.cart import Checkout, arrival
 from shop.errors import ShopError, kco_failure
 from shop.pricing import cart_summary, kco_order_body, order_totals
@@ -205,24 +205,23 @@ class CheckoutFlow:
         else:
             if order.get("status") != COMPLETE:
                 return None
-            recorded = self.records.order(order_id) or self._record_with_fraud_status(order)
+            recorded = self.records.order(order_id)
+        fraud_status = recorded["fraud_status"] if recorded is not None else self._record(order_id)
         checkout.paid = True
         if ours:
             # The paid checkout stays in the database for KCO's callbacks; the shopper starts a new one.
             session.pop("checkout_id")
             session["confirmed_order_id"] = order_id
         return Confirmation(checkout, order_id, order.get("html_snippet", "") if order is not None else "",
-                            fraud_status=recorded["fraud_status"] if recorded is not None else None)
+                            fraud_status)
 
-    def _record_with_fraud_status(self, order: Mapping[str, Any]) -> dict[str, Any] | None:
-        """Records the order with Order Management's fraud review; the recorded row, or None if OM failed."""
+    def _record(self, order_id: str) -> str | None:
+        """The order recorded (callbacks.record_paid_order); None if Order Management could not be read now:
+        KCO's push reads it again and records it."""
         try:
-            om_order = self.sync.client.read_om_order(order["order_id"])
+            return record_paid_order(self.sync.client, self.records, order_id, recorded_by="confirmation")
         except KCOError:
-            return None  # not recorded now: KCO's push reads Order Management again and records it
-        self.records.record_order(order, recorded_by="confirmation",
-                                  fraud_status=recorded_fraud_status(om_order))
-        return self.records.order(order["order_id"])  # ours, or the push's if it recorded it first
+            return None
 
     # --- pieces ------------------------------------------------------------------------------------------
 

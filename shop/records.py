@@ -75,7 +75,8 @@ orders = Table(
     Column("order_tax_amount", Integer, nullable=False),
     Column("order_lines", Text, nullable=False),
     Column("recorded_by", String(16), nullable=False),  # "confirmation", "push" or "notification"
-    # accepted | pending | rejected | stopped; ship only accepted ones (kco-rules: pending-orders).
+    # accepted, pending or rejected, as Order Management last said; ship only accepted ones
+    # (kco-rules: pending-orders).
     Column("fraud_status", String(16), nullable=False, server_default="accepted"),
     Column("recorded_at", DateTime(timezone=True), nullable=False),
     Column("acknowledged_at", DateTime(timezone=True), nullable=True),

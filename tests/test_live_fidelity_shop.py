@@ -191,7 +191,7 @@ def test_the_push_records_a_pending_order_as_pending(shopper: ApiShopper, calls:
 @pytest.mark.parametrize(("event_type", "recorded", "text"), [
     ("FRAUD_RISK_ACCEPTED", "accepted", "A receipt is on its way"),
     ("FRAUD_RISK_REJECTED", "rejected", "not approved"),
-    ("FRAUD_RISK_STOPPED", "stopped", "not approved"),
+    ("FRAUD_RISK_STOPPED", "rejected", "not approved"),  # Order Management reads REJECTED
 ])
 def test_the_notification_moves_a_pending_order_on(event_type: str, recorded: str, text: str,
                                                   shopper: ApiShopper, calls: KCOCalls,
@@ -204,6 +204,23 @@ def test_the_notification_moves_a_pending_order_on(event_type: str, recorded: st
     assert decided["notification"]["status"] == 200
     page = shopper.get(f"/confirmation?order_id={order_id}")
     assert f'data-fraud-status="{recorded}"' in page.text and text in page.text
+
+
+def test_a_late_or_replayed_notification_never_undoes_a_later_decision(
+        shopper: ApiShopper, calls: KCOCalls, emulator: EmulatorControl) -> None:
+    # Recorded pending, then accepted, then stopped; the accepted notification, with its valid token, comes
+    # again: once recorded as accepted, so the stopped order could have been shipped.
+    order_id = checkout_with(shopper, calls, {"mug-001": 1})
+    emulator.settings(push_retry_seconds=[])
+    assert emulator.complete(order_id, fraud_status="PENDING")["result"] == "completed"
+    assert emulator.push(order_id)["status"] == 200
+    assert emulator.decide_fraud(order_id, "FRAUD_RISK_ACCEPTED")["notification"]["status"] == 200
+    assert emulator.decide_fraud(order_id, "FRAUD_RISK_STOPPED")["notification"]["status"] == 200
+    notification = callback_url(emulator, order_id, "notification")
+    replayed = requests.post(notification, json={"order_id": order_id, "event_type": "FRAUD_RISK_ACCEPTED"},
+                             timeout=10)
+    assert replayed.status_code == 200
+    assert confirmation_state(shopper, order_id) == "rejected"
 
 
 def test_a_notification_for_an_order_not_yet_recorded_reads_order_management_first(
@@ -347,4 +364,4 @@ def test_the_inspector_completes_an_order_pending_review_and_decides_it(shopper:
     assert shopper.post_json(decide, {"event_type": "FRAUD_RISK_MAYBE"}).status_code == 400
     decided = shopper.post_json(decide, {"event_type": "FRAUD_RISK_STOPPED"})
     assert decided.status_code == 200 and decided.json()["emulator"]["notification"]["status"] == 200
-    assert confirmation_state(shopper, order_id) == "stopped"
+    assert confirmation_state(shopper, order_id) == "rejected"
