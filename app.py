@@ -19,9 +19,10 @@ from kco.checkout import Action, CheckoutSync
 from kco.client import KCOClient
 from kco.markets import MARKETS
 from shop import budgets, callbacks, csrf, dev_server, errors, security, server_timing, sessions
+from shop.callbacks import confirmation_path
 from shop.cart import Checkout, parse_cart, parse_form_quantity, parse_market, parse_sku
 from shop.catalogue import PRODUCTS, priced_products
-from shop.checkout_flow import Change, CheckoutFlow, confirmation_path, sync_timeout_ms
+from shop.checkout_flow import Change, CheckoutFlow, sync_timeout_ms
 from shop.records import Records
 from shop.settings import Settings
 from shop.shopper_language import SHOPPER_LANGUAGE_FILTERS

@@ -16,15 +16,20 @@ from typing import Any
 
 from kco.checkout import content_fingerprint, order_content
 from kco.client import KCOClient
-from kco.markets import Market, UnsupportedCountry, get_market
+from kco.markets import MARKETS, Market, UnsupportedCountry, get_market
 from shop.cart import Checkout, arrival
 from shop.catalogue import SHIPPING_METHODS
 from shop.errors import ShopError
 from shop.pricing import kco_order_body
 from shop.records import CheckoutChanged, Records
-from shop.security import callback_token_valid
+from shop.security import callback_token, callback_token_valid
 
 CallbackAnswer = tuple[dict[str, Any], int]  # (body, status), as a Flask view returns it
+# notification: the outcome of a fraud review of a pending order (kco-rules: pending-orders).
+CALLBACKS = ("push", "notification", "validation", "address_update", "country_change",
+             "shipping_option_update")
+# Replaced by KCO in every merchant URL (kco-rules: merchant-urls).
+ORDER_ID_PLACEHOLDER = "{checkout.order.id}"
 ATTEMPTS = 3  # a callback whose store keeps finding the checkout changed by others gives up
 
 # Order Management's fraud_status (ACCEPTED, PENDING or REJECTED: order-management-v1-openapi.yml getOrder) as
@@ -34,6 +39,35 @@ RECORDED_FRAUD_STATUS = {"ACCEPTED": "accepted", "REJECTED": "rejected"}
 # The notification's event_type once a fraud review ended (kco-rules: pending-orders). A stopped order, even
 # one accepted before, must not be shipped: Order Management then reads REJECTED.
 FRAUD_DECISIONS = ("FRAUD_RISK_ACCEPTED", "FRAUD_RISK_REJECTED", "FRAUD_RISK_STOPPED")
+
+
+def confirmation_path(order_id: str | None) -> str:
+    return f"/confirmation?order_id={order_id}"
+
+
+def create_extras(base_url: str, secret_key: str, reference: str) -> dict[str, Any]:
+    """What only a create sends: merchant URLs, the callbacks' with the order's reference and its token
+    (checked by `verified_checkout`), the countries, and the reference as `merchant_reference2`."""
+    token = callback_token(secret_key, reference)
+    query = f"order_id={ORDER_ID_PLACEHOLDER}&reference={reference}&token={token}"
+    return {
+        "merchant_reference2": reference,
+        # terms, checkout, confirmation and push are required (kco-rules: merchant-urls); the other callbacks
+        # are optional, and KCO calls them only when they are set.
+        "merchant_urls": {
+            "terms": f"{base_url}/terms",
+            "checkout": f"{base_url}/checkout",
+            "confirmation": f"{base_url}{confirmation_path(ORDER_ID_PLACEHOLDER)}",
+            **{name: f"{base_url}/kco/callbacks/{name}?{query}" for name in CALLBACKS},
+        },
+        # Lets the shopper pick another country inside the widget (kco-rules: order-fields, market-change).
+        "billing_countries": list(MARKETS),
+        "shipping_countries": list(MARKETS),
+        # Without it a missing or late validation answer counts as approval, so a purchase could complete
+        # with a cart the shop never checked; with it KCO waits 10 s and then fails the purchase
+        # (kco-rules: order-options, validation-callback).
+        "options": {"require_validate_callback_success": True},
+    }
 
 
 def recorded_fraud_status(om_order: Mapping[str, Any]) -> str:
@@ -147,8 +181,7 @@ def for_address(billing_first: bool) -> Refine:
             checkout.move_to(market.country, market.default_locale, at)
         region = str(address.get("region") or "")[:8] or None
         checkout.us_region = region if checkout.country == "US" else None
-        order_body = kco_order_body(_widget_cart(checkout), checkout.market, checkout.locale,
-                                    checkout.shipping_option_id, checkout.region)
+        order_body = kco_order_body(checkout, cart=_widget_cart(checkout))
         if order_body is None:
             return _refused("approval_failed", "Your cart is empty.")
         return order_body
@@ -164,11 +197,10 @@ def choose_shipping_option(checkout: Checkout, body: Mapping[str, Any],
     option_id = selected.get("id") if isinstance(selected, Mapping) else None
     if not isinstance(option_id, str) or option_id not in SHIPPING_METHODS:
         return _refused("approval_failed", "That delivery option is not available.")
-    order_body = kco_order_body(_widget_cart(checkout), checkout.market, checkout.locale, option_id,
-                                checkout.region)
+    checkout.shipping_option_id = option_id
+    order_body = kco_order_body(checkout, cart=_widget_cart(checkout))
     if order_body is None:
         return _refused("approval_failed", "Your cart is empty.")
-    checkout.shipping_option_id = option_id
     return order_body
 
 
@@ -181,8 +213,7 @@ def order_matches_shop(checkout: Checkout | None, order: Mapping[str, Any]) -> b
     matches."""
     if checkout is None:
         return False
-    expected = kco_order_body(checkout.cart, checkout.market, checkout.locale, checkout.shipping_option_id,
-                              checkout.region)
+    expected = kco_order_body(checkout)
     if expected is None:
         return False  # the shop holds no cart for this order: never approve
     received, wanted = order_content(order), order_content(expected)

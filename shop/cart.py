@@ -1,10 +1,6 @@
 """The shopper's checkout (cart, market, shipping choice, KCO order) and the validation of what the browser
-sends.
-
-A `Checkout` is one row of the shop's database (shop/records.py); the shopper's session holds only its id.
-The browser sends only SKUs, quantities, a country and a locale; prices come from the catalogue
-(`shop.pricing`). Every input is checked here before anything changes, so a rejected request leaves the
-checkout exactly as it was.
+sends: only SKUs, quantities, a country and a locale, each checked before anything changes, so a rejected
+request leaves the checkout as it was. Prices come from the catalogue (shop/pricing.py).
 """
 
 from __future__ import annotations
@@ -24,34 +20,28 @@ DEFAULT_COUNTRY = "SE"
 
 @dataclass
 class Checkout:
-    """What one shopper is buying, and what the shop knows of the KCO order that sells it.
-
-    `cart` maps SKU to quantity, in the order added. `kco_cart` and `kco_fingerprint` describe what KCO was
-    last sent (None: unknown, read before trusting); the carts differ when the shopper changed the cart away
-    from the checkout page since. `reference` is the current order's callback reference (shop/security.py).
-    `version` counts the row's writes (0: not stored yet); `paid` is read with the row: the order is recorded
-    as completed.
-
-    `cart_set_at` and `market_set_at`: when the request that set the cart, and the market, reached the shop
-    (microseconds since the epoch). Of two requests that change the same part at once, the one that came
-    later wins, even if it is stored first: the earlier one finds a newer value and leaves it
-    (shop/checkout_flow.py).
-    """
+    """What one shopper is buying, and what the shop knows of the KCO order that sells it: a row of the shop's
+    database (shop/records.py), whose id the shopper's session holds."""
 
     id: str = field(default_factory=lambda: secrets.token_urlsafe(24))
-    cart: dict[str, int] = field(default_factory=dict)
+    cart: dict[str, int] = field(default_factory=dict)  # SKU -> quantity, in the order added
     country: str = DEFAULT_COUNTRY
     locale: str = ""
     shipping_option_id: str | None = None
     us_region: str | None = None
     order_id: str | None = None
-    reference: str | None = None
+    reference: str | None = None  # the order's callback reference (shop/security.py)
+    # What KCO was last sent (None: unknown, read before trusting). The carts differ when the shopper changed
+    # the cart away from the checkout page since.
     kco_cart: dict[str, int] | None = None
     kco_fingerprint: str | None = None
+    # When the requests that set the cart and the market reached the shop (`arrival`). Of two requests that
+    # change the same part at once, the later one wins even if it is stored first: the earlier one then finds
+    # a newer value and leaves it (shop/checkout_flow.py).
     cart_set_at: int = 0
     market_set_at: int = 0
-    version: int = 0
-    paid: bool = False
+    version: int = 0  # of the stored row; 0: not stored yet
+    paid: bool = False  # read with the row: the order is recorded as completed
 
     def __post_init__(self) -> None:
         if not self.locale:

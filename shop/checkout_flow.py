@@ -20,20 +20,14 @@ from typing import Any
 from kco.checkout import COMPLETE, INCOMPLETE, UPDATE_RETRY_WAITS, Action, CheckoutSync, Outcome
 from kco.client import ClientConfig
 from kco.errors import KCOApiError, KCOError
-from kco.markets import MARKETS
 from kco.order_lines import OrderTotals
-from shop.callbacks import record_paid_order
+from shop.callbacks import confirmation_path, create_extras, record_paid_order
 from shop.cart import Checkout, arrival
 from shop.errors import ShopError, kco_failure
 from shop.pricing import cart_summary, kco_order_body, order_totals
 from shop.records import CheckoutChanged, Records, checkout_columns
-from shop.security import callback_token, new_checkout_reference
+from shop.security import new_checkout_reference
 
-# notification: the outcome of a fraud review of a pending order (kco-rules: pending-orders).
-CALLBACKS = ("push", "notification", "validation", "address_update", "country_change",
-             "shipping_option_update")
-# Replaced by KCO in every merchant URL (kco-rules: merchant-urls).
-ORDER_ID_PLACEHOLDER = "{checkout.order.id}"
 # A request whose store keeps finding the checkout changed by others gives up after this many attempts.
 ATTEMPTS = 3
 # One change makes at most seven KCO calls (update; if KCO refuses it, a read and two more updates; then
@@ -139,8 +133,8 @@ class CheckoutFlow:
             stored = checkout_columns(checkout)
             if apply is not None:
                 apply(checkout, arrived)  # raises ShopError for bad input: nothing has been stored yet
-            totals = self.totals(checkout)  # built and checked once, for KCO and for the answer
-            desired = self.desired(checkout, totals)
+            totals = order_totals(checkout)  # built and checked once, for KCO and for the answer
+            desired = kco_order_body(checkout, totals=totals)
             reference = new_checkout_reference()  # used only if an order is created
             outcome = self._already_paid(checkout) or self._call_kco(
                 checkout, desired, partial(self.create_extras, reference),
@@ -233,29 +227,17 @@ class CheckoutFlow:
             return Outcome(Action.COMPLETED, checkout.order_id)
         return None
 
-    def totals(self, checkout: Checkout) -> OrderTotals | None:
-        """The order lines and sums of the cart (shop.pricing.order_totals); None for an empty cart."""
-        if not any(quantity > 0 for quantity in checkout.cart.values()):
-            return None
-        return order_totals(checkout.cart, checkout.market, checkout.shipping_option_id, checkout.region)
-
-    @staticmethod
-    def desired(checkout: Checkout, totals: OrderTotals | None = None) -> dict[str, Any] | None:
-        return kco_order_body(checkout.cart, checkout.market, checkout.locale, checkout.shipping_option_id,
-                              checkout.region, totals)
-
     @staticmethod
     def answer(checkout: Checkout, outcome: Outcome | None = None,
                totals: OrderTotals | None = None) -> dict[str, Any]:
         """The JSON answer of the cart API: cart, order, and html_snippet for a new order only.
-        `totals`: what `totals` returned for this checkout, when the caller has it."""
+        `totals`: `pricing.order_totals` of this checkout, when the caller has it."""
         order = None
         if checkout.order_id and checkout.cart:
             completed = outcome.action is Action.COMPLETED if outcome is not None else checkout.paid
             order = {"order_id": checkout.order_id, "status": COMPLETE if completed else INCOMPLETE}
         answer: dict[str, Any] = {
-            "cart": cart_summary(checkout.cart, checkout.market, checkout.locale, checkout.shipping_option_id,
-                                 checkout.region, totals),
+            "cart": cart_summary(checkout, totals),
             "order": order,
         }
         if outcome is not None and outcome.action is Action.CREATED and outcome.html_snippet:
@@ -263,29 +245,7 @@ class CheckoutFlow:
         return answer
 
     def create_extras(self, reference: str) -> dict[str, Any]:
-        """What only a create sends: merchant URLs with the callback token, countries, our reference."""
-        base = self.public_base_url()
-        token = callback_token(self.secret_key, reference)
-        query = f"order_id={ORDER_ID_PLACEHOLDER}&reference={reference}&token={token}"
-        return {
-            "merchant_reference2": reference,
-            # terms, checkout, confirmation and push are required (kco-rules: merchant-urls); the other
-            # callbacks are optional, and KCO calls them only when they are set.
-            "merchant_urls": {
-                "terms": f"{base}/terms",
-                "checkout": f"{base}/checkout",
-                "confirmation": f"{base}{confirmation_path(ORDER_ID_PLACEHOLDER)}",
-                **{name: f"{base}/kco/callbacks/{name}?{query}" for name in CALLBACKS},
-            },
-            # Lets the shopper pick another country inside the widget
-            # (kco-rules: order-fields, market-change).
-            "billing_countries": list(MARKETS),
-            "shipping_countries": list(MARKETS),
-            # Without it a missing or late validation answer counts as approval, so a purchase could
-            # complete with a cart the shop never checked; with it KCO waits 10 s and then fails the purchase
-            # (kco-rules: order-options, validation-callback).
-            "options": {"require_validate_callback_success": True},
-        }
+        return create_extras(self.public_base_url(), self.secret_key, reference)
 
     @staticmethod
     def _learn(checkout: Checkout, outcome: Outcome, reference: str) -> None:
@@ -313,10 +273,6 @@ class CheckoutFlow:
 
 def busy() -> ShopError:
     return ShopError("checkout_busy", "Your cart is being changed in another tab. Please try again.", 409)
-
-
-def confirmation_path(order_id: str | None) -> str:
-    return f"/confirmation?order_id={order_id}"
 
 
 def sync_timeout_ms(kco: ClientConfig) -> int:

@@ -3,6 +3,11 @@
 One function, `kco_order_body`, builds what the shop wants KCO to hold; both the page/API path and the KCO
 callbacks call it, so a callback can never be answered with amounts the shopper's browser (or the callback
 body) chose. `cart_summary` shapes the same figures for the page and the JSON API.
+
+US sales tax: KCO expects it as one `sales_tax` line computed from the shipping address (inferred for KCO;
+kco-rules: us-sales-tax), which the `address_update` callback lets the shop recompute once the shopper typed
+it (kco-rules: refine-callbacks). `STATE_RATES` is a demo table of state base rates; a real US merchant asks
+their tax service (county, city and nexus matter too).
 """
 
 from __future__ import annotations
@@ -12,8 +17,19 @@ from typing import Any
 
 from kco.markets import Market
 from kco.order_lines import CartLine, OrderTotals, ShippingFee, build_order, line_tax
+from shop.cart import Checkout
 from shop.catalogue import DEFAULT_SHIPPING_METHOD, PRODUCTS, SHIPPING_METHODS, ShippingMethod
-from shop.sales_tax import sales_tax_rate
+
+# US state sales tax base rates in basis points, for the demo.
+STATE_RATES: dict[str, int] = {
+    "CA": 725, "NY": 400, "TX": 625, "FL": 600, "WA": 650, "IL": 625, "MA": 625, "NJ": 663,
+    "PA": 600, "GA": 400, "CO": 290, "OR": 0, "MT": 0, "NH": 0, "DE": 0,
+}
+
+
+def sales_tax_rate(region: str | None) -> int:
+    """The rate for a US state (two-letter code); 0 before the address is known and for other states."""
+    return STATE_RATES.get((region or "").strip().upper(), 0)
 
 
 def cart_lines(cart: Mapping[str, int], market: Market) -> list[CartLine]:
@@ -53,51 +69,56 @@ def shipping_options(market: Market, selected: str | None) -> list[dict[str, Any
     ]
 
 
-def order_totals(cart: Mapping[str, int], market: Market, shipping_id: str | None,
-                 us_region: str | None) -> OrderTotals:
-    """Lines and exact sums: products, the chosen shipping, and (US) the sales tax of the shipping state."""
-    rate = sales_tax_rate(us_region) if market.tax_mode == "sales_tax" else 0
-    return build_order(cart_lines(cart, market), market,
-                       shipping=shipping_fee(shipping_method(shipping_id), market), sales_tax_rate=rate)
-
-
-def kco_order_body(cart: Mapping[str, int], market: Market, locale: str, shipping_id: str | None,
-                   us_region: str | None, totals: OrderTotals | None = None) -> dict[str, Any] | None:
-    """The order content the cart calls for, plus its shipping options; None for an empty cart. `totals`:
-    `order_totals` of the same arguments, when the caller has it already."""
+def order_totals(checkout: Checkout, cart: Mapping[str, int] | None = None) -> OrderTotals | None:
+    """Lines and exact sums of the checkout's cart (or of `cart`, priced in the checkout's market): products,
+    the chosen shipping, and (US) the sales tax of the shipping state. None for an empty cart."""
+    cart = checkout.cart if cart is None else cart
     if not any(quantity > 0 for quantity in cart.values()):
         return None
+    market = checkout.market
+    rate = sales_tax_rate(checkout.region) if market.tax_mode == "sales_tax" else 0
+    shipping = shipping_fee(shipping_method(checkout.shipping_option_id), market)
+    return build_order(cart_lines(cart, market), market, shipping=shipping, sales_tax_rate=rate)
+
+
+def kco_order_body(checkout: Checkout, cart: Mapping[str, int] | None = None,
+                   totals: OrderTotals | None = None) -> dict[str, Any] | None:
+    """The order content the cart calls for, plus its shipping options; None for an empty cart. `totals`:
+    `order_totals` of the same arguments, when the caller has it already."""
+    totals = totals or order_totals(checkout, cart)
+    if totals is None:
+        return None
     return {
-        "purchase_country": market.country,
-        "purchase_currency": market.currency,
-        "locale": locale,
-        **(totals or order_totals(cart, market, shipping_id, us_region)).as_kco(),
-        "shipping_options": shipping_options(market, shipping_id),
+        "purchase_country": checkout.market.country,
+        "purchase_currency": checkout.market.currency,
+        "locale": checkout.locale,
+        **totals.as_kco(),
+        "shipping_options": shipping_options(checkout.market, checkout.shipping_option_id),
     }
 
 
-def cart_summary(cart: Mapping[str, int], market: Market, locale: str, shipping_id: str | None,
-                 us_region: str | None, totals: OrderTotals | None = None) -> dict[str, Any]:
-    """The `cart` object of the JSON API (contracts): items, market and the totals KCO is asked to charge.
-    `totals` as for `kco_order_body`."""
+def cart_summary(checkout: Checkout, totals: OrderTotals | None = None) -> dict[str, Any]:
+    """The `cart` object of the JSON API (its contract: static/js/kco-sync.js): items, market and the totals
+    KCO is asked to charge. `totals` as for `kco_order_body`."""
+    market = checkout.market
     items = [
         {"sku": line.reference, "name": line.name, "quantity": line.quantity, "unit_price": line.unit_price,
          "total_amount": line.quantity * line.unit_price}
-        for line in cart_lines(cart, market)
+        for line in cart_lines(checkout.cart, market)
     ]
     summary: dict[str, Any] = {
         "items": items,
         "country": market.country,
         "currency": market.currency,
-        "locale": locale,
+        "locale": checkout.locale,
         "locales": list(market.locales),
         "order_amount": 0,
         "order_tax_amount": 0,
         "shipping": None,
     }
-    if items:
-        totals = totals or order_totals(cart, market, shipping_id, us_region)
-        method = shipping_method(shipping_id)
+    totals = totals or order_totals(checkout)
+    if totals is not None:
+        method = shipping_method(checkout.shipping_option_id)
         summary["order_amount"] = totals.order_amount
         summary["order_tax_amount"] = totals.order_tax_amount
         summary["shipping"] = {"id": method.id, "name": method.name,

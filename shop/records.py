@@ -21,72 +21,53 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import (
-    JSON,
-    BigInteger,
-    Boolean,
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Text,
-    bindparam,
-    create_engine,
-    delete,
-    event,
-    insert,
-    inspect,
-    select,
-    update,
-)
+import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
 from shop.cart import Checkout
 
-metadata = MetaData()
+metadata = sa.MetaData()
 
-checkouts = Table(
+checkouts = sa.Table(
     "checkouts", metadata,
-    Column("id", String(64), primary_key=True),
-    Column("version", Integer, nullable=False),
-    Column("cart", JSON, nullable=False),  # {sku: quantity}, in the order the lines were added
-    Column("country", String(2), nullable=False),
-    Column("locale", String(16), nullable=False),
-    Column("shipping_option_id", String(64), nullable=True),
-    Column("us_region", String(8), nullable=True),
-    Column("order_id", String(255), nullable=True, unique=True),
-    Column("reference", String(64), nullable=True, unique=True),
-    Column("kco_cart", JSON(none_as_null=True), nullable=True),
-    Column("kco_fingerprint", String(64), nullable=True),
-    Column("cart_set_at", BigInteger, nullable=False),
-    Column("market_set_at", BigInteger, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("cart", sa.JSON, nullable=False),  # {sku: quantity}, in the order the lines were added
+    sa.Column("country", sa.String(2), nullable=False),
+    sa.Column("locale", sa.String(16), nullable=False),
+    sa.Column("shipping_option_id", sa.String(64), nullable=True),
+    sa.Column("us_region", sa.String(8), nullable=True),
+    sa.Column("order_id", sa.String(255), nullable=True, unique=True),
+    sa.Column("reference", sa.String(64), nullable=True, unique=True),
+    sa.Column("kco_cart", sa.JSON(none_as_null=True), nullable=True),
+    sa.Column("kco_fingerprint", sa.String(64), nullable=True),
+    sa.Column("cart_set_at", sa.BigInteger, nullable=False),
+    sa.Column("market_set_at", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, index=True),
 )
 
-orders = Table(
+orders = sa.Table(
     "orders", metadata,
-    Column("order_id", String(255), primary_key=True),
-    Column("purchase_country", String(2), nullable=False),
-    Column("purchase_currency", String(3), nullable=False),
-    Column("order_amount", Integer, nullable=False),
-    Column("order_tax_amount", Integer, nullable=False),
-    Column("order_lines", Text, nullable=False),
-    Column("recorded_by", String(16), nullable=False),  # "confirmation", "push" or "notification"
+    sa.Column("order_id", sa.String(255), primary_key=True),
+    sa.Column("purchase_country", sa.String(2), nullable=False),
+    sa.Column("purchase_currency", sa.String(3), nullable=False),
+    sa.Column("order_amount", sa.Integer, nullable=False),
+    sa.Column("order_tax_amount", sa.Integer, nullable=False),
+    sa.Column("order_lines", sa.Text, nullable=False),
+    sa.Column("recorded_by", sa.String(16), nullable=False),  # "confirmation", "push" or "notification"
     # accepted, pending or rejected, as Order Management last said; ship only accepted ones
     # (kco-rules: pending-orders).
-    Column("fraud_status", String(16), nullable=False, server_default="accepted"),
-    Column("recorded_at", DateTime(timezone=True), nullable=False),
-    Column("acknowledged_at", DateTime(timezone=True), nullable=True),
+    sa.Column("fraud_status", sa.String(16), nullable=False, server_default="accepted"),
+    sa.Column("recorded_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
 )
 
-superseded_sessions = Table(
+superseded_sessions = sa.Table(
     "superseded_sessions", metadata,
-    Column("digest", String(64), primary_key=True),  # of the session id, never the id itself
-    Column("superseded_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("redirected", Boolean, nullable=False, default=False),
+    sa.Column("digest", sa.String(64), primary_key=True),  # of the session id, never the id itself
+    sa.Column("superseded_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("redirected", sa.Boolean, nullable=False, default=False),
 )
 
 # A checkout nobody changed for this long is deleted (its session expired long before, shop/sessions.py);
@@ -99,14 +80,14 @@ CHECKOUT_COLUMNS = tuple(name for name in checkouts.c.keys() if name not in ("ve
 # run often: a checkout found by one of its keys, with whether its order is recorded as paid; a checkout
 # stored only over the version it was read at (SET takes the columns of the parameters).
 FIND_CHECKOUT = {
-    key: select(checkouts, orders.c.order_id.is_not(None).label("paid"))
+    key: sa.select(checkouts, orders.c.order_id.is_not(None).label("paid"))
     .select_from(checkouts.outerjoin(orders, orders.c.order_id == checkouts.c.order_id))
-    .where(checkouts.c[key] == bindparam("key"))
+    .where(checkouts.c[key] == sa.bindparam("key"))
     for key in ("id", "order_id", "reference")
 }
-STORE_CHECKOUT = update(checkouts).where(checkouts.c.id == bindparam("read_id"),
-                                         checkouts.c.version == bindparam("read_version"))
-FORGET_CHECKOUTS = delete(checkouts).where(checkouts.c.updated_at < bindparam("cutoff"))
+STORE_CHECKOUT = sa.update(checkouts).where(checkouts.c.id == sa.bindparam("read_id"),
+                                            checkouts.c.version == sa.bindparam("read_version"))
+FORGET_CHECKOUTS = sa.delete(checkouts).where(checkouts.c.updated_at < sa.bindparam("cutoff"))
 
 
 class CheckoutChanged(Exception):
@@ -132,9 +113,9 @@ class Records:
     def __init__(self, database_url: str) -> None:
         _create_sqlite_folder(database_url)
         # pool_pre_ping: a connection the database dropped (a restart) is replaced before it is used.
-        self.engine: Engine = create_engine(database_url, pool_pre_ping=True)
+        self.engine: Engine = sa.create_engine(database_url, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
         _new_pool_in_forked_children(self.engine)
         self._upgrade_an_older_database()
         metadata.create_all(self.engine)
@@ -143,7 +124,7 @@ class Records:
         """A database of an earlier version of the shop: its orders get the fraud review column, and its
         checkouts (keyed by order id, beside a session that held the cart) are dropped, as this version cannot
         read them; create_all then makes the table anew."""
-        inspector = inspect(self.engine)
+        inspector = sa.inspect(self.engine)
 
         def columns(table: str) -> set[str]:
             if not inspector.has_table(table):
@@ -189,7 +170,7 @@ class Records:
         with self.engine.begin() as connection:
             if checkout.version == 0:
                 connection.execute(FORGET_CHECKOUTS, {"cutoff": _now() - CHECKOUT_LIFETIME})
-                connection.execute(insert(checkouts), values)
+                connection.execute(sa.insert(checkouts), values)
             else:
                 written = connection.execute(
                     STORE_CHECKOUT, {**values, "read_id": checkout.id, "read_version": checkout.version})
@@ -202,15 +183,15 @@ class Records:
     def supersede_session(self, session_id: str) -> None:
         try:
             with self.engine.begin() as connection:
-                connection.execute(delete(superseded_sessions).where(
+                connection.execute(sa.delete(superseded_sessions).where(
                     superseded_sessions.c.superseded_at < _now() - SUPERSEDED_SESSION_LIFETIME))
-                connection.execute(insert(superseded_sessions).values(
+                connection.execute(sa.insert(superseded_sessions).values(
                     digest=_digest(session_id), superseded_at=_now(), redirected=False))
         except IntegrityError:
             pass  # superseded by another request at the same moment (two tabs opening the checkout)
 
     def was_superseded(self, session_id: str) -> bool:
-        query = select(superseded_sessions.c.digest).where(
+        query = sa.select(superseded_sessions.c.digest).where(
             superseded_sessions.c.digest == _digest(session_id),
             superseded_sessions.c.superseded_at >= _now() - SUPERSEDED_SESSION_LIFETIME)
         with self.engine.connect() as connection:
@@ -220,7 +201,7 @@ class Records:
         """True once per superseded id: the first page request sent with it is redirected to itself."""
         with self.engine.begin() as connection:
             written = connection.execute(
-                update(superseded_sessions)
+                sa.update(superseded_sessions)
                 .where(superseded_sessions.c.digest == _digest(session_id),
                        superseded_sessions.c.redirected.is_(False))
                 .values(redirected=True))
@@ -232,7 +213,7 @@ class Records:
         """Insert the completed order unless it is already there; True when this call inserted it."""
         try:
             with self.engine.begin() as connection:
-                connection.execute(insert(orders).values(
+                connection.execute(sa.insert(orders).values(
                     order_id=order["order_id"],
                     purchase_country=str(order.get("purchase_country", "")).upper(),
                     purchase_currency=str(order.get("purchase_currency", "")).upper(),
@@ -247,7 +228,8 @@ class Records:
 
     def order(self, order_id: str) -> dict[str, Any] | None:
         with self.engine.connect() as connection:
-            row = connection.execute(select(orders).where(orders.c.order_id == order_id)).mappings().first()
+            query = sa.select(orders).where(orders.c.order_id == order_id)
+            row = connection.execute(query).mappings().first()
         return dict(row) if row is not None else None
 
     def set_fraud_status(self, order_id: str, fraud_status: str) -> None:
@@ -259,7 +241,7 @@ class Records:
 
     def _update_order(self, order_id: str, **values: Any) -> None:
         with self.engine.begin() as connection:
-            connection.execute(update(orders).where(orders.c.order_id == order_id).values(**values))
+            connection.execute(sa.update(orders).where(orders.c.order_id == order_id).values(**values))
 
 
 def _new_pool_in_forked_children(engine: Engine) -> None:
