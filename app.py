@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from flask import Blueprint, Flask, Response, current_app, redirect, render_template, request, session
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from kco.checkout import Action, CheckoutSync
 from kco.client import KCOClient
@@ -47,10 +48,15 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     client = KCOClient(settings.kco, on_call=server_timing.remember_call)
     app.extensions["checkout_flow"] = CheckoutFlow(
         CheckoutSync(client), records, settings.secret_key,
-        lambda: app.config["PUBLIC_BASE_URL"] or "http://127.0.0.1:5000")
+        lambda: app.config["PUBLIC_BASE_URL"] or "http://127.0.0.1:5000", settings.time_budget_seconds)
     app.jinja_env.filters.update(SHOPPER_LANGUAGE_FILTERS)  # money and names in the shopper's language
-    app.jinja_env.globals.update(markets=MARKETS, sync_timeout_ms=sync_timeout_ms(settings.kco))
+    app.jinja_env.globals.update(markets=MARKETS,
+                                 sync_timeout_ms=sync_timeout_ms(settings.time_budget_seconds))
     app.register_blueprint(routes)
+    if settings.trusted_proxies:
+        # The client's address and scheme as the proxies in front of the shop saw them (shop/budgets.py).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
+                                x_proto=settings.trusted_proxies)
     inspector.init_app(app, app.extensions["checkout_flow"], settings)  # workshop mode (docs/workshop.md)
     return app
 
@@ -58,6 +64,27 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
 def flow() -> CheckoutFlow:
     """The app's one `CheckoutFlow`, which holds the KCO client, the records and the secret key."""
     return current_app.extensions["checkout_flow"]  # type: ignore[no-any-return]
+
+
+# --- Health, for a platform's checks (no session, no KCO call) -----------------------------------------
+
+# The process answers.
+@routes.get("/healthz")
+def healthz() -> dict[str, Any]:
+    return {"status": "ok"}
+
+
+# Ready to serve shoppers: the database and, when set, Redis answer; 503 naming the part that does not.
+@routes.get("/readyz")
+def readyz() -> tuple[dict[str, Any], int]:
+    parts = {"database": flow().records.ready()}
+    redis_client = current_app.config.get("SESSION_REDIS")
+    if redis_client is not None:
+        parts["redis"] = sessions.redis_ready(redis_client)
+    failing = [part for part, ready in parts.items() if not ready]
+    if failing:
+        return {"status": "unavailable", "failing": failing}, 503
+    return {"status": "ok"}, 200
 
 
 # --- Pages ----------------------------------------------------------------------------------------------

@@ -35,12 +35,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
 
+from kco.client import sleep_within_budget
 from kco.errors import KCOApiError, KCOError, KCOUnreachable
 
 LINE_FIELDS = ("type", "reference", "name", "quantity", "unit_price", "tax_rate", "total_amount",
@@ -136,7 +136,8 @@ class Outcome:
 class CheckoutSync:
     """Applies the decisions with one KCO client; every method makes the fewest calls the rules allow."""
 
-    def __init__(self, client: CheckoutClient, sleep: Callable[[float], None] = time.sleep) -> None:
+    def __init__(self, client: CheckoutClient,
+                 sleep: Callable[[float], None] = sleep_within_budget) -> None:
         self.client = client
         self._sleep = sleep
 

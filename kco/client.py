@@ -31,9 +31,12 @@ import base64
 import json
 import logging
 import platform
+import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -45,29 +48,22 @@ from kco.errors import KCOApiError, KCOConfigError, KCOProtocolError, KCOUnreach
 
 logger = logging.getLogger("kco")
 
-# Base URLs by brand, region and environment (kco-rules: api-hosts; Klarna's hosts:
-# https://docs.klarna.com/api/api-urls). Paths are the same on every host. Kustom documents one host per
-# environment, so every Kustom region goes there: Kustom's own WooCommerce plugin removed "-na" for US
-# stores as a bug (2.19.0). Regional Kustom hosts (api-na.kustom.co, api-oc.kustom.co) appear only in
-# Kustom's Magento module, are unverified, and are used only when named in KCO_API_URL. Kustom moved KCO
-# merchants off the Klarna hosts by 31 March 2026 (kco-rules: api-hosts), so the Klarna rows serve older
-# contracts only and `ClientConfig.from_env` warns when they are picked.
+# Base URLs by environment (kco-rules: api-hosts). Kustom documents one host per environment, for every
+# region: Kustom's own WooCommerce plugin removed "-na" for US stores as a bug (2.19.0). Regional Kustom hosts
+# (api-na.kustom.co, api-oc.kustom.co) appear only in Kustom's Magento module, are unverified, and are used
+# only when named in KCO_API_URL.
 KUSTOM_HOSTS = {"live": "https://api.kustom.co", "playground": "https://api.playground.kustom.co"}
-BASE_URLS: dict[tuple[str, str, str], str] = {
-    ("klarna", "eu", "live"): "https://api.klarna.com",
-    ("klarna", "eu", "playground"): "https://api.playground.klarna.com",
-    ("klarna", "na", "live"): "https://api-na.klarna.com",
-    ("klarna", "na", "playground"): "https://api-na.playground.klarna.com",
-    ("klarna", "oc", "live"): "https://api-oc.klarna.com",
-    ("klarna", "oc", "playground"): "https://api-oc.playground.klarna.com",
-    **{("kustom", region, environment): host
-       for region in ("eu", "na", "oc") for environment, host in KUSTOM_HOSTS.items()},
-}
-KLARNA_HOSTS_WARNING = (
-    "KCO_BRAND=klarna: Kustom moved KCO merchants off the Klarna hosts by 31 March 2026 and asks them to use "
-    "api.kustom.co (https://help.kustom.co/en/articles/466669-kustom-api-endpoint-switch-faq); "
-    "set KCO_BRAND=kustom unless your contract is still with Klarna"
+# After 31 March 2026 API calls to Klarna's hosts no longer work for KCO merchants (kco-rules: api-hosts).
+KLARNA_BRAND_REFUSED = (
+    "KCO_BRAND=klarna: Kustom moved KCO merchants off the Klarna hosts, which no longer answer KCO calls "
+    "since 31 March 2026; set KCO_BRAND=kustom (https://api.kustom.co, playground "
+    "https://api.playground.kustom.co)"
 )
+# The local emulator's demo credentials, which kco_emulator accepts: used for a loopback KCO_API_URL when
+# none are set, so a first start against the emulator needs none.
+EMULATOR_CREDENTIALS = ("demo", "demo")
+# A Kustom API key says which environment it is for (kco-rules: basic-auth).
+KEY_ENVIRONMENTS = {"kco_test_": "playground", "kco_live_": "live"}
 LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 # Connect: a little over 3 s, the usual TCP retransmission step, so one lost SYN is retried before we give up.
@@ -80,6 +76,33 @@ DEFAULT_MAX_ATTEMPTS = 3
 DEFAULT_BACKOFF_SECONDS = 0.25
 MAX_BACKOFF_SECONDS = 2.0
 RETRYABLE_STATUSES = frozenset({502, 503, 504})
+# When the time budget of the KCO calls made for the current request ends (`time_budget`), on the monotonic
+# clock; None outside one.
+_budget_end: ContextVar[float | None] = ContextVar("kco_budget_end", default=None)
+
+
+@contextmanager
+def time_budget(seconds: float) -> Iterator[None]:
+    """Every KCO call made inside shares `seconds`: each gets what is left as its connect and read timeouts,
+    a wait between attempts never outlasts it, and no call starts once it is spent (`KCOUnreachable`). So one
+    request waits at most `seconds` for KCO, however many calls it needs."""
+    token = _budget_end.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        _budget_end.reset(token)
+
+
+def budget_left() -> float | None:
+    """Seconds left of the current `time_budget` (zero or less once spent); None outside one."""
+    end = _budget_end.get()
+    return None if end is None else end - time.monotonic()
+
+
+def sleep_within_budget(seconds: float) -> None:
+    """`time.sleep`, cut short where the current time budget ends."""
+    left = budget_left()
+    time.sleep(max(0.0, seconds if left is None else min(seconds, left)))
 
 
 def default_user_agent() -> str:
@@ -109,7 +132,7 @@ class ClientConfig:
 
     @property
     def is_local(self) -> bool:
-        """True for the local emulator (127.0.0.1 / localhost), where credentials are optional."""
+        """True for the local emulator (127.0.0.1 / localhost): without credentials, its demo ones go."""
         return (urlsplit(self.base_url).hostname or "") in LOCAL_HOSTS
 
     @property
@@ -129,10 +152,11 @@ class ClientConfig:
     def from_env(cls, environ: Mapping[str, str]) -> ClientConfig:
         """Read the KCO_* variables; raise `KCOConfigError` naming the variable that is missing or wrong.
 
-        Host: KCO_API_URL, or KCO_ENVIRONMENT (playground/live) with KCO_BRAND (kustom/klarna, default
-        kustom) and KCO_REGION (eu/na/oc, default eu; Kustom has one host for every region, so the region only
-        picks a Klarna host). KCO_BRAND=klarna logs a warning (`KLARNA_HOSTS_WARNING`).
-        Credentials: KCO_USERNAME + KCO_PASSWORD, or KCO_API_KEY.
+        Host: KCO_API_URL, or KCO_ENVIRONMENT (playground/live). KCO_BRAND may only be kustom
+        (`KLARNA_BRAND_REFUSED`); KCO_REGION (eu/na/oc) is checked but picks nothing, since Kustom has one
+        host for every region.
+        Credentials: KCO_USERNAME + KCO_PASSWORD, or KCO_API_KEY, whose kco_test_ or kco_live_ prefix must
+        match the host's environment (the emulator's is playground).
         Timeouts in seconds: KCO_CONNECT_TIMEOUT, KCO_READ_TIMEOUT.
         """
         base_url = _base_url_from_env(environ)
@@ -146,10 +170,12 @@ class ClientConfig:
             raise KCOConfigError("KCO_PASSWORD is not set (KCO_USERNAME is)")
         if password and not username:
             raise KCOConfigError("KCO_USERNAME is not set (KCO_PASSWORD is)")
-        if not api_key and not username and not is_local:
-            raise KCOConfigError(
-                f"KCO_USERNAME and KCO_PASSWORD (or KCO_API_KEY) must be set to call {base_url}"
-            )
+        if not api_key and not username:
+            if not is_local:
+                raise KCOConfigError(
+                    f"KCO_USERNAME and KCO_PASSWORD (or KCO_API_KEY) must be set to call {base_url}")
+            username, password = EMULATOR_CREDENTIALS
+        _check_key_environment(api_key, base_url)
         return cls(
             base_url=base_url,
             username=username,
@@ -175,15 +201,26 @@ def _base_url_from_env(environ: Mapping[str, str]) -> str:
         raise KCOConfigError("set KCO_API_URL, or KCO_ENVIRONMENT (playground or live) to pick a KCO host")
     region = environ.get("KCO_REGION", "eu").strip().lower() or "eu"
     brand = environ.get("KCO_BRAND", "kustom").strip().lower() or "kustom"
-    if environment not in ("playground", "live"):
+    if environment not in KUSTOM_HOSTS:
         raise KCOConfigError(f"KCO_ENVIRONMENT must be playground or live, got {environment!r}")
     if region not in ("eu", "na", "oc"):
         raise KCOConfigError(f"KCO_REGION must be eu, na or oc, got {region!r}")
-    if brand not in ("kustom", "klarna"):
-        raise KCOConfigError(f"KCO_BRAND must be kustom or klarna, got {brand!r}")
     if brand == "klarna":
-        logger.warning(KLARNA_HOSTS_WARNING)
-    return BASE_URLS[(brand, region, environment)]
+        raise KCOConfigError(KLARNA_BRAND_REFUSED)
+    if brand != "kustom":
+        raise KCOConfigError(f"KCO_BRAND must be kustom, got {brand!r}")
+    return KUSTOM_HOSTS[environment]
+
+
+def _check_key_environment(api_key: str | None, base_url: str) -> None:
+    """A kco_test_ key against a live host, or a kco_live_ key against the playground or the emulator, would
+    only be refused (401) on the first call: refused at start instead."""
+    host = urlsplit(base_url).hostname or ""
+    environment = "playground" if host in LOCAL_HOSTS or "playground" in host else "live"
+    for prefix, key_environment in KEY_ENVIRONMENTS.items():
+        if api_key and api_key.startswith(prefix) and key_environment != environment:
+            raise KCOConfigError(f"KCO_API_KEY is a {key_environment} key ({prefix}...) but {base_url} is "
+                                 f"{environment}: use a key for {environment}, or the {key_environment} host")
 
 
 def _seconds_from_env(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -197,6 +234,39 @@ def _seconds_from_env(environ: Mapping[str, str], name: str, default: float) -> 
     if not 0 < seconds <= 300:
         raise KCOConfigError(f"{name} must be between 0 and 300 seconds, got {text!r}")
     return seconds
+
+
+def failure_cause(failure: requests.exceptions.RequestException, host: str) -> str:
+    """Why a call got no answer, naming the host: DNS, connection refused, TLS, a proxy, connect timeout, read
+    timeout, or the kind of failure and its text (e.g. a connection reset)."""
+    causes = _causes(failure)
+    if isinstance(failure, requests.exceptions.ProxyError):
+        kind = "proxy failure"
+    elif isinstance(failure, requests.exceptions.ConnectTimeout):
+        kind = "connect timeout"
+    elif isinstance(failure, requests.exceptions.ReadTimeout):
+        kind = "read timeout"
+    elif isinstance(failure, requests.exceptions.SSLError):
+        kind = "TLS failure"
+    elif any(isinstance(cause, socket.gaierror) for cause in causes):
+        kind = "DNS lookup failed"
+    elif any(isinstance(cause, ConnectionRefusedError) for cause in causes):
+        kind = "connection refused"
+    else:
+        return f"{type(failure).__name__} ({host}): {failure}"
+    return f"{kind} ({host})"
+
+
+def _causes(failure: BaseException) -> list[BaseException]:
+    """The exception and those behind it: requests wraps urllib3's, which keeps the socket's in `reason`."""
+    found: list[BaseException] = []
+    waiting: list[Any] = [failure]
+    while waiting:
+        cause = waiting.pop()
+        if isinstance(cause, BaseException) and not any(cause is seen for seen in found):
+            found.append(cause)
+            waiting.extend([cause.__cause__, cause.__context__, getattr(cause, "reason", None), *cause.args])
+    return found
 
 
 def _segment(order_id: str) -> str:
@@ -252,7 +322,7 @@ class KCOClient:
         session: requests.Session | None = None,
         on_call: Callable[[KCOCall], None] | None = None,
         *,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] = sleep_within_budget,
     ) -> None:
         self.config = config
         # One session keeps KCO connections alive. It honours the environment as requests documents:
@@ -377,6 +447,7 @@ class KCOClient:
             # Required on create and update (kco-rules: request-headers).
             headers["Content-Type"] = "application/json"
         started = time.perf_counter()
+        connect_timeout, read_timeout = self._timeouts(request, started)
         try:
             response = self.session.request(
                 request.method,
@@ -384,30 +455,35 @@ class KCOClient:
                 data=json.dumps(request.body) if request.body is not None else None,
                 headers=headers,
                 auth=self._auth,
-                timeout=(self.config.connect_timeout, self.config.read_timeout),
+                timeout=(connect_timeout, read_timeout),
                 # A redirect is not part of the API; not following it also keeps the Authorization header
                 # from travelling anywhere else.
                 allow_redirects=False,
             )
-        except requests.exceptions.ReadTimeout:
-            self._report(request, started, None, None, "read timeout")
-            raise KCOUnreachable(
-                request.operation, f"no answer within {self.config.read_timeout} s", request_sent=True
-            ) from None
-        except requests.exceptions.ConnectTimeout:
-            self._report(request, started, None, None, "connect timeout")
-            raise KCOUnreachable(
-                request.operation, f"no connection within {self.config.connect_timeout} s"
-            ) from None
         except requests.exceptions.RequestException as failure:
-            # Connection refused, DNS failure, TLS failure, connection reset. The exception text names the
-            # URL but never the headers.
-            self._report(request, started, None, None, type(failure).__name__)
-            raise KCOUnreachable(request.operation, f"{type(failure).__name__}: {failure}") from None
+            # The log and the error name the host and the cause (DNS, connection refused, TLS, a timeout),
+            # never the headers.
+            cause = failure_cause(failure, urlsplit(self.config.base_url).hostname or "")
+            self._report(request, started, None, None, cause)
+            if isinstance(failure, requests.exceptions.ReadTimeout):
+                # KCO got the request and may have acted on it.
+                raise KCOUnreachable(request.operation, f"{cause}: no answer within {read_timeout:.2f} s",
+                                     request_sent=True) from None
+            raise KCOUnreachable(request.operation, cause) from None
         correlation_id = response.headers.get("Klarna-Correlation-Id")
         error = None if response.status_code == request.expected_status else f"HTTP {response.status_code}"
         self._report(request, started, response.status_code, correlation_id, error)
         return response
+
+    def _timeouts(self, request: _Request, started: float) -> tuple[float, float]:
+        """The configured connect and read timeouts, or what is left of the time budget if that is less."""
+        left = budget_left()
+        if left is None:
+            return self.config.connect_timeout, self.config.read_timeout
+        if left <= 0:
+            self._report(request, started, None, None, "time budget spent")
+            raise KCOUnreachable(request.operation, "the time budget of this request is spent")
+        return min(self.config.connect_timeout, left), min(self.config.read_timeout, left)
 
     def _report(
         self, request: _Request, started: float, status: int | None, correlation_id: str | None,

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from kco.checkout import COMPLETE, INCOMPLETE, UPDATE_RETRY_WAITS, Action, CheckoutSync, Outcome
-from kco.client import ClientConfig
+from kco.checkout import COMPLETE, INCOMPLETE, Action, CheckoutSync, Outcome
+from kco.client import time_budget
 from kco.errors import KCOApiError, KCOError
 from kco.order_lines import OrderTotals
 from shop.callbacks import confirmation_path, create_extras, record_paid_order
@@ -30,12 +30,8 @@ from shop.security import new_checkout_reference
 
 # A request whose store keeps finding the checkout changed by others gives up after this many attempts.
 ATTEMPTS = 3
-# One change makes at most seven KCO calls (update; if KCO refuses it, a read and two more updates; then
-# abort, a read if the abort says read-only, and create), each bounded by the connect and read timeouts, plus
-# the waits between the updates. The page waits one call and a margin longer, so it gives up only after the
-# shop.
-CALLS_PER_CHANGE = 7
-SYNC_MARGIN_MS = 2000 + round(sum(UPDATE_RETRY_WAITS) * 1000)
+# The page waits this much longer than the shop's time budget for KCO, so it gives up only after the shop.
+PAGE_MARGIN_SECONDS = 2.0
 PAGE_MESSAGES = {
     "kco_failed": "The checkout could not be reached just now. Your cart is saved; please reload the page "
                   "in a moment.",
@@ -78,11 +74,14 @@ SyncObserver = Callable[[Checkout, Mapping[str, Any] | None, Outcome], None]
 
 class CheckoutFlow:
     def __init__(self, sync: CheckoutSync, records: Records, secret_key: str,
-                 public_base_url: Callable[[], str]) -> None:
+                 public_base_url: Callable[[], str], time_budget_seconds: float = 15.0) -> None:
+        """`time_budget_seconds`: the most one page load, change or confirmation waits for KCO, whatever
+        calls it needs (kco.client.time_budget); past it the shopper is told to try again, the cart kept."""
         self.sync = sync
         self.records = records
         self.secret_key = secret_key
         self.public_base_url = public_base_url
+        self.time_budget_seconds = time_budget_seconds
         # Optional: the workshop inspector (workshop/inspector.py) records what was sent without building it
         # again.
         self.on_sync: SyncObserver | None = None
@@ -94,12 +93,14 @@ class CheckoutFlow:
     # --- the two moments of kco.checkout ---------------------------------------------------------------
 
     def page_load(self, session: MutableMapping[str, Any]) -> PageLoad:
-        checkout, outcome, totals = self._sync(session, None)
+        with time_budget(self.time_budget_seconds):
+            checkout, outcome, totals = self._sync(session, None)
         return PageLoad(checkout, outcome, self.answer(checkout, outcome, totals))
 
     def change(self, session: MutableMapping[str, Any], apply: Change) -> dict[str, Any]:
         """Apply a validated change to the cart or market and bring the KCO order in step with it."""
-        checkout, outcome, totals = self._sync(session, apply)
+        with time_budget(self.time_budget_seconds):
+            checkout, outcome, totals = self._sync(session, apply)
         answer = self.answer(checkout, outcome, totals)
         if outcome.action is Action.COMPLETED:
             raise ShopError("purchase_completed", "This purchase is already complete.", 409,
@@ -182,6 +183,10 @@ class CheckoutFlow:
 
         A completed order is not yet a paid one: with fraud review it may be pending
         (kco-rules: pending-orders), which only Order Management says, so a first visit reads it there too."""
+        with time_budget(self.time_budget_seconds):
+            return self._confirmation(session, order_id)
+
+    def _confirmation(self, session: MutableMapping[str, Any], order_id: str) -> Confirmation | None:
         checkout = self.records.checkout_for_order(order_id)
         ours = checkout is not None and checkout.id == session.get("checkout_id")
         if checkout is None or not (ours or order_id == session.get("confirmed_order_id")):
@@ -275,8 +280,7 @@ def busy() -> ShopError:
     return ShopError("checkout_busy", "Your cart is being changed in another tab. Please try again.", 409)
 
 
-def sync_timeout_ms(kco: ClientConfig) -> int:
-    """How long the checkout page waits for one cart or market change (`data-timeout-ms`): the most KCO
-    calls one change may make, each at its connect and read timeouts, plus a margin for the shop itself."""
-    per_call_ms = (kco.connect_timeout + kco.read_timeout) * 1000
-    return round((CALLS_PER_CHANGE + 1) * per_call_ms + SYNC_MARGIN_MS)
+def sync_timeout_ms(time_budget_seconds: float) -> int:
+    """How long the checkout page waits for one cart or market change (`data-timeout-ms`): the shop's time
+    budget for KCO, plus a margin for the shop itself."""
+    return round((time_budget_seconds + PAGE_MARGIN_SECONDS) * 1000)

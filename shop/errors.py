@@ -10,12 +10,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import redis
 from flask import Flask, jsonify, render_template, request
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from kco.errors import KCOError, KCOUnreachable
 
 log = logging.getLogger("shop")
+# A store the shop needs went away (a restart, the network): worth trying again in a moment.
+STORE_FAILURES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OperationalError,
+                  InterfaceError)
 
 
 class ShopError(Exception):
@@ -48,6 +53,12 @@ def kco_failure(error: KCOError | None, to_kco: bool = False, **extra: Any) -> S
                      "Please reload the page.", 502, **extra)
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an error (a driver's, behind SQLAlchemy's wrapper), for a one-line message."""
+    cause = getattr(error, "orig", None) or error
+    return (str(cause).strip().splitlines() or [type(cause).__name__])[0]
+
+
 def init_app(app: Flask) -> None:
     app.register_error_handler(Exception, answer_error)
 
@@ -59,6 +70,13 @@ def answer_error(error: Exception) -> tuple[Any, int]:
     elif isinstance(error, KCOError):
         log.warning("KCO call failed: %s", error)
         shop_error = kco_failure(error, to_kco=request.path.startswith("/kco/callbacks/"))
+    elif isinstance(error, STORE_FAILURES):
+        # A store dropped after the start (checked then: shop/settings.py): the shopper is told to try again;
+        # the log says which store, in one line.
+        store = "Redis (REDIS_URL)" if isinstance(error, redis.exceptions.RedisError) else "the database"
+        log.error("%s does not answer: %s", store, first_line(error))
+        shop_error = ShopError("store_unavailable", "The shop cannot reach its storage just now; nothing was "
+                               "changed. Please try again in a moment.", 503)
     elif isinstance(error, HTTPException):
         shop_error = ShopError((error.name or "error").lower().replace(" ", "_"),
                                error.description or "", error.code or 500)

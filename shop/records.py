@@ -26,6 +26,8 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import IntegrityError
 
 from shop.cart import Checkout
+from shop.errors import first_line
+from shop.settings import SettingsError
 
 metadata = sa.MetaData()
 
@@ -111,14 +113,28 @@ def checkout_columns(checkout: Checkout) -> dict[str, Any]:
 
 class Records:
     def __init__(self, database_url: str) -> None:
-        _create_sqlite_folder(database_url)
-        # pool_pre_ping: a connection the database dropped (a restart) is replaced before it is used.
-        self.engine: Engine = sa.create_engine(database_url, pool_pre_ping=True)
-        if self.engine.dialect.name == "sqlite":
-            sa.event.listen(self.engine, "connect", _sqlite_pragmas)
-        _new_pool_in_forked_children(self.engine)
-        self._upgrade_an_older_database()
-        metadata.create_all(self.engine)
+        """Connects at once, so a database that cannot be used stops the shop at start (SettingsError)."""
+        try:
+            _create_sqlite_folder(database_url)
+            # pool_pre_ping: a connection the database dropped (a restart) is replaced before it is used.
+            self.engine: Engine = sa.create_engine(database_url, pool_pre_ping=True)
+            if self.engine.dialect.name == "sqlite":
+                sa.event.listen(self.engine, "connect", _sqlite_pragmas)
+            _new_pool_in_forked_children(self.engine)
+            self._upgrade_an_older_database()
+            metadata.create_all(self.engine)
+        except (sa.exc.SQLAlchemyError, ImportError, OSError) as error:
+            raise SettingsError(f"DATABASE_URL: cannot use the database {_shown(database_url)}: "
+                                f"{first_line(error)}") from None
+
+    def ready(self) -> bool:
+        """The database answers (for /readyz)."""
+        try:
+            with self.engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+        except sa.exc.SQLAlchemyError:
+            return False
+        return True
 
     def _upgrade_an_older_database(self) -> None:
         """A database of an earlier version of the shop: its orders get the fraud review column, and its
@@ -242,6 +258,14 @@ class Records:
     def _update_order(self, order_id: str, **values: Any) -> None:
         with self.engine.begin() as connection:
             connection.execute(sa.update(orders).where(orders.c.order_id == order_id).values(**values))
+
+
+def _shown(database_url: str) -> str:
+    """The URL without its password, for a message."""
+    try:
+        return make_url(database_url).render_as_string(hide_password=True)
+    except sa.exc.ArgumentError:
+        return repr(database_url.split("@")[-1])
 
 
 def _new_pool_in_forked_children(engine: Engine) -> None:

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import redis
 from cachelib.file import FileSystemCache
 from flask import Flask, Response, current_app, redirect, request, session
 from flask_session import Session
 
 from shop.errors import ShopError
 from shop.records import Records
-from shop.settings import Settings
+from shop.settings import Settings, SettingsError
 
 SESSION_LIFETIME = timedelta(days=7)
 SESSION_FILE_LIMIT = 20_000
@@ -47,9 +48,7 @@ def init_app(app: Flask, settings: Settings, records: Records) -> None:
         SESSION_REFRESH_EACH_REQUEST=False,
     )
     if settings.redis_url:
-        import redis
-
-        app.config.update(SESSION_TYPE="redis", SESSION_REDIS=redis.Redis.from_url(settings.redis_url))
+        app.config.update(SESSION_TYPE="redis", SESSION_REDIS=connected_redis(settings.redis_url))
     else:
         folder = settings.instance_path / "sessions"
         cache = FileSystemCache(str(folder), threshold=SESSION_FILE_LIMIT, mode=0o600)
@@ -73,6 +72,25 @@ def init_app(app: Flask, settings: Settings, records: Records) -> None:
         if records.first_redirect(sent):
             return redirect(request.full_path.rstrip("?"), 303)
         return None
+
+
+def connected_redis(url: str) -> redis.Redis:
+    """A client of the Redis at `url`, which answered a ping: one that does not stops the shop at start."""
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=3)
+        client.ping()
+    except (ValueError, redis.exceptions.RedisError) as error:
+        shown = url.split("@")[-1]
+        raise SettingsError(f"REDIS_URL: cannot use the Redis at {shown}: {error}") from None
+    return client
+
+
+def redis_ready(client: redis.Redis) -> bool:
+    """Redis answers (for /readyz)."""
+    try:
+        return bool(client.ping())
+    except redis.exceptions.RedisError:
+        return False
 
 
 def renew_session_id(records: Records) -> None:

@@ -19,10 +19,19 @@ import requests
 import responses
 
 from kco import __version__
-from kco.client import BASE_URLS, KLARNA_HOSTS_WARNING, ClientConfig, KCOCall, KCOClient
+from kco.client import (
+    KLARNA_BRAND_REFUSED,
+    KUSTOM_HOSTS,
+    ClientConfig,
+    KCOCall,
+    KCOClient,
+    sleep_within_budget,
+    time_budget,
+)
 from kco.errors import KCOApiError, KCOConfigError, KCOError, KCOProtocolError, KCOUnreachable
 
-BASE = "https://api.playground.kustom.co"
+HOST = "api.playground.kustom.co"
+BASE = f"https://{HOST}"
 ORDER_ID = "8cf27b55-53e8-6aba-9fb4-7c692e56ddee"
 ORDER_URL = f"{BASE}/checkout/v3/orders/{ORDER_ID}"
 OM_URL = f"{BASE}/ordermanagement/v1/orders/{ORDER_ID}"
@@ -294,9 +303,9 @@ def test_read_timeout_is_unreachable_sent_and_not_retried(kco_api, client, recor
         client.read_order(ORDER_ID)
     assert raised.value.operation == "read"
     assert raised.value.request_sent
-    assert "10.0 s" in str(raised.value)
+    assert "10.00 s" in str(raised.value)
     assert len(kco_api.calls) == 1
-    assert [(call.status, call.error) for call in recorder.calls] == [(None, "read timeout")]
+    assert [(call.status, call.error) for call in recorder.calls] == [(None, f"read timeout ({HOST})")]
 
 
 def test_a_connect_timeout_on_read_is_no_connection_and_retried(kco_api, client, recorder):
@@ -304,7 +313,8 @@ def test_a_connect_timeout_on_read_is_no_connection_and_retried(kco_api, client,
     kco_api.get(ORDER_URL, body=requests.exceptions.ConnectTimeout("connect timed out"))
     kco_api.get(ORDER_URL, json=ORDER)
     assert client.read_order(ORDER_ID) == ORDER
-    assert [(call.status, call.error) for call in recorder.calls] == [(None, "connect timeout"), (200, None)]
+    assert [(call.status, call.error) for call in recorder.calls] == [(None, f"connect timeout ({HOST})"),
+                                                                      (200, None)]
     assert recorder.sleeps == [0.25]
 
 
@@ -313,7 +323,7 @@ def test_a_connect_timeout_every_time_is_unreachable_before_anything_was_sent(kc
     with pytest.raises(KCOUnreachable) as raised:
         client.read_order(ORDER_ID)
     assert not raised.value.request_sent
-    assert raised.value.reason == "no connection within 3.05 s"
+    assert raised.value.reason == f"connect timeout ({HOST})"
     assert len(kco_api.calls) == 3
 
 
@@ -342,7 +352,7 @@ def test_connection_refused_on_a_real_closed_port_is_unreachable(recorder):
     with pytest.raises(KCOUnreachable) as raised:
         client.read_order(ORDER_ID)
     assert raised.value.operation == "read"
-    assert "ConnectionError" in str(raised.value)
+    assert "connection refused (127.0.0.1)" in str(raised.value)
     assert [call.status for call in recorder.calls] == [None, None, None]
 
 
@@ -466,14 +476,12 @@ def test_explicit_api_url_wins_and_loses_its_trailing_slash():
     assert not config.is_local
 
 
-@pytest.mark.parametrize(("brand", "region", "environment"), sorted(BASE_URLS))
-def test_region_environment_and_brand_pick_the_documented_host(brand, region, environment):
-    config = ClientConfig.from_env({"KCO_BRAND": brand, "KCO_REGION": region, "KCO_ENVIRONMENT": environment,
-                                    **CREDENTIALS})
-    assert config.base_url == BASE_URLS[(brand, region, environment)]
-    assert config.base_url.startswith("https://api")
+@pytest.mark.parametrize("region", ["eu", "na", "oc"])
+@pytest.mark.parametrize("environment", sorted(KUSTOM_HOSTS))
+def test_environment_picks_the_documented_kustom_host_whatever_the_region(region, environment):
+    config = ClientConfig.from_env({"KCO_REGION": region, "KCO_ENVIRONMENT": environment, **CREDENTIALS})
+    assert config.base_url == KUSTOM_HOSTS[environment]
     assert (".playground." in config.base_url) is (environment == "playground")
-    assert config.base_url.endswith(".kustom.co" if brand == "kustom" else ".klarna.com")
 
 
 def test_brand_defaults_to_kustom_and_region_to_eu():
@@ -517,14 +525,16 @@ def test_half_given_credentials_fail_naming_the_missing_variable(environ, variab
 
 
 def test_api_key_alone_is_enough_for_a_real_host():
-    config = ClientConfig.from_env({"KCO_ENVIRONMENT": "live", "KCO_API_KEY": API_KEY})
+    config = ClientConfig.from_env({"KCO_ENVIRONMENT": "playground", "KCO_API_KEY": API_KEY})
     assert config.authorization == f"Basic {API_KEY}"
 
 
-def test_local_emulator_needs_no_credentials():
+def test_the_local_emulator_needs_no_credentials_set_and_is_sent_its_demo_ones():
     config = ClientConfig.from_env({"KCO_API_URL": "http://127.0.0.1:5001"})
-    assert config.is_local and config.authorization is None
+    assert config.is_local and (config.username, config.password) == ("demo", "demo")
     assert ClientConfig.from_env({"KCO_API_URL": "http://localhost:5001"}).is_local
+    with pytest.raises(KCOConfigError, match="KCO_USERNAME and KCO_PASSWORD"):
+        ClientConfig.from_env({"KCO_API_URL": "https://kco-proxy.example.com"})
 
 
 def test_timeouts_default_and_come_from_the_environment():
@@ -580,7 +590,7 @@ def test_no_proxy_is_honoured_on_a_real_connection(monkeypatch, recorder):
         kco.listen()
         monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{closed.getsockname()[1]}")
         client = make_client(recorder, base_url=f"http://127.0.0.1:{kco.getsockname()[1]}")
-        with pytest.raises(KCOUnreachable, match="ProxyError"):
+        with pytest.raises(KCOUnreachable, match="proxy failure"):
             client.read_order(ORDER_ID)
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
         answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"
@@ -707,9 +717,10 @@ def test_a_connection_error_is_reported_and_raised_by_its_type(kco_api, client, 
     kco_api.post(f"{BASE}/checkout/v3/orders", body=requests.exceptions.ConnectionError("reset by peer"))
     with pytest.raises(KCOUnreachable) as raised:
         client.create_order(CREATE_BODY)
-    assert (raised.value.operation, raised.value.reason) == ("create", "ConnectionError: reset by peer")
+    reason = f"ConnectionError ({HOST}): reset by peer"
+    assert (raised.value.operation, raised.value.reason) == ("create", reason)
     assert [(call.operation, call.status, call.error) for call in recorder.calls] == [
-        ("create", None, "ConnectionError")]
+        ("create", None, reason)]
 
 
 def test_a_connect_timeout_is_reported_for_its_operation(kco_api, client, recorder):
@@ -718,7 +729,7 @@ def test_a_connect_timeout_is_reported_for_its_operation(kco_api, client, record
         client.update_order(ORDER_ID, {})
     assert raised.value.operation == "update"
     assert [(call.operation, call.order_id, call.error) for call in recorder.calls] == [
-        ("update", ORDER_ID, "connect timeout")]
+        ("update", ORDER_ID, f"connect timeout ({HOST})")]
 
 
 @pytest.mark.parametrize(("body", "code", "messages"), [
@@ -767,7 +778,8 @@ def test_each_attempt_is_logged_with_its_duration_debug_when_it_succeeded_warnin
     assert [(record.levelno, record.getMessage()) for record in caplog.records] == [
         (logging.DEBUG, f"KCO GET {path} -> 200 in 123.5 ms (operation=read correlation_id=corr-ok)"),
         (logging.WARNING,
-         f"KCO POST {path} -> no answer in 500.0 ms (operation=update correlation_id=- error=read timeout)"),
+         f"KCO POST {path} -> no answer in 500.0 ms (operation=update correlation_id=- "
+         f"error=read timeout ({HOST}))"),
     ]
 
 
@@ -814,12 +826,11 @@ def test_an_explicit_api_url_keeps_its_path_and_loses_only_trailing_slashes():
         "http://127.0.0.1:5001/kcoX")
 
 
-def test_only_the_klarna_brand_warns_about_the_klarna_hosts(caplog):
-    with caplog.at_level(logging.WARNING, logger="kco"):
-        ClientConfig.from_env({"KCO_ENVIRONMENT": "live", **CREDENTIALS})
-        assert caplog.records == []
+def test_the_klarna_brand_is_refused_naming_the_kustom_host():
+    with pytest.raises(KCOConfigError, match="KCO_BRAND") as refused:
         ClientConfig.from_env({"KCO_ENVIRONMENT": "live", "KCO_BRAND": "klarna", **CREDENTIALS})
-    assert [record.getMessage() for record in caplog.records] == [KLARNA_HOSTS_WARNING]
+    assert refused.value.args[0] == KLARNA_BRAND_REFUSED
+    assert "31 March 2026" in KLARNA_BRAND_REFUSED and "https://api.kustom.co" in KLARNA_BRAND_REFUSED
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("0.5", 0.5), ("300", 300.0)])
@@ -831,3 +842,69 @@ def test_timeouts_from_under_a_second_up_to_300_seconds_are_taken(text, seconds)
 def test_a_timeout_above_300_seconds_is_refused():
     with pytest.raises(KCOConfigError, match="between 0 and 300 seconds"):
         ClientConfig.from_env({"KCO_ENVIRONMENT": "live", "KCO_READ_TIMEOUT": "300.5", **CREDENTIALS})
+
+
+# --- Why there was no answer, named in the log --------------------------------------------------------------
+
+def test_a_host_that_does_not_resolve_is_reported_as_dns(recorder):
+    client = make_client(recorder, base_url="https://kco.no-such-host.invalid")
+    with pytest.raises(KCOUnreachable, match=r"DNS lookup failed \(kco.no-such-host.invalid\)"):
+        client.read_order(ORDER_ID)
+
+
+def test_a_server_that_does_not_speak_tls_is_reported_as_a_tls_failure(recorder):
+    with socket.socket() as plain:
+        plain.bind(("127.0.0.1", 0))
+        plain.listen()
+        client = make_client(recorder, base_url=f"https://127.0.0.1:{plain.getsockname()[1]}", max_attempts=1)
+        answer = b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"
+        served = threading.Thread(target=lambda: _answer_once(plain, answer))
+        served.start()
+        with pytest.raises(KCOUnreachable, match=r"TLS failure \(127.0.0.1\)"):
+            client.read_order(ORDER_ID)
+        served.join()
+
+
+# --- Credentials for the host's environment -----------------------------------------------------------------
+
+@pytest.mark.parametrize(("environ", "named"), [
+    ({"KCO_ENVIRONMENT": "playground", "KCO_API_KEY": "kco_live_api_abc"}, "live key"),
+    ({"KCO_ENVIRONMENT": "live", "KCO_API_KEY": "kco_test_api_abc"}, "playground key"),
+    ({"KCO_API_URL": "https://api.kustom.co", "KCO_API_KEY": "kco_test_api_abc"}, "playground key"),
+    ({"KCO_API_URL": "http://127.0.0.1:5001", "KCO_API_KEY": "kco_live_api_abc"}, "live key"),
+])
+def test_a_key_for_another_environment_than_the_hosts_is_refused_at_start(environ, named):
+    with pytest.raises(KCOConfigError, match=f"KCO_API_KEY is a {named}"):
+        ClientConfig.from_env(environ)
+
+
+def test_a_key_for_the_hosts_environment_is_taken():
+    assert ClientConfig.from_env({"KCO_ENVIRONMENT": "live", "KCO_API_KEY": "kco_live_api_abc"}).api_key
+    assert ClientConfig.from_env({"KCO_API_URL": "http://127.0.0.1:5001", "KCO_API_KEY": API_KEY}).api_key
+
+
+# --- One time budget for every call of a request ------------------------------------------------------------
+
+def test_inside_a_time_budget_each_call_waits_at_most_what_is_left(kco_api, client):
+    kco_api.get(ORDER_URL, json=ORDER)
+    with time_budget(1.5):
+        client.read_order(ORDER_ID)
+    connect, read = kco_api.calls[0].request.req_kwargs["timeout"]
+    assert 0 < connect <= 1.5 and 0 < read <= 1.5
+
+
+def test_once_the_time_budget_is_spent_no_call_starts(kco_api, client, recorder):
+    kco_api.get(ORDER_URL, json=ORDER)
+    with time_budget(0), pytest.raises(KCOUnreachable, match="time budget"):
+        client.read_order(ORDER_ID)
+    assert len(kco_api.calls) == 0
+    assert [call.error for call in recorder.calls] == ["time budget spent"] * 3
+
+
+def test_a_wait_between_attempts_never_outlasts_the_time_budget(monkeypatch):
+    slept: list[float] = []
+    monkeypatch.setattr("kco.client.time.sleep", slept.append)
+    with time_budget(0.2):
+        sleep_within_budget(2.0)
+    sleep_within_budget(0.5)  # no budget: the whole wait
+    assert 0 <= slept[0] <= 0.2 and slept[1] == 0.5

@@ -25,7 +25,7 @@ import requests
 from harness.emulator_control import EmulatorControl
 from harness.shop_client import ApiShopper, KCOCalls, callback_url, kco_order, kco_quantities
 from kco.checkout import UPDATE_RETRY_WAITS, Action, CheckoutSync, content_fingerprint
-from kco.client import KLARNA_HOSTS_WARNING, ClientConfig
+from kco.client import ClientConfig
 from kco.errors import KCOApiError
 from kco.markets import get_market
 from shop.catalogue import SHIPPING_METHODS
@@ -64,15 +64,6 @@ def test_a_regional_kustom_host_is_used_only_when_named_in_kco_api_url() -> None
     config = ClientConfig.from_env({"KCO_API_URL": "https://api-na.playground.kustom.co",
                                     "KCO_REGION": "eu", **CREDENTIALS})
     assert config.base_url == "https://api-na.playground.kustom.co"
-
-
-def test_klarna_brand_warns_at_start_that_kustom_moved_merchants_off_the_klarna_hosts(
-        caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="kco"):
-        config = ClientConfig.from_env({"KCO_ENVIRONMENT": "live", "KCO_BRAND": "klarna", **CREDENTIALS})
-    assert config.base_url == "https://api.klarna.com"
-    assert [record.getMessage() for record in caplog.records] == [KLARNA_HOSTS_WARNING]
-    assert "31 March 2026" in KLARNA_HOSTS_WARNING and "api.kustom.co" in KLARNA_HOSTS_WARNING
 
 
 def test_kustom_brand_starts_without_a_host_warning(caplog: pytest.LogCaptureFixture) -> None:

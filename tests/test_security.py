@@ -228,7 +228,7 @@ def origin(url: str) -> str:
 
 
 def test_snippet_origins_come_from_kco_snippet_origins_or_the_emulators_public_url(tmp_path: Path) -> None:
-    base = {"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "x"}
+    base = {"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "a-test-secret-key-of-at-least-32-bytes"}
     real = {**base, "KCO_API_URL": "", "KCO_ENVIRONMENT": "playground", "KCO_API_KEY": "kco_test_api_x",
             "PUBLIC_BASE_URL": "https://shop.example.com"}
     with pytest.raises(SettingsError, match="KCO_SNIPPET_ORIGINS"):

@@ -12,7 +12,8 @@ import pytest
 from shop.settings import Settings, SettingsError
 
 REAL_KCO = {"KCO_ENVIRONMENT": "playground", "KCO_API_KEY": "kco_test_api_x",
-            "KCO_SNIPPET_ORIGINS": "https://js.example.com", "SECRET_KEY": "x"}
+            "KCO_SNIPPET_ORIGINS": "https://js.example.com",
+            "SECRET_KEY": "a-test-secret-key-of-at-least-32-bytes"}
 
 
 @pytest.mark.parametrize("public_base_url", [None, "", "http://shop.example.com"])
