@@ -41,9 +41,9 @@ system-deps:
 	  fi; \
 	fi
 
-# Starts the local KCO emulator and the shop (harness/devserver.py); Ctrl-C or SIGTERM stops both.
+# Starts the local KCO emulator and the shop (harness/local_stack.py); Ctrl-C or SIGTERM stops both.
 run: $(INSTALLED)
-	@$(PY) -m harness.devserver --emulator-port $(EMULATOR_PORT) --shop-port $(SHOP_PORT)
+	@$(PY) -m harness.local_stack --emulator-port $(EMULATOR_PORT) --shop-port $(SHOP_PORT)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .

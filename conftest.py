@@ -2,8 +2,8 @@
 
 Each server is started once per test run (port 0, so the OS picks a free port and the server
 reports it). The emulator is the one of the installed pytest plugin (kco_emulator.pytest_plugin, as a
-merchant's tests get it); `emulator` is its `kco_emulator` fixture, reset for the test, with this
-repository's extras (harness.emulator_control).
+merchant's tests get it); `emulator` is its `kco_emulator` fixture, reset for the test, driven through the
+public names of kco_emulator.testing's `KcoEmulator`, as docs/testing-your-shop.md shows a merchant.
 """
 
 from __future__ import annotations
@@ -13,9 +13,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from harness.devserver import ServerProcess, shop_process
-from harness.emulator_control import EmulatorControl
-from kco_emulator.testing import EmulatorProcess, KcoEmulator
+from harness.local_stack import shop_process
+from kco_emulator.testing import EmulatorProcess, KcoEmulator, ServerProcess
 
 # The test servers inherit this process's environment: a developer's exported shop or KCO settings (a real
 # KCO host, a Redis, a database) must not leak into them. Tests that need such a setting pass it explicitly.
@@ -44,21 +43,19 @@ def emulator_server(kco_emulator_server: EmulatorProcess) -> EmulatorProcess:
 
 
 @pytest.fixture
-def emulator(kco_emulator: KcoEmulator) -> EmulatorControl:
-    return EmulatorControl(kco_emulator.url)
+def emulator(kco_emulator: KcoEmulator) -> KcoEmulator:
+    return kco_emulator
 
 
 @pytest.fixture(scope="session")
 def shop_server(emulator_server: EmulatorProcess, tmp_path_factory: pytest.TempPathFactory
                 ) -> Iterator[ServerProcess]:
     instance = tmp_path_factory.mktemp("shop-instance")
-    server = shop_process(emulator_server.url, port=0, env={
+    with shop_process(emulator_server.url, port=0, env={
         "SECRET_KEY": SHOP_SECRET_KEY,
         "INSTANCE_PATH": str(instance),
         "KCO_USERNAME": "demo",
         "KCO_PASSWORD": "demo",
         "KCO_INSPECTOR": "1",  # workshop mode, as `make run` starts the shop beside its emulator
-    })
-    server.start()
-    yield server
-    server.stop()
+    }) as server:
+        yield server

@@ -49,18 +49,18 @@ def main() -> int:
                 expect(sync_root).to_have_attribute("data-kco-sync-state", "idle")
                 expect(widget).to_have_attribute("data-kco-widget-state", "ready")
             measures = page.evaluate(MEASURES)
-            updates = len(stand.emulator.api_calls(kind="update"))
+            updates = len(stand.emulator.calls("update"))
             bursts = []
             for name, pause_ms in (("Ten quick clicks", 0), ("Ten clicks 200 ms apart", 200)):
                 page.wait_for_timeout(QUIET_MS)  # a quiet moment before the burst
-                before = len(stand.emulator.api_calls(kind="update"))
+                before = len(stand.emulator.calls("update"))
                 for _ in range(10):
                     quantity.press("ArrowUp")
                     if pause_ms:
                         page.wait_for_timeout(pause_ms)
                 expect(sync_root).to_have_attribute("data-kco-sync-state", "idle")
                 expect(widget).to_have_attribute("data-kco-widget-state", "ready")
-                bursts.append([name, str(len(stand.emulator.api_calls(kind="update")) - before)])
+                bursts.append([name, str(len(stand.emulator.calls("update")) - before)])
 
     change_to_resumed, debounce = measures["changeToResumed"], measures["debounce"]
     if len(change_to_resumed) != CHANGES or not debounce:

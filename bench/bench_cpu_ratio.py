@@ -23,17 +23,17 @@ import argparse
 import os
 import sys
 import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from collections.abc import Mapping
+from contextlib import ExitStack
 from pathlib import Path
 
 import requests
 
-from bench.stand import markdown_table, print_report, running_emulator, shop_env
-from harness.devserver import ServerProcess, shop_process
-from harness.emulator_control import EmulatorControl
+from bench.stand import markdown_table, print_report, shop_env
+from harness.local_stack import ROOT, shop_process
 from harness.redis_server import redis_server_binary, start_redis
 from harness.shop_client import ApiShopper
+from kco_emulator.testing import EmulatorProcess, KcoEmulator, ServerProcess
 
 ROUNDS = 5
 CHANGES_PER_ROUND = 200  # per server process
@@ -83,26 +83,18 @@ def shop_driver(url: str) -> Driver:
     return driver
 
 
-@contextmanager
-def started(server: ServerProcess) -> Iterator[ServerProcess]:
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def measure(store: str, settings: Mapping[str, str], emulator_url: str, work_dir: Path,
-            emulator: EmulatorControl, rounds: int = ROUNDS,
+            emulator: KcoEmulator, rounds: int = ROUNDS,
             changes_per_round: int = CHANGES_PER_ROUND) -> tuple[dict[str, list[float]], float]:
     """Each server's CPU ms per change in each round, and the connections opened per 100 KCO calls."""
     with ExitStack() as stack:
         def start(server: ServerProcess) -> ServerProcess:
-            return stack.enter_context(started(server))
+            return stack.enter_context(server)
 
         def lean(copy: int) -> ServerProcess:
             env = {"KCO_API_URL": emulator_url, **shop_env(work_dir / f"{store}-lean-{copy}"), **settings}
-            return start(ServerProcess("lean", [sys.executable, "-m", "bench.lean_app", "--port", "0"], env))
+            return start(ServerProcess("lean", [sys.executable, "-m", "bench.lean_app", "--port", "0"], env,
+                                       cwd=ROOT))
 
         def shop(folder: str, **extra: str) -> ServerProcess:
             env = {**shop_env(work_dir / f"{store}-{folder}"), **settings, **extra}
@@ -145,8 +137,8 @@ def main() -> int:
     args = parser.parse_args()
     rows, reuse = [], []
     with (tempfile.TemporaryDirectory(prefix="kco-bench-ratio-") as work_dir,
-          running_emulator() as emulator_server, ExitStack() as stack):
-        emulator = EmulatorControl(emulator_server.url)
+          EmulatorProcess() as emulator_server, ExitStack() as stack):
+        emulator = KcoEmulator(emulator_server.url)
         stores: dict[str, dict[str, str]] = {}
         if args.store != "redis":
             stores["files (embedded default)"] = {}

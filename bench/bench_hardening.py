@@ -106,12 +106,13 @@ def same_old_stripe(sid: str) -> str:
 
 
 def idle_socket() -> list[tuple[str, Any]]:
-    from harness.devserver import emulator_process, shop_process
+    from harness.local_stack import shop_process
     from harness.shop_client import ApiShopper
+    from kco_emulator.testing import EmulatorProcess
 
     rows: list[tuple[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-idle-") as folder:
-        emulator = emulator_process(port=0)
+        emulator = EmulatorProcess()
         emulator.start()
         shop = shop_process(emulator.url, port=0, env={"INSTANCE_PATH": folder, "SECRET_KEY": "bench-only",
                                                         "KCO_INSPECTOR": "0", "KCO_USERNAME": "demo",
@@ -148,7 +149,7 @@ def rss_mb(pid: int) -> float:
 
 
 def big_body() -> list[tuple[str, Any]]:
-    from harness.devserver import shop_process
+    from harness.local_stack import shop_process
 
     with tempfile.TemporaryDirectory(prefix="bench-body-") as folder:
         shop = shop_process("http://127.0.0.1:9", port=0, env={"INSTANCE_PATH": folder, "SECRET_KEY": "bench",

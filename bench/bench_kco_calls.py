@@ -23,7 +23,6 @@ from bench.stand import (
 )
 from harness.shop_client import ApiShopper, KCOCalls, kco_order
 
-HOURS = 3600
 CLICKS = 10
 
 
@@ -89,13 +88,13 @@ def http_scenarios(stand: Stand) -> list[tuple[Scenario, list[str]]]:
                               lambda ops: ops == ["update"]), calls.since()))
 
     shopper, calls = shopper_at_checkout(stand, **{"bottle-003": 1})
-    stand.emulator.advance_clock(49 * HOURS)  # kco-rules: expiry-48h
+    stand.emulator.advance(hours=49)  # kco-rules: expiry-48h
     assert shopper.open_checkout().status_code == 200
     measured.append((Scenario("Reload after the order expired", "1 read (404) + 1 create",
                               lambda ops: ops == ["read", "create"]), calls.since()))
 
     shopper, calls = shopper_at_checkout(stand, **{"bottle-003": 1})
-    stand.emulator.advance_clock(49 * HOURS)
+    stand.emulator.advance(hours=49)
     assert shopper.set_cart({"bottle-003": 2}).status_code == 200
     measured.append((Scenario("Change after the order expired", "1 update (404) + 1 create",
                               lambda ops: ops == ["update", "create"]), calls.since()))

@@ -29,11 +29,11 @@ from pathlib import Path
 import requests
 
 from bench.bench_cpu_ratio import cpu_seconds
-from bench.stand import markdown_table, percentile, print_report, running_emulator, shop_env
-from harness.devserver import ServerProcess, gunicorn_shop_process
-from harness.emulator_control import EmulatorControl
+from bench.stand import markdown_table, percentile, print_report, shop_env
+from harness.local_stack import gunicorn_shop_process
 from harness.redis_server import redis_server_binary, start_redis
 from harness.shop_client import ApiShopper
+from kco_emulator.testing import EmulatorProcess, KcoEmulator, ServerProcess
 
 SHOPPERS = 100
 CHANGES = 20
@@ -109,11 +109,11 @@ def kco_duration(server_timing: str) -> float:
     return float(match.group(1)) if match else 0.0
 
 
-def lost_update(emulator: EmulatorControl, run: ShopperRun) -> bool:
+def lost_update(emulator: KcoEmulator, run: ShopperRun) -> bool:
     """True when KCO's order for this shopper is not the last cart the shop accepted from it."""
     if run.order_id is None:
         return False
-    order = emulator.stored(run.order_id)["order"]
+    order = emulator.order(run.order_id)
     lines = {line["reference"]: line["quantity"] for line in order["order_lines"]
              if line.get("type", "physical") == "physical"}
     return lines != run.final_cart
@@ -154,9 +154,9 @@ def tree_cpu_seconds(pid: int) -> float:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory(prefix="kco-load-") as work_dir, running_emulator() as emulator_server, \
+    with tempfile.TemporaryDirectory(prefix="kco-load-") as work_dir, EmulatorProcess() as emulator_server, \
             running_shop_under_gunicorn(emulator_server.url, Path(work_dir)) as (shop, sessions, redis_pid):
-        emulator = EmulatorControl(emulator_server.url)
+        emulator = KcoEmulator(emulator_server.url)
         runs = [ShopperRun(number, ApiShopper(shop.url)) for number in range(SHOPPERS)]
         deadline = time.monotonic() + DEADLINE_SECONDS
         with ThreadPoolExecutor(max_workers=SHOPPERS) as pool:
@@ -171,7 +171,7 @@ def main() -> None:
             seconds = time.perf_counter() - started
             cpu = {name: tree_cpu_seconds(processes[name]) - before for name, before in cpu_before.items()}
         lost = sum(lost_update(emulator, run) for run in runs)
-        updates = len(emulator.api_calls(kind="update"))
+        updates = len(emulator.calls("update"))
         tracebacks = sum("Traceback" in line for line in shop.output)
 
     latencies = [latency for run in runs for latency in run.latencies_ms]

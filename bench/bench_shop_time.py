@@ -43,7 +43,7 @@ def main() -> None:
             own.append(timing["total"] - timing["kco"])
             kco.append(timing["kco"])
             round_trip_less_kco.append(round_trip - timing["kco"])
-        updates = len(stand.emulator.api_calls(kind="update"))
+        updates = len(stand.emulator.calls("update"))
     assert updates == WARM_UP + REQUESTS, f"expected one update per request, KCO saw {updates}"
 
     def row(name: str, values: list[float]) -> list[str]:

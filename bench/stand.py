@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.devserver import ServerProcess, emulator_process, shop_process
-from harness.emulator_control import EmulatorControl
+from harness.local_stack import shop_process
+from kco_emulator.testing import EmulatorProcess, KcoEmulator
 
 SECRET_KEY = "benchmark-only-secret-key-not-for-production"
 KCO_DEMO_CREDENTIALS = {"KCO_USERNAME": "demo", "KCO_PASSWORD": "demo"}
@@ -29,20 +29,10 @@ QUIET_CHROMIUM = ["--no-sandbox", "--disable-gpu", "--disable-background-network
 
 @dataclass(frozen=True)
 class Stand:
-    emulator: EmulatorControl
+    emulator: KcoEmulator
     emulator_url: str
     shop_url: str
     instance_path: Path
-
-
-@contextmanager
-def running_emulator() -> Iterator[ServerProcess]:
-    server = emulator_process(port=0)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
 
 
 def shop_env(instance_path: Path) -> dict[str, str]:
@@ -57,14 +47,11 @@ def shop_env(instance_path: Path) -> dict[str, str]:
 @contextmanager
 def running_stand(shop_settings: Mapping[str, str] | None = None) -> Iterator[Stand]:
     """The emulator and the shop (development server), each on a free port, in a fresh instance folder."""
-    with tempfile.TemporaryDirectory(prefix="kco-bench-") as work_dir, running_emulator() as emulator:
+    with tempfile.TemporaryDirectory(prefix="kco-bench-") as work_dir, EmulatorProcess() as emulator:
         instance_path = Path(work_dir) / "instance"
         shop = shop_process(emulator.url, port=0, env={**shop_env(instance_path), **(shop_settings or {})})
-        shop.start()
-        try:
-            yield Stand(EmulatorControl(emulator.url), emulator.url, shop.url, instance_path)
-        finally:
-            shop.stop()
+        with shop:
+            yield Stand(KcoEmulator(emulator.url), emulator.url, shop.url, instance_path)
 
 
 def percentile(values: Sequence[float], percent: float) -> float:

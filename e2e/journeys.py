@@ -14,9 +14,9 @@ from typing import Any
 
 from playwright.sync_api import FrameLocator, Locator, Page, expect
 
-from harness.emulator_control import EmulatorControl
 from kco.markets import MARKETS
 from kco_emulator.playwright import KcoWidget, expect_widget
+from kco_emulator.testing import KcoEmulator
 
 
 class BrowserShopper:
@@ -243,12 +243,12 @@ class SyncEvents:
 
 # --- What reached KCO ----------------------------------------------------------------------------------
 
-def kco_operations(emulator: EmulatorControl) -> list[str]:
+def kco_operations(emulator: KcoEmulator) -> list[str]:
     """The REST calls the emulator served, in order, by operation (create, read, update, ...)."""
-    return [entry["operation"] for entry in emulator.requests() if entry.get("operation")]
+    return [entry["operation"] for entry in emulator.calls() if entry.get("operation")]
 
 
-def count_of(emulator: EmulatorControl, operation: str) -> int:
+def count_of(emulator: KcoEmulator, operation: str) -> int:
     return kco_operations(emulator).count(operation)
 
 

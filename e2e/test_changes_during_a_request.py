@@ -30,7 +30,7 @@ def test_changes_made_during_an_update_are_sent_once_after_it_with_the_latest_qu
         page.on(event, lambda request, step=step: (
             cart_traffic.append((step, request)) if urlparse(request.url).path == CART_PATH else None))
     # No status: each update gets KCO's normal answer, a second late.
-    emulator.fault("update", delay_ms=1000, times=2)
+    emulator.fail_next("update", status=None, delay_ms=1000, times=2)
 
     cart_url = f"{shop_server.url.rstrip('/')}{CART_PATH}"
 

@@ -18,7 +18,7 @@ def test_changing_a_quantity_suspends_the_widget_and_shows_the_new_total(
     shopper.opens_checkout()
     calls_before = len(kco_operations(emulator))
     # KCO answers the update slowly, so the suspended widget can be seen while the shop waits for it.
-    emulator.fault("update", delay_ms=1000)
+    emulator.fail_next("update", status=None, delay_ms=1000)
 
     shopper.sets_quantity("Steel water bottle", 3)
 

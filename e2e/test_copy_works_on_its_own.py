@@ -22,8 +22,7 @@ from playwright.sync_api import Page, expect
 
 from e2e.journeys import SyncEvents, Widget, count_of, kco_operations, wait_for
 from harness.copy_set import copy_into
-from harness.devserver import ServerProcess
-from harness.emulator_control import EmulatorControl
+from kco_emulator.testing import KcoEmulator, ServerProcess
 
 HOST = Path(__file__).parent / "copy_host"
 # `flask run` reports where it listens as " * Running on http://127.0.0.1:PORT".
@@ -77,7 +76,7 @@ def test_the_copy_imports_its_own_kco_and_nothing_of_this_repository(merchant_fo
 
 
 def test_the_first_load_creates_exactly_one_order(page: Page, merchant_shop: ServerProcess,
-                                                  emulator: EmulatorControl, screenshot) -> None:
+                                                  emulator: KcoEmulator, screenshot) -> None:
     widget = opens_checkout(page, merchant_shop.url)
 
     expect(widget.line("Beeswax candle")).to_be_visible()
@@ -89,7 +88,7 @@ def test_the_first_load_creates_exactly_one_order(page: Page, merchant_shop: Ser
 
 
 def test_a_quantity_change_is_one_update_and_the_widget_is_resumed(page: Page, merchant_shop: ServerProcess,
-                                                                   emulator: EmulatorControl) -> None:
+                                                                   emulator: KcoEmulator) -> None:
     sync_events = SyncEvents(page)
     widget = opens_checkout(page, merchant_shop.url)
 
@@ -100,24 +99,24 @@ def test_a_quantity_change_is_one_update_and_the_widget_is_resumed(page: Page, m
     expect(widget.line("Beeswax candle")).to_contain_text("3 × Beeswax candle")
     page.wait_for_load_state("networkidle")
     assert kco_operations(emulator) == ["create", "update"]
-    order = emulator.stored(order_id_of(page, merchant_shop.url))["order"]
+    order = emulator.order(order_id_of(page, merchant_shop.url))
     assert [(line["reference"], line["quantity"]) for line in order["order_lines"]] == [
         ("candle", 3), ("soap", 1)]
 
 
 def test_a_country_change_moves_the_order_to_the_new_currency_and_locale(
-        page: Page, merchant_shop: ServerProcess, emulator: EmulatorControl) -> None:
+        page: Page, merchant_shop: ServerProcess, emulator: KcoEmulator) -> None:
     sync_events = SyncEvents(page)
     widget = opens_checkout(page, merchant_shop.url)
     order_id = order_id_of(page, merchant_shop.url)
-    assert emulator.stored(order_id)["order"]["purchase_currency"] == "SEK"
+    assert emulator.order(order_id)["purchase_currency"] == "SEK"
 
     page.get_by_label("Country").select_option("DE")
 
     sync_events.expect_resumed_after_each(("/api/market", True))
     widget.expect_ready()
     expect(widget.language).to_have_attribute("lang", "de")
-    order = emulator.stored(order_id)["order"]
+    order = emulator.order(order_id)
     market = (order["purchase_country"].upper(), order["purchase_currency"], order["locale"])
     assert market == ("DE", "EUR", "de-DE")
     assert [line["unit_price"] for line in order["order_lines"]] == [1190, 550]
@@ -125,7 +124,7 @@ def test_a_country_change_moves_the_order_to_the_new_currency_and_locale(
 
 
 def test_a_purchase_shows_the_confirmation_and_the_push_is_acknowledged(
-        page: Page, merchant_shop: ServerProcess, emulator: EmulatorControl) -> None:
+        page: Page, merchant_shop: ServerProcess, emulator: KcoEmulator) -> None:
     widget = opens_checkout(page, merchant_shop.url)
     order_id = order_id_of(page, merchant_shop.url)
 
@@ -134,6 +133,6 @@ def test_a_purchase_shows_the_confirmation_and_the_push_is_acknowledged(
 
     page.wait_for_url("**/confirmation")
     expect(page.get_by_role("heading", name="Thank you for your order")).to_be_visible()
-    wait_for(lambda: emulator.stored(order_id)["state"]["acknowledged"], "the shop to acknowledge the push")
-    assert emulator.stored(order_id)["order"]["status"] == "checkout_complete"
+    wait_for(lambda: emulator.order_state(order_id)["acknowledged"], "the shop to acknowledge the push")
+    assert emulator.order(order_id)["status"] == "checkout_complete"
     assert count_of(emulator, "acknowledge") >= 1

@@ -17,7 +17,7 @@ def test_a_country_chosen_in_the_widget_moves_the_page_to_that_market_without_a_
     shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Enamel mug")
     shopper.opens_checkout()
-    calls = emulator.requests()
+    calls = emulator.calls()
     shop_requests: list[Request] = []
     page.on("request", lambda request: shop_requests.append(request)
             if request.url.endswith(("/api/cart", "/api/market")) else None)
@@ -36,5 +36,5 @@ def test_a_country_chosen_in_the_widget_moves_the_page_to_that_market_without_a_
 
     asked = {(request.method, request.url.rsplit("/", 1)[-1]) for request in shop_requests}
     assert asked == {("GET", "cart")}  # the page asked the shop and sent no change of its own
-    assert emulator.requests() == calls  # the callback moved the order; the page added no KCO call
+    assert emulator.calls() == calls  # the callback moved the order; the page added no KCO call
     assert_order_equals_cart(emulator.order(shopper.order_id()), cart)

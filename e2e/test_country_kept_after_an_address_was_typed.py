@@ -17,7 +17,7 @@ def test_a_reload_after_switching_country_keeps_the_country_the_shopper_chose_on
     shopper.adds_to_cart("Enamel mug")
     shopper.opens_checkout()
     shopper.widget.fills_in_the_test_person()
-    wait_for(lambda: emulator.stored(shopper.order_id())["state"]["shopper_entered_address"],
+    wait_for(lambda: emulator.order_state(shopper.order_id())["shopper_entered_address"],
              "the widget to hand the typed address to KCO")
     shopper.waits_until_the_page_is_in_step()
 

@@ -12,12 +12,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import requests
 from playwright.sync_api import FrameLocator, Page, expect
 from werkzeug.wrappers import Request, Response
 
-from harness.emulator_control import EmulatorControl
-from harness.emulator_samples import EUR_ANSWER, PRODUCTS_ONLY, sample_order
-from harness.wsgi_server import WsgiServer
+from harness.emulator_samples import EUR_ANSWER, PRODUCTS_ONLY, created_id, sample_order
+from kco_emulator.testing import KcoEmulator, WsgiServer
 
 EVENTS = [
     "load",
@@ -75,10 +75,10 @@ MERCHANT_SCRIPT = """
 class MerchantSite:
     """Checkout page, snippet endpoint and callback endpoints of a pretend shop."""
 
-    def __init__(self, emulator: EmulatorControl) -> None:
+    def __init__(self, emulator: KcoEmulator) -> None:
         self.emulator = emulator
         self.server = WsgiServer(self.wsgi)
-        self.url = self.server.url
+        self.url = self.server.start()
 
     def wsgi(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -116,14 +116,14 @@ class MerchantSite:
     def order(self, **fields: Any) -> str:
         """A Swedish order of two T-shirts (no shipping fee) that calls this site back."""
         order = {**PRODUCTS_ONLY, "merchant_urls": self.merchant_urls("country_change"), **fields}
-        return self.emulator.create_order(sample_order(**order))["order_id"]
+        return created_id(self.emulator, sample_order(**order))
 
 
 @pytest.fixture
-def site(emulator: EmulatorControl) -> Iterator[MerchantSite]:
+def site(emulator: KcoEmulator) -> Iterator[MerchantSite]:
     merchant = MerchantSite(emulator)
     yield merchant
-    merchant.server.close()
+    merchant.server.stop()
 
 
 def open_checkout(page: Page, site: MerchantSite, order_id: str) -> FrameLocator:
@@ -153,7 +153,7 @@ def test_widget_renders_the_order_and_runs_api_calls_queued_before_it_loaded(
     assert events(page, "load") == [{"customer": {"type": "person"}, "shipping_address": {"country": "swe"}}]
     assert page.evaluate("typeof window.kcoApi.suspend") == "function"
     src = page.locator("#klarna-checkout-iframe").get_attribute("src")
-    assert src.startswith(f"{site.emulator.base_url}/widget/orders/{order_id}?")
+    assert src.startswith(f"{site.emulator.url}/widget/orders/{order_id}?")
 
 
 def test_suspend_disables_the_widget_and_resume_shows_the_updated_order(
@@ -179,10 +179,11 @@ def test_suspend_disables_the_widget_and_resume_shows_the_updated_order(
             "total_tax_amount": 6000,
         }
     ]
-    updated = site.emulator.api.post(
-        f"{site.emulator.base_url}/checkout/v3/orders/{order_id}",
+    updated = requests.post(
+        f"{site.emulator.url}/checkout/v3/orders/{order_id}",
         timeout=5,
         json={"order_lines": three, "order_amount": 30000, "order_tax_amount": 6000},
+        auth=site.emulator.credentials,
     )
     assert updated.status_code == 200
     page.evaluate("window.kcoApi.resume()")
@@ -286,6 +287,6 @@ def test_the_checkout_frame_refuses_to_run_outside_the_merchant_page(page: Page,
     order_id = site.order()
     snippet = site.emulator.order(order_id)["html_snippet"]
     token = snippet.split("KlarnaCheckout ")[1].split('"')[0]
-    page.goto(f"{site.emulator.base_url}/widget/orders/{order_id}?token={token}&parent_origin={site.url}")
+    page.goto(f"{site.emulator.url}/widget/orders/{order_id}?token={token}&parent_origin={site.url}")
     expect(page.get_by_text("only be shown inside the page of the shop")).to_be_visible()
     expect(page.get_by_role("button", name="Complete purchase")).to_have_count(0)

@@ -16,8 +16,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from e2e.test_emulator_widget import MerchantSite, events, open_checkout
-from harness.emulator_control import EmulatorControl
 from kco_emulator.playwright import KcoWidget, expect_widget
+from kco_emulator.testing import KcoEmulator
 
 OPTIONS = [
     {"id": "standard", "name": "Standard", "price": 4900, "tax_amount": 980, "tax_rate": 2500,
@@ -27,10 +27,10 @@ OPTIONS = [
 
 
 @pytest.fixture
-def site(emulator: EmulatorControl) -> Iterator[MerchantSite]:
+def site(emulator: KcoEmulator) -> Iterator[MerchantSite]:
     merchant = MerchantSite(emulator)
     yield merchant
-    merchant.server.close()
+    merchant.server.stop()
 
 
 def open_widget(page: Page, site: MerchantSite, **fields: Any) -> tuple[str, KcoWidget]:

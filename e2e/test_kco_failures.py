@@ -29,7 +29,7 @@ def test_an_update_answered_503_three_times_moves_the_change_to_a_new_order(page
     shopper.opens_checkout()
     first_order_id = shopper.order_id()
     calls_before = len(kco_operations(emulator))
-    emulator.fault("update", status=503, times=3)  # the update and both retries (kco/checkout.py)
+    emulator.fail_next("update", status=503, times=3)  # the update and both retries (kco/checkout.py)
 
     with page.expect_navigation():  # another order than the page shows: the page reloads into it
         shopper.sets_quantity("Enamel mug", 4)
@@ -58,7 +58,7 @@ def test_unreachable_kco_leaves_the_widget_resumed_shows_a_message_and_keeps_the
     shopper.opens_checkout()
     order_id = shopper.order_id()
     calls_before = len(kco_operations(emulator))
-    emulator.fault("update", mode="disconnect")
+    emulator.disconnect_next("update")
 
     shopper.sets_quantity("Enamel mug", 5)
     shopper.waits_until_the_page_gives_up()

@@ -45,7 +45,7 @@ def test_a_page_left_on_a_replaced_order_reloads_into_the_new_one(page, context,
     # order (kco-rules: retry-refused-update) and that tab reloads into the new one.
     other_tab = BrowserShopper(context.new_page(), shop_server.url)
     other_tab.opens_checkout()
-    emulator.fault("update", status=503, times=3)
+    emulator.fail_next("update", status=503, times=3)
     with other_tab.page.expect_navigation():
         other_tab.sets_quantity("Enamel mug", 2)
     new_order_id = other_tab.order_id()
@@ -95,7 +95,7 @@ def test_the_shipping_label_follows_the_widget_even_when_the_total_does_not(page
 
     # Back to Standard through KCO alone, and a shipping_option_change without any order_total_change, as when
     # two options cost the same: the line still follows, and its amount is the shop's.
-    emulator.choose_shipping_option(shopper.order_id(), "standard")
+    emulator.choose_shipping(shopper.order_id(), "standard")
     widget_fires(page, "shipping_option_change", {"id": "standard", "name": "Standard delivery"})
     expect(shopper.shipping_name).to_have_text("Standard delivery")
     shopper.waits_until_the_page_is_in_step()

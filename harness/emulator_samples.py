@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from harness.emulator_control import EmulatorControl
+from kco_emulator.testing import KcoEmulator
 
 
 def sample_order(**overrides: Any) -> dict[str, Any]:
@@ -49,26 +49,29 @@ def sample_order(**overrides: Any) -> dict[str, Any]:
     return order
 
 
-def url(emulator: EmulatorControl, path: str) -> str:
-    return f"{emulator.base_url}{path}"
+def url(emulator: KcoEmulator, path: str) -> str:
+    return f"{emulator.url}{path}"
 
 
-def create(emulator: EmulatorControl, order: dict[str, Any] | None = None) -> requests.Response:
-    return emulator.api.post(url(emulator, "/checkout/v3/orders"), json=order or sample_order(), timeout=10)
+def create(emulator: KcoEmulator, order: dict[str, Any] | None = None) -> requests.Response:
+    return requests.post(url(emulator, "/checkout/v3/orders"), json=order or sample_order(),
+                         auth=emulator.credentials, timeout=10)
 
 
-def created_id(emulator: EmulatorControl, order: dict[str, Any] | None = None) -> str:
+def created_id(emulator: KcoEmulator, order: dict[str, Any] | None = None) -> str:
     response = create(emulator, order)
     assert response.status_code == 201, response.text
     return response.json()["order_id"]
 
 
-def update(emulator: EmulatorControl, order_id: str, changes: dict[str, Any]) -> requests.Response:
-    return emulator.api.post(url(emulator, f"/checkout/v3/orders/{order_id}"), json=changes, timeout=10)
+def update(emulator: KcoEmulator, order_id: str, changes: dict[str, Any]) -> requests.Response:
+    return requests.post(url(emulator, f"/checkout/v3/orders/{order_id}"), json=changes,
+                         auth=emulator.credentials, timeout=10)
 
 
-def read(emulator: EmulatorControl, order_id: str) -> requests.Response:
-    return emulator.api.get(url(emulator, f"/checkout/v3/orders/{order_id}"), timeout=10)
+def read(emulator: KcoEmulator, order_id: str) -> requests.Response:
+    return requests.get(url(emulator, f"/checkout/v3/orders/{order_id}"), auth=emulator.credentials,
+                        timeout=10)
 
 
 def assert_kco_error(response: requests.Response, status: int, code: str, message: str) -> None:

@@ -18,7 +18,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from harness.devserver import ServerNotReady, ServerProcess
+from kco_emulator.testing import ServerNotReady, ServerProcess
 
 READY = re.compile(r"database system is ready to accept connections")
 USER = "shop"

@@ -12,7 +12,7 @@ import shutil
 import socket
 from pathlib import Path
 
-from harness.devserver import ServerNotReady, ServerProcess
+from kco_emulator.testing import ServerNotReady, ServerProcess
 
 READY = re.compile(r"Ready to accept connections")
 ATTEMPTS = 3

@@ -110,19 +110,19 @@ class KCOCalls:
         self.start = 0
 
     def mark(self) -> None:
-        self.start = len(self.emulator.requests())
+        self.start = len(self.emulator.calls())
 
     def since(self, order_id: str | None = None) -> list[str]:
         """The operations (create/read/update/...) served since `mark`, in order; with `order_id`, only those
         for that order (a request a previous test left running may still reach the shared emulator)."""
-        entries = self.emulator.requests()[self.start:]
+        entries = self.emulator.calls()[self.start:]
         return [entry["operation"] for entry in entries
                 if entry.get("operation") and order_id in (None, entry.get("order_id"))]
 
 
 def kco_order(emulator: Any, order_id: str) -> dict[str, Any]:
     """The order as KCO holds it, read through the emulator's control API so the request log is untouched."""
-    return emulator.stored(order_id)["order"]
+    return emulator.order(order_id)
 
 
 def kco_quantities(emulator: Any, order_id: str) -> dict[str, int]:

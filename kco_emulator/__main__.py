@@ -1,7 +1,8 @@
 """`python -m kco_emulator --host 127.0.0.1 --port 5001`: serve the emulator until Ctrl-C or SIGTERM.
 
 With `--port 0` the OS picks a free port; the line `KCO emulator listening on http://HOST:PORT` (printed
-once the socket is bound) carries the real one, which is what harness/devserver.py and the tests wait for.
+once the socket is bound) carries the real one, which is what kco_emulator.testing's `EmulatorProcess`
+waits for.
 """
 
 from __future__ import annotations

@@ -48,10 +48,8 @@ def kco_emulator_environment() -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def kco_emulator_server(kco_emulator_environment: dict[str, str]) -> Iterator[EmulatorProcess]:
-    process = EmulatorProcess(env=kco_emulator_environment)
-    process.start()
-    yield process
-    process.stop()
+    with EmulatorProcess(env=kco_emulator_environment) as process:
+        yield process
 
 
 @pytest.fixture

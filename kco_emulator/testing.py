@@ -1,27 +1,36 @@
-"""Drive a running KCO emulator from tests: `KcoEmulator` wraps its control API (/_emulator/...), and
-`EmulatorProcess` runs one in a child process on a free port.
+"""Test a shop against the KCO emulator: drive a running one, and start the servers a test needs.
 
-The pytest plugin (kco_emulator.pytest_plugin) hands both out as fixtures; anything else (a benchmark, a
-script) can use them directly. Only `requests` is needed here: no pytest, no Flask.
-The control API is described in kco_emulator/openapi.json, served at /_emulator/openapi.json.
+- `KcoEmulator` wraps one emulator's control API (/_emulator/...), described in kco_emulator/openapi.json
+  and served at /_emulator/openapi.json.
+- `ServerProcess` runs a server command (a shop under gunicorn, Redis, ...) in a child process and waits for
+  the line that says it listens; `EmulatorProcess` is the emulator's, on a free port.
+- `WsgiServer` serves a WSGI app that the test holds in its own process from a thread, on a free port.
+
+The pytest plugin (kco_emulator.pytest_plugin) hands out an `EmulatorProcess` and a `KcoEmulator` as
+fixtures; anything else (a benchmark, a script) can use these classes directly. Only `requests` is needed
+here: no pytest, and Flask's Werkzeug only for `WsgiServer`.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
 import sys
 import threading
-from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from pathlib import Path
+from typing import Any, Self
 
 import requests
 
+# Where a server says it listens: the emulator's and the demo shop's "listening on URL", gunicorn's
+# "Listening at: URL (pid)".
+LISTENING = re.compile(r"[Ll]istening (?:on|at:) (http://[^\s)]+)")
 # What `python -m kco_emulator` prints once its socket accepts connections.
-LISTENING = re.compile(r"KCO emulator listening on (http://\S+)")
+EMULATOR_LISTENING = re.compile(r"KCO emulator listening on (http://\S+)")
 DEMO_CREDENTIALS = ("demo", "demo")
 
 
@@ -202,56 +211,156 @@ def _parse_time(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-class EmulatorNotReady(RuntimeError):
-    """The emulator process exited, or did not say where it listens."""
+class ServerNotReady(RuntimeError):
+    """The server's process exited, or did not say where it listens in time; the message ends with its last
+    lines of output."""
 
 
-class EmulatorProcess:
-    """`python -m kco_emulator --port 0` in a child process; `start()` answers its URL once it listens.
+class ServerProcess:
+    """A server command in a child process, ready once a line of its output matches `ready`.
 
-    `env` adds variables (e.g. KCO_EMULATOR_PUSH_RETRY_SECONDS); the process inherits the rest. The last lines
-    of its output are kept in `output`, for the error message when it does not start.
+    `start()` answers the server's URL: the first group of `ready`'s match (a server on port 0 says which
+    port it got), or `url` when the pattern has no group (e.g. Redis, on a port chosen beforehand). Every
+    line of output is kept in `output` (and echoed as `[name] line` if `echo`). `env` adds variables to this
+    process's environment; `cwd` is where the command runs (this process's directory unless given);
+    `pass_fds` hands the child sockets it already listens on (e.g. gunicorn's `--bind fd://N`). `stop()`
+    sends SIGTERM, and kills the process if it has not ended 5 seconds later. As a context manager it starts
+    and stops the server.
     """
 
-    def __init__(self, env: Mapping[str, str] | None = None, host: str = "127.0.0.1") -> None:
-        self.argv = [sys.executable, "-m", "kco_emulator", "--host", host, "--port", "0"]
+    def __init__(self, name: str, argv: list[str], env: Mapping[str, str] | None = None,
+                 echo: bool = False, ready: re.Pattern[str] = LISTENING, url: str = "",
+                 pass_fds: tuple[int, ...] = (), cwd: str | Path | None = None) -> None:
+        self.name = name
+        self.argv = argv
         self.env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
-        self.url = ""
-        self.output: deque[str] = deque(maxlen=200)
+        self.echo = echo
+        self.ready = ready
+        self.url = url
+        self.pass_fds = pass_fds
+        self.cwd = cwd
+        self.output: list[str] = []
+        self._matched = False
         self._process: subprocess.Popen[str] | None = None
-        self._listening = threading.Event()
+        self._ready = threading.Event()
 
     def start(self, timeout: float = 20.0) -> str:
-        self._process = subprocess.Popen(self.argv, env=self.env, text=True, stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        threading.Thread(target=self._read_output, name="kco-emulator-output", daemon=True).start()
-        if not self._listening.wait(timeout) or not self.url:
+        self._process = subprocess.Popen(
+            self.argv, cwd=self.cwd, env=self.env, text=True, pass_fds=self.pass_fds,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        )
+        threading.Thread(target=self._read_output, name=f"{self.name}-output", daemon=True).start()
+        if not self._ready.wait(timeout) or not self._matched:
             self.stop()
-            raise EmulatorNotReady("the KCO emulator did not start:\n" + "".join(self.output))
+            raise ServerNotReady(f"{self.name} did not start:\n" + "".join(self.output[-40:]))
         return self.url
+
+    def _read_output(self) -> None:
+        # Reading to the end also keeps the pipe from filling up and blocking the server.
+        assert self._process is not None and self._process.stdout is not None
+        for line in self._process.stdout:
+            self.output.append(line)
+            if self.echo:
+                sys.stdout.write(f"[{self.name}] {line}")
+            if not self._matched and (match := self.ready.search(line)):
+                if self.ready.groups:
+                    self.url = match.group(1).rstrip("/")
+                self._matched = True
+                self._ready.set()
+        self._ready.set()  # the process ended: wake a waiting start()
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
 
     @property
     def pid(self) -> int:
         """The child's process id, once started (for a test that looks at the process from outside)."""
-        assert self._process is not None, "start() the emulator first"
+        assert self._process is not None, f"start() the {self.name} first"
         return self._process.pid
 
-    def _read_output(self) -> None:
-        # Reading to the end also keeps the pipe from filling up and blocking the emulator.
-        assert self._process is not None and self._process.stdout is not None
-        for line in self._process.stdout:
-            self.output.append(line)
-            if not self.url and (match := LISTENING.search(line)):
-                self.url = match.group(1).rstrip("/")
-                self._listening.set()
-        self._listening.set()  # the process ended: wake a waiting start()
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait until the process ends by itself; its exit status."""
+        assert self._process is not None, f"start() the {self.name} first"
+        return self._process.wait(timeout)
 
     def stop(self) -> None:
         if self._process is None or self._process.poll() is not None:
             return
-        self._process.terminate()
+        self._process.send_signal(signal.SIGTERM)
         try:
             self._process.wait(timeout=5)
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+class EmulatorNotReady(ServerNotReady):
+    """The emulator process exited, or did not say where it listens."""
+
+
+class EmulatorProcess(ServerProcess):
+    """`python -m kco_emulator` in a child process, on a free port unless `port` is given.
+
+    `env` adds variables (e.g. KCO_EMULATOR_PUSH_RETRY_SECONDS); the process inherits the rest.
+    """
+
+    def __init__(self, env: Mapping[str, str] | None = None, host: str = "127.0.0.1", port: int = 0,
+                 echo: bool = False) -> None:
+        argv = [sys.executable, "-m", "kco_emulator", "--host", host, "--port", str(port)]
+        super().__init__("emulator", argv, env, echo=echo, ready=EMULATOR_LISTENING)
+
+    def start(self, timeout: float = 20.0) -> str:
+        try:
+            return super().start(timeout)
+        except ServerNotReady as error:
+            raise EmulatorNotReady(str(error)) from None
+
+
+class WsgiServer:
+    """A WSGI app that the test holds in its own process, served over HTTP from a thread on a free loopback
+    port: for what must be reachable over a socket, such as a shop whose callbacks the emulator calls.
+
+    `start()` answers its URL, `stop()` ends it; as a context manager it does both. Werkzeug's threaded
+    development server, which comes with Flask (the emulator extra).
+    """
+
+    def __init__(self, app: Callable[..., Any], host: str = "127.0.0.1") -> None:
+        self.app = app
+        self.host = host
+        self.url = ""
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> str:
+        # Imported here: the pytest plugin imports this module also where only the `kco` library is installed.
+        from werkzeug.serving import make_server
+
+        self._server = make_server(self.host, 0, self.app, threaded=True)
+        self.url = f"http://{self.host}:{self._server.server_port}"
+        self._thread = threading.Thread(target=self._server.serve_forever, name="wsgi-server", daemon=True)
+        self._thread.start()
+        return self.url
+
+    def stop(self) -> None:
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        assert self._thread is not None
+        self._thread.join()
+        self._server = None
+
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

@@ -11,10 +11,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from app import create_app
-from harness.devserver import ServerProcess
-from harness.emulator_control import EmulatorControl
 from harness.shop_client import ApiShopper, KCOCalls
-from harness.wsgi_server import WsgiServer
+from kco_emulator.testing import KcoEmulator, ServerProcess, WsgiServer
 from tests.openapi_spec import require_spec
 
 IN_PROCESS_SECRET_KEY = "test-only-secret-of-the-in-process-shop"
@@ -43,10 +41,9 @@ def app(make_app: Callable[..., Flask], emulator_server: ServerProcess) -> Flask
 def served_app(app: Flask) -> Iterator[str]:
     """The in-process shop also served over HTTP (real sockets, threads), so KCO's callbacks reach it;
     yields its URL."""
-    server = WsgiServer(app)
-    app.config["PUBLIC_BASE_URL"] = server.url
-    yield server.url
-    server.close()
+    with WsgiServer(app) as server:
+        app.config["PUBLIC_BASE_URL"] = server.url
+        yield server.url
 
 
 @pytest.fixture
@@ -55,12 +52,12 @@ def client(app: Flask) -> FlaskClient:
 
 
 @pytest.fixture
-def shopper(shop_server: ServerProcess, emulator: EmulatorControl) -> ApiShopper:
+def shopper(shop_server: ServerProcess, emulator: KcoEmulator) -> ApiShopper:
     return ApiShopper(shop_server.url)
 
 
 @pytest.fixture
-def calls(emulator: EmulatorControl) -> KCOCalls:
+def calls(emulator: KcoEmulator) -> KCOCalls:
     return KCOCalls(emulator)
 
 

@@ -26,11 +26,9 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.devserver import ServerProcess
-from harness.emulator_control import EmulatorControl
 from harness.shop_client import callback_url, page_csrf_token
-from harness.wsgi_server import WsgiServer
 from kco.markets import MARKETS
+from kco_emulator.testing import KcoEmulator, ServerProcess, WsgiServer
 from shop.catalogue import PRODUCTS, SHIPPING_METHODS
 
 # Examples per target: 2,000 each, as issue 6 asks. An example costs about 5 ms here (a little more than half
@@ -143,13 +141,13 @@ def shop(emulator_server: ServerProcess, make_app: Callable[..., Flask],
                    KCO_INSPECTOR="0")
     # Also served over HTTP, only so that the emulator's callbacks reach it while a purchase completes.
     server = WsgiServer(app)
-    app.config["PUBLIC_BASE_URL"] = server.url
+    app.config["PUBLIC_BASE_URL"] = server.start()
     shop = Shop(app, instance)
     assert shop.client.post("/cart/add", data={"sku": "mug-001", "quantity": "2", "csrf_token": shop.csrf}
                             ).status_code == 303
     assert shop.client.get("/checkout").status_code == 200
     yield shop
-    server.close()
+    server.stop()
     shutil.rmtree(instance, ignore_errors=True)
 
 
@@ -214,7 +212,7 @@ def started_checkout(shopper: Shop) -> str:
 def callback_queries(shop: Shop, emulator_server: ServerProcess) -> dict[str, str]:
     """Per callback, the query string KCO would use: an open order, and a completed and recorded one for
     push (whose body is ignored, and which then needs no KCO call)."""
-    emulator = EmulatorControl(emulator_server.url)
+    emulator = KcoEmulator(emulator_server.url)
     emulator.reset()  # no fault or setting left by an earlier test
     emulator.settings(push_retry_seconds=[])  # no pushes of its own: the tests send them
     open_order, completed_order = (started_checkout(Shop(shop.app, shop.instance)) for _ in range(2))

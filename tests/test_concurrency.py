@@ -20,11 +20,9 @@ import pytest
 import requests
 from flask import Flask
 
-from harness.devserver import ServerProcess
-from harness.emulator_control import EmulatorControl
 from harness.redis_server import redis_server_binary, start_redis
 from harness.shop_client import ApiShopper, KCOCalls, callback_url, kco_order, kco_quantities
-from harness.wsgi_server import WsgiServer
+from kco_emulator.testing import KcoEmulator, ServerProcess, WsgiServer
 
 ROUNDS = 3
 OVERLAP_DELAY_MS = 300
@@ -61,13 +59,13 @@ def at_once(*requests_to_send: Callable[[], requests.Response]) -> list[requests
     return [answer for answer in answers if answer is not None]
 
 
-def created_orders(emulator: EmulatorControl, calls: KCOCalls) -> list[str]:
-    entries = emulator.requests()[calls.start:]
+def created_orders(emulator: KcoEmulator, calls: KCOCalls) -> list[str]:
+    entries = emulator.calls()[calls.start:]
     return [entry["order_id"] for entry in entries
             if entry["operation"] == "create" and entry["status"] == 201]
 
 
-def assert_one_payable_order(shopper: ApiShopper, emulator: EmulatorControl, calls: KCOCalls) -> str:
+def assert_one_payable_order(shopper: ApiShopper, emulator: KcoEmulator, calls: KCOCalls) -> str:
     """The session's order holds the session's cart; every other order made meanwhile is aborted."""
     order_id = shopper.order_id()
     assert kco_quantities(emulator, order_id) == shopper.quantities()
@@ -78,13 +76,13 @@ def assert_one_payable_order(shopper: ApiShopper, emulator: EmulatorControl, cal
 
 
 def test_two_tabs_creating_the_first_order_at_once_leave_one_payable_order_holding_the_cart(
-        shop_server: ServerProcess, emulator: EmulatorControl, calls: KCOCalls) -> None:
+        shop_server: ServerProcess, emulator: KcoEmulator, calls: KCOCalls) -> None:
     for round_number in range(ROUNDS):
         cart_a, cart_b = carts_of_round(round_number)
         shopper = ApiShopper(shop_server.url)
         shopper.add_to_cart("socks-004")  # a cart but no KCO order yet: the next change creates it
         calls.mark()
-        emulator.fault("create", delay_ms=OVERLAP_DELAY_MS)
+        emulator.fail_next("create", status=None, delay_ms=OVERLAP_DELAY_MS)
         tab = second_tab(shopper)
         answers = at_once(partial(shopper.set_cart, cart_a), partial(tab.set_cart, cart_b))
         assert [answer.status_code for answer in answers] == [200, 200]
@@ -94,13 +92,13 @@ def test_two_tabs_creating_the_first_order_at_once_leave_one_payable_order_holdi
 
 
 def test_two_tabs_changing_the_cart_at_once_end_with_one_cart_in_the_checkout_and_in_kco(
-        shop_server: ServerProcess, emulator: EmulatorControl, calls: KCOCalls) -> None:
+        shop_server: ServerProcess, emulator: KcoEmulator, calls: KCOCalls) -> None:
     shopper = ApiShopper(shop_server.url)
     order_id = shopper.start_checkout({"socks-004": 1})
     tab = second_tab(shopper)
     for round_number in range(ROUNDS):
         calls.mark()
-        emulator.fault("update", delay_ms=OVERLAP_DELAY_MS)
+        emulator.fail_next("update", status=None, delay_ms=OVERLAP_DELAY_MS)
         cart_a, cart_b = carts_of_round(round_number)
         answers = at_once(partial(shopper.set_cart, cart_a), partial(tab.set_cart, cart_b))
         assert [answer.status_code for answer in answers] == [200, 200]
@@ -109,13 +107,13 @@ def test_two_tabs_changing_the_cart_at_once_end_with_one_cart_in_the_checkout_an
 
 
 def test_a_cart_change_and_a_country_change_from_two_tabs_at_once_both_survive(
-        shop_server: ServerProcess, emulator: EmulatorControl) -> None:
+        shop_server: ServerProcess, emulator: KcoEmulator) -> None:
     for round_number in range(ROUNDS):
         shopper = ApiShopper(shop_server.url)
         shopper.start_checkout({"socks-004": 1})
         tab = second_tab(shopper)
         cart, _ = carts_of_round(round_number)
-        emulator.fault("update", delay_ms=OVERLAP_DELAY_MS)
+        emulator.fail_next("update", status=None, delay_ms=OVERLAP_DELAY_MS)
         answers = at_once(partial(shopper.set_cart, cart), partial(tab.set_market, "DE"))
         assert [answer.status_code for answer in answers] == [200, 200]
         held = shopper.cart()["cart"]
@@ -126,15 +124,15 @@ def test_a_cart_change_and_a_country_change_from_two_tabs_at_once_both_survive(
 
 
 def test_a_slow_change_overtaken_by_one_that_replaced_the_order_lands_on_the_new_order(
-        shop_server: ServerProcess, emulator: EmulatorControl, calls: KCOCalls) -> None:
+        shop_server: ServerProcess, emulator: KcoEmulator, calls: KCOCalls) -> None:
     # Once a lock that expired before a slow request ended: the other tab replaced the order meanwhile, the
     # slow request then saved its session over it, and the new order stayed payable, known to nobody.
     shopper = ApiShopper(shop_server.url)
     old_order = shopper.start_checkout({"socks-004": 1})
     tab = second_tab(shopper)
     calls.mark()
-    emulator.fault("update", delay_ms=OVERLAP_DELAY_MS)  # the slow tab's update
-    emulator.fault("update", status=404, body="empty")  # the other tab's: the order is gone, replaced
+    emulator.fail_next("update", status=None, delay_ms=OVERLAP_DELAY_MS)  # the slow tab's update
+    emulator.fail_next("update", status=404, body="empty")  # the other tab's: the order is gone, replaced
     answers = at_once(partial(shopper.set_cart, {"mug-001": 2}), partial(tab.set_market, "DE"))
     assert [answer.status_code for answer in answers] == [200, 200]
     new_order = shopper.order_id()
@@ -176,7 +174,7 @@ def test_with_redis_a_cart_change_reads_the_session_once_and_never_writes_it(
     try:
         client = redis.Redis.from_url(server.url)
         shop = WsgiServer(make_app(KCO_API_URL=emulator_server.url, REDIS_URL=server.url))
-        shopper = ApiShopper(shop.url)
+        shopper = ApiShopper(shop.start())
         shopper.start_checkout({"mug-001": 1})
         client.config_resetstat()
         assert shopper.set_cart({"mug-001": 2}).status_code == 200
@@ -186,5 +184,5 @@ def test_with_redis_a_cart_change_reads_the_session_once_and_never_writes_it(
         assert shopper.quantities() == {"mug-001": 2}
     finally:
         if shop is not None:
-            shop.close()
+            shop.stop()
         server.stop()

@@ -16,8 +16,6 @@ from pathlib import Path
 import pytest
 import requests
 
-from harness.devserver import emulator_process
-from harness.emulator_control import EmulatorControl
 from harness.emulator_samples import (
     EUR_ANSWER,
     SHOPPER,
@@ -30,13 +28,14 @@ from harness.emulator_samples import (
     url,
 )
 from kco.client import ClientConfig, KCOClient
+from kco_emulator.testing import EmulatorProcess, KcoEmulator
 from tests.openapi_spec import require_spec, validate_order_response
 
 EMULATOR_DIR = Path(__file__).resolve().parents[1] / "kco_emulator"
 
 
 def test_emulator_starts_on_a_port_chosen_by_the_os_and_stops_on_sigterm() -> None:
-    server = emulator_process(port=0)
+    server = EmulatorProcess()
     server.start()
     try:
         assert not server.url.endswith(":0")
@@ -82,7 +81,7 @@ def test_emulator_never_imports_the_shop_or_the_kco_client() -> None:
     ],
 )
 def test_accepted_credentials_are_demo_basic_auth_and_kustom_test_api_keys(
-    emulator: EmulatorControl, authorization: str
+    emulator: KcoEmulator, authorization: str
 ) -> None:
     response = requests.post(
         url(emulator, "/checkout/v3/orders"),
@@ -103,19 +102,19 @@ def test_accepted_credentials_are_demo_basic_auth_and_kustom_test_api_keys(
         "Basic not-base64!",
     ],
 )
-def test_anything_else_is_refused_with_401(emulator: EmulatorControl, authorization: str | None) -> None:
+def test_anything_else_is_refused_with_401(emulator: KcoEmulator, authorization: str | None) -> None:
     headers = {"Authorization": authorization} if authorization else {}
     response = requests.post(
         url(emulator, "/checkout/v3/orders"), json=sample_order(), headers=headers, timeout=10
     )
     assert_kco_error(response, 401, "UNAUTHORIZED", "Unauthorized")
-    assert emulator.api_calls(kind="create")[0]["status"] == 401
+    assert emulator.calls("create")[0]["status"] == 401
 
 
 # Create, read, update (kco-rules: status-codes, kco-rules: order-fields, kco-rules: update-ongoing-order)
 
 
-def test_create_answers_201_with_location_and_the_full_order(emulator: EmulatorControl) -> None:
+def test_create_answers_201_with_location_and_the_full_order(emulator: KcoEmulator) -> None:
     require_spec()
     response = create(emulator)
     assert response.status_code == 201
@@ -145,7 +144,7 @@ def test_create_answers_201_with_location_and_the_full_order(emulator: EmulatorC
     assert 'id="klarna-checkout-container"' in body["html_snippet"]
 
 
-def test_every_response_carries_a_correlation_id(emulator: EmulatorControl) -> None:
+def test_every_response_carries_a_correlation_id(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
     responses = [
         read(emulator, order_id),
@@ -157,14 +156,17 @@ def test_every_response_carries_a_correlation_id(emulator: EmulatorControl) -> N
     assert all(ids) and len(set(ids)) == len(ids)
 
 
-def test_read_returns_the_order_and_is_logged_as_a_read(emulator: EmulatorControl) -> None:
+def test_read_returns_the_order_and_is_logged_as_a_read(emulator: KcoEmulator) -> None:
     require_spec()
-    order_id = created_id(emulator)
-    response = read(emulator, order_id)
+    kco_api = requests.Session()  # as a shop's client: one connection, kept alive
+    kco_api.auth = emulator.credentials
+    created = kco_api.post(url(emulator, "/checkout/v3/orders"), json=sample_order(), timeout=5)
+    order_id = created.json()["order_id"]
+    response = kco_api.get(url(emulator, f"/checkout/v3/orders/{order_id}"), timeout=5)
     assert response.status_code == 200
     validate_order_response(response.json())
     assert response.json()["order_id"] == order_id
-    log = emulator.requests()
+    log = emulator.calls()
     assert [entry["operation"] for entry in log] == ["create", "read"]
     assert log[1] == {
         "method": "GET",
@@ -177,7 +179,7 @@ def test_read_returns_the_order_and_is_logged_as_a_read(emulator: EmulatorContro
     }
 
 
-def test_update_merges_only_the_fields_sent(emulator: EmulatorControl) -> None:
+def test_update_merges_only_the_fields_sent(emulator: KcoEmulator) -> None:
     require_spec()
     order_id = created_id(emulator, sample_order(merchant_reference1="R-1"))
     lines = [
@@ -201,7 +203,7 @@ def test_update_merges_only_the_fields_sent(emulator: EmulatorControl) -> None:
     assert read(emulator, order_id).json()["order_lines"] == lines
 
 
-def test_update_to_another_market_changes_country_currency_and_locale(emulator: EmulatorControl) -> None:
+def test_update_to_another_market_changes_country_currency_and_locale(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
     response = update(emulator, order_id, {"purchase_country": "DE", **EUR_ANSWER})
     assert response.status_code == 200
@@ -211,18 +213,19 @@ def test_update_to_another_market_changes_country_currency_and_locale(emulator: 
     assert "'deu'" in body["html_snippet"] or '"deu"' in body["html_snippet"]
 
 
-def test_read_only_fields_sent_by_the_merchant_are_ignored(emulator: EmulatorControl) -> None:
+def test_read_only_fields_sent_by_the_merchant_are_ignored(emulator: KcoEmulator) -> None:
     response = create(emulator, sample_order(order_id="mine", status="checkout_complete", html_snippet="<b>"))
     body = response.json()
     assert body["order_id"] != "mine" and body["status"] == "checkout_incomplete"
     assert "klarna-checkout-container" in body["html_snippet"]
 
 
-def test_unknown_order_answers_404_with_an_empty_body(emulator: EmulatorControl) -> None:
+def test_unknown_order_answers_404_with_an_empty_body(emulator: KcoEmulator) -> None:
     for response in (
         read(emulator, "no-such-order"),
         update(emulator, "no-such-order", {"locale": "sv-SE"}),
-        emulator.api.post(url(emulator, "/checkout/v3/orders/no-such-order/abort"), timeout=5),
+        requests.post(url(emulator, "/checkout/v3/orders/no-such-order/abort"), auth=emulator.credentials,
+                      timeout=5),
     ):
         assert response.status_code == 404
         assert response.content == b""  # kco-rules: error-body (observed empty 404)
@@ -231,7 +234,7 @@ def test_unknown_order_answers_404_with_an_empty_body(emulator: EmulatorControl)
 
 
 def test_completed_order_is_read_only_and_reads_with_a_confirmation_snippet(
-    emulator: EmulatorControl,
+    emulator: KcoEmulator,
 ) -> None:
     require_spec()
     order_id = created_id(emulator)
@@ -239,7 +242,8 @@ def test_completed_order_is_read_only_and_reads_with_a_confirmation_snippet(
     assert_kco_error(
         update(emulator, order_id, {"locale": "en-SE"}), 403, "READ_ONLY_ORDER", "Resource is read-only"
     )
-    abort = emulator.api.post(url(emulator, f"/checkout/v3/orders/{order_id}/abort"), timeout=5)
+    abort = requests.post(url(emulator, f"/checkout/v3/orders/{order_id}/abort"), auth=emulator.credentials,
+                          timeout=5)
     assert_kco_error(abort, 403, "READ_ONLY_ORDER", "Resource is read-only")
     body = read(emulator, order_id).json()
     validate_order_response(body)
@@ -249,58 +253,59 @@ def test_completed_order_is_read_only_and_reads_with_a_confirmation_snippet(
     assert '"ORDER_STATUS": "checkout_complete"' in body["html_snippet"]
 
 
-def test_abort_answers_the_order_and_then_it_is_gone(emulator: EmulatorControl) -> None:
+def test_abort_answers_the_order_and_then_it_is_gone(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
-    response = emulator.api.post(url(emulator, f"/checkout/v3/orders/{order_id}/abort"), timeout=5)
+    response = requests.post(url(emulator, f"/checkout/v3/orders/{order_id}/abort"),
+                             auth=emulator.credentials, timeout=5)
     assert response.status_code == 200 and response.json()["order_id"] == order_id
     assert read(emulator, order_id).status_code == 404
-    assert emulator.api_calls(kind="abort")[0]["status"] == 200
+    assert emulator.calls("abort")[0]["status"] == 200
 
 
 # Expiry (kco-rules: expiry-48h)
 
 
-def test_order_expires_48_hours_after_the_last_update_with_an_empty_404(emulator: EmulatorControl) -> None:
+def test_order_expires_48_hours_after_the_last_update_with_an_empty_404(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
-    emulator.advance_clock(47 * 3600)
+    emulator.advance(hours=47)
     assert update(emulator, order_id, {"merchant_reference1": "kept alive"}).status_code == 200
-    emulator.advance_clock(47 * 3600)  # 94 h after create, 47 h after the update: still open
+    emulator.advance(hours=47)  # 94 h after create, 47 h after the update: still open
     assert read(emulator, order_id).status_code == 200
-    emulator.advance_clock(2 * 3600)
+    emulator.advance(hours=2)
     expired = read(emulator, order_id)
     assert expired.status_code == 404 and expired.content == b""
     assert update(emulator, order_id, {"locale": "en-SE"}).status_code == 404
 
 
-def test_reading_does_not_keep_an_order_alive(emulator: EmulatorControl) -> None:
+def test_reading_does_not_keep_an_order_alive(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
-    emulator.advance_clock(40 * 3600)
+    emulator.advance(hours=40)
     assert read(emulator, order_id).status_code == 200
-    emulator.advance_clock(9 * 3600)
+    emulator.advance(hours=9)
     assert read(emulator, order_id).status_code == 404
 
 
-def widget_token(emulator: EmulatorControl, order_id: str) -> str:
+def widget_token(emulator: KcoEmulator, order_id: str) -> str:
     """The token the checkout snippet gives its widget (the snippet changes once the order is complete)."""
-    return str(emulator.stored(order_id)["order"]["html_snippet"].split("KlarnaCheckout ")[1].split('"')[0])
+    return str(emulator.order(order_id)["html_snippet"].split("KlarnaCheckout ")[1].split('"')[0])
 
 
-def widget_interaction(emulator: EmulatorControl, order_id: str, token: str) -> requests.Response:
+def widget_interaction(emulator: KcoEmulator, order_id: str, token: str) -> requests.Response:
     """The widget's ping on the shopper's first click or key press."""
     return requests.post(url(emulator, f"/widget/orders/{order_id}/interaction"),
                          headers={"Authorization": f"KlarnaCheckout {token}"}, timeout=5)
 
 
-def test_shopper_interaction_in_the_widget_keeps_an_order_alive(emulator: EmulatorControl) -> None:
+def test_shopper_interaction_in_the_widget_keeps_an_order_alive(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
-    emulator.advance_clock(40 * 3600)
+    emulator.advance(hours=40)
     assert widget_interaction(emulator, order_id, widget_token(emulator, order_id)).status_code == 200
-    emulator.advance_clock(40 * 3600)
+    emulator.advance(hours=40)
     assert read(emulator, order_id).status_code == 200
 
 
 def test_the_interaction_ping_of_a_click_that_completed_the_purchase_is_no_error(
-        emulator: EmulatorControl) -> None:
+        emulator: KcoEmulator) -> None:
     # The first click can be the one on "Buy": its ping may arrive after the purchase completed. An error
     # answer would show in the browser's console as a failed resource.
     order_id = created_id(emulator)
@@ -309,10 +314,10 @@ def test_the_interaction_ping_of_a_click_that_completed_the_purchase_is_no_error
     assert widget_interaction(emulator, order_id, token).status_code == 200
 
 
-def test_a_completed_order_does_not_expire(emulator: EmulatorControl) -> None:
+def test_a_completed_order_does_not_expire(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
     emulator.complete(order_id)
-    emulator.advance_clock(72 * 3600)
+    emulator.advance(hours=72)
     assert read(emulator, order_id).json()["status"] == "checkout_complete"
 
 
@@ -320,7 +325,7 @@ def test_a_completed_order_does_not_expire(emulator: EmulatorControl) -> None:
 
 
 def test_merchant_address_updates_apply_until_the_shopper_entered_an_address(
-    emulator: EmulatorControl,
+    emulator: KcoEmulator,
 ) -> None:
     order_id = created_id(emulator)
     prefill = {"country": "SE", "postal_code": "11122", "email": "pre@example.com"}
@@ -343,66 +348,70 @@ def test_merchant_address_updates_apply_until_the_shopper_entered_an_address(
 # Order Management (kco-rules: order-management)
 
 
-def test_order_management_knows_an_order_only_after_completion(emulator: EmulatorControl) -> None:
+def test_order_management_knows_an_order_only_after_completion(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
     om_url = url(emulator, f"/ordermanagement/v1/orders/{order_id}")
-    assert_kco_error(emulator.api.get(om_url, timeout=5), 404, "NO_SUCH_ORDER", "No such order")
+    assert_kco_error(requests.get(om_url, auth=emulator.credentials, timeout=5), 404, "NO_SUCH_ORDER",
+                     "No such order")
     assert_kco_error(
-        emulator.api.post(f"{om_url}/acknowledge", timeout=5), 404, "NO_SUCH_ORDER", "No such order"
+        requests.post(f"{om_url}/acknowledge", auth=emulator.credentials, timeout=5), 404, "NO_SUCH_ORDER",
+        "No such order"
     )
     emulator.complete(order_id)
-    body = emulator.api.get(om_url, timeout=5).json()
+    body = requests.get(om_url, auth=emulator.credentials, timeout=5).json()
     assert (body["order_id"], body["status"], body["fraud_status"]) == (order_id, "AUTHORIZED", "ACCEPTED")
     assert body["order_amount"] == body["remaining_authorized_amount"] == 24900
     assert body["captured_amount"] == 0 and body["order_lines"] == sample_order()["order_lines"]
     assert body["billing_address"]["email"] == "test.person@example.com"
 
 
-def test_acknowledge_answers_204_every_time_and_is_logged(emulator: EmulatorControl) -> None:
+def test_acknowledge_answers_204_every_time_and_is_logged(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
     emulator.complete(order_id)
     acknowledge = url(emulator, f"/ordermanagement/v1/orders/{order_id}/acknowledge")
-    first = emulator.api.post(acknowledge, headers={"Klarna-Idempotency-Key": "k-1"}, timeout=5)
-    second = emulator.api.post(acknowledge, timeout=5)
+    first = requests.post(acknowledge, headers={"Klarna-Idempotency-Key": "k-1"}, auth=emulator.credentials,
+                          timeout=5)
+    second = requests.post(acknowledge, auth=emulator.credentials, timeout=5)
     assert (first.status_code, first.content, second.status_code) == (204, b"", 204)
-    assert emulator.stored(order_id)["state"]["acknowledged"] is True
-    assert [entry["status"] for entry in emulator.api_calls(kind="acknowledge")] == [204, 204]
-    assert emulator.api_calls(kind="om_read") == []
+    assert emulator.order_state(order_id)["acknowledged"] is True
+    assert [entry["status"] for entry in emulator.calls("acknowledge")] == [204, 204]
+    assert emulator.calls("om_read") == []
 
 
-def test_unknown_order_management_order_answers_no_such_order(emulator: EmulatorControl) -> None:
-    response = emulator.api.get(url(emulator, "/ordermanagement/v1/orders/nope"), timeout=5)
+def test_unknown_order_management_order_answers_no_such_order(emulator: KcoEmulator) -> None:
+    response = requests.get(url(emulator, "/ordermanagement/v1/orders/nope"), auth=emulator.credentials,
+                            timeout=5)
     assert_kco_error(response, 404, "NO_SUCH_ORDER", "No such order")
 
 
 # Request log and control API
 
 
-def test_control_and_widget_traffic_is_not_in_the_request_log(emulator: EmulatorControl) -> None:
+def test_control_and_widget_traffic_is_not_in_the_request_log(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
-    emulator.stored(order_id)
+    emulator.order(order_id)
     requests.get(url(emulator, "/widget/bootstrap.js"), timeout=5)
-    emulator.advance_clock(1)
-    assert [entry["operation"] for entry in emulator.requests()] == ["create"]
+    emulator.advance(seconds=1)
+    assert [entry["operation"] for entry in emulator.calls()] == ["create"]
 
 
-def test_reset_forgets_orders_log_and_clock(emulator: EmulatorControl) -> None:
+def test_reset_forgets_orders_log_and_clock(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
-    emulator.advance_clock(3600 * 100)
+    emulator.advance(hours=100)
     emulator.reset()
-    assert emulator.requests() == []
-    assert emulator.http.get(url(emulator, f"/_emulator/orders/{order_id}"), timeout=5).status_code == 404
+    assert emulator.calls() == []
+    assert requests.get(url(emulator, f"/_emulator/orders/{order_id}"), timeout=5).status_code == 404
     new_id = created_id(emulator)
-    emulator.advance_clock(47 * 3600)
+    emulator.advance(hours=47)
     assert read(emulator, new_id).status_code == 200
 
 
 def test_control_api_refuses_malformed_requests_with_the_project_error_shape(
-    emulator: EmulatorControl,
+    emulator: KcoEmulator,
 ) -> None:
-    bad_fault = emulator.http.post(url(emulator, "/_emulator/faults"), json={"operation": "dance"}, timeout=5)
-    bad_clock = emulator.http.post(url(emulator, "/_emulator/clock"), json={"advance_seconds": -1}, timeout=5)
-    unknown = emulator.http.post(url(emulator, "/_emulator/orders/nope/complete"), json={}, timeout=5)
+    bad_fault = requests.post(url(emulator, "/_emulator/faults"), json={"operation": "dance"}, timeout=5)
+    bad_clock = requests.post(url(emulator, "/_emulator/clock"), json={"advance_seconds": -1}, timeout=5)
+    unknown = requests.post(url(emulator, "/_emulator/orders/nope/complete"), json={}, timeout=5)
     assert (bad_fault.status_code, bad_clock.status_code, unknown.status_code) == (400, 400, 404)
     assert bad_fault.json()["error"]["code"] == "bad_fault"
     assert unknown.json()["error"]["code"] == "unknown_order"
@@ -416,8 +425,8 @@ def test_sample_order_is_itself_valid() -> None:
 
 
 def test_the_emulator_keeps_connections_alive_so_a_client_session_reuses_one_for_many_calls(
-        emulator: EmulatorControl) -> None:
-    client = KCOClient(ClientConfig(base_url=emulator.base_url, username="demo", password="demo"))
+        emulator: KcoEmulator) -> None:
+    client = KCOClient(ClientConfig(base_url=emulator.url, username="demo", password="demo"))
     order_id = client.create_order(sample_order())["order_id"]
     for _ in range(9):
         client.read_order(order_id)

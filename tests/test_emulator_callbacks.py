@@ -19,10 +19,8 @@ import pytest
 import requests
 from werkzeug.wrappers import Request, Response
 
-from harness.emulator_control import EmulatorControl
 from harness.emulator_samples import EUR_ANSWER, SHOPPER, created_id, sample_order, update
-from harness.wsgi_server import WsgiServer
-from kco_emulator.testing import ControlRefused
+from kco_emulator.testing import ControlRefused, KcoEmulator, WsgiServer
 
 CALLBACKS = (
     "address_update",
@@ -64,7 +62,7 @@ class Merchant:
         self.changed = threading.Condition()
         self.holds: list[threading.Event] = []
         self.server = WsgiServer(self.wsgi)
-        self.url = self.server.url
+        self.url = self.server.start()
 
     def merchant_urls(self, *names: str) -> dict[str, str]:
         urls = {"terms": f"{self.url}/terms"}
@@ -112,7 +110,7 @@ class Merchant:
     def close(self) -> None:
         for hold in self.holds:
             hold.set()
-        self.server.close()
+        self.server.stop()
 
 
 @pytest.fixture
@@ -139,7 +137,7 @@ UNCHANGED_ANSWER = {
 }
 
 
-def open_order(emulator: EmulatorControl, merchant: Merchant, *callbacks: str, **fields: Any) -> str:
+def open_order(emulator: KcoEmulator, merchant: Merchant, *callbacks: str, **fields: Any) -> str:
     return created_id(
         emulator,
         sample_order(
@@ -154,7 +152,7 @@ def open_order(emulator: EmulatorControl, merchant: Merchant, *callbacks: str, *
 
 
 def test_country_change_posts_the_new_country_and_applies_the_merchant_answer(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, "country_change", merchant_data="ref-7")
     merchant.answer("country_change", body=EUR_ANSWER)
@@ -171,7 +169,7 @@ def test_country_change_posts_the_new_country_and_applies_the_merchant_answer(
 
 
 def test_country_change_answered_400_shows_the_text_and_keeps_the_order(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, "country_change")
     merchant.answer(
@@ -185,7 +183,7 @@ def test_country_change_answered_400_shows_the_text_and_keeps_the_order(
 
 
 def test_country_change_answered_303_sends_the_shopper_to_location(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, "country_change")
     merchant.answer("country_change", status=303, headers={"Location": "/sorry"})
@@ -195,7 +193,7 @@ def test_country_change_answered_303_sends_the_shopper_to_location(
 
 
 def test_country_change_answer_with_wrong_amounts_does_not_corrupt_the_order(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, "country_change")
     merchant.answer("country_change", body={**EUR_ANSWER, "order_amount": 1899})
@@ -206,7 +204,7 @@ def test_country_change_answer_with_wrong_amounts_does_not_corrupt_the_order(
 
 
 def test_country_change_answered_with_the_old_currency_is_refused(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, "country_change")
     merchant.answer("country_change", body=UNCHANGED_ANSWER)
@@ -214,7 +212,7 @@ def test_country_change_answered_with_the_old_currency_is_refused(
     assert outcome["result"] == "failed" and "Bad value: purchase_currency" in outcome["error_text"]
 
 
-def test_only_allowed_billing_countries_can_be_chosen(emulator: EmulatorControl, merchant: Merchant) -> None:
+def test_only_allowed_billing_countries_can_be_chosen(emulator: KcoEmulator, merchant: Merchant) -> None:
     order_id = open_order(emulator, merchant, "country_change")
     with pytest.raises(ControlRefused, match="offers the shopper SE, DE, FI, NO"):
         emulator.change_country(order_id, "GB")
@@ -222,7 +220,7 @@ def test_only_allowed_billing_countries_can_be_chosen(emulator: EmulatorControl,
 
 
 def test_without_a_country_change_url_only_a_country_of_the_same_currency_is_possible(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     finnish = sample_order(
         purchase_country="FI",
@@ -245,7 +243,7 @@ def test_without_a_country_change_url_only_a_country_of_the_same_currency_is_pos
 
 
 def test_entering_an_address_calls_address_update_and_applies_the_answer(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, "address_update", "country_change")
     with_fee = sample_order()
@@ -270,11 +268,11 @@ def test_entering_an_address_calls_address_update_and_applies_the_answer(
     assert sent["billing_address"]["postal_code"] == "11455"
     assert merchant.called("country_change") == []
     assert emulator.order(order_id)["order_amount"] == 29900
-    assert emulator.stored(order_id)["state"]["shopper_entered_address"] is True
+    assert emulator.order_state(order_id)["shopper_entered_address"] is True
 
 
 def test_an_address_in_another_country_runs_country_change_only(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, "address_update", "country_change")
     merchant.answer("country_change", body=EUR_ANSWER)
@@ -285,7 +283,7 @@ def test_an_address_in_another_country_runs_country_change_only(
 
 
 def test_an_address_callback_answering_200_without_the_order_is_refused(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, "address_update")
     merchant.answer("address_update", body={})
@@ -293,16 +291,16 @@ def test_an_address_callback_answering_200_without_the_order_is_refused(
     assert outcome["result"] == "failed" and "Bad value: order_amount" in outcome["error_text"]
 
 
-def test_a_failing_address_callback_stops_the_flow(emulator: EmulatorControl, merchant: Merchant) -> None:
+def test_a_failing_address_callback_stops_the_flow(emulator: KcoEmulator, merchant: Merchant) -> None:
     order_id = open_order(emulator, merchant, "address_update")
     merchant.answer("address_update", status=500, body={"oops": True})
     outcome = emulator.enter_address(order_id, SHOPPER)
     assert outcome["result"] == "failed" and outcome["events"] == ["shipping_address_update_error"]
-    assert emulator.stored(order_id)["state"]["shopper_entered_address"] is False
+    assert emulator.order_state(order_id)["shopper_entered_address"] is False
 
 
 def test_choosing_a_shipping_option_calls_shipping_option_update(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     options = [
         {"id": "standard", "name": "Standard", "price": 4900, "tax_amount": 980, "tax_rate": 2500},
@@ -332,7 +330,7 @@ def test_choosing_a_shipping_option_calls_shipping_option_update(
             "purchase_currency": "SEK",
         },
     )
-    assert emulator.choose_shipping_option(order_id, "express")["result"] == "updated"
+    assert emulator.choose_shipping(order_id, "express")["result"] == "updated"
     assert merchant.called("shipping_option_update")[0].json()["selected_shipping_option"]["id"] == "express"
     order = emulator.order(order_id)
     assert order["selected_shipping_option"]["id"] == "express" and order["order_amount"] == 29900
@@ -342,10 +340,10 @@ def test_choosing_a_shipping_option_calls_shipping_option_update(
 
 
 def test_validation_200_completes_and_sends_the_shopper_to_the_confirmation(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, "validation")
-    outcome = emulator.complete(order_id, SHOPPER)
+    outcome = emulator.complete(order_id, billing_address=SHOPPER)
     assert outcome["result"] == "completed"
     assert outcome["redirect_url"] == f"{merchant.url}/confirmation/{order_id}"
     sent = merchant.called("validation")[0].json()
@@ -356,7 +354,7 @@ def test_validation_200_completes_and_sends_the_shopper_to_the_confirmation(
 
 
 def test_validation_303_redirects_and_keeps_the_order_open(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, "validation")
     merchant.answer(
@@ -368,7 +366,7 @@ def test_validation_303_redirects_and_keeps_the_order_open(
     assert emulator.order(order_id)["status"] == "checkout_incomplete"
 
 
-def test_validation_400_shows_the_error_text(emulator: EmulatorControl, merchant: Merchant) -> None:
+def test_validation_400_shows_the_error_text(emulator: KcoEmulator, merchant: Merchant) -> None:
     order_id = open_order(emulator, merchant, "validation")
     merchant.answer(
         "validation", status=400, body={"error_type": "approval_failed", "error_text": "Sold out"}
@@ -382,7 +380,7 @@ def test_validation_400_shows_the_error_text(emulator: EmulatorControl, merchant
     assert emulator.order(order_id)["status"] == "checkout_incomplete"
 
 
-def test_a_validation_timeout_counts_as_approval(emulator: EmulatorControl, merchant: Merchant) -> None:
+def test_a_validation_timeout_counts_as_approval(emulator: KcoEmulator, merchant: Merchant) -> None:
     emulator.settings(validation_timeout_seconds=0.2)
     order_id = open_order(emulator, merchant, "validation")
     merchant.answer("validation", hold=threading.Event())
@@ -390,7 +388,7 @@ def test_a_validation_timeout_counts_as_approval(emulator: EmulatorControl, merc
 
 
 def test_with_require_validate_callback_success_a_timeout_fails_the_purchase(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     emulator.settings(strict_validation_timeout_seconds=0.2)
     order_id = open_order(
@@ -403,7 +401,7 @@ def test_with_require_validate_callback_success_a_timeout_fails_the_purchase(
 
 
 def test_complete_without_an_address_uses_a_test_person_and_runs_address_update(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, "address_update")
     merchant.answer("address_update", body=UNCHANGED_ANSWER)
@@ -412,12 +410,12 @@ def test_complete_without_an_address_uses_a_test_person_and_runs_address_update(
 
 
 def test_a_completed_order_takes_no_more_shopper_actions(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant)
     emulator.complete(order_id)
-    again = emulator.http.post(
-        f"{emulator.base_url}/_emulator/orders/{order_id}/complete", json={}, timeout=5
+    again = requests.post(
+        f"{emulator.url}/_emulator/orders/{order_id}/complete", json={}, timeout=5
     )
     assert again.status_code == 409 and again.json()["error"]["code"] == "order_not_open"
 
@@ -426,16 +424,16 @@ def test_a_completed_order_takes_no_more_shopper_actions(
 
 
 def test_push_is_an_empty_post_retried_until_acknowledged(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant)
-    acknowledge = f"{emulator.base_url}/ordermanagement/v1/orders/{order_id}/acknowledge"
+    acknowledge = f"{emulator.url}/ordermanagement/v1/orders/{order_id}/acknowledge"
     pushes_seen = []
 
     def acknowledge_on_second_push(call: MerchantCall) -> None:
         pushes_seen.append(call)
         if len(pushes_seen) == 2:
-            assert emulator.api.post(acknowledge, timeout=5).status_code == 204
+            assert requests.post(acknowledge, auth=emulator.credentials, timeout=5).status_code == 204
 
     merchant.answer("push", body={}, before=acknowledge_on_second_push)
     emulator.complete(order_id)  # schedule of the test server: 0.3, 0.6, 1.2 s
@@ -443,11 +441,11 @@ def test_push_is_an_empty_post_retried_until_acknowledged(
     assert pushes[0].path == f"/push/{order_id}" and pushes[0].body == b""
     assert pushes[0].headers.get("Content-Type") is None
     wait_until(lambda: emulator.status()["active_push_schedules"] == 0)
-    assert len(emulator.stored(order_id)["state"]["push_attempts"]) == 2
+    assert len(emulator.order_state(order_id)["push_attempts"]) == 2
     assert len(merchant.called("push")) == 2
 
 
-def test_push_can_be_delivered_on_demand(emulator: EmulatorControl, merchant: Merchant) -> None:
+def test_push_can_be_delivered_on_demand(emulator: KcoEmulator, merchant: Merchant) -> None:
     emulator.settings(push_retry_seconds=[])
     order_id = open_order(emulator, merchant)
     emulator.complete(order_id)
@@ -457,7 +455,7 @@ def test_push_can_be_delivered_on_demand(emulator: EmulatorControl, merchant: Me
     assert len(merchant.called("push")) == 1
 
 
-def test_reset_stops_pending_pushes(emulator: EmulatorControl, merchant: Merchant) -> None:
+def test_reset_stops_pending_pushes(emulator: KcoEmulator, merchant: Merchant) -> None:
     emulator.settings(push_retry_seconds=[30])
     order_id = open_order(emulator, merchant)
     emulator.complete(order_id)
@@ -467,24 +465,24 @@ def test_reset_stops_pending_pushes(emulator: EmulatorControl, merchant: Merchan
     assert merchant.called("push") == []
 
 
-def test_push_to_an_unreachable_merchant_is_recorded_as_an_error(emulator: EmulatorControl) -> None:
+def test_push_to_an_unreachable_merchant_is_recorded_as_an_error(emulator: KcoEmulator) -> None:
     emulator.settings(push_retry_seconds=[0])
     order_id = created_id(emulator)  # push URL on a closed port
     emulator.complete(order_id)
     wait_until(lambda: emulator.status()["active_push_schedules"] == 0)
-    attempts = emulator.stored(order_id)["state"]["push_attempts"]
+    attempts = emulator.order_state(order_id)["push_attempts"]
     assert len(attempts) == 1 and attempts[0]["status"] is None and attempts[0]["error"] == "ConnectionError"
 
 
-def test_unknown_settings_values_are_refused(emulator: EmulatorControl) -> None:
+def test_unknown_settings_values_are_refused(emulator: KcoEmulator) -> None:
     response = requests.post(
-        f"{emulator.base_url}/_emulator/settings", json={"push_retry_seconds": "2,5"}, timeout=5
+        f"{emulator.url}/_emulator/settings", json={"push_retry_seconds": "2,5"}, timeout=5
     )
     assert response.status_code == 400 and response.json()["error"]["code"] == "bad_setting"
 
 
 def test_the_merchant_can_read_the_order_while_answering_a_callback(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     """The emulator serves requests concurrently: it waits for the validation answer while the merchant's
     validation handler reads the same order through the REST API."""
@@ -497,10 +495,10 @@ def test_the_merchant_can_read_the_order_while_answering_a_callback(
     assert statuses == ["checkout_incomplete"]
 
 
-def test_widget_endpoints_need_the_order_widget_token(emulator: EmulatorControl) -> None:
+def test_widget_endpoints_need_the_order_widget_token(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
-    state_url = f"{emulator.base_url}/widget/orders/{order_id}/state"
-    snippet = emulator.stored(order_id)["order"]["html_snippet"]
+    state_url = f"{emulator.url}/widget/orders/{order_id}/state"
+    snippet = emulator.order(order_id)["html_snippet"]
     token = snippet.split("KlarnaCheckout ")[1].split('"')[0]
     assert requests.get(state_url, timeout=5).status_code == 404
     assert (
@@ -517,12 +515,13 @@ def test_widget_endpoints_need_the_order_widget_token(emulator: EmulatorControl)
 
 
 def test_completing_with_the_address_already_entered_does_not_send_it_again(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, "address_update")
     merchant.answer("address_update", body=UNCHANGED_ANSWER)
     emulator.enter_address(order_id, SHOPPER)
-    assert emulator.complete(order_id, SHOPPER)["result"] == "completed"  # postal code still "114 55"
+    # The postal code is still "114 55".
+    assert emulator.complete(order_id, billing_address=SHOPPER)["result"] == "completed"
     assert len(merchant.called("address_update")) == 1
 
 
@@ -532,7 +531,7 @@ def test_completing_with_the_address_already_entered_does_not_send_it_again(
 
 
 def test_a_merchant_update_during_country_change_is_kept_and_the_shopper_change_fails(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     """The merchant's handler updates the order through the REST API before it answers: the answer was
     computed for the order as it was, so KCO must not write it over the newer order."""
@@ -561,7 +560,7 @@ def test_a_merchant_update_during_country_change_is_kept_and_the_shopper_change_
 
 
 def test_a_merchant_update_during_address_update_is_kept_and_the_address_not_taken(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     emulator.settings(callback_lock_status=0)
     order_id = open_order(emulator, merchant, "address_update")
@@ -576,16 +575,16 @@ def test_a_merchant_update_during_address_update_is_kept_and_the_address_not_tak
     outcome = emulator.enter_address(order_id, SHOPPER)
     assert outcome["result"] == "failed" and outcome["callback"] == "address_update"
     assert emulator.order(order_id)["order_lines"] == new_lines
-    assert emulator.stored(order_id)["state"]["shopper_entered_address"] is False
+    assert emulator.order_state(order_id)["shopper_entered_address"] is False
 
 
 def test_widget_shopper_actions_treat_a_malformed_body_as_empty_instead_of_failing(
-        emulator: EmulatorControl) -> None:
+        emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
-    token = emulator.stored(order_id)["order"]["html_snippet"].split("KlarnaCheckout ")[1].split('"')[0]
+    token = emulator.order(order_id)["html_snippet"].split("KlarnaCheckout ")[1].split('"')[0]
     headers = {"Authorization": f"KlarnaCheckout {token}"}
     for action, body in (("address", {"billing_address": "x"}), ("address", ["x"]), ("country", ["DE"]),
                          ("complete", {"billing_address": 7})):
-        answer = requests.post(f"{emulator.base_url}/widget/orders/{order_id}/{action}", json=body,
+        answer = requests.post(f"{emulator.url}/widget/orders/{order_id}/{action}", json=body,
                                headers=headers, timeout=15)
         assert answer.status_code == 200, (action, body, answer.text)

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from harness.emulator_control import EmulatorControl
+from kco_emulator.testing import KcoEmulator
 from tests.openapi_spec import load_spec, require_spec
 
 # Few examples per operation keep the run well under 40 s; the seed keeps it the same run every time.
@@ -59,7 +59,7 @@ def contract_spec() -> dict[str, Any]:
 
 
 def test_every_answer_of_the_emulator_matches_the_official_checkout_spec(
-    emulator: EmulatorControl, tmp_path: Path
+    emulator: KcoEmulator, tmp_path: Path
 ) -> None:
     require_spec()
     spec_file = tmp_path / "checkout-v3-openapi.json"
@@ -69,13 +69,13 @@ def test_every_answer_of_the_emulator_matches_the_official_checkout_spec(
     username, password = emulator.credentials
     run = subprocess.run(
         [sys.executable, "-m", "schemathesis.cli", "--config-file", str(config_file), "--no-color", "run",
-         str(spec_file), "--url", emulator.base_url, "--auth", f"{username}:{password}",
+         str(spec_file), "--url", emulator.url, "--auth", f"{username}:{password}",
          "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--workers", "1",
          "--generation-database", "none", "--report-dir", str(tmp_path / "report")],
         capture_output=True, text=True, timeout=120, cwd=tmp_path,
     )
     assert run.returncode == 0, run.stdout[-6000:] + run.stderr[-2000:]
     # The links worked: updates and aborts reached real orders, not only 404s.
-    calls = emulator.requests()
+    calls = emulator.calls()
     assert any(entry["operation"] == "update" and entry["status"] == 200 for entry in calls)
     assert any(entry["operation"] == "abort" and entry["status"] == 200 for entry in calls)

@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 import requests
 
-from harness.emulator_control import EmulatorControl
 from harness.emulator_samples import created_id, read, sample_order, update
+from kco_emulator.testing import KcoEmulator
 
 
-def test_a_fault_replaces_the_next_matching_call_only(emulator: EmulatorControl) -> None:
+def test_a_fault_replaces_the_next_matching_call_only(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
-    emulator.fault("update", status=503)
+    emulator.fail_next("update", status=503)
     failed = update(emulator, order_id, {"merchant_reference1": "a"})
     assert failed.status_code == 503
     assert failed.json() == {
@@ -22,7 +22,7 @@ def test_a_fault_replaces_the_next_matching_call_only(emulator: EmulatorControl)
     assert read(emulator, order_id).status_code == 200  # another operation is not affected
     assert emulator.order(order_id).get("merchant_reference1") is None  # the failed update changed nothing
     assert update(emulator, order_id, {"merchant_reference1": "b"}).status_code == 200
-    assert [(entry["operation"], entry["status"]) for entry in emulator.requests()] == [
+    assert [(entry["operation"], entry["status"]) for entry in emulator.calls()] == [
         ("create", 201),
         ("update", 503),
         ("read", 200),
@@ -38,60 +38,61 @@ def test_a_fault_replaces_the_next_matching_call_only(emulator: EmulatorControl)
     ],
 )
 def test_a_fault_body_can_be_empty_or_html(
-    emulator: EmulatorControl, body: str, content_type: str | None, content: bytes
+    emulator: KcoEmulator, body: str, content_type: str | None, content: bytes
 ) -> None:
-    emulator.fault("create", status=502, body=body)
-    response = emulator.api.post(f"{emulator.base_url}/checkout/v3/orders", json=sample_order(), timeout=5)
+    emulator.fail_next("create", status=502, body=body)
+    response = requests.post(f"{emulator.url}/checkout/v3/orders", json=sample_order(),
+                             auth=emulator.credentials, timeout=5)
     assert response.status_code == 502
     assert response.content.startswith(content)
     if content_type:
         assert response.headers["Content-Type"].startswith(content_type)
 
 
-def test_times_and_any_operation(emulator: EmulatorControl) -> None:
+def test_times_and_any_operation(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
-    emulator.fault("any", status=500, times=2)
+    emulator.fail_next("any", status=500, times=2)
     assert read(emulator, order_id).status_code == 500
     assert update(emulator, order_id, {"locale": "en-SE"}).status_code == 500
     assert read(emulator, order_id).status_code == 200
-    assert emulator.http.get(f"{emulator.base_url}/_emulator/faults", timeout=5).json() == {"faults": []}
+    assert requests.get(f"{emulator.url}/_emulator/faults", timeout=5).json() == {"faults": []}
 
 
-def test_a_fault_comes_before_authentication(emulator: EmulatorControl) -> None:
-    emulator.fault("create", status=503)
-    response = requests.post(f"{emulator.base_url}/checkout/v3/orders", json=sample_order(), timeout=5)
+def test_a_fault_comes_before_authentication(emulator: KcoEmulator) -> None:
+    emulator.fail_next("create", status=503)
+    response = requests.post(f"{emulator.url}/checkout/v3/orders", json=sample_order(), timeout=5)
     assert response.status_code == 503
 
 
-def test_disconnect_closes_the_connection_without_an_answer(emulator: EmulatorControl) -> None:
+def test_disconnect_closes_the_connection_without_an_answer(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
-    emulator.fault("read", mode="disconnect")
+    emulator.disconnect_next("read")
     with pytest.raises(requests.ConnectionError):
         read(emulator, order_id)
     assert read(emulator, order_id).status_code == 200
-    assert [entry["status"] for entry in emulator.api_calls(kind="read")] == [None, 200]
+    assert [entry["status"] for entry in emulator.calls("read")] == [None, 200]
 
 
-def test_a_delayed_fault_without_status_answers_normally_after_the_delay(emulator: EmulatorControl) -> None:
+def test_a_delayed_fault_without_status_answers_normally_after_the_delay(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
-    emulator.fault("read", delay_ms=400)
+    emulator.fail_next("read", status=None, delay_ms=400)
     with pytest.raises(requests.Timeout):
-        emulator.api.get(f"{emulator.base_url}/checkout/v3/orders/{order_id}", timeout=0.1)
-    emulator.fault("read", delay_ms=50)
+        requests.get(f"{emulator.url}/checkout/v3/orders/{order_id}", auth=emulator.credentials, timeout=0.1)
+    emulator.fail_next("read", status=None, delay_ms=50)
     assert read(emulator, order_id).status_code == 200
 
 
-def test_a_delayed_fault_with_status_answers_that_status(emulator: EmulatorControl) -> None:
+def test_a_delayed_fault_with_status_answers_that_status(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
-    emulator.fault("update", status=504, delay_ms=50)
+    emulator.fail_next("update", status=504, delay_ms=50)
     assert update(emulator, order_id, {"locale": "en-SE"}).status_code == 504
 
 
-def test_acknowledge_can_fail(emulator: EmulatorControl) -> None:
+def test_acknowledge_can_fail(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
     emulator.complete(order_id)
-    emulator.fault("acknowledge", status=503)
-    acknowledge = f"{emulator.base_url}/ordermanagement/v1/orders/{order_id}/acknowledge"
-    assert emulator.api.post(acknowledge, timeout=5).status_code == 503
-    assert emulator.stored(order_id)["state"]["acknowledged"] is False
-    assert emulator.api.post(acknowledge, timeout=5).status_code == 204
+    emulator.fail_next("acknowledge", status=503)
+    acknowledge = f"{emulator.url}/ordermanagement/v1/orders/{order_id}/acknowledge"
+    assert requests.post(acknowledge, auth=emulator.credentials, timeout=5).status_code == 503
+    assert emulator.order_state(order_id)["acknowledged"] is False
+    assert requests.post(acknowledge, auth=emulator.credentials, timeout=5).status_code == 204

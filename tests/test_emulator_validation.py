@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import requests
 
-from harness.emulator_control import EmulatorControl
 from harness.emulator_samples import assert_kco_error, create, created_id, sample_order, update
+from kco_emulator.testing import KcoEmulator
 
 Mutation = Callable[[dict[str, Any]], None]
 
@@ -136,7 +136,7 @@ BROKEN_ORDERS: list[tuple[str, Mutation, str]] = [
 ]
 
 
-def test_a_merchant_url_may_hold_2000_characters_and_no_more(emulator: EmulatorControl) -> None:
+def test_a_merchant_url_may_hold_2000_characters_and_no_more(emulator: KcoEmulator) -> None:
     base = "https://shop.test/validation/"
     longest = base + "x" * (2000 - len(base))
     order = sample_order(merchant_urls={**sample_order()["merchant_urls"], "validation": longest})
@@ -150,12 +150,12 @@ def test_a_merchant_url_may_hold_2000_characters_and_no_more(emulator: EmulatorC
     ("mutate", "path"), [case[1:] for case in BROKEN_ORDERS], ids=[case[0] for case in BROKEN_ORDERS]
 )
 def test_create_refuses_a_broken_rule_with_bad_value_and_its_path(
-    emulator: EmulatorControl, mutate: Mutation, path: str
+    emulator: KcoEmulator, mutate: Mutation, path: str
 ) -> None:
     order = copy.deepcopy(sample_order())
     mutate(order)
     assert_kco_error(create(emulator, order), 400, "BAD_VALUE", f"Bad value: {path}")
-    assert emulator.api_calls(kind="create")[0]["status"] == 400
+    assert emulator.calls("create")[0]["status"] == 400
 
 
 ACCEPTED_ORDERS: list[tuple[str, Mutation]] = [
@@ -174,7 +174,7 @@ ACCEPTED_ORDERS: list[tuple[str, Mutation]] = [
 @pytest.mark.parametrize(
     "mutate", [case[1] for case in ACCEPTED_ORDERS], ids=[case[0] for case in ACCEPTED_ORDERS]
 )
-def test_create_accepts_what_kco_accepts(emulator: EmulatorControl, mutate: Mutation) -> None:
+def test_create_accepts_what_kco_accepts(emulator: KcoEmulator, mutate: Mutation) -> None:
     order = copy.deepcopy(sample_order())
     mutate(order)
     if order["order_lines"][0]["total_tax_amount"] != 4000:
@@ -182,7 +182,7 @@ def test_create_accepts_what_kco_accepts(emulator: EmulatorControl, mutate: Muta
     assert create(emulator, order).status_code == 201
 
 
-def test_discount_line_and_us_sales_tax_line_are_valid(emulator: EmulatorControl) -> None:
+def test_discount_line_and_us_sales_tax_line_are_valid(emulator: KcoEmulator) -> None:
     us_order = sample_order(
         purchase_country="US",
         purchase_currency="USD",
@@ -221,7 +221,7 @@ def test_discount_line_and_us_sales_tax_line_are_valid(emulator: EmulatorControl
     assert create(emulator, us_order).status_code == 201
 
 
-def test_update_validates_the_merged_order(emulator: EmulatorControl) -> None:
+def test_update_validates_the_merged_order(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
     lines_only = {"order_lines": sample_order()["order_lines"][:1]}  # amounts left as they were
     assert_kco_error(update(emulator, order_id, lines_only), 400, "BAD_VALUE", "Bad value: order_amount")
@@ -232,16 +232,17 @@ def test_update_validates_the_merged_order(emulator: EmulatorControl) -> None:
     assert emulator.order(order_id)["order_lines"] == sample_order()["order_lines"]
 
 
-def test_a_body_that_is_not_a_json_object_is_a_bad_value(emulator: EmulatorControl) -> None:
-    response = emulator.api.post(
-        f"{emulator.base_url}/checkout/v3/orders",
+def test_a_body_that_is_not_a_json_object_is_a_bad_value(emulator: KcoEmulator) -> None:
+    response = requests.post(
+        f"{emulator.url}/checkout/v3/orders",
         data="[1, 2]",
         headers={"Content-Type": "application/json"},
         timeout=5,
+        auth=emulator.credentials,
     )
     assert_kco_error(response, 400, "BAD_VALUE", "Bad value: body (must be a JSON object)")
     garbage = requests.post(
-        f"{emulator.base_url}/checkout/v3/orders",
+        f"{emulator.url}/checkout/v3/orders",
         data="{",
         auth=("demo", "demo"),
         headers={"Content-Type": "application/json"},

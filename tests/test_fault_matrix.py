@@ -32,9 +32,9 @@ from typing import Any
 import pytest
 import requests
 
-from harness.devserver import ServerProcess, shop_process
-from harness.emulator_control import EmulatorControl
+from harness.local_stack import shop_process
 from harness.shop_client import ApiShopper, KCOCalls, callback_url, csrf_token_in, kco_quantities
+from kco_emulator.testing import KcoEmulator, ServerProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 SHORT_READ_TIMEOUT = "0.5"
@@ -94,7 +94,9 @@ FAULT_MATRIX = """
 | acknowledge | dropped connection | 3     | 503 kco_unreachable | om_read, acknowledge ×3        | same  | 0       |
 """
 
-# How each fault of the table is armed in the emulator (kco_emulator/faults.py).
+# How each fault of the table is armed in the emulator (kco_emulator/faults.py): `KcoEmulator.fail_next` with
+# these arguments, except the dropped connection, which is `disconnect_next`.
+DROPPED_CONNECTION = "dropped connection"
 FAULTS: dict[str, dict[str, Any]] = {
     "400": {"status": 400},
     "401": {"status": 401},
@@ -107,8 +109,8 @@ FAULTS: dict[str, dict[str, Any]] = {
     "502 HTML": {"status": 502, "body": "html"},
     "503": {"status": 503},
     "504": {"status": 504},
-    "delay past timeout": {"delay_ms": DELAY_PAST_TIMEOUT_MS},
-    "dropped connection": {"mode": "disconnect"},
+    "delay past timeout": {"status": None, "delay_ms": DELAY_PAST_TIMEOUT_MS},  # no failure, only the delay
+    DROPPED_CONNECTION: {},
 }
 UPDATE_ONLY_FAULTS = ("423", "429")
 FIRST_CART = {"mug-001": 2}
@@ -204,8 +206,8 @@ def wait_for_calls(calls: KCOCalls, expected: Counter[str]) -> Counter[str]:
         time.sleep(0.05)
 
 
-def created_orders(emulator: EmulatorControl, since: int) -> list[str]:
-    return [entry["order_id"] for entry in emulator.requests()[since:]
+def created_orders(emulator: KcoEmulator, since: int) -> list[str]:
+    return [entry["order_id"] for entry in emulator.calls()[since:]
             if entry["operation"] == "create" and entry["status"] == 201]
 
 
@@ -215,7 +217,7 @@ def page_message(page: str) -> str:
 
 
 @pytest.mark.parametrize("cell", CELLS, ids=[cell.id for cell in CELLS])
-def test_fault_cell(cell: Cell, shop_for: Any, emulator: EmulatorControl, calls: KCOCalls) -> None:
+def test_fault_cell(cell: Cell, shop_for: Any, emulator: KcoEmulator, calls: KCOCalls) -> None:
     shop = shop_for(cell)
     shopper = ApiShopper(shop.url)
     output_start = len(shop.output)
@@ -228,9 +230,12 @@ def test_fault_cell(cell: Cell, shop_for: Any, emulator: EmulatorControl, calls:
     if cell.operation == "acknowledge":
         assert emulator.complete(order_before)["result"] == "completed"
 
-    log_start = len(emulator.requests())
+    log_start = len(emulator.calls())
     calls.mark()
-    emulator.fault(cell.operation, times=cell.times, **FAULTS[cell.fault])
+    if cell.fault == DROPPED_CONNECTION:
+        emulator.disconnect_next(cell.operation, times=cell.times)
+    else:
+        emulator.fail_next(cell.operation, times=cell.times, **FAULTS[cell.fault])
     cart_sent = CHANGED_CART if cell.operation == "update" else FIRST_CART
     answer = act(cell, shopper, emulator, order_before)
 
@@ -251,19 +256,19 @@ def test_fault_cell(cell: Cell, shop_for: Any, emulator: EmulatorControl, calls:
         assert session_order_id not in (None, order_before)
         assert created_orders(emulator, log_start) == [session_order_id]
         # The given-up order can no longer be paid: aborted, or already unknown/expired (404).
-        assert emulator.stored(order_before)["state"]["aborted"] == bool(cell.calls["abort"])
+        assert emulator.order_state(order_before)["aborted"] == bool(cell.calls["abort"])
 
     recover(cell, shopper, emulator)
     final_order_id = shopper.order_id()
     orphans = [order_id for order_id in created_orders(emulator, log_start) if order_id != final_order_id]
     assert len(orphans) == cell.orphans
-    state = emulator.stored(final_order_id)["state"]
+    state = emulator.order_state(final_order_id)
     assert not state["expired"] and not state["aborted"]
     assert kco_quantities(emulator, final_order_id) == shopper.quantities() == cart_sent
     assert not [line for line in shop.output[output_start:] if "Traceback" in line]
 
 
-def act(cell: Cell, shopper: ApiShopper, emulator: EmulatorControl, order_id: str | None
+def act(cell: Cell, shopper: ApiShopper, emulator: KcoEmulator, order_id: str | None
         ) -> requests.Response:
     """The shopper's (or KCO's) step that makes the shop call the faulted operation."""
     if cell.operation in ("create", "read"):
@@ -292,13 +297,13 @@ def check_answer(cell: Cell, answer: requests.Response) -> None:
         assert error["code"] == what and error["message"]
 
 
-def recover(cell: Cell, shopper: ApiShopper, emulator: EmulatorControl) -> None:
+def recover(cell: Cell, shopper: ApiShopper, emulator: KcoEmulator) -> None:
     """The fault has passed: the shopper reloads the checkout, or KCO pushes again."""
     if cell.operation == "acknowledge":
         order_id = shopper.order_id()
         push = requests.post(callback_url(emulator, order_id, "push"), data=b"", timeout=15)
         assert push.status_code == 200
-        assert emulator.stored(order_id)["state"]["acknowledged"]
+        assert emulator.order_state(order_id)["acknowledged"]
         return
     page = shopper.open_checkout()
     assert page.status_code == 200 and "klarna-checkout-container" in page.text

@@ -21,9 +21,9 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from harness.devserver import ServerProcess
-from harness.emulator_control import EmulatorControl
+from harness.local_stack import ROOT
 from harness.shop_client import ApiShopper, KCOCalls, callback_url, page_csrf_token
+from kco_emulator.testing import KcoEmulator, ServerProcess
 from shop.settings import Settings, inspector_enabled
 
 FLOOD = 20_000
@@ -101,7 +101,7 @@ def stalled_form_post(url: str, cookie_header: str) -> socket.socket:
 
 
 def test_a_socket_that_never_sends_its_body_does_not_hold_up_the_victims_change(
-        served_app: str, emulator: EmulatorControl) -> None:
+        served_app: str, emulator: KcoEmulator) -> None:
     victim = ApiShopper(served_app)
     victim.start_checkout({"mug-001": 1})
     attackers = [stalled_form_post(served_app, f"session={victim.http.cookies['session']}") for _ in range(3)]
@@ -117,11 +117,12 @@ def test_a_socket_that_never_sends_its_body_does_not_hold_up_the_victims_change(
 
 
 def test_two_checkouts_at_once_with_an_odd_cookie_header_leave_one_payable_order(
-        served_app: str, emulator: EmulatorControl, calls: KCOCalls) -> None:
+        served_app: str, emulator: KcoEmulator, calls: KCOCalls) -> None:
     shopper = ApiShopper(served_app)
     shopper.add_to_cart("mug-001")  # a cart, no KCO order yet: opening the checkout creates it
     cookie_header = f"a b=1; session={shopper.http.cookies['session']}"
-    emulator.fault("create", delay_ms=300)  # keeps the first request inside the shop while the second arrives
+    # No failure, only a delay: keeps the first request inside the shop while the second arrives.
+    emulator.fail_next("create", status=None, delay_ms=300)
     calls.mark()
     start = threading.Barrier(2)
     statuses: list[int] = []
@@ -140,7 +141,7 @@ def test_two_checkouts_at_once_with_an_odd_cookie_header_leave_one_payable_order
     # Both were read from the odd header as Flask reads it, so both found the shopper's checkout: each made
     # an order, and the one whose checkout had changed meanwhile aborted its own and showed the other.
     assert statuses == [200, 200]
-    created = [entry["order_id"] for entry in emulator.requests()[calls.start:]
+    created = [entry["order_id"] for entry in emulator.calls()[calls.start:]
                if entry["operation"] == "create"]
     kept = [order_id for order_id in created if not emulator.order_state(order_id)["aborted"]]
     assert len(created) == 2 and len(kept) == 1
@@ -186,7 +187,7 @@ def test_json_nested_deeper_than_the_parser_follows_answers_400(app: Flask, clie
 
 
 def test_a_callback_with_deeply_nested_json_and_a_valid_token_answers_400(
-        served_app: str, emulator: EmulatorControl) -> None:
+        served_app: str, emulator: KcoEmulator) -> None:
     shopper = ApiShopper(served_app)
     order_id = shopper.start_checkout({"mug-001": 1})
     answer = requests.post(callback_url(emulator, order_id, "address_update"), data=nested(30_000),
@@ -195,7 +196,7 @@ def test_a_callback_with_deeply_nested_json_and_a_valid_token_answers_400(
 
 
 def test_a_forged_callback_is_never_recorded_by_the_inspector(served_app: str,
-                                                              emulator: EmulatorControl) -> None:
+                                                              emulator: KcoEmulator) -> None:
     shopper = ApiShopper(served_app)
     order_id = shopper.start_checkout({"mug-001": 1})
     forged = requests.post(f"{served_app}/kco/callbacks/address_update?order_id={order_id}&token=forged",
@@ -210,7 +211,7 @@ def test_a_forged_callback_is_never_recorded_by_the_inspector(served_app: str,
 # --- 4. The callback token stays out of the access log ----------------------------------------------------
 
 def test_the_development_servers_access_log_never_holds_a_callback_token(
-        shop_server: ServerProcess, emulator: EmulatorControl) -> None:
+        shop_server: ServerProcess, emulator: KcoEmulator) -> None:
     emulator.settings(push_retry_seconds=[])
     shopper = ApiShopper(shop_server.url)
     order_id = shopper.start_checkout({"mug-001": 1})
@@ -231,7 +232,7 @@ def test_flask_run_logs_a_callback_url_without_its_token(tmp_path: Path) -> None
     # filter create_app puts on that logger is what hides the token there.
     server = ServerProcess("flask run", [sys.executable, "-m", "flask", "--app", "app", "run", "--port", "0"],
                            env={"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "flask-run-test"},
-                           ready=FLASK_RUNNING)
+                           ready=FLASK_RUNNING, cwd=ROOT)
     server.start()
     try:
         made_up = "a-made-up-token-that-must-not-be-logged"
@@ -274,7 +275,7 @@ def test_workshop_mode_is_never_switched_on_by_a_local_kco_address_alone() -> No
     assert inspector_enabled({"KCO_INSPECTOR": "1"}) is True
 
 
-def test_the_panel_says_expire_and_fail_act_on_every_shopper(client: FlaskClient, emulator: EmulatorControl
+def test_the_panel_says_expire_and_fail_act_on_every_shopper(client: FlaskClient, emulator: KcoEmulator
                                                             ) -> None:
     add_to_cart(client, "mug-001")
     page = client.get("/checkout").get_data(as_text=True)
@@ -293,7 +294,7 @@ def test_add_to_cart_refuses_anything_but_ascii_digits(client: FlaskClient, quan
 # --- 9. A budget of checkouts per client: sessions stored and KCO orders made ------------------------------
 
 def test_a_loop_of_new_sessions_opening_the_checkout_is_stopped_with_429(
-        make_app: Any, emulator_server: ServerProcess, emulator: EmulatorControl, calls: KCOCalls) -> None:
+        make_app: Any, emulator_server: ServerProcess, emulator: KcoEmulator, calls: KCOCalls) -> None:
     app = make_app(KCO_API_URL=emulator_server.url, KCO_USERNAME="demo", KCO_PASSWORD="demo",
                    CHECKOUT_CREATION_LIMIT="3 per hour")
     calls.mark()
@@ -331,7 +332,7 @@ def test_a_flood_of_cart_adds_from_one_address_stores_no_more_sessions_than_its_
 
 # --- 11. Every answer carries the security headers, whatever made it ----------------------------------
 
-def test_every_kind_of_answer_carries_the_security_headers(app: Flask, emulator: EmulatorControl) -> None:
+def test_every_kind_of_answer_carries_the_security_headers(app: Flask, emulator: KcoEmulator) -> None:
     shopper = app.test_client()
     token = page_csrf_token(shopper)
     add_to_cart(shopper, "mug-001", token=token)

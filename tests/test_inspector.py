@@ -165,7 +165,7 @@ def test_a_logged_call_lasts_at_least_as_long_as_kco_held_back_its_answer(shop_s
     # A lower bound the emulator guarantees (it answers only after the delay), so no timing can flake it.
     shopper = ApiShopper(shop_server.url)
     shopper.add_to_cart("mug-001", 1)
-    emulator.fault("create", delay_ms=KCO_DELAY_MS)
+    emulator.fail_next("create", status=None, delay_ms=KCO_DELAY_MS)
     assert shopper.open_checkout().status_code == 200
 
     [create] = kco_entries(shopper)

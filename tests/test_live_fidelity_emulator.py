@@ -18,12 +18,12 @@ from typing import Any
 import pytest
 import requests
 
-from harness.emulator_control import EmulatorControl
 from harness.emulator_samples import (
     EUR_ANSWER,
     PRODUCTS_ONLY,
     SHOPPER,
     assert_kco_error,
+    create,
     created_id,
     read,
     sample_order,
@@ -57,7 +57,7 @@ def parse_time(value: str) -> datetime:
 SHOPPER_ACTIONS = {
     "address_update": lambda emulator, order_id: emulator.enter_address(order_id, SHOPPER),
     "country_change": lambda emulator, order_id: emulator.change_country(order_id, "DE"),
-    "shipping_option_update": lambda emulator, order_id: emulator.choose_shipping_option(order_id, "express"),
+    "shipping_option_update": lambda emulator, order_id: emulator.choose_shipping(order_id, "express"),
 }
 CALLBACK_ANSWERS = {
     "address_update": UNCHANGED_ANSWER,
@@ -68,7 +68,7 @@ CALLBACK_ANSWERS = {
 
 @pytest.mark.parametrize("callback", list(SHOPPER_ACTIONS))
 def test_a_merchant_update_while_a_refine_callback_runs_is_refused_with_409_and_a_kco_error_body(
-    emulator: EmulatorControl, merchant: Merchant, callback: str
+    emulator: KcoEmulator, merchant: Merchant, callback: str
 ) -> None:
     order_id = open_order(emulator, merchant, callback, shipping_options=OPTIONS)
     during: list[requests.Response] = []
@@ -84,7 +84,7 @@ def test_a_merchant_update_while_a_refine_callback_runs_is_refused_with_409_and_
 
 
 def test_with_callback_lock_status_0_an_update_during_a_callback_goes_through(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     emulator.settings(callback_lock_status=0)
     order_id = open_order(emulator, merchant, "address_update")
@@ -97,7 +97,7 @@ def test_with_callback_lock_status_0_an_update_during_a_callback_goes_through(
 
 @pytest.mark.parametrize("status", [409, 423, 429, 503])
 def test_the_lock_control_refuses_the_next_updates_with_the_configured_status_then_lets_them_through(
-    emulator: EmulatorControl, status: int
+    emulator: KcoEmulator, status: int
 ) -> None:
     emulator.settings(callback_lock_status=status)
     order_id = created_id(emulator)
@@ -108,7 +108,7 @@ def test_the_lock_control_refuses_the_next_updates_with_the_configured_status_th
         assert response.json()["correlation_id"] == response.headers["Klarna-Correlation-Id"]
     assert read(emulator, order_id).status_code == 200  # reads are never locked
     assert update(emulator, order_id, {"merchant_reference1": "ok"}).json()["merchant_reference1"] == "ok"
-    assert [entry["status"] for entry in emulator.api_calls(kind="update")] == [status, status, 200]
+    assert [entry["status"] for entry in emulator.calls("update")] == [status, status, 200]
 
 
 @pytest.mark.parametrize(("status", "code", "message"), [
@@ -117,7 +117,7 @@ def test_the_lock_control_refuses_the_next_updates_with_the_configured_status_th
     (423, "LOCKED", "The order is locked while a callback to the merchant runs"),
 ])
 def test_the_lock_is_played_as_any_plausible_answer_403_exactly_like_a_read_only_order(
-    emulator: EmulatorControl, status: int, code: str, message: str
+    emulator: KcoEmulator, status: int, code: str, message: str
 ) -> None:
     emulator.settings(callback_lock_status=status)
     order_id = created_id(emulator)
@@ -126,9 +126,9 @@ def test_the_lock_is_played_as_any_plausible_answer_403_exactly_like_a_read_only
     assert read(emulator, order_id).json()["status"] == "checkout_incomplete"
 
 
-def test_callback_lock_status_accepts_0_or_an_error_status_only(emulator: EmulatorControl) -> None:
+def test_callback_lock_status_accepts_0_or_an_error_status_only(emulator: KcoEmulator) -> None:
     for value in (200, 600, "409", True):
-        answer = emulator.http.post(f"{emulator.base_url}/_emulator/settings",
+        answer = requests.post(f"{emulator.url}/_emulator/settings",
                                     json={"callback_lock_status": value}, timeout=5)
         assert answer.status_code == 400 and answer.json()["error"]["code"] == "bad_setting"
     assert emulator.settings()["callback_lock_status"] == 409
@@ -136,14 +136,15 @@ def test_callback_lock_status_accepts_0_or_an_error_status_only(emulator: Emulat
 
 # --- Fraud review and the notification callback (kco-rules: pending-orders) ---------------------------------
 
-def om_order(emulator: EmulatorControl, order_id: str) -> dict[str, Any]:
-    response = emulator.api.get(f"{emulator.base_url}/ordermanagement/v1/orders/{order_id}", timeout=5)
+def om_order(emulator: KcoEmulator, order_id: str) -> dict[str, Any]:
+    response = requests.get(f"{emulator.url}/ordermanagement/v1/orders/{order_id}", auth=emulator.credentials,
+                            timeout=5)
     assert response.status_code == 200
     return response.json()
 
 
 def test_a_purchase_completed_as_pending_reads_pending_in_order_management(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, "notification")
     assert emulator.complete(order_id, fraud_status="PENDING")["result"] == "completed"
@@ -158,7 +159,7 @@ def test_a_purchase_completed_as_pending_reads_pending_in_order_management(
     ("FRAUD_RISK_STOPPED", "REJECTED"),
 ])
 def test_a_fraud_decision_sets_fraud_status_and_posts_the_notification(
-    emulator: EmulatorControl, merchant: Merchant, event_type: str, fraud_status: str
+    emulator: KcoEmulator, merchant: Merchant, event_type: str, fraud_status: str
 ) -> None:
     order_id = open_order(emulator, merchant, "notification")
     emulator.complete(order_id, fraud_status="PENDING")
@@ -171,18 +172,18 @@ def test_a_fraud_decision_sets_fraud_status_and_posts_the_notification(
     assert call.json() == {"order_id": order_id, "event_type": event_type, "decided_at": decided_at}
     assert parse_time(decided_at) >= parse_time(emulator.order(order_id)["completed_at"])
     assert call.headers["Content-Type"] == "application/json"
-    logged = emulator.api_calls(kind="notification")
+    logged = emulator.calls("notification")
     assert [(entry["method"], entry["order_id"], entry["status"]) for entry in logged] == [
         ("POST", order_id, 200)]
 
 
 def test_a_fraud_decision_needs_a_completed_order_under_review(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, "notification")
 
     def decide(event_type: str) -> requests.Response:
-        return emulator.http.post(f"{emulator.base_url}/_emulator/orders/{order_id}/fraud-decision",
+        return requests.post(f"{emulator.url}/_emulator/orders/{order_id}/fraud-decision",
                                   json={"event_type": event_type}, timeout=5)
 
     assert decide("FRAUD_RISK_ACCEPTED").status_code == 404  # not completed yet
@@ -202,21 +203,21 @@ def shipping_fee_lines(order: dict[str, Any]) -> list[tuple[str, int]]:
 
 
 def test_without_a_shipping_option_update_url_kco_adds_the_chosen_options_price_itself(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, shipping_options=OPTIONS, **PRODUCTS_ONLY)
-    assert emulator.choose_shipping_option(order_id, "express")["result"] == "updated"
+    assert emulator.choose_shipping(order_id, "express")["result"] == "updated"
     order = emulator.order(order_id)
     assert (order["order_amount"], order["order_tax_amount"]) == (29900, 5980)
     assert shipping_fee_lines(order) == [("express", 9900)]
-    emulator.choose_shipping_option(order_id, "standard")
+    emulator.choose_shipping(order_id, "standard")
     order = emulator.order(order_id)
     assert (order["order_amount"], order["order_tax_amount"]) == (24900, 4980)
     assert shipping_fee_lines(order) == [("standard", 4900)]  # the earlier choice's line is gone
 
 
 def test_without_the_url_a_purchase_without_a_choice_pays_the_preselected_option(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, "validation", shipping_options=OPTIONS, **PRODUCTS_ONLY)
     assert emulator.complete(order_id)["result"] == "completed"
@@ -229,10 +230,10 @@ EXPRESS_LINE = {"type": "shipping_fee", "reference": "express", "name": "Express
 
 
 def test_kcos_shipping_line_follows_the_selection_when_a_merchant_update_drops_the_chosen_option(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, shipping_options=OPTIONS, **PRODUCTS_ONLY)
-    emulator.choose_shipping_option(order_id, "express")
+    emulator.choose_shipping(order_id, "express")
     assert update(emulator, order_id, {"shipping_options": OPTIONS[:1]}).status_code == 200
     order = emulator.order(order_id)
     assert order["selected_shipping_option"]["id"] == "standard"
@@ -244,10 +245,10 @@ def test_kcos_shipping_line_follows_the_selection_when_a_merchant_update_drops_t
 
 
 def test_kcos_shipping_line_goes_when_a_merchant_update_removes_every_option(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, shipping_options=OPTIONS, **PRODUCTS_ONLY)
-    emulator.choose_shipping_option(order_id, "express")
+    emulator.choose_shipping(order_id, "express")
     assert update(emulator, order_id, {"shipping_options": []}).status_code == 200
     order = emulator.order(order_id)
     assert "selected_shipping_option" not in order and shipping_fee_lines(order) == []
@@ -255,10 +256,10 @@ def test_kcos_shipping_line_goes_when_a_merchant_update_removes_every_option(
 
 
 def test_kcos_shipping_line_follows_the_selection_when_a_callback_answer_drops_the_chosen_option(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, "address_update", shipping_options=OPTIONS, **PRODUCTS_ONLY)
-    emulator.choose_shipping_option(order_id, "express")
+    emulator.choose_shipping(order_id, "express")
     # The merchant echoes the lines it was sent (KCO's Express line included) and offers Standard only.
     merchant.answer("address_update", body={
         "order_amount": 29900, "order_tax_amount": 5980, "purchase_currency": "SEK",
@@ -270,16 +271,16 @@ def test_kcos_shipping_line_follows_the_selection_when_a_callback_answer_drops_t
     assert (order["order_amount"], order["order_tax_amount"]) == (24900, 4980)
 
 
-def test_the_line_reading_stays_the_default(emulator: EmulatorControl) -> None:
+def test_the_line_reading_stays_the_default(emulator: KcoEmulator) -> None:
     assert emulator.settings()["automatic_shipping_cost"] == "line"
 
 
 def test_under_the_separate_reading_widget_shipping_stays_out_of_the_order_and_order_management_adds_it(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     emulator.settings(automatic_shipping_cost="separate")
     order_id = open_order(emulator, merchant, "validation", shipping_options=OPTIONS, **PRODUCTS_ONLY)
-    assert emulator.choose_shipping_option(order_id, "express")["result"] == "updated"
+    assert emulator.choose_shipping(order_id, "express")["result"] == "updated"
     order = emulator.order(order_id)
     assert (order["order_amount"], order["order_tax_amount"]) == (20000, 4000)
     assert shipping_fee_lines(order) == [] and order["selected_shipping_option"]["price"] == 9900
@@ -296,7 +297,7 @@ def test_under_the_separate_reading_widget_shipping_stays_out_of_the_order_and_o
 
 
 def test_under_the_separate_reading_a_purchase_without_a_choice_pays_the_preselected_option_on_top(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     emulator.settings(automatic_shipping_cost="separate")
     order_id = open_order(emulator, merchant, "validation", shipping_options=OPTIONS, **PRODUCTS_ONLY)
@@ -307,25 +308,25 @@ def test_under_the_separate_reading_a_purchase_without_a_choice_pays_the_presele
 
 
 def test_under_the_separate_reading_a_shipping_option_update_url_still_leaves_the_merchants_order_alone(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     emulator.settings(automatic_shipping_cost="separate")
     # The sample order already carries the merchant's own 49.00 shipping_fee line.
     order_id = open_order(emulator, merchant, "shipping_option_update", shipping_options=OPTIONS)
     merchant.answer("shipping_option_update", body=UNCHANGED_ANSWER)
-    emulator.choose_shipping_option(order_id, "express")
+    emulator.choose_shipping(order_id, "express")
     assert emulator.complete(order_id)["result"] == "completed"
     om = om_order(emulator, order_id)
     assert om["order_amount"] == 24900 and shipping_fee_lines(om) == [("", 4900)]
 
 
 def test_with_a_shipping_option_update_url_kco_adds_nothing_and_the_merchants_answer_decides(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     # The sample order already carries the merchant's own 49.00 shipping_fee line.
     order_id = open_order(emulator, merchant, "shipping_option_update", shipping_options=OPTIONS)
     merchant.answer("shipping_option_update", body=UNCHANGED_ANSWER)
-    emulator.choose_shipping_option(order_id, "express")
+    emulator.choose_shipping(order_id, "express")
     assert emulator.complete(order_id)["result"] == "completed"
     order = emulator.order(order_id)
     assert order["order_amount"] == 24900 and shipping_fee_lines(order) == [("", 4900)]
@@ -338,7 +339,7 @@ RECIPIENT = {key: value for key, value in SHOPPER.items() if key != "email"} | {
 
 
 def test_a_separate_shipping_address_goes_to_address_update_and_stays_apart_from_billing(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, "address_update")
     merchant.answer("address_update", body=UNCHANGED_ANSWER)
@@ -350,12 +351,12 @@ def test_a_separate_shipping_address_goes_to_address_update_and_stays_apart_from
     names = (order["billing_address"]["given_name"], order["shipping_address"]["given_name"])
     assert names == ("Ada", "Grace")
     # The same addresses again at the purchase: nothing new for the merchant.
-    completed = KcoEmulator.complete(emulator, order_id, billing_address=SHOPPER, shipping_address=RECIPIENT)
+    completed = emulator.complete(order_id, billing_address=SHOPPER, shipping_address=RECIPIENT)
     assert completed["result"] == "completed" and len(merchant.called("address_update")) == 1
     assert emulator.order(order_id)["shipping_address"]["street_address"] == "Vägen 2"
 
 
-def test_a_separate_shipping_address_needs_every_field_but_the_email(emulator: EmulatorControl) -> None:
+def test_a_separate_shipping_address_needs_every_field_but_the_email(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
     outcome = emulator.enter_address(order_id, SHOPPER, shipping_address={**RECIPIENT, "city": " "})
     assert outcome == {"result": "rejected", "error_text": "Please fill in: City (shipping)."}
@@ -371,7 +372,7 @@ CHECKBOXES = {
 
 
 def test_merchant_requested_reads_the_checkbox_defaults_then_the_shoppers_ticks(
-    emulator: EmulatorControl,
+    emulator: KcoEmulator,
 ) -> None:
     order_id = created_id(emulator, sample_order(options=CHECKBOXES))
     assert read(emulator, order_id).json()["merchant_requested"] == {
@@ -384,7 +385,7 @@ def test_merchant_requested_reads_the_checkbox_defaults_then_the_shoppers_ticks(
     assert "merchant_requested" not in read(emulator, created_id(emulator)).json()
 
 
-def test_a_required_checkbox_left_unticked_holds_the_purchase(emulator: EmulatorControl) -> None:
+def test_a_required_checkbox_left_unticked_holds_the_purchase(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator, sample_order(options=CHECKBOXES))
     assert emulator.complete(order_id) == {"result": "rejected",
                                            "error_text": "Please tick: I accept the club terms"}
@@ -399,11 +400,10 @@ HTTPS_ONLY = ("validation", "address_update", "country_change", "shipping_option
 
 @pytest.mark.parametrize("field", HTTPS_ONLY)
 def test_an_http_callback_url_to_another_host_is_refused_on_create_and_update(
-    emulator: EmulatorControl, field: str
+    emulator: KcoEmulator, field: str
 ) -> None:
     urls = {**sample_order()["merchant_urls"], field: "http://shop.example.com/kco/{checkout.order.id}"}
-    refused = emulator.api.post(f"{emulator.base_url}/checkout/v3/orders",
-                                json=sample_order(merchant_urls=urls), timeout=5)
+    refused = create(emulator, sample_order(merchant_urls=urls))
     assert_kco_error(refused, 400, "BAD_VALUE", f"Bad value: merchant_urls.{field}")
     order_id = created_id(emulator)
     assert_kco_error(update(emulator, order_id, {"merchant_urls": urls}), 400, "BAD_VALUE",
@@ -412,23 +412,21 @@ def test_an_http_callback_url_to_another_host_is_refused_on_create_and_update(
 
 @pytest.mark.parametrize("url", ["https://shop.example.com/kco", "http://127.0.0.1:8000/kco",
                                  "http://127.1.2.3/kco", "http://localhost:5000/kco", "http://[::1]:5000/kco"])
-def test_https_and_loopback_callback_urls_are_accepted(emulator: EmulatorControl, url: str) -> None:
+def test_https_and_loopback_callback_urls_are_accepted(emulator: KcoEmulator, url: str) -> None:
     urls = {**sample_order()["merchant_urls"], **dict.fromkeys(HTTPS_ONLY, url)}
-    assert emulator.api.post(f"{emulator.base_url}/checkout/v3/orders", json=sample_order(merchant_urls=urls),
-                             timeout=5).status_code == 201
+    assert create(emulator, sample_order(merchant_urls=urls)).status_code == 201
 
 
-def test_push_and_notification_may_stay_http(emulator: EmulatorControl) -> None:
+def test_push_and_notification_may_stay_http(emulator: KcoEmulator) -> None:
     urls = {**sample_order()["merchant_urls"], "push": "http://shop.example.com/push",
             "notification": "http://shop.example.com/notification"}
-    assert emulator.api.post(f"{emulator.base_url}/checkout/v3/orders", json=sample_order(merchant_urls=urls),
-                             timeout=5).status_code == 201
+    assert create(emulator, sample_order(merchant_urls=urls)).status_code == 201
 
 
 # --- A country picked in the widget (kco-rules: country-change-purchase-country) ----------------------------
 
 def test_by_default_a_country_picked_in_the_widget_becomes_the_purchase_country(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant, "country_change")
     merchant.answer("country_change", body=EUR_ANSWER)
@@ -438,7 +436,7 @@ def test_by_default_a_country_picked_in_the_widget_becomes_the_purchase_country(
         "DE", "EUR", "DE")
 
 
-def order_where_kco_keeps_the_purchase_country(emulator: EmulatorControl, merchant: Merchant) -> str:
+def order_where_kco_keeps_the_purchase_country(emulator: KcoEmulator, merchant: Merchant) -> str:
     """An open order whose merchant answers a country change with EUR prices, on an emulator that keeps the
     purchase country when the shopper picks another one."""
     emulator.settings(country_change_sets_purchase_country=False)
@@ -448,7 +446,7 @@ def order_where_kco_keeps_the_purchase_country(emulator: EmulatorControl, mercha
 
 
 def test_when_kco_keeps_the_purchase_country_the_new_countrys_currency_still_applies(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = order_where_kco_keeps_the_purchase_country(emulator, merchant)
     assert emulator.change_country(order_id, "DE")["result"] == "updated"
@@ -463,12 +461,12 @@ def test_when_kco_keeps_the_purchase_country_the_new_countrys_currency_still_app
 
 
 def test_when_kco_keeps_the_purchase_country_the_validation_callback_sees_the_old_one(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = order_where_kco_keeps_the_purchase_country(emulator, merchant)
     emulator.change_country(order_id, "DE")
     berlin = {**SHOPPER, "country": "DE", "city": "Berlin"}
-    assert emulator.complete(order_id, berlin)["result"] == "completed"
+    assert emulator.complete(order_id, billing_address=berlin)["result"] == "completed"
     sent = merchant.called("validation")[0].json()
     assert (sent["purchase_country"], sent["purchase_currency"], sent["billing_address"]["country"]) == (
         "SE", "EUR", "DE")
@@ -479,7 +477,7 @@ def test_when_kco_keeps_the_purchase_country_the_validation_callback_sees_the_ol
 OPTIONS_SENT = {"require_validate_callback_success": True, "color_button": "#000000"}
 
 
-def test_by_default_an_update_replaces_an_object_it_sends_whole(emulator: EmulatorControl) -> None:
+def test_by_default_an_update_replaces_an_object_it_sends_whole(emulator: KcoEmulator) -> None:
     assert emulator.settings()["update_merge"] == "top_level"
     order_id = created_id(emulator, sample_order(options=OPTIONS_SENT))
     answer = update(emulator, order_id, {"options": {"color_button": "#FFFFFF"}})
@@ -489,7 +487,7 @@ def test_by_default_an_update_replaces_an_object_it_sends_whole(emulator: Emulat
                      "Bad value: merchant_urls.terms (must be a valid http or https URI)")
 
 
-def test_with_update_merge_deep_an_update_merges_an_object_key_by_key(emulator: EmulatorControl) -> None:
+def test_with_update_merge_deep_an_update_merges_an_object_key_by_key(emulator: KcoEmulator) -> None:
     emulator.settings(update_merge="deep")
     order_id = created_id(emulator, sample_order(options=OPTIONS_SENT))
     answer = update(emulator, order_id, {"options": {"color_button": "#FFFFFF"}})
@@ -504,11 +502,12 @@ def test_with_update_merge_deep_an_update_merges_an_object_key_by_key(emulator: 
 
 # --- Aborted orders (kco-rules: aborted-orders) -------------------------------------------------------------
 
-def abort(emulator: EmulatorControl, order_id: str) -> requests.Response:
-    return emulator.api.post(f"{emulator.base_url}/checkout/v3/orders/{order_id}/abort", timeout=5)
+def abort(emulator: KcoEmulator, order_id: str) -> requests.Response:
+    return requests.post(f"{emulator.url}/checkout/v3/orders/{order_id}/abort", auth=emulator.credentials,
+                         timeout=5)
 
 
-def test_by_default_an_aborted_order_answers_404_from_then_on(emulator: EmulatorControl) -> None:
+def test_by_default_an_aborted_order_answers_404_from_then_on(emulator: KcoEmulator) -> None:
     order_id = created_id(emulator)
     assert abort(emulator, order_id).status_code == 200
     assert read(emulator, order_id).status_code == 404
@@ -516,7 +515,7 @@ def test_by_default_an_aborted_order_answers_404_from_then_on(emulator: Emulator
 
 
 def test_with_aborted_orders_read_only_an_aborted_order_reads_incomplete_and_refuses_updates(
-    emulator: EmulatorControl,
+    emulator: KcoEmulator,
 ) -> None:
     emulator.settings(aborted_orders="read_only")
     order_id = created_id(emulator)
@@ -531,7 +530,7 @@ def test_with_aborted_orders_read_only_an_aborted_order_reads_incomplete_and_ref
 # --- The purchase that cannot be completed (kco-rules: widget-events) ---------------------------------------
 
 def test_after_cannot_complete_every_purchase_attempt_fails_with_can_not_complete_order(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = open_order(emulator, merchant)
     assert emulator.cannot_complete(order_id) == {"cannot_complete": True}
@@ -548,7 +547,7 @@ REAL_SCHEDULE = [timedelta(minutes=minutes) for minutes in (2, 5, 15, 30, 60)] +
     timedelta(hours=hours) for hours in (5, 9, 13, 17, 21, 25, 29, 33, 37, 41, 45)]
 
 
-def completed_on_the_real_push_schedule(emulator: EmulatorControl, merchant: Merchant) -> str:
+def completed_on_the_real_push_schedule(emulator: KcoEmulator, merchant: Merchant) -> str:
     emulator.settings(push_schedule="real")
     order_id = open_order(emulator, merchant)
     emulator.complete(order_id)
@@ -556,36 +555,36 @@ def completed_on_the_real_push_schedule(emulator: EmulatorControl, merchant: Mer
 
 
 def test_the_real_push_schedule_runs_on_the_emulator_clock_until_48_hours(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = completed_on_the_real_push_schedule(emulator, merchant)
     completed_at = parse_time(emulator.order(order_id)["completed_at"])
-    state = emulator.stored(order_id)["state"]
+    state = emulator.order_state(order_id)
     assert [parse_time(due) - completed_at for due in state["push_due"]] == REAL_SCHEDULE
     assert state["push_attempts"] == [] and emulator.status()["active_push_schedules"] == 1
 
     # A clock move answers once the pushes that fell due have gone out.
-    emulator.advance_clock(120)
+    emulator.advance(seconds=120)
     assert len(merchant.called("push")) == 1
-    emulator.advance_clock(48 * 3600)
+    emulator.advance(hours=48)
     assert len(merchant.called("push")) == 16
-    assert emulator.stored(order_id)["state"]["push_due"] == []
+    assert emulator.order_state(order_id)["push_due"] == []
     assert emulator.status()["active_push_schedules"] == 0
 
 
 def test_the_real_push_schedule_stops_once_the_order_is_acknowledged(
-    emulator: EmulatorControl, merchant: Merchant
+    emulator: KcoEmulator, merchant: Merchant
 ) -> None:
     order_id = completed_on_the_real_push_schedule(emulator, merchant)
-    emulator.advance_clock(120)
-    acknowledged = emulator.api.post(
-        f"{emulator.base_url}/ordermanagement/v1/orders/{order_id}/acknowledge", timeout=5)
+    emulator.advance(seconds=120)
+    acknowledged = requests.post(f"{emulator.url}/ordermanagement/v1/orders/{order_id}/acknowledge",
+                                 auth=emulator.credentials, timeout=5)
     assert acknowledged.status_code == 204
-    emulator.advance_clock(48 * 3600)
+    emulator.advance(hours=48)
     assert len(merchant.called("push")) == 1
 
 
-def test_the_fast_schedule_stays_the_default(emulator: EmulatorControl) -> None:
+def test_the_fast_schedule_stays_the_default(emulator: KcoEmulator) -> None:
     assert emulator.settings()["push_schedule"] == "fast"
 
 
@@ -620,7 +619,7 @@ def test_the_new_settings_come_from_the_environment_and_bad_values_fail_at_start
             Settings.from_env({name: value})
 
 
-def test_reset_restores_the_behaviour_settings(emulator: EmulatorControl) -> None:
+def test_reset_restores_the_behaviour_settings(emulator: KcoEmulator) -> None:
     emulator.settings(callback_lock_status=423, country_change_sets_purchase_country=False,
                       aborted_orders="read_only", push_schedule="real", automatic_shipping_cost="separate")
     emulator.reset()
@@ -639,13 +638,13 @@ def test_reset_restores_the_behaviour_settings(emulator: EmulatorControl) -> Non
     ({"files": {"operation": ("operation", "any")}}, "multipart/form-data"),
 ])
 def test_a_control_request_that_a_cross_site_form_could_send_is_refused_with_415(
-    emulator: EmulatorControl, content: dict[str, Any], content_type: str
+    emulator: KcoEmulator, content: dict[str, Any], content_type: str
 ) -> None:
-    answer = emulator.http.post(f"{emulator.base_url}/_emulator/faults", timeout=5, **content)
+    answer = requests.post(f"{emulator.url}/_emulator/faults", timeout=5, **content)
     assert answer.request.headers["Content-Type"].startswith(content_type)
     assert answer.status_code == 415 and answer.json()["error"]["code"] == "json_required"
-    assert emulator.http.get(f"{emulator.base_url}/_emulator/faults", timeout=5).json() == {"faults": []}
-    assert emulator.http.post(f"{emulator.base_url}/_emulator/reset", timeout=5).status_code == 415
+    assert requests.get(f"{emulator.url}/_emulator/faults", timeout=5).json() == {"faults": []}
+    assert requests.post(f"{emulator.url}/_emulator/reset", timeout=5).status_code == 415
 
 
 def test_the_control_api_answers_only_clients_on_this_machine() -> None:
@@ -657,14 +656,14 @@ def test_the_control_api_answers_only_clients_on_this_machine() -> None:
     assert client.post("/_emulator/reset", json={}, environ_base={"REMOTE_ADDR": "::1"}).status_code == 200
 
 
-def test_the_control_api_refuses_a_host_name_that_is_not_this_machines(emulator: EmulatorControl) -> None:
+def test_the_control_api_refuses_a_host_name_that_is_not_this_machines(emulator: KcoEmulator) -> None:
     # What a page of attacker.example sends once its name resolves to 127.0.0.1 (DNS rebinding).
     order_id = created_id(emulator)
     attacker = {"Host": "attacker.example"}
     for answer in (
-        emulator.http.post(f"{emulator.base_url}/_emulator/clock", json={"advance_seconds": 72 * 3600},
+        requests.post(f"{emulator.url}/_emulator/clock", json={"advance_seconds": 72 * 3600},
                            headers=attacker, timeout=5),
-        emulator.http.get(f"{emulator.base_url}/_emulator/orders/{order_id}", headers=attacker, timeout=5),
+        requests.get(f"{emulator.url}/_emulator/orders/{order_id}", headers=attacker, timeout=5),
     ):
         assert answer.status_code == 403 and answer.json()["error"]["code"] == "unknown_host"
     assert emulator.order_state(order_id)["expired"] is False  # the clock did not move
@@ -682,9 +681,10 @@ def test_the_control_api_answers_loopback_host_names_and_those_set_in_kco_emulat
     assert refused.status_code == 403
 
 
-def test_a_405_names_the_allowed_methods(emulator: EmulatorControl) -> None:
-    answer = emulator.api.put(f"{emulator.base_url}/checkout/v3/orders", json={}, timeout=5)
+def test_a_405_names_the_allowed_methods(emulator: KcoEmulator) -> None:
+    answer = requests.put(f"{emulator.url}/checkout/v3/orders", json={}, auth=emulator.credentials, timeout=5)
     assert answer.status_code == 405 and "POST" in answer.headers["Allow"].split(", ")
     assert answer.json()["error_code"] == "METHOD_NOT_ALLOWED"
-    gone = emulator.api.delete(f"{emulator.base_url}/checkout/v3/orders/some-id/abort", timeout=5)
+    gone = requests.delete(f"{emulator.url}/checkout/v3/orders/some-id/abort", auth=emulator.credentials,
+                           timeout=5)
     assert gone.status_code == 405 and "POST" in gone.headers["Allow"].split(", ")

@@ -22,12 +22,12 @@ from typing import Any
 import pytest
 import requests
 
-from harness.emulator_control import EmulatorControl
 from harness.shop_client import ApiShopper, KCOCalls, callback_url, kco_order, kco_quantities
 from kco.checkout import UPDATE_RETRY_WAITS, Action, CheckoutSync, content_fingerprint
 from kco.client import ClientConfig
 from kco.errors import KCOApiError
 from kco.markets import get_market
+from kco_emulator.testing import KcoEmulator
 from shop.catalogue import SHIPPING_METHODS
 from tests.test_checkout_decisions import FakeKCO, extras, order_body
 
@@ -106,7 +106,7 @@ def test_an_update_refusal_a_retry_would_only_repeat_is_handled_as_before_withou
 
 @pytest.mark.parametrize("status", [409, 423, 429, 503])
 def test_an_update_refused_while_kco_locks_the_order_is_retried_on_the_same_order(
-        status: int, shopper: ApiShopper, calls: KCOCalls, emulator: EmulatorControl) -> None:
+        status: int, shopper: ApiShopper, calls: KCOCalls, emulator: KcoEmulator) -> None:
     order_id = checkout_with(shopper, calls, {"mug-001": 1})
     emulator.settings(callback_lock_status=status)
     emulator.lock(order_id, refusals=1)  # as if KCO were calling the shop back right now
@@ -115,14 +115,14 @@ def test_an_update_refused_while_kco_locks_the_order_is_retried_on_the_same_orde
     assert calls.since() == ["update", "read", "update"]
     assert answer.json()["order"]["order_id"] == order_id and "html_snippet" not in answer.json()
     assert kco_quantities(emulator, order_id) == {"mug-001": 2}
-    assert not emulator.stored(order_id)["state"]["aborted"]
+    assert not emulator.order_state(order_id)["aborted"]
 
 
 @pytest.mark.parametrize("status", [409, 423, 429, 503])
 def test_a_single_transient_fault_on_update_costs_a_retry_not_a_new_order(
-        status: int, shopper: ApiShopper, calls: KCOCalls, emulator: EmulatorControl) -> None:
+        status: int, shopper: ApiShopper, calls: KCOCalls, emulator: KcoEmulator) -> None:
     order_id = checkout_with(shopper, calls, {"mug-001": 1})
-    emulator.fault("update", status=status)
+    emulator.fail_next("update", status=status)
     answer = shopper.set_cart({"mug-001": 3})
     assert answer.status_code == 200, answer.text
     assert calls.since() == ["update", "read", "update"]
@@ -130,7 +130,7 @@ def test_a_single_transient_fault_on_update_costs_a_retry_not_a_new_order(
 
 
 def test_a_lock_that_outlasts_the_retries_gives_a_new_order_and_its_snippet(
-        shopper: ApiShopper, calls: KCOCalls, emulator: EmulatorControl) -> None:
+        shopper: ApiShopper, calls: KCOCalls, emulator: KcoEmulator) -> None:
     order_id = checkout_with(shopper, calls, {"mug-001": 1})
     emulator.lock(order_id, refusals=3)
     answer = shopper.set_cart({"mug-001": 2})
@@ -139,13 +139,13 @@ def test_a_lock_that_outlasts_the_retries_gives_a_new_order_and_its_snippet(
     new_order_id = answer.json()["order"]["order_id"]
     assert new_order_id != order_id and "klarna-checkout-container" in answer.json()["html_snippet"]
     assert kco_quantities(emulator, new_order_id) == {"mug-001": 2}
-    assert emulator.stored(order_id)["state"]["aborted"]
+    assert emulator.order_state(order_id)["aborted"]
 
 
 # --- 3. fraud review ---------------------------------------------------------------------------------------
 
 def test_the_order_carries_a_notification_url_with_the_same_unforgeable_token(
-        shopper: ApiShopper, calls: KCOCalls, emulator: EmulatorControl) -> None:
+        shopper: ApiShopper, calls: KCOCalls, emulator: KcoEmulator) -> None:
     order_id = checkout_with(shopper, calls, {"mug-001": 1})
     urls = kco_order(emulator, order_id)["merchant_urls"]
     assert urls["notification"].startswith(f"{shopper.base_url}/kco/callbacks/notification?")
@@ -157,7 +157,7 @@ def test_the_order_carries_a_notification_url_with_the_same_unforgeable_token(
 
 
 def test_a_pending_order_is_recorded_pending_and_the_confirmation_says_the_payment_is_under_review(
-        shopper: ApiShopper, calls: KCOCalls, emulator: EmulatorControl) -> None:
+        shopper: ApiShopper, calls: KCOCalls, emulator: KcoEmulator) -> None:
     order_id = checkout_with(shopper, calls, {"mug-001": 1})
     emulator.settings(push_retry_seconds=[])
     assert emulator.complete(order_id, fraud_status="PENDING")["result"] == "completed"
@@ -169,7 +169,7 @@ def test_a_pending_order_is_recorded_pending_and_the_confirmation_says_the_payme
 
 
 def test_the_push_records_a_pending_order_as_pending(shopper: ApiShopper, calls: KCOCalls,
-                                                     emulator: EmulatorControl) -> None:
+                                                     emulator: KcoEmulator) -> None:
     order_id = checkout_with(shopper, calls, {"mug-001": 1})
     emulator.settings(push_retry_seconds=[])
     assert emulator.complete(order_id, fraud_status="PENDING")["result"] == "completed"
@@ -186,7 +186,7 @@ def test_the_push_records_a_pending_order_as_pending(shopper: ApiShopper, calls:
 ])
 def test_the_notification_moves_a_pending_order_on(event_type: str, recorded: str, text: str,
                                                   shopper: ApiShopper, calls: KCOCalls,
-                                                  emulator: EmulatorControl) -> None:
+                                                  emulator: KcoEmulator) -> None:
     order_id = checkout_with(shopper, calls, {"mug-001": 1})
     emulator.settings(push_retry_seconds=[])
     assert emulator.complete(order_id, fraud_status="PENDING")["result"] == "completed"
@@ -198,7 +198,7 @@ def test_the_notification_moves_a_pending_order_on(event_type: str, recorded: st
 
 
 def test_a_late_or_replayed_notification_never_undoes_a_later_decision(
-        shopper: ApiShopper, calls: KCOCalls, emulator: EmulatorControl) -> None:
+        shopper: ApiShopper, calls: KCOCalls, emulator: KcoEmulator) -> None:
     # Recorded pending, then accepted, then stopped; the accepted notification, with its valid token, comes
     # again: once recorded as accepted, so the stopped order could have been shipped.
     order_id = checkout_with(shopper, calls, {"mug-001": 1})
@@ -215,7 +215,7 @@ def test_a_late_or_replayed_notification_never_undoes_a_later_decision(
 
 
 def test_a_notification_for_an_order_not_yet_recorded_reads_order_management_first(
-        shopper: ApiShopper, calls: KCOCalls, emulator: EmulatorControl) -> None:
+        shopper: ApiShopper, calls: KCOCalls, emulator: KcoEmulator) -> None:
     order_id = checkout_with(shopper, calls, {"mug-001": 1})
     emulator.settings(push_retry_seconds=[])
     assert emulator.complete(order_id, fraud_status="PENDING")["result"] == "completed"
@@ -228,7 +228,7 @@ def test_a_notification_for_an_order_not_yet_recorded_reads_order_management_fir
 
 
 def test_a_notification_with_an_unknown_event_or_another_order_is_refused(
-        shopper: ApiShopper, calls: KCOCalls, emulator: EmulatorControl) -> None:
+        shopper: ApiShopper, calls: KCOCalls, emulator: KcoEmulator) -> None:
     order_id = checkout_with(shopper, calls, {"mug-001": 1})
     url = callback_url(emulator, order_id, "notification")
     for body in ({"order_id": order_id, "event_type": "FRAUD_RISK_MAYBE"},
@@ -240,7 +240,7 @@ def test_a_notification_with_an_unknown_event_or_another_order_is_refused(
 # --- 4. shipping charged once ------------------------------------------------------------------------------
 
 def test_with_the_shipping_url_the_order_total_is_the_cart_plus_the_shops_shipping_line_only(
-        shopper: ApiShopper, calls: KCOCalls, emulator: EmulatorControl) -> None:
+        shopper: ApiShopper, calls: KCOCalls, emulator: KcoEmulator) -> None:
     order_id = checkout_with(shopper, calls, {"mug-001": 2})
     assert kco_order(emulator, order_id)["merchant_urls"]["shipping_option_update"]
     emulator.choose_shipping(order_id, "express")
@@ -256,7 +256,7 @@ def test_with_the_shipping_url_the_order_total_is_the_cart_plus_the_shops_shippi
 
 @pytest.mark.parametrize("sets_purchase_country", [True, False])
 def test_a_purchase_after_a_country_change_in_the_widget_is_approved_whatever_kco_does_to_purchase_country(
-        sets_purchase_country: bool, shopper: ApiShopper, calls: KCOCalls, emulator: EmulatorControl) -> None:
+        sets_purchase_country: bool, shopper: ApiShopper, calls: KCOCalls, emulator: KcoEmulator) -> None:
     emulator.settings(country_change_sets_purchase_country=sets_purchase_country, push_retry_seconds=[])
     order_id = checkout_with(shopper, calls, {"mug-001": 1})
     emulator.change_country(order_id, "DE")
@@ -268,13 +268,14 @@ def test_a_purchase_after_a_country_change_in_the_widget_is_approved_whatever_kc
 
 # --- 7. a read-only order that is not complete --------------------------------------------------------------
 
-def abort_at_kco(emulator: EmulatorControl, order_id: str) -> None:
-    aborted = emulator.api.post(f"{emulator.base_url}/checkout/v3/orders/{order_id}/abort", timeout=10)
+def abort_at_kco(emulator: KcoEmulator, order_id: str) -> None:
+    aborted = requests.post(f"{emulator.url}/checkout/v3/orders/{order_id}/abort", auth=emulator.credentials,
+                            timeout=10)
     aborted.raise_for_status()
 
 
 def test_an_update_refused_read_only_for_an_order_that_is_not_complete_replaces_it(
-        shopper: ApiShopper, calls: KCOCalls, emulator: EmulatorControl) -> None:
+        shopper: ApiShopper, calls: KCOCalls, emulator: KcoEmulator) -> None:
     emulator.settings(aborted_orders="read_only")
     order_id = checkout_with(shopper, calls, {"mug-001": 1})
     abort_at_kco(emulator, order_id)
@@ -299,7 +300,7 @@ def follow(shopper: ApiShopper, path: str, hops: int = 6) -> list[str]:
 
 
 def test_no_shopper_loops_between_checkout_and_confirmation_over_an_aborted_read_only_order(
-        shopper: ApiShopper, calls: KCOCalls, emulator: EmulatorControl) -> None:
+        shopper: ApiShopper, calls: KCOCalls, emulator: KcoEmulator) -> None:
     emulator.settings(aborted_orders="read_only")
     order_id = checkout_with(shopper, calls, {"mug-001": 1})
     abort_at_kco(emulator, order_id)
@@ -313,14 +314,14 @@ def test_no_shopper_loops_between_checkout_and_confirmation_over_an_aborted_read
 
 
 def test_an_order_the_shop_aborted_is_dropped_when_its_replacement_cannot_be_created(
-        shopper: ApiShopper, calls: KCOCalls, emulator: EmulatorControl) -> None:
+        shopper: ApiShopper, calls: KCOCalls, emulator: KcoEmulator) -> None:
     emulator.settings(aborted_orders="read_only")
     order_id = checkout_with(shopper, calls, {"mug-001": 1})
-    emulator.fault("read", status=503, times=3)
-    emulator.fault("create", status=503)
+    emulator.fail_next("read", status=503, times=3)
+    emulator.fail_next("create", status=503)
     page = shopper.open_checkout()
     assert page.status_code == 200 and "klarna-checkout-container" not in page.text
-    assert emulator.stored(order_id)["state"]["aborted"]
+    assert emulator.order_state(order_id)["aborted"]
     assert shopper.cart()["order"] is None  # never the aborted order, which would read checkout_incomplete
     assert follow(shopper, "/checkout") == ["/checkout"]
     assert shopper.order_id() != order_id
@@ -329,11 +330,11 @@ def test_an_order_the_shop_aborted_is_dropped_when_its_replacement_cannot_be_cre
 # --- 8. the page always learns its order --------------------------------------------------------------------
 
 def test_every_cart_answer_names_the_sessions_order(shopper: ApiShopper, calls: KCOCalls,
-                                                    emulator: EmulatorControl) -> None:
+                                                    emulator: KcoEmulator) -> None:
     order_id = checkout_with(shopper, calls, {"mug-001": 1})
     answers: list[dict[str, Any]] = [shopper.cart(), shopper.set_cart({"mug-001": 2}).json(),
                                      shopper.set_market("DE").json()]
-    emulator.fault("update", mode="disconnect")
+    emulator.disconnect_next("update")
     failed = shopper.set_cart({"mug-001": 3})
     assert failed.status_code == 503
     answers.append(failed.json())
@@ -343,12 +344,12 @@ def test_every_cart_answer_names_the_sessions_order(shopper: ApiShopper, calls: 
 # --- the workshop's fraud-review buttons --------------------------------------------------------------------
 
 def test_the_inspector_completes_an_order_pending_review_and_decides_it(shopper: ApiShopper, calls: KCOCalls,
-                                                                        emulator: EmulatorControl) -> None:
+                                                                        emulator: KcoEmulator) -> None:
     order_id = checkout_with(shopper, calls, {"mug-001": 1})
     emulator.settings(push_retry_seconds=[])
     pending = shopper.post_json("/api/inspector/emulator/complete-pending", {})
     assert pending.status_code == 200 and pending.json()["emulator"]["result"] == "completed"
-    assert emulator.stored(order_id)["state"]["fraud_status"] == "PENDING"
+    assert emulator.order_state(order_id)["fraud_status"] == "PENDING"
     assert confirmation_state(shopper, order_id) == "pending"
 
     decide = "/api/inspector/emulator/fraud-decision"

@@ -25,11 +25,11 @@ import pytest
 import requests
 from sqlalchemy import create_engine, select, text
 
-from harness.devserver import ServerProcess, gunicorn_shop_process, shop_process
-from harness.emulator_control import EmulatorControl
+from harness.local_stack import gunicorn_shop_process, shop_process
 from harness.postgres_server import postgres_bin_dir, start_postgres
 from harness.redis_server import redis_server_binary, start_redis
 from harness.shop_client import ApiShopper, KCOCalls, callback_url, kco_order
+from kco_emulator.testing import KcoEmulator, ServerProcess
 from shop.records import orders
 
 KCO_DEMO_CREDENTIALS = {"KCO_USERNAME": "demo", "KCO_PASSWORD": "demo"}
@@ -66,8 +66,8 @@ def database_url() -> Iterator[str]:
     server.stop()
 
 
-def acknowledgements(emulator: EmulatorControl, order_id: str) -> int:
-    return sum(1 for entry in emulator.requests()
+def acknowledgements(emulator: KcoEmulator, order_id: str) -> int:
+    return sum(1 for entry in emulator.calls()
                if entry.get("operation") == "acknowledge" and entry.get("order_id") == order_id)
 
 
@@ -118,7 +118,7 @@ def restartable_shop(emulator_server: ServerProcess, tmp_path: Path, database_ur
 
 
 def test_a_restart_between_a_cart_change_and_a_reload_keeps_the_cart_and_reads_the_same_order_once(
-        restartable_shop: RestartableShop, emulator: EmulatorControl, calls: KCOCalls) -> None:
+        restartable_shop: RestartableShop, emulator: KcoEmulator, calls: KCOCalls) -> None:
     shopper = ApiShopper(restartable_shop.url)
     shopper.add_to_cart("mug-001")
     assert shopper.open_checkout().status_code == 200
@@ -136,7 +136,7 @@ def test_a_restart_between_a_cart_change_and_a_reload_keeps_the_cart_and_reads_t
 
 
 def test_an_order_recorded_before_a_restart_is_known_to_the_restarted_shop(
-        restartable_shop: RestartableShop, emulator: EmulatorControl, calls: KCOCalls,
+        restartable_shop: RestartableShop, emulator: KcoEmulator, calls: KCOCalls,
         database_url: str) -> None:
     emulator.settings(push_retry_seconds=[])  # only the push this test delivers
     shopper = ApiShopper(restartable_shop.url)
@@ -171,7 +171,7 @@ def drop_connections(database_url: str, application_name: str) -> int:
 
 
 def test_when_postgresql_drops_the_shops_connections_no_shopper_sees_an_error(
-        emulator_server: ServerProcess, emulator: EmulatorControl, database_url: str, tmp_path: Path) -> None:
+        emulator_server: ServerProcess, emulator: KcoEmulator, database_url: str, tmp_path: Path) -> None:
     shop = shop_process(emulator_server.url, port=0, env={
         "SECRET_KEY": SHOP_SECRET_KEY, "INSTANCE_PATH": str(tmp_path),
         "DATABASE_URL": f"{database_url}?application_name=dropped-by-the-test", **KCO_DEMO_CREDENTIALS})
@@ -198,7 +198,7 @@ def worker_pids(master_pid: int) -> list[int]:
 
 
 def test_a_worker_killed_in_the_middle_of_a_change_leaves_nothing_that_holds_up_the_next_one(
-        emulator_server: ServerProcess, emulator: EmulatorControl, redis_url: str, database_url: str,
+        emulator_server: ServerProcess, emulator: KcoEmulator, redis_url: str, database_url: str,
         tmp_path: Path) -> None:
     # Once a Redis lock of the killed worker's made the shopper wait 30 s, then answered 503 session_busy.
     shop = gunicorn_shop_process(emulator_server.url, workers=1, env={
@@ -209,10 +209,11 @@ def test_a_worker_killed_in_the_middle_of_a_change_leaves_nothing_that_holds_up_
         shopper = ApiShopper(shop.url)
         shopper.start_checkout({"mug-001": 1})
         [worker] = worker_pids(shop.pid)
-        emulator.fault("update", delay_ms=5000)  # the change is inside KCO's call when its worker dies
+        # No failure, only a delay: the change is inside KCO's call when its worker dies.
+        emulator.fail_next("update", status=None, delay_ms=5000)
         slow = threading.Thread(target=lambda: _ignore_failure(lambda: shopper.set_cart({"mug-001": 2})))
         slow.start()
-        _wait_for(lambda: any(entry["operation"] == "update" for entry in emulator.requests()))
+        _wait_for(lambda: any(entry["operation"] == "update" for entry in emulator.calls()))
         os.kill(worker, signal.SIGKILL)
         slow.join()
         _wait_for(lambda: worker_pids(shop.pid) not in ([], [worker]))  # gunicorn started a new worker
@@ -292,7 +293,7 @@ def instances(emulator_server: ServerProcess, redis_url: str, database_url: str,
 
 
 def test_requests_alternating_between_two_instances_continue_cart_order_and_confirmation(
-        instances: ShopInstances, emulator: EmulatorControl, calls: KCOCalls) -> None:
+        instances: ShopInstances, emulator: KcoEmulator, calls: KCOCalls) -> None:
     emulator.settings(push_retry_seconds=[])
     first, second = instances.first.url, instances.second.url
     shopper = ApiShopper(first)
@@ -330,7 +331,7 @@ def test_requests_alternating_between_two_instances_continue_cart_order_and_conf
 
 
 def test_a_push_on_one_instance_and_the_confirmation_on_the_other_record_the_order_once(
-        instances: ShopInstances, emulator: EmulatorControl) -> None:
+        instances: ShopInstances, emulator: KcoEmulator) -> None:
     emulator.settings(push_retry_seconds=[])
     shopper = ApiShopper(instances.second.url)  # KCO pushes to the first instance (PUBLIC_BASE_URL)
     shopper.add_to_cart("tote-006")
@@ -362,7 +363,7 @@ def test_a_push_on_one_instance_and_the_confirmation_on_the_other_record_the_ord
 
 
 def test_gunicorns_access_log_never_holds_a_callback_token(
-        instances: ShopInstances, emulator: EmulatorControl) -> None:
+        instances: ShopInstances, emulator: KcoEmulator) -> None:
     emulator.settings(push_retry_seconds=[])
     shopper = ApiShopper(instances.first.url)
     shopper.add_to_cart("mug-001")

@@ -17,9 +17,9 @@ import requests
 from flask import Flask
 from flask.testing import FlaskClient
 
-from harness.devserver import ServerProcess, shop_process
-from harness.emulator_control import EmulatorControl
+from harness.local_stack import shop_process
 from harness.shop_client import ApiShopper, callback_url, kco_order, page_csrf_token
+from kco_emulator.testing import KcoEmulator, ServerProcess
 from shop.catalogue import PRODUCTS, Product
 from shop.settings import Settings, SettingsError
 
@@ -72,7 +72,7 @@ def test_the_csrf_token_of_another_session_is_refused(app: Flask, client: FlaskC
 
 
 def test_a_product_name_with_a_script_is_shown_as_text_on_the_page_and_the_confirmation(
-        served_app: str, monkeypatch: pytest.MonkeyPatch, emulator: EmulatorControl) -> None:
+        served_app: str, monkeypatch: pytest.MonkeyPatch, emulator: KcoEmulator) -> None:
     prices = dict(PRODUCTS["mug-001"].prices)
     monkeypatch.setitem(PRODUCTS, "xss-007", Product("xss-007", f"Mug {SCRIPT}", prices))
     shopper = ApiShopper(served_app)
@@ -92,21 +92,21 @@ def test_a_product_name_with_a_script_is_shown_as_text_on_the_page_and_the_confi
 # --- over real HTTP -----------------------------------------------------------------------------------------
 
 def test_an_address_with_a_script_never_runs_where_the_shop_shows_anything(
-        shopper: ApiShopper, emulator: EmulatorControl) -> None:
+        shopper: ApiShopper, emulator: KcoEmulator) -> None:
     order_id = shopper.start_checkout({"mug-001": 1})
     address = {"given_name": SCRIPT, "family_name": f"Doe {SCRIPT}", "email": "x@example.com",
                "street_address": SCRIPT, "postal_code": "12345", "city": SCRIPT, "country": "SE"}
     assert emulator.enter_address(order_id, address)["result"] == "updated"
     assert kco_order(emulator, order_id)["billing_address"]["given_name"] == SCRIPT
     seen = [shopper.open_checkout().text, shopper.http.get(shopper.url("/api/cart")).text]
-    assert emulator.complete(order_id, address)["result"] == "completed"
+    assert emulator.complete(order_id, billing_address=address)["result"] == "completed"
     seen += [shopper.get(f"/confirmation?order_id={order_id}").text, shopper.get("/").text]
     for text in seen:
         assert SCRIPT not in text and "kco-xss" not in text
 
 
 def test_one_session_cannot_see_another_sessions_order_or_confirmation(
-        shopper: ApiShopper, shop_server: ServerProcess, emulator: EmulatorControl) -> None:
+        shopper: ApiShopper, shop_server: ServerProcess, emulator: KcoEmulator) -> None:
     order_id = shopper.start_checkout({"tee-002": 1})
     stranger = ApiShopper(shop_server.url)
     stranger.get("/")
@@ -120,7 +120,7 @@ def test_one_session_cannot_see_another_sessions_order_or_confirmation(
 
 
 def test_callback_tokens_are_bound_to_their_order(shopper: ApiShopper, shop_server: ServerProcess,
-                                                  emulator: EmulatorControl) -> None:
+                                                  emulator: KcoEmulator) -> None:
     # test_shop_callbacks covers a missing, a wrong and another order's token on this order's URL; here the
     # other way round: this order's valid token sent for another order id, and an unknown order id.
     order_id = shopper.start_checkout({"mug-001": 1})
@@ -135,7 +135,7 @@ def test_callback_tokens_are_bound_to_their_order(shopper: ApiShopper, shop_serv
 
 
 def test_amounts_in_callback_bodies_are_ignored_for_the_shops_prices(
-        shopper: ApiShopper, emulator: EmulatorControl) -> None:
+        shopper: ApiShopper, emulator: KcoEmulator) -> None:
     order_id = shopper.start_checkout({"tee-002": 2})
     order = kco_order(emulator, order_id)
     cheap_lines = [{**line, "unit_price": 1, "total_amount": line["quantity"],
@@ -273,7 +273,7 @@ def secret_spellings() -> list[str]:
 
 
 def test_the_kco_password_or_api_key_never_appears_in_pages_answers_or_logs(
-        secret_shop: ServerProcess, emulator: EmulatorControl) -> None:
+        secret_shop: ServerProcess, emulator: KcoEmulator) -> None:
     seen: list[requests.Response] = []
     shopper = ApiShopper(secret_shop.url)
     seen += [shopper.get("/"), shopper.add_to_cart("mug-001"), shopper.open_checkout()]
@@ -284,17 +284,17 @@ def test_the_kco_password_or_api_key_never_appears_in_pages_answers_or_logs(
              shopper.post_json("/api/cart", None, raw="{not json"), shopper.set_cart({"nope": 1}),
              shopper.post_json("/api/cart", {"items": []}, csrf="forged")]
     # KCO failures of every kind, each answered to the shopper.
-    emulator.fault("update", status=401)
+    emulator.fail_next("update", status=401)
     seen.append(shopper.set_cart({"mug-001": 3}))
-    emulator.fault("update", mode="disconnect")
+    emulator.disconnect_next("update")
     seen.append(shopper.set_cart({"mug-001": 4}))
-    emulator.fault("read", status=500)
+    emulator.fail_next("read", status=500)
     seen.append(shopper.open_checkout())
-    emulator.fault("create", status=502, body="html")
+    emulator.fail_next("create", status=502, body="html")
     seen.append(ApiShopper(secret_shop.url).add_to_cart("tee-002"))
     newcomer = ApiShopper(secret_shop.url)
     newcomer.add_to_cart("tee-002")
-    emulator.fault("create", status=401)
+    emulator.fail_next("create", status=401)
     seen.append(newcomer.open_checkout())
     # The purchase, its confirmation and push, and callbacks with bad tokens.
     order_id = shopper.order_id()
@@ -303,7 +303,7 @@ def test_the_kco_password_or_api_key_never_appears_in_pages_answers_or_logs(
     assert emulator.complete(order_id)["result"] == "completed"
     seen += [shopper.get(f"/confirmation?order_id={order_id}"),
              requests.post(push, data=b"", timeout=15), shopper.get(f"/confirmation?order_id={order_id}")]
-    emulator.fault("om_read", status=503, times=3)
+    emulator.fail_next("om_read", status=503, times=3)
     seen.append(requests.post(push, data=b"", timeout=15))
 
     assert any(response.status_code >= 400 for response in seen)

@@ -10,8 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from harness.emulator_control import EmulatorControl
 from harness.shop_client import page_csrf_token
+from kco_emulator.testing import KcoEmulator
 from shop import records as records_module
 from shop.records import Records
 
@@ -40,7 +40,7 @@ def tab_with_cookie(app: Flask, session: str) -> FlaskClient:
 
 
 def test_a_change_sent_with_the_old_id_after_the_renewal_is_told_so_and_lands_when_sent_again(
-        app: Flask, emulator: EmulatorControl) -> None:
+        app: Flask, emulator: KcoEmulator) -> None:
     shopper, token = shopper_at_checkout(app)
     old = session_id(shopper)
     assert shopper.get("/checkout").status_code == 200  # another tab loads the checkout: a new id
@@ -59,7 +59,7 @@ def test_a_change_sent_with_the_old_id_after_the_renewal_is_told_so_and_lands_wh
 
 
 def test_a_page_asked_for_with_the_old_id_is_sent_to_itself_once_and_never_loops(
-        app: Flask, emulator: EmulatorControl) -> None:
+        app: Flask, emulator: KcoEmulator) -> None:
     shopper, _ = shopper_at_checkout(app)
     old = session_id(shopper)
     shopper.get("/checkout")
@@ -72,7 +72,7 @@ def test_a_page_asked_for_with_the_old_id_is_sent_to_itself_once_and_never_loops
 
 
 def test_a_planted_session_that_already_has_an_order_is_cut_off_when_the_victim_opens_the_checkout(
-        app: Flask, emulator: EmulatorControl) -> None:
+        app: Flask, emulator: KcoEmulator) -> None:
     attacker, attacker_token = shopper_at_checkout(app)  # the attacker's own order, then its session id
     planted = session_id(attacker)
 
@@ -93,7 +93,7 @@ def test_a_planted_session_that_already_has_an_order_is_cut_off_when_the_victim_
 
 
 def test_a_planted_session_id_sees_neither_the_victims_order_nor_the_confirmation(
-        app: Flask, served_app: str, emulator: EmulatorControl) -> None:
+        app: Flask, served_app: str, emulator: KcoEmulator) -> None:
     attacker = app.test_client()
     token = page_csrf_token(attacker)
     assert attacker.post("/cart/add", data={"sku": "socks-004", "csrf_token": token}).status_code == 303

@@ -161,11 +161,11 @@ def test_validation_refuses_an_order_the_shop_replaced_even_if_kco_did_not_abort
         shopper: ApiShopper, emulator) -> None:
     old_order_id = shopper.start_checkout({"mug-001": 1})
     old_order = kco_order(emulator, old_order_id)
-    emulator.fault("update", status=400)  # a refusal the shop does not retry
-    emulator.fault("abort", status=503)
+    emulator.fail_next("update", status=400)  # a refusal the shop does not retry
+    emulator.fail_next("abort", status=503)
     replaced = shopper.set_cart({"mug-001": 2})
     assert replaced.status_code == 200 and shopper.order_id() != old_order_id
-    assert not emulator.stored(old_order_id)["state"]["aborted"]
+    assert not emulator.order_state(old_order_id)["aborted"]
     answer = post(callback_url(emulator, old_order_id, "validation"), old_order)
     assert answer.status_code == 303
 
@@ -190,7 +190,7 @@ def test_push_delivered_three_times_stores_one_order_and_acknowledges_once(
         assert attempt["status"] == 200, attempt
     rows = recorded_orders(shop_server, order_id)
     assert len(rows) == 1 and rows[0][1] is not None
-    acknowledgements = [entry for entry in emulator.requests()
+    acknowledgements = [entry for entry in emulator.calls()
                         if entry.get("operation") == "acknowledge" and entry.get("order_id") == order_id]
     assert len(acknowledgements) == 1
 
@@ -224,7 +224,7 @@ def test_shipping_option_picked_in_the_widget_stays_on_reload(shopper: ApiShoppe
                                                               calls: KCOCalls) -> None:
     order_id = shopper.start_checkout({"mug-001": 1})
     calls.mark()
-    emulator.choose_shipping_option(order_id, "express")
+    emulator.choose_shipping(order_id, "express")
     assert kco_order(emulator, order_id)["order_amount"] == 19900 + 12900
     shopper.open_checkout()
     assert calls.since() == ["read"]
@@ -235,9 +235,9 @@ def test_cart_changed_in_another_tab_is_not_slipped_into_the_order_and_validatio
         shopper: ApiShopper, emulator) -> None:
     order_id = shopper.start_checkout({"mug-001": 1})
     shopper.add_to_cart("socks-004")  # another tab, from the catalogue
-    outcome = emulator.complete(order_id, {"given_name": "Test", "family_name": "Person", "country": "SE",
-                                           "email": "test@example.com", "postal_code": "12345",
-                                           "street_address": "Gatan 1", "city": "Stockholm"})
+    outcome = emulator.complete(order_id, billing_address={
+        "given_name": "Test", "family_name": "Person", "country": "SE", "email": "test@example.com",
+        "postal_code": "12345", "street_address": "Gatan 1", "city": "Stockholm"})
     assert outcome["result"] == "rejected" and outcome["callback_status"] == 303
     assert outcome["redirect_url"].endswith("/checkout?error=cart_changed")
     lines = kco_order(emulator, order_id)["order_lines"]

@@ -113,7 +113,7 @@ def test_expired_order_is_replaced_on_reload_with_the_cart_unchanged_and_no_erro
         shopper: ApiShopper, calls: KCOCalls, emulator) -> None:
     order_id = checkout_with(shopper, calls, **{"bottle-003": 1})
     cart_before = shopper.cart()["cart"]
-    emulator.advance_clock(49 * 3600)
+    emulator.advance(hours=49)
     page = shopper.open_checkout()
     assert calls.since() == ["read", "create"]
     assert shopper.order_id() != order_id
@@ -124,11 +124,11 @@ def test_expired_order_is_replaced_on_reload_with_the_cart_unchanged_and_no_erro
 def test_update_answered_503_aborts_the_order_creates_a_new_one_and_hands_back_its_snippet(
         shopper: ApiShopper, calls: KCOCalls, emulator) -> None:
     order_id = checkout_with(shopper, calls, **{"mug-001": 1})
-    emulator.fault("update", status=503, times=3)  # the first update and both retries (kco/checkout.py)
+    emulator.fail_next("update", status=503, times=3)  # the first update and both retries (kco/checkout.py)
     answer = shopper.set_cart({"mug-001": 2})
     assert answer.status_code == 200, answer.text
     assert calls.since() == ["update", "read", "update", "update", "abort", "create"]
-    assert emulator.stored(order_id)["state"]["aborted"]
+    assert emulator.order_state(order_id)["aborted"]
     new_order_id = answer.json()["order"]["order_id"]
     assert new_order_id != order_id and SNIPPET_ID in answer.json()["html_snippet"]
     assert kco_order(emulator, new_order_id)["order_lines"][0]["quantity"] == 2
@@ -139,7 +139,7 @@ def test_update_failure_on_an_order_the_shopper_paid_meanwhile_goes_to_the_confi
     order_id = checkout_with(shopper, calls, **{"mug-001": 1})
     emulator.settings(push_retry_seconds=[])
     assert emulator.complete(order_id)["result"] == "completed"
-    emulator.fault("update", status=503)
+    emulator.fail_next("update", status=503)
     answer = shopper.set_cart({"mug-001": 2})
     assert answer.status_code == 409 and answer.json()["redirect"] == f"/confirmation?order_id={order_id}"
     assert calls.since() == ["update", "read"]  # the read after the refusal finds checkout_complete
@@ -148,7 +148,7 @@ def test_update_failure_on_an_order_the_shopper_paid_meanwhile_goes_to_the_confi
 def test_kco_unreachable_answers_503_keeps_the_cart_and_the_next_load_catches_up(
         shopper: ApiShopper, calls: KCOCalls, emulator) -> None:
     order_id = checkout_with(shopper, calls, **{"mug-001": 1})
-    emulator.fault("update", mode="disconnect")
+    emulator.disconnect_next("update")
     answer = shopper.set_cart({"mug-001": 4})
     assert answer.status_code == 503
     assert answer.json()["error"]["code"] == "kco_unreachable"
@@ -165,7 +165,7 @@ def test_kco_unreachable_answers_503_keeps_the_cart_and_the_next_load_catches_up
 def test_create_unreachable_shows_a_message_and_makes_one_attempt(shopper: ApiShopper, calls: KCOCalls,
                                                                   emulator) -> None:
     shopper.add_to_cart("mug-001")
-    emulator.fault("create", mode="disconnect")
+    emulator.disconnect_next("create")
     calls.mark()
     page = shopper.open_checkout()
     assert page.status_code == 200

@@ -104,7 +104,7 @@ def test_confirmation_reload_after_kco_forgot_the_order_still_thanks_the_shopper
                                                                                  emulator) -> None:
     order_id = completed_purchase(shopper, emulator)
     assert shopper.get(f"/confirmation?order_id={order_id}").status_code == 200
-    emulator.fault("read", status=404, body="empty")
+    emulator.fail_next("read", status=404, body="empty")
     again = shopper.get(f"/confirmation?order_id={order_id}")
     assert again.status_code == 200 and order_id in again.text
 
@@ -177,7 +177,7 @@ def test_confirmation_of_an_order_kco_forgot_but_the_push_recorded_clears_the_ca
                                                                                    emulator) -> None:
     order_id = completed_purchase(shopper, emulator)
     push(emulator, order_id)
-    emulator.fault("read", status=404, body="empty")
+    emulator.fail_next("read", status=404, body="empty")
     page = shopper.get(f"/confirmation?order_id={order_id}")
     assert page.status_code == 200 and order_id in page.text
     assert shopper.cart()["cart"]["items"] == [] and shopper.cart()["order"] is None
@@ -200,6 +200,6 @@ def test_a_purchase_recorded_by_the_push_goes_to_the_confirmation_without_callin
 
 def test_an_unusable_kco_answer_on_the_confirmation_is_a_kco_error(shopper: ApiShopper, emulator) -> None:
     order_id = completed_purchase(shopper, emulator)
-    emulator.fault("read", status=200, body="html")
+    emulator.fail_next("read", status=200, body="html")
     answer = shopper.get(f"/confirmation?order_id={order_id}", headers={"Accept": "application/json"})
     assert answer.status_code == 502 and answer.json()["error"]["code"] == "kco_error"

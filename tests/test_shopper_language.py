@@ -11,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from harness.devserver import ROOT, ServerNotReady, ServerProcess
+from harness.local_stack import ROOT
 from harness.shop_client import ApiShopper
+from kco_emulator.testing import ServerNotReady, ServerProcess
 from shop.dev_server import load_env_file
 from shop.money import format_money
 from shop.shopper_language import country_name, language_name
@@ -55,7 +56,7 @@ def test_checkout_page_names_country_and_languages_in_the_shoppers_language(shop
     assert ">svenska</option>" in page and ">sv-SE</option>" not in page
 
 
-# --- .env: read by `python app.py` and `make run` (harness/devserver.py); the environment wins --------------
+# --- .env: read by `python app.py` and `make run` (harness/local_stack.py); the environment wins ------------
 
 def test_env_file_fills_in_what_the_environment_lacks_and_never_overrides_it(tmp_path, monkeypatch) -> None:
     # Scratch names, not settings of the shop (so .env.example need not list them).
@@ -93,15 +94,16 @@ def test_python_app_py_prefers_the_environment_over_dot_env(tmp_path) -> None:
 
 
 def test_make_run_reads_dot_env_before_choosing_the_kco_host(tmp_path, monkeypatch) -> None:
-    # A KCO host in .env: harness/devserver.py starts no emulator, and the shop it starts talks to that host.
+    # A KCO host in .env: harness/local_stack.py starts no emulator, and the shop it starts talks to that
+    # host.
     (tmp_path / ".env").write_text("KCO_API_URL=http://127.0.0.1:9\n")
     for name in ("KCO_API_URL", "KCO_ENVIRONMENT", "KCO_REGION"):  # an empty variable is set, and would win
         monkeypatch.delenv(name, raising=False)
-    argv = [sys.executable, "-m", "harness.devserver", "--shop-port", "0", "--emulator-port", "0"]
+    argv = [sys.executable, "-m", "harness.local_stack", "--shop-port", "0", "--emulator-port", "0"]
     env = {"PYTHONPATH": str(ROOT), "INSTANCE_PATH": str(tmp_path / "instance")}
-    devserver = ServerProcess("devserver", argv, env, cwd=tmp_path)
+    local_stack = ServerProcess("local stack", argv, env, cwd=tmp_path)
     try:
-        devserver.start()
-        assert not any("[emulator]" in line for line in devserver.output)
+        local_stack.start()
+        assert not any("[emulator]" in line for line in local_stack.output)
     finally:
-        devserver.stop()
+        local_stack.stop()

@@ -1,4 +1,5 @@
-"""`make run`'s devserver: a SIGTERM stops the emulator and the shop it started, as Ctrl-C does."""
+"""`make run`'s local stack (harness/local_stack.py): a SIGTERM stops the emulator and the shop it started, as
+Ctrl-C does."""
 
 from __future__ import annotations
 
@@ -13,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.devserver import ServerProcess
+from harness.local_stack import ROOT
+from kco_emulator.testing import ServerProcess
 
 READY = re.compile(r"The shop is ready: (http://\S+)")
 PROC = Path("/proc")
@@ -68,25 +70,26 @@ def wait_until_gone(pids: list[int]) -> list[int]:
 
 @pytest.mark.skipif(not PROC.is_dir(), reason="reads the process tree from /proc (Linux)")
 @pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
-def test_a_stop_signal_to_the_devserver_stops_the_emulator_and_the_shop(
+def test_a_stop_signal_to_the_local_stack_stops_the_emulator_and_the_shop(
         stop_signal: signal.Signals, tmp_path: Path) -> None:
-    devserver = ServerProcess(
-        "devserver", [sys.executable, "-m", "harness.devserver", "--emulator-port", "0", "--shop-port", "0"],
-        env={"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "test-only-secret-of-the-devserver-test"},
-        ready=READY)
+    argv = [sys.executable, "-m", "harness.local_stack", "--emulator-port", "0", "--shop-port", "0"]
+    local_stack = ServerProcess(
+        "local stack", argv,
+        env={"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "test-only-secret-of-the-local-stack-test"},
+        ready=READY, cwd=ROOT)
     with sigint_as_in_a_terminal():
-        devserver.start()
+        local_stack.start()
     children: list[int] = []
     try:
-        children = children_of(devserver.pid)
-        assert len(children) == 2, "".join(devserver.output)  # the emulator and the shop
+        children = children_of(local_stack.pid)
+        assert len(children) == 2, "".join(local_stack.output)  # the emulator and the shop
 
-        os.kill(devserver.pid, stop_signal)
-        assert devserver.wait(timeout=GONE_WITHIN_SECONDS) == 0
-        assert wait_until_gone(children) == [], "".join(devserver.output)
-        assert "Stopping." in "".join(devserver.output)
+        os.kill(local_stack.pid, stop_signal)
+        assert local_stack.wait(timeout=GONE_WITHIN_SECONDS) == 0
+        assert wait_until_gone(children) == [], "".join(local_stack.output)
+        assert "Stopping." in "".join(local_stack.output)
     finally:
-        devserver.stop()
+        local_stack.stop()
         for pid in wait_until_gone(children):  # a failed test leaves no orphans behind either
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
