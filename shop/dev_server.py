@@ -13,11 +13,13 @@ import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from dotenv import load_dotenv
 from flask import Flask
 from werkzeug.serving import make_server
 
+from kco.client import LOCAL_HOSTS
 from kco.errors import KCOError
 
 
@@ -29,6 +31,15 @@ def load_env_file(path: Path | None = None) -> None:
     """Reads `.env` (default: in the working directory, as `flask run` does) into os.environ, as .env.example
     promises. A variable already set in the environment wins over the file (override=False)."""
     load_dotenv(path or Path.cwd() / ".env", override=False)
+
+
+def missed_port(public_base_url: str, port: int) -> str | None:
+    """Why KCO's callbacks will miss this server: a loopback PUBLIC_BASE_URL naming another port."""
+    parts = urlsplit(public_base_url)
+    if parts.hostname not in LOCAL_HOSTS or (parts.port or 80) == port:
+        return None
+    return (f"PUBLIC_BASE_URL ({public_base_url}) names port {parts.port or 80}, but the shop listens on "
+            f"{port}: KCO's callbacks will not reach it. Unset PUBLIC_BASE_URL, or make it name port {port}.")
 
 
 def _serve(create_app: Callable[[], Flask]) -> int:
@@ -52,6 +63,9 @@ def _serve(create_app: Callable[[], Flask]) -> int:
     if not app.config["PUBLIC_BASE_URL"]:
         # Unset PUBLIC_BASE_URL: KCO's callbacks come back to this very server (fine for the emulator).
         app.config["PUBLIC_BASE_URL"] = f"http://{args.host}:{server.port}"
+    warning = missed_port(app.config["PUBLIC_BASE_URL"], server.port)
+    if warning:
+        print(f"Warning: {warning}", file=sys.stderr, flush=True)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop cleanly, as on Ctrl-C
     print(f"Shop listening on http://{args.host}:{server.port}", flush=True)
     try:

@@ -21,13 +21,16 @@ change again, now with the new cookie; a page asked for with it is sent to itsel
 from __future__ import annotations
 
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import redis
 from cachelib.file import FileSystemCache
-from flask import Flask, Response, current_app, redirect, request, session
+from flask import Flask, Request, Response, current_app, g, redirect, request, session
+from flask.sessions import SessionMixin
 from flask_session import Session
+from flask_session.redis import RedisSessionInterface
 
-from shop.errors import ShopError
+from shop.errors import STORE_FAILURES, ShopError
 from shop.records import Records
 from shop.settings import Settings, SettingsError
 
@@ -48,12 +51,19 @@ def init_app(app: Flask, settings: Settings, records: Records) -> None:
         SESSION_REFRESH_EACH_REQUEST=False,
     )
     if settings.redis_url:
-        app.config.update(SESSION_TYPE="redis", SESSION_REDIS=connected_redis(settings.redis_url))
+        client = connected_redis(settings.redis_url)
+        app.config.update(SESSION_TYPE="redis", SESSION_REDIS=client)
+        app.session_interface = RedisSessionsOrUnavailable(app, client, permanent=True)
     else:
         folder = settings.instance_path / "sessions"
         cache = FileSystemCache(str(folder), threshold=SESSION_FILE_LIMIT, mode=0o600)
         app.config.update(SESSION_TYPE="cachelib", SESSION_CACHELIB=cache)
-    Session(app)
+        Session(app)
+
+    @app.before_request
+    def refuse_without_session_store() -> None:
+        if "session_store_failure" in g:
+            raise g.session_store_failure  # answered 503 by shop/errors.py
 
     @app.before_request
     def answer_a_superseded_session_id() -> Response | None:
@@ -74,13 +84,28 @@ def init_app(app: Flask, settings: Settings, records: Records) -> None:
         return None
 
 
+class RedisSessionsOrUnavailable(RedisSessionInterface):
+    """Flask-Session's Redis sessions, except when Redis does not answer as a request's session is opened:
+    then the request gets Flask's null session, and `refuse_without_session_store` answers it 503 like any
+    other store failure (shop/errors.py). Raised from opening the session, the error would reach Flask before
+    any handler of the shop's, as a 500."""
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin:
+        try:
+            return super().open_session(app, request)
+        except STORE_FAILURES as error:
+            g.session_store_failure = error
+            return self.make_null_session(app)
+
+
 def connected_redis(url: str) -> redis.Redis:
     """A client of the Redis at `url`, which answered a ping: one that does not stops the shop at start."""
     try:
         client = redis.Redis.from_url(url, socket_connect_timeout=3)
         client.ping()
     except (ValueError, redis.exceptions.RedisError) as error:
-        shown = url.split("@")[-1]
+        parts = urlsplit(url)
+        shown = f"{parts.hostname}:{parts.port or 6379}" if parts.hostname else repr(url)
         raise SettingsError(f"REDIS_URL: cannot use the Redis at {shown}: {error}") from None
     return client
 

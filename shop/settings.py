@@ -48,7 +48,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ
-        instance_path = Path(environ.get("INSTANCE_PATH") or "instance").resolve()
+        instance_path = _instance_path(environ)
         public_base_url = _public_base_url(environ)
         kco_environ = dict(environ)
         if not any(environ.get(name) for name in KCO_HOST_VARIABLES):
@@ -81,6 +81,19 @@ def inspector_enabled(environ: Mapping[str, str], kco: ClientConfig | None = Non
     Never guessed from a local KCO address (`kco` is not consulted): that may be a proxy in front of the real
     KCO, and the emulator buttons act on every shopper (docs/workshop.md)."""
     return _flag(environ, "KCO_INSPECTOR")
+
+
+def _instance_path(environ: Mapping[str, str]) -> Path:
+    """INSTANCE_PATH, a folder the shop can write to (the SQLite database, session files, the development
+    key)."""
+    path = Path(environ.get("INSTANCE_PATH") or "instance").resolve()
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SettingsError(f"INSTANCE_PATH: cannot create the folder {path}: {error.strerror}") from None
+    if not os.access(path, os.W_OK | os.X_OK):
+        raise SettingsError(f"INSTANCE_PATH: the shop cannot write to {path}")
+    return path
 
 
 def _public_base_url(environ: Mapping[str, str]) -> str | None:
@@ -179,7 +192,6 @@ def _development_secret_key(instance_path: Path) -> str:
     """Without SECRET_KEY (the local emulator only): a random key kept in instance/, so sessions survive
     restarts."""
     key_file = instance_path / "secret_key"
-    instance_path.mkdir(parents=True, exist_ok=True)
     if not key_file.exists():
         try:
             with open(key_file, "x", encoding="ascii") as handle:
