@@ -10,14 +10,16 @@ Two moments matter (kco-rules: update-ongoing-order):
   first) unless the content equals what the shop last knew KCO holds; other 4xx/5xx -> replace the order and
   hand back the new snippet; unreachable -> keep the order, mark the shop's knowledge stale, tell the caller.
 
-Two refusals of an update are checked with one read before anything is thrown away (both paths):
+A refused update is checked with one read before anything is thrown away (both paths). KCO locks an order
+while it calls the merchant back (kco-rules: callback-lock), with a status that is not documented: any but
+404 (unknown or expired) and 401 (credentials) may be that lock, 403 `READ_ONLY_ORDER` and 400 included.
 
-* a status that may pass (409, 423, 429, 5xx; KCO locks an order while it calls the merchant back,
-  kco-rules: callback-lock): if the order still reads `checkout_incomplete`, the update is tried again after
-  a short wait, at most twice within about 1 s; only an order that stays unusable is replaced.
-* 403 `READ_ONLY_ORDER`: the purchase is done only if the order reads `checkout_complete`; a read-only order
-  that does not (e.g. one KCO aborted, kco-rules: aborted-orders) is replaced by a new order, never
-  sent to the confirmation, so a shopper can never bounce between checkout and confirmation.
+* the order reads `checkout_complete`: the purchase is done, the shopper belongs on the confirmation;
+* it reads `checkout_incomplete`: the update is tried again after a short wait, at most twice within about
+  1 s; only an order still refused is replaced;
+* a read-only order that never reads `checkout_complete` (e.g. one KCO aborted, kco-rules: aborted-orders) is
+  replaced by a new order, never sent to the confirmation, so a shopper can never bounce between checkout and
+  confirmation.
 
 Replacing an order that may still be live (any failure but 404) aborts it first, so the shopper never has two
 payable orders, e.g. one in another tab (kco-rules: new-order-on-error; 404 = unknown or expired, nothing to
@@ -51,10 +53,12 @@ LINE_DEFAULTS: dict[str, Any] = {"type": "physical", "total_discount_amount": 0}
 
 INCOMPLETE = "checkout_incomplete"
 COMPLETE = "checkout_complete"
-# Refusals of an update that may pass by themselves: the order is locked while KCO calls the merchant back
-# (kco-rules: callback-lock; the status KCO answers then is not documented, so every plausible one), rate
-# limits, and server errors. 404, 403 READ_ONLY_ORDER, 400 and 401 are answers that a retry would only repeat.
-TRANSIENT_UPDATE_STATUSES = frozenset({409, 423, 429})
+# Refusals of an update that say all there is to know: 404, the order is unknown or expired (kco-rules:
+# expiry-48h), and 401, the shop's credentials are wrong. Any other refusal may be the lock KCO holds on the
+# order while it calls the merchant back (kco-rules: callback-lock): the status it answers then is not
+# documented, and 403 READ_ONLY_ORDER or 400 are as plausible as 409 or 423 [inferred]. Rate limits and server
+# errors pass by themselves too.
+FINAL_UPDATE_STATUSES = frozenset({401, 404})
 # Waits before the retries of such an update: two retries, done within about 1 s [inferred: a refine callback
 # usually answers well within that; KCO does not document how long the lock lasts].
 UPDATE_RETRY_WAITS = (0.25, 0.5)
@@ -62,8 +66,7 @@ UPDATE_RETRY_WAITS = (0.25, 0.5)
 
 def may_pass(error: KCOError) -> bool:
     """True for a refusal of an update that a retry a moment later may not repeat."""
-    return isinstance(error, KCOApiError) and (
-        error.status in TRANSIENT_UPDATE_STATUSES or error.status >= 500)
+    return isinstance(error, KCOApiError) and error.status not in FINAL_UPDATE_STATUSES
 
 
 class CheckoutClient(Protocol):
@@ -209,24 +212,24 @@ class CheckoutSync:
             # is probably fine, and a second one would confuse the shopper).
             return Outcome(Action.FAILED, order_id, snippet_if_unreachable, error=error, stale=True)
         except KCOApiError as error:
-            if error.is_read_only_order or (retry_waits is None and may_pass(error)):
-                return self._after_refusal(order_id, error, desired, create_extras, snippet_if_unreachable,
+            if may_pass(error) and retry_waits is None:
+                return self._after_refusal(order_id, desired, create_extras, snippet_if_unreachable,
                                            sent_fingerprint)
-            if retry_waits and may_pass(error):
+            if may_pass(error) and retry_waits:
                 self._sleep(retry_waits[0])
                 return self._update(order_id, desired, create_extras, snippet_if_unreachable,
                                     sent_fingerprint, retry_waits[1:])
-            # 400, 401, 403 other than read-only, 404, or a refusal that outlasted the retries -> create a new
-            # order (kco-rules: new-order-on-error); 404 is the expired case (kco-rules: expiry-48h).
+            # 401, 404, or a refusal that outlasted the retries -> create a new order (kco-rules:
+            # new-order-on-error); `_replace` reads an order that refuses its abort as read-only first.
             return self._replace(order_id, error, desired, create_extras)
         except KCOError as error:
             return self._replace(order_id, error, desired, create_extras)  # an unusable 2xx answer
         return Outcome(Action.UPDATED, order_id, updated.get("html_snippet"), fingerprint=sent_fingerprint)
 
-    def _after_refusal(self, order_id: str, refusal: KCOApiError, desired: Mapping[str, Any],
-                       create_extras: CreateExtras, snippet_if_unreachable: str | None,
-                       sent_fingerprint: str) -> Outcome:
-        """An update refused as read-only, or with a status that may pass: read the order before deciding."""
+    def _after_refusal(self, order_id: str, desired: Mapping[str, Any], create_extras: CreateExtras,
+                       snippet_if_unreachable: str | None, sent_fingerprint: str) -> Outcome:
+        """An update refused with a status that may pass, read-only included: read the order before
+        deciding."""
         try:
             current = self.client.read_order(order_id)
         except KCOUnreachable as error:
@@ -238,12 +241,13 @@ class CheckoutSync:
         if status == COMPLETE:
             # kco-rules: status-codes: completed meanwhile; the shopper belongs on the confirmation.
             return Outcome(Action.COMPLETED, order_id, fingerprint=content_fingerprint(current))
-        if refusal.is_read_only_order or status != INCOMPLETE:
-            # Read-only but not paid (kco-rules: aborted-orders), or a status that cannot be updated:
-            # nobody can pay it, so there is nothing to abort; the shopper gets a new order.
+        if status != INCOMPLETE:
+            # A status that cannot be updated (kco-rules: aborted-orders): nobody can pay it, so there is
+            # nothing to abort; the shopper gets a new order.
             return self._create(desired, create_extras, replacing=order_id, given_up=True)
-        # Still incomplete: retry after each of UPDATE_RETRY_WAITS; an order still refused after the last is
-        # replaced (kco-rules: new-order-on-error). A read-only refusal on a retry comes back here.
+        # Still open: the refusal, whatever its status, may be a callback's lock (kco-rules: callback-lock).
+        # Retry after each of UPDATE_RETRY_WAITS; an order still refused after the last is replaced
+        # (kco-rules: new-order-on-error, read-only-not-complete).
         self._sleep(UPDATE_RETRY_WAITS[0])
         return self._update(order_id, desired, create_extras, snippet_if_unreachable, sent_fingerprint,
                             UPDATE_RETRY_WAITS[1:])

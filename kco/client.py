@@ -343,15 +343,20 @@ class KCOClient:
         request = _Request("create", "POST", "/checkout/v3/orders", None, 201, body=order)
         response = self._send(request)
         created = self._json_object(request, response)
-        # The answer must carry the new order's URL in Location (checkout-v3-openapi.yml createOrderMerchant;
-        # kco-rules: request-headers). We keep only the order_id and rebuild the URL from it, so check that
-        # the two agree.
+        # The answer carries the new order's URL in Location, which createOrderMerchant says to use for later
+        # reads and updates instead of building it from the id. The client keeps only the id, and builds the
+        # URL by the paths of readOrderMerchant and updateOrderMerchant, a deviation (kco-rules:
+        # request-headers): so it checks here that Location is exactly that URL, and fails loudly if KCO ever
+        # answers another form.
         location = response.headers.get("Location", "")
         order_id = created.get("order_id")
         if not location:
             raise KCOProtocolError("create", "201 without a Location header")
-        if not isinstance(order_id, str) or not urlsplit(location).path.rstrip("/").endswith(f"/{order_id}"):
-            raise KCOProtocolError("create", f"Location {location!r} does not name order_id {order_id!r}")
+        built = urlsplit(f"{self.config.base_url}/checkout/v3/orders/{_segment(str(order_id))}")
+        given = urlsplit(location)
+        if not isinstance(order_id, str) or given.path.rstrip("/") != built.path or (
+                given.netloc and given.netloc != built.netloc):
+            raise KCOProtocolError("create", f"Location {location!r} is not the URL of order_id {order_id!r}")
         return created
 
     def read_order(self, order_id: str) -> dict[str, Any]:

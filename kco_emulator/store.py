@@ -63,7 +63,7 @@ BEHAVIOUR_CHOICES: dict[str, tuple[str, ...]] = {
     "aborted_orders": ("not_found", "read_only"),
     "push_schedule": ("fast", "real"),
     # kco-rules: automatic-shipping-cost. "line" stays the default until the demo shop is safe under both.
-    "automatic_shipping_cost": ("line", "separate"),
+    "automatic_shipping_cost": ("separate", "line"),  # the best public evidence first (kco-rules)
     # kco-rules: shipping-address-change.
     "shipping_address_change": ("separate_address", "every_address"),
     # kco-rules: update-nested-objects.
@@ -130,7 +130,7 @@ class Settings:
     country_change_sets_purchase_country: bool = True
     aborted_orders: str = "not_found"
     push_schedule: str = "fast"
-    automatic_shipping_cost: str = "line"
+    automatic_shipping_cost: str = "separate"
     shipping_address_change: str = "separate_address"
     update_merge: str = "top_level"
     event_listeners: str = "add"

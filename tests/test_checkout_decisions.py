@@ -206,7 +206,7 @@ def test_a_failed_abort_still_replaces_the_order(sync: CheckoutSync, kco: FakeKC
 def test_an_abort_refused_as_read_only_means_the_purchase_is_done(sync: CheckoutSync, kco: FakeKCO) -> None:
     order_id = created(sync, kco)
     kco.orders[order_id]["status"] = "checkout_complete"
-    kco.fail["update"] = [KCOApiError("update", 400, "BAD_VALUE")]
+    kco.fail["update"] = [KCOApiError("update", 401)]  # no retry: the order is replaced, aborted first
     outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), extras)
     assert outcome.action is Action.COMPLETED and outcome.order_id == order_id
     assert kco.operations() == ["update", "abort", "read"]  # the read confirms checkout_complete
@@ -217,7 +217,7 @@ def test_an_abort_refused_as_read_only_then_an_unreadable_order_goes_to_the_conf
     # Read-only may mean paid: with no read to say otherwise, the confirmation page (which reads again) is
     # safer than a second order for a shopper who may have paid.
     order_id = created(sync, kco)
-    kco.fail["update"] = [KCOApiError("update", 400, "BAD_VALUE")]
+    kco.fail["update"] = [KCOApiError("update", 401)]
     kco.fail["abort"] = [KCOApiError("abort", 403, "READ_ONLY_ORDER")]
     kco.fail["read"] = [KCOUnreachable("read", "connection refused")]
     outcome = sync.on_change(order_id, order_body(quantity=2), content_fingerprint(order_body()), extras)
@@ -301,12 +301,10 @@ def test_change_on_read_only_order_means_purchase_completed(sync: CheckoutSync, 
 
 @pytest.mark.parametrize(("error", "calls"), [
     (KCOApiError("update", 404), ["update", "create"]),
-    (KCOApiError("update", 400, "BAD_VALUE"), ["update", "abort", "create"]),
     (KCOApiError("update", 401), ["update", "abort", "create"]),
-    (KCOApiError("update", 403, "NOT_ALLOWED"), ["update", "abort", "create"]),
     (KCOProtocolError("update", "not JSON"), ["update", "abort", "create"]),
 ])
-def test_change_replaces_the_order_when_the_update_is_refused_aborting_it_unless_404(
+def test_change_replaces_the_order_when_the_update_is_refused_for_good_aborting_it_unless_404(
         sync: CheckoutSync, kco: FakeKCO, error: KCOError, calls: list[str]) -> None:
     order_id = created(sync, kco)
     kco.fail["update"] = [error]
@@ -431,7 +429,7 @@ def test_a_page_load_replacing_an_order_in_another_status_names_it_and_keeps_non
 def test_a_page_load_whose_update_is_refused_replaces_the_order_with_the_create_extras(
         sync: CheckoutSync, kco: FakeKCO) -> None:
     order_id = created(sync, kco)
-    kco.fail["update"] = [KCOApiError("update", 400, "BAD_VALUE")]
+    kco.fail["update"] = [KCOApiError("update", 401)]
     outcome = sync.on_page_load(order_id, order_body(quantity=2), extras)
     assert outcome.action is Action.CREATED and kco.operations() == ["read", "update", "abort", "create"]
     assert kco.orders[outcome.order_id]["merchant_reference2"] == "ref-1"
@@ -450,14 +448,14 @@ def test_an_aborted_order_whose_create_fails_leaves_the_shopper_with_no_order(sy
 def test_a_read_only_abort_of_an_unpaid_order_replaces_it_with_the_cart_and_the_create_extras(
         sync: CheckoutSync, kco: FakeKCO) -> None:
     order_id = created(sync, kco)
-    kco.fail["update"] = [KCOApiError("update", 400, "BAD_VALUE")]
+    kco.fail["update"] = [KCOApiError("update", 401)]
     kco.fail["abort"] = [KCOApiError("abort", 403, "READ_ONLY_ORDER")]
     outcome = sync.on_change(order_id, order_body(quantity=2), None, extras)
     assert outcome.action is Action.CREATED and outcome.replaced_order_id == order_id
     assert kco.calls == [("update", order_id), ("abort", order_id), ("read", order_id), ("create", None)]
     new_order = kco.orders[outcome.order_id]
     assert new_order["order_lines"][0]["quantity"] == 2 and new_order["merchant_reference2"] == "ref-1"
-    kco.fail["update"] = [KCOApiError("update", 400, "BAD_VALUE")]
+    kco.fail["update"] = [KCOApiError("update", 401)]
     kco.fail["abort"] = [KCOApiError("abort", 403, "READ_ONLY_ORDER")]
     kco.fail["create"] = [KCOUnreachable("create", "connection refused")]
     failed = sync.on_change(outcome.order_id, order_body(quantity=3), None, extras)
@@ -510,7 +508,7 @@ def test_an_update_refused_every_time_is_tried_three_times_then_the_order_is_rep
 def test_a_retried_update_refused_for_good_replaces_the_order_without_more_tries(
         waiting_sync: CheckoutSync, kco: FakeKCO, waits: Waits) -> None:
     order_id = created(waiting_sync, kco)
-    kco.fail["update"] = [KCOApiError("update", 409), KCOApiError("update", 400, "BAD_VALUE")]
+    kco.fail["update"] = [KCOApiError("update", 409), KCOApiError("update", 401)]
     outcome = waiting_sync.on_change(order_id, order_body(quantity=2), None, extras)
     assert outcome.action is Action.CREATED
     assert kco.operations() == ["update", "read", "update", "abort", "create"]
@@ -554,7 +552,7 @@ def test_a_refused_update_of_an_order_paid_meanwhile_goes_to_the_confirmation(
 def test_a_refused_update_of_an_order_no_longer_incomplete_gets_a_new_order_or_none(
         waiting_sync: CheckoutSync, kco: FakeKCO, refusal: KCOApiError) -> None:
     order_id = created(waiting_sync, kco)
-    kco.orders[order_id]["status"] = "aborted" if refusal.status == 409 else "checkout_incomplete"
+    kco.orders[order_id]["status"] = "aborted"
     kco.fail["update"] = [refusal]
     outcome = waiting_sync.on_change(order_id, order_body(quantity=2), None, extras)
     assert outcome.action is Action.CREATED and outcome.replaced_order_id == order_id
@@ -568,10 +566,39 @@ def test_a_refused_update_of_an_order_no_longer_incomplete_gets_a_new_order_or_n
     assert (failed.action, failed.order_id) == (Action.FAILED, None)
 
 
-def test_may_pass_only_for_lock_and_rate_limit_statuses_and_server_errors() -> None:
+def test_every_refusal_but_401_and_404_may_pass_as_the_lock_of_a_callback_could() -> None:
     assert [status for status in (400, 401, 403, 404, 409, 423, 429, 499, 500, 503)
-            if may_pass(KCOApiError("update", status))] == [409, 423, 429, 500, 503]
+            if not may_pass(KCOApiError("update", status))] == [401, 404]
+    assert may_pass(KCOApiError("update", 403, "READ_ONLY_ORDER"))
     assert not may_pass(KCOUnreachable("update", "timed out"))
+
+
+@pytest.mark.parametrize("lock", [KCOApiError("update", 403, "READ_ONLY_ORDER"), KCOApiError("update", 400),
+                                  KCOApiError("update", 403, "NOT_ALLOWED"), KCOApiError("update", 423)])
+def test_an_update_refused_by_a_lock_of_any_status_waits_and_retries_the_open_order(
+        waiting_sync: CheckoutSync, kco: FakeKCO, waits: Waits, lock: KCOApiError) -> None:
+    # KCO does not say what it answers while it calls the merchant back (kco-rules: callback-lock): replacing
+    # the order then would swap the widget under a shopper typing an address.
+    order_id = created(waiting_sync, kco)
+    kco.fail["update"] = [lock]
+    outcome = waiting_sync.on_change(order_id, order_body(quantity=2), None, extras)
+    assert (outcome.action, outcome.order_id) == (Action.UPDATED, order_id)
+    assert kco.calls == [("update", order_id), ("read", order_id), ("update", order_id)]
+    assert waits.seconds == [0.25]
+
+
+def test_an_open_order_refused_read_only_after_every_retry_is_replaced_without_a_confirmation(
+        waiting_sync: CheckoutSync, kco: FakeKCO, waits: Waits) -> None:
+    # An aborted order may read checkout_incomplete and refuse updates as read-only
+    # (kco-rules: aborted-orders): after the retries the abort is refused too, and a read shows it unpaid, so
+    # the shopper gets a new order.
+    order_id = created(waiting_sync, kco)
+    kco.fail["update"] = [KCOApiError("update", 403, "READ_ONLY_ORDER")] * 3
+    kco.fail["abort"] = [KCOApiError("abort", 403, "READ_ONLY_ORDER")]
+    outcome = waiting_sync.on_change(order_id, order_body(quantity=2), None, extras)
+    assert outcome.action is Action.CREATED and outcome.replaced_order_id == order_id
+    assert kco.operations() == ["update", "read", "update", "update", "abort", "read", "create"]
+    assert waits.seconds == [0.25, 0.5]
 
 
 @pytest.mark.parametrize("refusals", [1, 2])

@@ -100,7 +100,7 @@ def test_create_without_location_header_is_a_protocol_error(kco_api, client):
 def test_create_whose_location_names_another_order_is_a_protocol_error(kco_api, client):
     kco_api.post(f"{BASE}/checkout/v3/orders", json=ORDER, status=201,
                  headers={"Location": f"{BASE}/checkout/v3/orders/some-other-id"})
-    with pytest.raises(KCOProtocolError, match="does not name order_id"):
+    with pytest.raises(KCOProtocolError, match="is not the URL of order_id"):
         client.create_order(CREATE_BODY)
 
 
@@ -693,7 +693,7 @@ def test_a_create_answer_whose_location_ends_in_a_slash_still_names_the_order(kc
 @pytest.mark.parametrize(("headers", "problem"), [
     ({}, "201 without a Location header"),
     ({"Location": f"{BASE}/checkout/v3/orders/another"},
-     f"Location '{BASE}/checkout/v3/orders/another' does not name order_id '{ORDER_ID}'"),
+     f"Location '{BASE}/checkout/v3/orders/another' is not the URL of order_id '{ORDER_ID}'"),
 ])
 def test_a_create_answer_without_the_orders_location_names_the_problem(kco_api, client, headers, problem):
     kco_api.post(f"{BASE}/checkout/v3/orders", json=ORDER, status=201, headers=headers)
@@ -908,3 +908,22 @@ def test_a_wait_between_attempts_never_outlasts_the_time_budget(monkeypatch):
         sleep_within_budget(2.0)
     sleep_within_budget(0.5)  # no budget: the whole wait
     assert 0 <= slept[0] <= 0.2 and slept[1] == 0.5
+
+
+@pytest.mark.parametrize("location", [
+    f"https://kco-elsewhere.example.com/checkout/v3/orders/{ORDER_ID}",  # another host
+    f"{BASE}/checkout/v4/orders/{ORDER_ID}",  # another path that happens to end in the id
+])
+def test_a_location_that_is_not_the_url_the_client_builds_for_the_order_fails_the_create(kco_api, client,
+                                                                                         location):
+    # createOrderMerchant says to use Location, not to build the URL from the id (kco-rules: request-headers):
+    # the client builds it, so any other form must stop the create rather than send later calls elsewhere.
+    kco_api.post(f"{BASE}/checkout/v3/orders", status=201, json=ORDER, headers={"Location": location})
+    with pytest.raises(KCOProtocolError, match="is not the URL of order_id"):
+        client.create_order(CREATE_BODY)
+
+
+def test_a_relative_location_naming_the_orders_path_is_taken(kco_api, client):
+    kco_api.post(f"{BASE}/checkout/v3/orders", status=201, json=ORDER,
+                 headers={"Location": f"/checkout/v3/orders/{ORDER_ID}"})
+    assert client.create_order(CREATE_BODY)["order_id"] == ORDER_ID

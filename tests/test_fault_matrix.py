@@ -66,9 +66,9 @@ FAULT_MATRIX = """
 | read        | 504                | 3     | page, new order     | read ×3, abort, create         | new   | 0       |
 | read        | delay past timeout | 1     | page, new order     | read, abort, create            | new   | 0       |
 | read        | dropped connection | 3     | page, new order     | read ×3, abort, create         | new   | 0       |
-| update      | 400                | 1     | JSON, new snippet   | update, abort, create          | new   | 0       |
+| update      | 400                | 1     | JSON, same order    | update ×2, read                | same  | 0       |
 | update      | 401                | 1     | JSON, new snippet   | update, abort, create          | new   | 0       |
-| update      | 403                | 1     | JSON, new snippet   | update, abort, create          | new   | 0       |
+| update      | 403                | 1     | JSON, same order    | update ×2, read                | same  | 0       |
 | update      | 404 empty body     | 1     | JSON, new snippet   | update, create                 | new   | 0       |
 | update      | 409                | 1     | JSON, same order    | update ×2, read                | same  | 0       |
 | update      | 409                | 3     | JSON, new snippet   | update ×3, read, abort, create | new   | 0       |

@@ -189,7 +189,7 @@ def test_a_slow_create_after_a_failed_update_never_keeps_the_shopper_past_the_ti
         shopper = ApiShopper(url)
         order_id = shopper.start_checkout({"mug-001": 1})
         assert 'data-timeout-ms="4000"' in shopper.open_checkout().text  # the budget and 2 s
-        emulator.fail_next("update", status=400)  # refused: the order is replaced, abort then create ...
+        emulator.fail_next("update", status=401)  # refused for good: the order is replaced, abort, create ...
         emulator.fail_next("create", status=None, delay_ms=30_000)  # ... and the create is very slow
         # Without the budget the create alone would wait KCO_READ_TIMEOUT (10 s), past this client's patience.
         answer = shopper.http.post(f"{url}/api/cart", json={"items": [{"sku": "mug-001", "quantity": 2}]},

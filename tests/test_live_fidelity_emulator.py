@@ -205,6 +205,7 @@ def shipping_fee_lines(order: dict[str, Any]) -> list[tuple[str, int]]:
 def test_without_a_shipping_option_update_url_kco_adds_the_chosen_options_price_itself(
     emulator: KcoEmulator, merchant: Merchant
 ) -> None:
+    emulator.settings(automatic_shipping_cost="line")
     order_id = open_order(emulator, merchant, shipping_options=OPTIONS, **PRODUCTS_ONLY)
     assert emulator.choose_shipping(order_id, "express")["result"] == "updated"
     order = emulator.order(order_id)
@@ -219,6 +220,7 @@ def test_without_a_shipping_option_update_url_kco_adds_the_chosen_options_price_
 def test_without_the_url_a_purchase_without_a_choice_pays_the_preselected_option(
     emulator: KcoEmulator, merchant: Merchant
 ) -> None:
+    emulator.settings(automatic_shipping_cost="line")
     order_id = open_order(emulator, merchant, "validation", shipping_options=OPTIONS, **PRODUCTS_ONLY)
     assert emulator.complete(order_id)["result"] == "completed"
     assert merchant.called("validation")[0].json()["order_amount"] == 24900
@@ -232,6 +234,7 @@ EXPRESS_LINE = {"type": "shipping_fee", "reference": "express", "name": "Express
 def test_kcos_shipping_line_follows_the_selection_when_a_merchant_update_drops_the_chosen_option(
     emulator: KcoEmulator, merchant: Merchant
 ) -> None:
+    emulator.settings(automatic_shipping_cost="line")
     order_id = open_order(emulator, merchant, shipping_options=OPTIONS, **PRODUCTS_ONLY)
     emulator.choose_shipping(order_id, "express")
     assert update(emulator, order_id, {"shipping_options": OPTIONS[:1]}).status_code == 200
@@ -247,6 +250,7 @@ def test_kcos_shipping_line_follows_the_selection_when_a_merchant_update_drops_t
 def test_kcos_shipping_line_goes_when_a_merchant_update_removes_every_option(
     emulator: KcoEmulator, merchant: Merchant
 ) -> None:
+    emulator.settings(automatic_shipping_cost="line")
     order_id = open_order(emulator, merchant, shipping_options=OPTIONS, **PRODUCTS_ONLY)
     emulator.choose_shipping(order_id, "express")
     assert update(emulator, order_id, {"shipping_options": []}).status_code == 200
@@ -258,6 +262,7 @@ def test_kcos_shipping_line_goes_when_a_merchant_update_removes_every_option(
 def test_kcos_shipping_line_follows_the_selection_when_a_callback_answer_drops_the_chosen_option(
     emulator: KcoEmulator, merchant: Merchant
 ) -> None:
+    emulator.settings(automatic_shipping_cost="line")
     order_id = open_order(emulator, merchant, "address_update", shipping_options=OPTIONS, **PRODUCTS_ONLY)
     emulator.choose_shipping(order_id, "express")
     # The merchant echoes the lines it was sent (KCO's Express line included) and offers Standard only.
@@ -271,8 +276,8 @@ def test_kcos_shipping_line_follows_the_selection_when_a_callback_answer_drops_t
     assert (order["order_amount"], order["order_tax_amount"]) == (24900, 4980)
 
 
-def test_the_line_reading_stays_the_default(emulator: KcoEmulator) -> None:
-    assert emulator.settings()["automatic_shipping_cost"] == "line"
+def test_the_separate_reading_the_public_evidence_supports_is_the_default(emulator: KcoEmulator) -> None:
+    assert emulator.settings()["automatic_shipping_cost"] == "separate"
 
 
 def test_under_the_separate_reading_widget_shipping_stays_out_of_the_order_and_order_management_adds_it(
@@ -596,19 +601,19 @@ def test_the_new_settings_come_from_the_environment_and_bad_values_fail_at_start
         "KCO_EMULATOR_COUNTRY_CHANGE_SETS_PURCHASE_COUNTRY": "false",
         "KCO_EMULATOR_ABORTED_ORDERS": "read_only",
         "KCO_EMULATOR_PUSH_SCHEDULE": "real",
-        "KCO_EMULATOR_AUTOMATIC_SHIPPING_COST": "separate",
+        "KCO_EMULATOR_AUTOMATIC_SHIPPING_COST": "line",
         "KCO_EMULATOR_SHIPPING_ADDRESS_CHANGE": "every_address",
         "KCO_EMULATOR_UPDATE_MERGE": "deep",
     })
     assert (settings.callback_lock_status, settings.country_change_sets_purchase_country,
             settings.aborted_orders, settings.push_schedule, settings.automatic_shipping_cost,
             settings.shipping_address_change, settings.update_merge) == (
-        423, False, "read_only", "real", "separate", "every_address", "deep")
+        423, False, "read_only", "real", "line", "every_address", "deep")
     defaults = Settings.from_env({})
     assert (defaults.callback_lock_status, defaults.country_change_sets_purchase_country,
             defaults.aborted_orders, defaults.push_schedule, defaults.automatic_shipping_cost,
             defaults.shipping_address_change, defaults.update_merge) == (
-        409, True, "not_found", "fast", "line", "separate_address", "top_level")
+        409, True, "not_found", "fast", "separate", "separate_address", "top_level")
     for name, value in (("KCO_EMULATOR_CALLBACK_LOCK_STATUS", "200"),
                         ("KCO_EMULATOR_COUNTRY_CHANGE_SETS_PURCHASE_COUNTRY", "maybe"),
                         ("KCO_EMULATOR_ABORTED_ORDERS", "gone"), ("KCO_EMULATOR_PUSH_SCHEDULE", "slow"),
@@ -621,12 +626,12 @@ def test_the_new_settings_come_from_the_environment_and_bad_values_fail_at_start
 
 def test_reset_restores_the_behaviour_settings(emulator: KcoEmulator) -> None:
     emulator.settings(callback_lock_status=423, country_change_sets_purchase_country=False,
-                      aborted_orders="read_only", push_schedule="real", automatic_shipping_cost="separate")
+                      aborted_orders="read_only", push_schedule="real", automatic_shipping_cost="line")
     emulator.reset()
     settings = emulator.settings()
     assert (settings["callback_lock_status"], settings["country_change_sets_purchase_country"],
             settings["aborted_orders"], settings["push_schedule"], settings["automatic_shipping_cost"]) == (
-        409, True, "not_found", "fast", "line")
+        409, True, "not_found", "fast", "separate")
 
 
 # --- The control API: JSON only, this machine only; 405 names the allowed methods ---------------------------

@@ -161,7 +161,7 @@ def test_validation_refuses_an_order_the_shop_replaced_even_if_kco_did_not_abort
         shopper: ApiShopper, emulator) -> None:
     old_order_id = shopper.start_checkout({"mug-001": 1})
     old_order = kco_order(emulator, old_order_id)
-    emulator.fail_next("update", status=400)  # a refusal the shop does not retry
+    emulator.fail_next("update", status=401)  # a refusal the shop does not retry
     emulator.fail_next("abort", status=503)
     replaced = shopper.set_cart({"mug-001": 2})
     assert replaced.status_code == 200 and shopper.order_id() != old_order_id
