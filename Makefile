@@ -47,6 +47,7 @@ run: $(INSTALLED)
 
 lint: $(INSTALLED)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy --strict kco/
 
 # Two workers, one test file each at a time: each worker starts its own emulator, shop and browser.
 test: $(INSTALLED) system-deps lint

@@ -111,6 +111,12 @@ def test_the_library_needs_only_requests_and_the_emulator_comes_with_its_extra(w
     assert any(requirement.startswith("flask") for requirement in emulator_only)
 
 
+def test_both_packages_ship_their_type_hints(wheel: Path) -> None:
+    # PEP 561: without py.typed a merchant's type checker ignores the hints of kco and kco_emulator.
+    with zipfile.ZipFile(wheel) as archive:
+        assert {"kco/py.typed", "kco_emulator/py.typed"} <= set(archive.namelist())
+
+
 def test_the_kco_emulator_command_prints_where_it_listens_and_serves_its_package_files(
         emulator_command: subprocess.Popen[str]) -> None:
     assert emulator_command.stdout is not None
