@@ -258,14 +258,14 @@ def failure_cause(failure: requests.exceptions.RequestException, host: str) -> s
 
 
 def _causes(failure: BaseException) -> list[BaseException]:
-    """The exception and those behind it: requests wraps urllib3's, which keeps the socket's in `reason`."""
+    """The exception and those behind it: requests wraps urllib3's error, raised from the socket's."""
     found: list[BaseException] = []
     waiting: list[Any] = [failure]
     while waiting:
         cause = waiting.pop()
         if isinstance(cause, BaseException) and not any(cause is seen for seen in found):
             found.append(cause)
-            waiting.extend([cause.__cause__, cause.__context__, getattr(cause, "reason", None), *cause.args])
+            waiting.extend([cause.__cause__, cause.__context__, *cause.args])
     return found
 
 
