@@ -61,7 +61,8 @@ def _seconds_list(env: Mapping[str, str], name: str, default: str) -> tuple[floa
 # play every plausible behaviour (the README's behaviour table names them). The first value is the default.
 BEHAVIOUR_CHOICES: dict[str, tuple[str, ...]] = {
     "aborted_orders": ("not_found", "read_only"),
-    "push_schedule": ("fast", "real"),
+    # kco-rules: push-and-acknowledge: when Kustom's minutes start counting.
+    "push_schedule": ("fast", "real", "real_from_first_push"),
     # kco-rules: automatic-shipping-cost. "line" stays the default until the demo shop is safe under both.
     "automatic_shipping_cost": ("separate", "line"),  # the best public evidence first (kco-rules)
     # kco-rules: shipping-address-change.
@@ -221,7 +222,8 @@ class StoredOrder:
     # country_change_sets_purchase_country false): its market decides the currency until the merchant sets
     # purchase_country itself (kco-rules: country-change-purchase-country).
     widget_country: str | None = None
-    # Due times of the pushes still to come under push_schedule "real" (kco-rules: push-and-acknowledge).
+    # Due times of the pushes still to come under push_schedule "real" or "real_from_first_push"
+    # (kco-rules: push-and-acknowledge).
     push_due: list[datetime] = field(default_factory=list)
 
     @property
