@@ -82,6 +82,21 @@ def lock_status_problem(status: object) -> str | None:
     return None
 
 
+# Where KCO's behaviour is not documented, one setting per question; each value is a plausible behaviour
+# (README, the emulator's behaviour table). The control API and `kco-emulator --settings-from` change them.
+BEHAVIOUR_SETTINGS = ("callback_lock_status", "country_change_sets_purchase_country", *BEHAVIOUR_CHOICES)
+
+
+def behaviour_problem(name: str, value: object) -> str | None:
+    """Why `value` cannot be the behaviour setting `name`, or None."""
+    if name == "callback_lock_status":
+        return lock_status_problem(value)
+    if name == "country_change_sets_purchase_country":
+        return None if isinstance(value, bool) else f"{name} must be true or false"
+    choices = BEHAVIOUR_CHOICES[name]
+    return None if value in choices else f"{name} must be one of {', '.join(choices)}"
+
+
 def _lock_status(env: Mapping[str, str], name: str, default: str) -> int:
     try:
         status = int(env.get(name, default))
@@ -177,6 +192,18 @@ class Settings:
             # Whether the widget's api.on adds or replaces listeners (kco-rules: widget-event-listeners).
             event_listeners=_choice(env, "KCO_EMULATOR_EVENT_LISTENERS", "event_listeners"),
         )
+
+
+def with_behaviours(settings: Settings, behaviours: Mapping[str, object]) -> Settings:
+    """`settings` with these behaviour settings (names of BEHAVIOUR_SETTINGS), e.g. those a kco-probe report
+    observed; SettingsError names the first unknown name or unusable value."""
+    for name, value in behaviours.items():
+        if name not in BEHAVIOUR_SETTINGS:
+            raise SettingsError(f"{name} is not a behaviour setting of the emulator "
+                                f"({', '.join(BEHAVIOUR_SETTINGS)})")
+        if problem := behaviour_problem(name, value):
+            raise SettingsError(problem)
+    return Settings(**{**vars(settings), **behaviours})
 
 
 @dataclass
