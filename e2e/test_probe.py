@@ -26,11 +26,11 @@ from kco_emulator.testing import KcoEmulator
 
 TEST_KEY = "kco_test_api_kco-probe"
 DEFAULTS = {"callback_lock_status": 409, "country_change_sets_purchase_country": True,
-            "aborted_orders": "not_found", "push_schedule": "fast", "automatic_shipping_cost": "line",
+            "aborted_orders": "not_found", "push_schedule": "fast", "automatic_shipping_cost": "separate",
             "shipping_address_change": "separate_address", "update_merge": "top_level",
             "event_listeners": "add"}
 ALTERNATIVES = {"callback_lock_status": 403, "country_change_sets_purchase_country": False,
-                "aborted_orders": "read_only", "push_schedule": "real", "automatic_shipping_cost": "separate",
+                "aborted_orders": "read_only", "push_schedule": "real", "automatic_shipping_cost": "line",
                 "shipping_address_change": "every_address", "update_merge": "deep",
                 "event_listeners": "replace"}
 STEP_TIMEOUT = 60.0

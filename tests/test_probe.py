@@ -104,6 +104,7 @@ def test_the_api_probes_report_the_answers_as_they_came(emulator: KcoEmulator) -
         "create 201 (status checkout_incomplete), read 200 (status checkout_incomplete)"
     assert observed(report, "location").startswith(
         f"the order's absolute URL on the API host ({emulator.url}/")
+    assert report.finding("location").note == "kco.client accepts it"
     assert observed(report, "error_bad_value") == (
         "400 BAD_VALUE: Bad value: order_amount (application/json; correlation_id as in the header)")
     assert observed(report, "error_unknown_id") == "404 with an empty body (application/json)"
