@@ -97,12 +97,15 @@ def deliver_push(state: EmulatorState, order: StoredOrder) -> dict[str, Any]:
 
 
 # Kustom's push schedule (kco-rules: push-and-acknowledge): about 2 minutes after completion, then 5, 15, 30
-# and 60 minutes, then every 4 hours for up to 48 hours. That the minutes count from the completion, not from
-# the previous attempt, is the emulator's reading (inferred).
+# and 60 minutes, then every 4 hours for up to 48 hours. When those minutes start counting is not documented
+# (inferred): push_schedule "real" counts them from the completion, "real_from_first_push" from the first
+# push, 2 minutes later (so the second push comes at 7 minutes instead of 5).
 REAL_PUSH_OFFSETS = (
     *(timedelta(minutes=minutes) for minutes in (2, 5, 15, 30, 60)),
     *(timedelta(hours=hours) for hours in range(5, 49, 4)),
 )
+FIRST_PUSH = REAL_PUSH_OFFSETS[0]
+FROM_FIRST_PUSH_OFFSETS = (FIRST_PUSH, *(FIRST_PUSH + offset for offset in REAL_PUSH_OFFSETS[1:]))
 TICK_SECONDS = 1.0
 
 
@@ -111,13 +114,15 @@ def schedule_push(state: EmulatorState, order: StoredOrder) -> None:
     (kco-rules: push-and-acknowledge).
 
     "fast": after each delay of push_retry_seconds, each counted from the previous attempt, in real time; when
-    the list is used up the emulator stops. "real": at REAL_PUSH_OFFSETS after completion on the emulator's
-    clock, so `/_emulator/clock` reaches each attempt without waiting.
+    the list is used up the emulator stops. "real" and "real_from_first_push": at REAL_PUSH_OFFSETS or
+    FROM_FIRST_PUSH_OFFSETS after completion on the emulator's clock, so `/_emulator/clock` reaches each
+    attempt without waiting.
     """
-    if state.settings.push_schedule == "real":
+    if state.settings.push_schedule != "fast":
         assert order.completed_at is not None
+        offsets = REAL_PUSH_OFFSETS if state.settings.push_schedule == "real" else FROM_FIRST_PUSH_OFFSETS
         with state.lock:
-            order.push_due = [order.completed_at + offset for offset in REAL_PUSH_OFFSETS]
+            order.push_due = [order.completed_at + offset for offset in offsets]
             if state.push_ticker is None:
                 state.push_ticker = threading.Thread(target=_tick, args=(state,), name="push-ticker",
                                                      daemon=True)

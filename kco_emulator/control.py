@@ -19,13 +19,7 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from kco_emulator import callbacks, faults, shopper
 from kco_emulator.api import completed_order, widget_base_url
 from kco_emulator.orders import allowed_billing_countries, order_body
-from kco_emulator.store import (
-    BEHAVIOUR_CHOICES,
-    EmulatorState,
-    StoredOrder,
-    iso8601,
-    lock_status_problem,
-)
+from kco_emulator.store import BEHAVIOUR_SETTINGS, EmulatorState, StoredOrder, behaviour_problem, iso8601
 
 control = Blueprint("control", __name__, url_prefix="/_emulator")
 
@@ -157,20 +151,6 @@ def settings() -> Response:
     })
 
 
-# Where KCO's behaviour is not documented, one setting per question; each value is a plausible behaviour
-# (README, the emulator's behaviour table).
-BEHAVIOUR_SETTINGS = ("callback_lock_status", "country_change_sets_purchase_country", *BEHAVIOUR_CHOICES)
-
-
-def _behaviour_problem(name: str, value: Any) -> str | None:
-    if name == "callback_lock_status":
-        return lock_status_problem(value)
-    if name == "country_change_sets_purchase_country":
-        return None if isinstance(value, bool) else f"{name} must be true or false"
-    choices = BEHAVIOUR_CHOICES[name]
-    return None if value in choices else f"{name} must be one of {', '.join(choices)}"
-
-
 @control.post("/settings")
 def change_settings() -> tuple[Response, int] | Response:
     """Change timings until the next reset (e.g. a short validation timeout for a test)."""
@@ -191,7 +171,7 @@ def change_settings() -> tuple[Response, int] | Response:
         current.push_retry_seconds = tuple(float(delay) for delay in delays)
     for name in BEHAVIOUR_SETTINGS:
         if name in payload:
-            if problem := _behaviour_problem(name, payload[name]):
+            if problem := behaviour_problem(name, payload[name]):
                 return _error(400, "bad_setting", problem)
             setattr(current, name, payload[name])
     return settings()

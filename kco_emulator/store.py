@@ -61,7 +61,8 @@ def _seconds_list(env: Mapping[str, str], name: str, default: str) -> tuple[floa
 # play every plausible behaviour (the README's behaviour table names them). The first value is the default.
 BEHAVIOUR_CHOICES: dict[str, tuple[str, ...]] = {
     "aborted_orders": ("not_found", "read_only"),
-    "push_schedule": ("fast", "real"),
+    # kco-rules: push-and-acknowledge: when Kustom's minutes start counting.
+    "push_schedule": ("fast", "real", "real_from_first_push"),
     # kco-rules: automatic-shipping-cost. "line" stays the default until the demo shop is safe under both.
     "automatic_shipping_cost": ("separate", "line"),  # the best public evidence first (kco-rules)
     # kco-rules: shipping-address-change.
@@ -79,6 +80,21 @@ def lock_status_problem(status: object) -> str | None:
     if isinstance(status, bool) or not isinstance(status, int) or not (status == 0 or 400 <= status <= 599):
         return "callback_lock_status must be 0 (no lock) or an HTTP status from 400 to 599"
     return None
+
+
+# Where KCO's behaviour is not documented, one setting per question; each value is a plausible behaviour
+# (README, the emulator's behaviour table). The control API and `kco-emulator --settings-from` change them.
+BEHAVIOUR_SETTINGS = ("callback_lock_status", "country_change_sets_purchase_country", *BEHAVIOUR_CHOICES)
+
+
+def behaviour_problem(name: str, value: object) -> str | None:
+    """Why `value` cannot be the behaviour setting `name`, or None."""
+    if name == "callback_lock_status":
+        return lock_status_problem(value)
+    if name == "country_change_sets_purchase_country":
+        return None if isinstance(value, bool) else f"{name} must be true or false"
+    choices = BEHAVIOUR_CHOICES[name]
+    return None if value in choices else f"{name} must be one of {', '.join(choices)}"
 
 
 def _lock_status(env: Mapping[str, str], name: str, default: str) -> int:
@@ -178,6 +194,18 @@ class Settings:
         )
 
 
+def with_behaviours(settings: Settings, behaviours: Mapping[str, object]) -> Settings:
+    """`settings` with these behaviour settings (names of BEHAVIOUR_SETTINGS), e.g. those a kco-probe report
+    observed; SettingsError names the first unknown name or unusable value."""
+    for name, value in behaviours.items():
+        if name not in BEHAVIOUR_SETTINGS:
+            raise SettingsError(f"{name} is not a behaviour setting of the emulator "
+                                f"({', '.join(BEHAVIOUR_SETTINGS)})")
+        if problem := behaviour_problem(name, value):
+            raise SettingsError(problem)
+    return Settings(**{**vars(settings), **behaviours})
+
+
 @dataclass
 class StoredOrder:
     """One checkout order: `fields` holds what the merchant (or a callback) set, the rest is KCO's own."""
@@ -221,7 +249,8 @@ class StoredOrder:
     # country_change_sets_purchase_country false): its market decides the currency until the merchant sets
     # purchase_country itself (kco-rules: country-change-purchase-country).
     widget_country: str | None = None
-    # Due times of the pushes still to come under push_schedule "real" (kco-rules: push-and-acknowledge).
+    # Due times of the pushes still to come under push_schedule "real" or "real_from_first_push"
+    # (kco-rules: push-and-acknowledge).
     push_due: list[datetime] = field(default_factory=list)
 
     @property

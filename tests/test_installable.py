@@ -73,6 +73,8 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("pyproject.toml", project["readme"], *project["license-files"]):
         shutil.copy2(ROOT / name, source / name)
     for package in setuptools["packages"]:
+        if "." in package:
+            continue  # a subpackage (kco.probe) comes with its parent's folder
         shutil.copytree(ROOT / package, source / package, ignore=shutil.ignore_patterns("__pycache__"))
     dist = tmp_path_factory.mktemp("dist")
     pip("wheel", "--no-deps", "--no-index", "--find-links", WHEELHOUSE, "--wheel-dir", dist, source)
@@ -115,6 +117,15 @@ def test_both_packages_ship_their_type_hints(wheel: Path) -> None:
     # PEP 561: without py.typed a merchant's type checker ignores the hints of kco and kco_emulator.
     with zipfile.ZipFile(wheel) as archive:
         assert {"kco/py.typed", "kco_emulator/py.typed"} <= set(archive.namelist())
+
+
+def test_the_kco_probe_command_comes_with_its_guided_page(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        (entry_points,) = [name for name in names if name.endswith(".dist-info/entry_points.txt")]
+        scripts = archive.read(entry_points).decode()
+    assert "kco-probe = kco.probe.__main__:main" in scripts
+    assert {"kco/probe/page.html", "kco/probe/page.js", "kco/probe/__main__.py"} <= set(names)
 
 
 def test_the_kco_emulator_command_prints_where_it_listens_and_serves_its_package_files(

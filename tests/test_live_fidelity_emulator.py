@@ -589,6 +589,23 @@ def test_the_real_push_schedule_stops_once_the_order_is_acknowledged(
     assert len(merchant.called("push")) == 1
 
 
+def test_with_push_schedule_real_from_first_push_the_minutes_count_from_the_first_push(
+    emulator: KcoEmulator, merchant: Merchant
+) -> None:
+    emulator.settings(push_schedule="real_from_first_push")
+    order_id = open_order(emulator, merchant)
+    emulator.complete(order_id)
+    completed_at = parse_time(emulator.order(order_id)["completed_at"])
+    due = [parse_time(moment) - completed_at for moment in emulator.order_state(order_id)["push_due"]]
+    first_push = timedelta(minutes=2)
+    assert due == [first_push, *(first_push + offset for offset in REAL_SCHEDULE[1:])]
+    # The second push comes 5 minutes after the first, not 5 minutes after the completion.
+    emulator.advance(seconds=6 * 60)
+    assert len(merchant.called("push")) == 1
+    emulator.advance(seconds=60)
+    assert len(merchant.called("push")) == 2
+
+
 def test_the_fast_schedule_stays_the_default(emulator: KcoEmulator) -> None:
     assert emulator.settings()["push_schedule"] == "fast"
 
