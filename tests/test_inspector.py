@@ -14,7 +14,8 @@ from harness.shop_client import ApiShopper
 from kco.checkout import order_content
 from kco.client import ClientConfig
 from shop.settings import SettingsError, inspector_enabled
-from workshop.inspector import MAX_ENTRIES, CallLog, ProcessCallLog, RedisCallLog, content_changes
+from workshop.call_log import MAX_ENTRIES, CallLog, ProcessCallLog, RedisCallLog
+from workshop.inspector import content_changes
 
 PLAYGROUND_VARIABLES = {"KCO_ENVIRONMENT": "playground", "KCO_API_KEY": "kco_test_api_x",
                         "KCO_SNIPPET_ORIGINS": "https://js.playground.kustom.co",
