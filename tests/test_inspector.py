@@ -11,7 +11,7 @@ from cachelib import SimpleCache
 
 from harness.redis_server import redis_server_binary, start_redis
 from harness.shop_client import ApiShopper
-from kco.checkout import order_content
+from kco.checkout import UPDATE_RETRY_WAITS, order_content
 from kco.client import ClientConfig
 from shop.settings import SettingsError, inspector_enabled
 from workshop.call_log import MAX_ENTRIES, CallLog, ProcessCallLog, RedisCallLog
@@ -214,6 +214,21 @@ def test_fail_next_update_503_is_logged_and_the_shop_moves_to_a_new_order(shoppe
     assert [(retry["operation"], retry["status"]) for retry in retries] == [("update", 503)] * 2
     assert (abort["operation"], abort["status"]) == ("abort", 200)  # the given-up order can't be paid
     assert (create["operation"], create["status"]) == ("create", 201)
+
+
+def test_each_kco_call_is_stamped_with_its_own_start_so_the_retry_waits_show(shopper: ApiShopper) -> None:
+    press(shopper, "fail-update-503")
+
+    assert shopper.set_cart({"mug-001": 2}).status_code == 200
+
+    update, read, first_retry, second_retry = kco_entries(shopper)[-6:-2]
+    operations = [entry["operation"] for entry in (update, read, first_retry, second_retry)]
+    assert operations == ["update", "read", "update", "update"]
+    # Each retry starts only after its wait (kco.checkout.UPDATE_RETRY_WAITS), counted from the end of the
+    # call before it: a lower bound the shop guarantees. Stamps are rounded to the millisecond, hence the 1.
+    for before, retry, wait in ((read, first_retry, UPDATE_RETRY_WAITS[0]),
+                                (first_retry, second_retry, UPDATE_RETRY_WAITS[1])):
+        assert retry["at"] - before["at"] >= before["duration_ms"] + wait * 1000 - 1
 
 
 def test_the_timeout_button_arms_a_delay_longer_than_the_shops_read_timeout(shopper: ApiShopper,

@@ -1,7 +1,7 @@
 """Workshop mode: the KCO inspector on the checkout page, and buttons that make the local emulator misbehave.
 
 What it records, per shopper checkout: every KCO call the shop made for it (method, path, status, duration,
-correlation id) with the order fields a create or update changed, and the callbacks KCO made
+correlation id, its own start) with the order fields a create or update changed, and the callbacks KCO made
 for its order. `GET /api/inspector` answers with the last `call_log.MAX_ENTRIES`; the panel
 (static/js/workshop/kco-inspector.js) shows them next to the widget's events. Never recorded: headers,
 credentials, request bodies, addresses. Where the log is kept: workshop/call_log.py.
@@ -83,16 +83,14 @@ def _line_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> 
 
 # --- Recording, after each request -----------------------------------------------------------------------
 
-def call_entries(calls: list[KCOCall], started_ms: float, trigger: str,
+def call_entries(calls: list[KCOCall], trigger: str,
                  changes_for: Callable[[KCOCall], dict[str, Any]]) -> list[dict[str, Any]]:
-    """One log entry per KCO call. `at` is the end of each call, from the request's start and the durations
-    before it (KCOCall carries no clock time); good enough to interleave with the page's events."""
+    """One log entry per KCO call, stamped (`at`, epoch milliseconds) with the call's own start, so a wait
+    between two calls, such as a retry's, shows in the timeline."""
     entries = []
-    elapsed = 0.0
     for call in calls:
-        elapsed += call.duration_ms
         entries.append({
-            "kind": "kco", "at": round(started_ms + elapsed), "trigger": trigger,
+            "kind": "kco", "at": round(call.started_at * 1000), "trigger": trigger,
             "operation": call.operation, "method": call.method, "path": call.path, "status": call.status,
             "duration_ms": call.duration_ms, "correlation_id": call.correlation_id, "order_id": call.order_id,
             "error": call.error, **changes_for(call),
@@ -120,26 +118,26 @@ class Recorder:
         """After each request: records its KCO calls for the shopper's checkout, or the callback KCO made and
         the KCO calls made while answering it."""
         calls: list[KCOCall] = list(g.get("kco_calls", []))
-        started_ms = g.get("inspector_started_ms", time.time() * 1000)
         if request.path.startswith("/kco/callbacks/"):
-            self._callback_finished(response, calls, started_ms)
+            self._callback_finished(response, calls)
         elif calls and "inspector_checkout" in g:
-            self.shopper_request(g.inspector_checkout, calls, started_ms, f"{request.method} {request.path}",
+            self.shopper_request(g.inspector_checkout, calls, f"{request.method} {request.path}",
                                  g.get("inspector_desired"))
 
-    def _callback_finished(self, response: Response, calls: list[KCOCall], started_ms: float) -> None:
+    def _callback_finished(self, response: Response, calls: list[KCOCall]) -> None:
         try:
             checkout = verified_checkout(self.flow.records, self.flow.secret_key, request.args)
         except ShopError:
             return  # not from KCO (a bad token): never parsed, never recorded
         if checkout is None:
             return  # a replaced order's: its checkout's log moved on with it
+        started_ms = g.get("inspector_started_ms", time.time() * 1000)
         self.callback_request(
             checkout.id, request.path.rsplit("/", 1)[-1], request.args.get("order_id"), response.status_code,
             time.time() * 1000 - started_ms, calls, started_ms, request.get_json(silent=True),
             response.get_json(silent=True))
 
-    def shopper_request(self, checkout: Checkout, calls: list[KCOCall], started_ms: float, trigger: str,
+    def shopper_request(self, checkout: Checkout, calls: list[KCOCall], trigger: str,
                         desired: Mapping[str, Any] | None) -> None:
         """`desired`: the order body the request's create/update sent (`note_sync`)."""
         key = checkout.id
@@ -161,7 +159,7 @@ class Recorder:
             return extra
 
         recorded = {"order_id": order_id, "content": sent} if sent is not None and succeeded else None
-        self.call_log.record(key, call_entries(calls, started_ms, trigger, changes_for), recorded)
+        self.call_log.record(key, call_entries(calls, trigger, changes_for), recorded)
 
     def callback_request(self, key: str, name: str, order_id: str | None, status: int, duration_ms: float,
                          calls: list[KCOCall], started_ms: float, kco_order: Any, answer: Any) -> None:
@@ -180,8 +178,7 @@ class Recorder:
                 refined["purchase_country"] = country
             entry["changes"] = content_changes(previous["content"], refined)
             content = {"order_id": order_id, "content": refined}
-        self.call_log.record(key, [entry, *call_entries(calls, started_ms, f"callback {name}", lambda _: {})],
-                             content)
+        self.call_log.record(key, [entry, *call_entries(calls, f"callback {name}", lambda _: {})], content)
 
 
 def _shopper_country(kco_order: Any, billing_first: bool) -> str | None:
