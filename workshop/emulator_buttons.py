@@ -2,9 +2,9 @@
 control API (kco_emulator/control.py), limited to what the buttons need.
 
 The browser never talks to the emulator itself (no CORS, no CSP exception), and every button is a POST the
-shop CSRF-checks. Country, Complete and Push act on this shopper's own order; Expire (the emulator's clock)
-and Fail (the next update) act on the whole emulator, every shopper's orders: the panel says so, and workshop
-mode stays off on a shared deployment.
+shop CSRF-checks. Country, Complete and Push act on this shopper's own order; Expire (the emulator's clock),
+Fail (the next update) and Hold (the push schedule) act on the whole emulator, every shopper's orders: the
+panel says so, and workshop mode stays off on a shared deployment.
 """
 
 from __future__ import annotations
@@ -35,7 +35,8 @@ class EmulatorButtons:
 
     def run(self, action: str, order_id: str | None, paid_order_id: str | None,
             body: Mapping[str, Any]) -> dict[str, Any]:
-        """`order_id`: the shopper's open order; `paid_order_id`: the one paid for last, else the open one."""
+        """`order_id`: the session's order; `paid_order_id`: the session's order, else (after the confirmation
+        page, which starts a new checkout) the one it paid for last."""
         if action == "expire":
             return self._post("/_emulator/clock", {"advance_seconds": EXPIRY_SECONDS})
         if action == "fail-update-503":
@@ -67,7 +68,22 @@ class EmulatorButtons:
                               {"event_type": event_type})
         if action == "push":
             return self._post(f"/_emulator/orders/{self._completed_order(paid_order_id)}/push", {})
+        if action == "hold-push":
+            # KCO pushes about 2 minutes after the purchase (kco-rules: push-and-acknowledge); the emulator's
+            # quick schedule (KCO_EMULATOR_PUSH_RETRY_SECONDS) pushes within seconds, before a presenter has
+            # pressed "Deliver push now". Held, the emulator plays KCO's own schedule on its clock.
+            schedule = "real" if body.get("held") is True else "fast"
+            return self._post("/_emulator/settings", {"push_schedule": schedule})
         raise ShopError("not_found", f"No emulator action {action!r}.", 404)
+
+    def push_held(self) -> bool:
+        """Whether the emulator holds its automatic push ("hold-push"); False when it does not say."""
+        try:
+            response = requests.get(self.base_url + "/_emulator/settings", timeout=EMULATOR_TIMEOUT_SECONDS)
+            settings = response.json() if response.ok else {}
+        except (requests.RequestException, ValueError):
+            return False
+        return isinstance(settings, dict) and settings.get("push_schedule") == "real"
 
     @staticmethod
     def _completed_order(order_id: str | None) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response, g, has_request_context, jsonify, request, session
 
-from kco.checkout import Outcome, order_content
+from kco.checkout import Action, Outcome, order_content
 from kco.client import ClientConfig, KCOCall
 from kco.markets import MARKETS
 from shop.callbacks import verified_checkout
@@ -107,12 +107,13 @@ class Recorder:
         self.flow = flow
 
     @staticmethod
-    def note_sync(checkout: Checkout, desired: Mapping[str, Any] | None, _outcome: Outcome) -> None:
-        """`CheckoutFlow.on_sync`: keeps the checkout and the order body this request built for KCO, so
-        recording it after the request needs no second load and pricing."""
+    def note_sync(checkout: Checkout, desired: Mapping[str, Any] | None, outcome: Outcome) -> None:
+        """`CheckoutFlow.on_sync`: keeps the checkout, the order body this request built for KCO and what
+        kco.checkout did with it, so recording it after the request needs no second load and pricing."""
         if has_request_context():
             g.inspector_checkout = checkout
             g.inspector_desired = desired
+            g.inspector_outcome = outcome
 
     def finished(self, response: Response) -> None:
         """After each request: records its KCO calls for the shopper's checkout, or the callback KCO made and
@@ -122,7 +123,7 @@ class Recorder:
             self._callback_finished(response, calls)
         elif calls and "inspector_checkout" in g:
             self.shopper_request(g.inspector_checkout, calls, f"{request.method} {request.path}",
-                                 g.get("inspector_desired"))
+                                 g.get("inspector_desired"), g.get("inspector_outcome"))
 
     def _callback_finished(self, response: Response, calls: list[KCOCall]) -> None:
         try:
@@ -138,8 +139,9 @@ class Recorder:
             response.get_json(silent=True))
 
     def shopper_request(self, checkout: Checkout, calls: list[KCOCall], trigger: str,
-                        desired: Mapping[str, Any] | None) -> None:
-        """`desired`: the order body the request's create/update sent (`note_sync`)."""
+                        desired: Mapping[str, Any] | None, outcome: Outcome | None = None) -> None:
+        """`desired`: the order body the request's create/update sent, or that its read found KCO holding
+        (`outcome` UNCHANGED); both from `note_sync`."""
         key = checkout.id
         writes = [call for call in calls if call.operation in WRITE_OPERATIONS]
         sent = order_content(desired) if writes and desired is not None else None
@@ -159,6 +161,10 @@ class Recorder:
             return extra
 
         recorded = {"order_id": order_id, "content": sent} if sent is not None and succeeded else None
+        if outcome is not None and outcome.action is Action.UNCHANGED and desired is not None:
+            # A read found KCO holding the cart (a reload, also one after a timed-out update that KCO applied
+            # after all): the next change is described against that.
+            recorded = {"order_id": order_id, "content": order_content(desired)}
         self.call_log.record(key, call_entries(calls, trigger, changes_for), recorded)
 
     def callback_request(self, key: str, name: str, order_id: str | None, status: int, duration_ms: float,
@@ -215,7 +221,9 @@ def inspector_blueprint(recorder: Recorder, kco: ClientConfig) -> Blueprint:
     def inspector_page_globals() -> dict[str, Any]:
         # templates/checkout.html includes workshop/_inspector.html only when `inspector` is defined.
         return {"inspector": {"emulator": emulator is not None,
-                              "countries": [(market.country, market.name) for market in MARKETS.values()]}}
+                              "countries": [(market.country, market.name) for market in MARKETS.values()],
+                              # Asked only where the drawer is drawn: a call to the emulator.
+                              "push_held": emulator.push_held if emulator else None}}
 
     @blueprint.before_app_request
     def note_start() -> None:
@@ -244,7 +252,9 @@ def inspector_blueprint(recorder: Recorder, kco: ClientConfig) -> Blueprint:
         @blueprint.post("/api/inspector/emulator/<action>")
         def emulator_action(action: str) -> Response:
             order_id = recorder.flow.current(session).order_id
-            paid_order_id = session.get("confirmed_order_id") or order_id
+            # After the confirmation page the session starts a new checkout with no order yet: the buttons
+            # for a completed order then act on the one it paid for.
+            paid_order_id = order_id or session.get("confirmed_order_id")
             body = request.get_json(silent=True)
             answer = emulator.run(action, order_id, paid_order_id, body if isinstance(body, dict) else {})
             return jsonify(answer)
