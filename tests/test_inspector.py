@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -280,6 +281,13 @@ def test_held_the_automatic_push_waits_for_kcos_two_minutes_so_deliver_push_now_
     assert [entry["name"] for entry in kco_entries(shopper, "callback")].count("push") == 1
 
     assert press(shopper, "hold-push", {"held": False})["emulator"]["push_schedule"] == "fast"
+
+
+def test_the_page_shows_whether_the_automatic_push_is_held(shopper: ApiShopper) -> None:
+    hold = re.compile(r'<button[^>]*data-emulator-action="hold-push"[^>]*aria-pressed="(true|false)"')
+    assert hold.findall(shopper.open_checkout().text) == ["false"]
+    press(shopper, "hold-push", {"held": True})
+    assert hold.findall(shopper.open_checkout().text) == ["true"]
 
 
 def test_after_a_confirmed_purchase_the_buttons_act_on_the_new_checkouts_order(
