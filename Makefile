@@ -57,9 +57,10 @@ test: $(INSTALLED) system-deps lint
 bench: $(INSTALLED) system-deps
 	@for script in bench/bench_*.py; do $(PY) -m bench.$$(basename $$script .py) || exit 1; done
 
-# Rewrites the README's screenshot (docs/images/) from the e2e journey that takes it.
+# Rewrites the screenshots of the README and docs/workshop.md (docs/images/) from the e2e journeys that take
+# them.
 screenshots: $(INSTALLED) system-deps
-	README_SCREENSHOTS=1 $(PY) -m pytest e2e/test_workshop_inspector.py
+	README_SCREENSHOTS=1 $(PY) -m pytest e2e/test_workshop_inspector.py e2e/test_workshop_on_a_projector.py
 
 # Mutation testing, not part of `make test` (docs/mutation-testing.md): mutmut plants mistakes in kco/ and runs
 # the tests that exercise it; mutate-js plants the mistakes of tests/js_mutants.py in kco-sync.js and runs the

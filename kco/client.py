@@ -286,6 +286,9 @@ class KCOCall:
     correlation_id: str | None
     order_id: str | None
     error: str | None
+    # When the attempt started, in seconds since the epoch (wall clock): a timeline of calls shows the waits
+    # between them, such as a retry's.
+    started_at: float
 
 
 @dataclass(frozen=True)
@@ -494,15 +497,17 @@ class KCOClient:
         self, request: _Request, started: float, status: int | None, correlation_id: str | None,
         error: str | None,
     ) -> None:
+        elapsed = time.perf_counter() - started
         call = KCOCall(
             operation=request.operation,
             method=request.method,
             path=request.path,
             status=status,
-            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            duration_ms=round(elapsed * 1000, 1),
             correlation_id=correlation_id,
             order_id=request.order_id,
             error=error,
+            started_at=time.time() - elapsed,
         )
         logger.log(
             # A successful call at DEBUG: a line per call costs every request its formatting and writing.

@@ -275,11 +275,11 @@ def test_workshop_mode_is_never_switched_on_by_a_local_kco_address_alone() -> No
     assert inspector_enabled({"KCO_INSPECTOR": "1"}) is True
 
 
-def test_the_panel_says_expire_and_fail_act_on_every_shopper(client: FlaskClient, emulator: KcoEmulator
-                                                            ) -> None:
+def test_the_panel_says_expire_fail_and_hold_act_on_every_shopper(client: FlaskClient, emulator: KcoEmulator
+                                                                  ) -> None:
     add_to_cart(client, "mug-001")
     page = client.get("/checkout").get_data(as_text=True)
-    assert "Expire and Fail act on the whole emulator" in page
+    assert "Expire, Fail and Hold act on the whole emulator, every shopper's orders" in page
 
 
 # --- 8. Quantities are ASCII digits -----------------------------------------------------------------------

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import re
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,10 +13,12 @@ from cachelib import SimpleCache
 
 from harness.redis_server import redis_server_binary, start_redis
 from harness.shop_client import ApiShopper
-from kco.checkout import order_content
+from kco.checkout import UPDATE_RETRY_WAITS, order_content
 from kco.client import ClientConfig
+from kco_emulator.testing import KcoEmulator
 from shop.settings import SettingsError, inspector_enabled
-from workshop.inspector import MAX_ENTRIES, CallLog, ProcessCallLog, RedisCallLog, content_changes
+from workshop.call_log import MAX_ENTRIES, CallLog, ProcessCallLog, RedisCallLog
+from workshop.inspector import content_changes
 
 PLAYGROUND_VARIABLES = {"KCO_ENVIRONMENT": "playground", "KCO_API_KEY": "kco_test_api_x",
                         "KCO_SNIPPET_ORIGINS": "https://js.playground.kustom.co",
@@ -215,6 +219,21 @@ def test_fail_next_update_503_is_logged_and_the_shop_moves_to_a_new_order(shoppe
     assert (create["operation"], create["status"]) == ("create", 201)
 
 
+def test_each_kco_call_is_stamped_with_its_own_start_so_the_retry_waits_show(shopper: ApiShopper) -> None:
+    press(shopper, "fail-update-503")
+
+    assert shopper.set_cart({"mug-001": 2}).status_code == 200
+
+    update, read, first_retry, second_retry = kco_entries(shopper)[-6:-2]
+    operations = [entry["operation"] for entry in (update, read, first_retry, second_retry)]
+    assert operations == ["update", "read", "update", "update"]
+    # Each retry starts only after its wait (kco.checkout.UPDATE_RETRY_WAITS), counted from the end of the
+    # call before it: a lower bound the shop guarantees. Stamps are rounded to the millisecond, hence the 1.
+    for before, retry, wait in ((read, first_retry, UPDATE_RETRY_WAITS[0]),
+                                (first_retry, second_retry, UPDATE_RETRY_WAITS[1])):
+        assert retry["at"] - before["at"] >= before["duration_ms"] + wait * 1000 - 1
+
+
 def test_the_timeout_button_arms_a_delay_longer_than_the_shops_read_timeout(shopper: ApiShopper,
                                                                            emulator) -> None:
     answer = press(shopper, "fail-update-timeout")
@@ -244,6 +263,50 @@ def test_complete_purchase_and_push_show_validation_push_and_the_acknowledge(sho
     assert callbacks.index("address_update") < callbacks.index("validation") < callbacks.index("push")
     operations = [entry["operation"] for entry in kco_entries(shopper)]
     assert "om_read" in operations and "acknowledge" in operations
+
+
+def test_held_the_automatic_push_waits_for_kcos_two_minutes_so_deliver_push_now_is_the_first_push(
+        shopper: ApiShopper, emulator: KcoEmulator) -> None:
+    order_id = shopper.order_id()
+    assert press(shopper, "hold-push", {"held": True})["emulator"]["push_schedule"] == "real"
+    assert press(shopper, "complete")["emulator"]["result"] == "completed"
+
+    # Held: nothing is scheduled before KCO's first push, two minutes after the purchase.
+    now = datetime.fromisoformat(emulator.status()["now"])
+    first_due = datetime.fromisoformat(emulator.order_state(order_id)["push_due"][0])
+    assert first_due - now > timedelta(minutes=1)
+    assert emulator.status()["active_push_schedules"] == 1  # that one, and no quick schedule beside it
+    assert press(shopper, "push")["emulator"]["attempt"]["status"] == 200
+    assert len(emulator.order_state(order_id)["push_attempts"]) == 1
+    assert [entry["name"] for entry in kco_entries(shopper, "callback")].count("push") == 1
+
+    assert press(shopper, "hold-push", {"held": False})["emulator"]["push_schedule"] == "fast"
+
+
+def test_the_page_shows_whether_the_automatic_push_is_held(shopper: ApiShopper) -> None:
+    hold = re.compile(r'<button[^>]*data-emulator-action="hold-push"[^>]*aria-pressed="(true|false)"')
+    assert hold.findall(shopper.open_checkout().text) == ["false"]
+    press(shopper, "hold-push", {"held": True})
+    assert hold.findall(shopper.open_checkout().text) == ["true"]
+
+
+def test_after_a_confirmed_purchase_the_buttons_act_on_the_new_checkouts_order(
+        shopper: ApiShopper, emulator: KcoEmulator) -> None:
+    paid = shopper.order_id()
+    press(shopper, "complete")
+    assert shopper.get(f"/confirmation?order_id={paid}").status_code == 200
+    # The confirmation started a new checkout: with no order yet, Push acts on the one just paid for.
+    assert press(shopper, "push")["emulator"]["attempt"]["status"] == 200
+
+    shopper.add_to_cart("mug-001", 1)
+    assert shopper.open_checkout().status_code == 200
+    pending = shopper.order_id()
+    press(shopper, "complete-pending")
+    decided = press(shopper, "fraud-decision", {"event_type": "FRAUD_RISK_ACCEPTED"})
+
+    assert decided["emulator"]["fraud_status"] == "ACCEPTED"
+    assert emulator.order_state(pending)["notifications"]
+    assert not emulator.order_state(paid)["notifications"]
 
 
 def test_the_buttons_need_the_pages_csrf_token_and_an_order(shop_server, emulator) -> None:

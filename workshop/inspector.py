@@ -1,68 +1,45 @@
 """Workshop mode: the KCO inspector on the checkout page, and buttons that make the local emulator misbehave.
 
 What it records, per shopper checkout: every KCO call the shop made for it (method, path, status, duration,
-correlation id) with the order fields a create or update changed, and the callbacks KCO made for its order.
-`GET /api/inspector` answers with the last `MAX_ENTRIES`; the panel
+correlation id, its own start) with the order fields a create or update changed, and the callbacks KCO made
+for its order. `GET /api/inspector` answers with the last `call_log.MAX_ENTRIES`; the panel
 (static/js/workshop/kco-inspector.js) shows them next to the widget's events. Never recorded: headers,
-credentials, request bodies, addresses.
-
-Where it is kept: keyed by the checkout's id, which KCO's callbacks find through their order id: with
-REDIS_URL in Redis beside the sessions (`RedisCallLog`: a change appends its entries to a list, the
-panel's poll reads it), so several shop processes share it; else in the shop process's memory
-(`ProcessCallLog`), which suits the workshop's one development server and costs a change next to nothing.
-Two writes to one checkout's log at the very same moment may describe a change against the order content
-before the other one: acceptable for a teaching aid, not for anything a payment relies on.
+credentials, request bodies, addresses. Where the log is kept: workshop/call_log.py.
 
 On only with KCO_INSPECTOR=1, which `make run` sets for the emulator it starts
 (`shop.settings.inspector_enabled`); never guessed from a local KCO address. The emulator buttons
-(`POST /api/inspector/emulator/<action>`) exist only with a local emulator: a server-side proxy to its control
-API, so the browser never talks to another origin (no CORS, no CSP exception), and every button is
-CSRF-checked. Country, Complete and Push act on this shopper's own order; Expire (the emulator's clock) and
-Fail (the next update) act on the whole emulator, every shopper's orders: the panel says so, and workshop
-mode stays off on a shared deployment.
+(`POST /api/inspector/emulator/<action>`, workshop/emulator_buttons.py) exist only with a local emulator.
 A callback is recorded only once its URL token has passed (`callbacks.verified_checkout`): a forged one is
 neither parsed nor kept.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import requests
-from cachelib import BaseCache, NullCache
 from flask import Blueprint, Flask, Response, g, has_request_context, jsonify, request, session
 
-from kco.checkout import UPDATE_RETRY_WAITS, Outcome, order_content
+from kco.checkout import Action, Outcome, order_content
 from kco.client import ClientConfig, KCOCall
 from kco.markets import MARKETS
-from shop.callbacks import FRAUD_DECISIONS, verified_checkout
+from shop.callbacks import verified_checkout
 from shop.cart import Checkout
 from shop.checkout_flow import CheckoutFlow
 from shop.errors import ShopError
 from shop.settings import Settings
+from workshop.call_log import CallLog, Content, call_log_for
+from workshop.emulator_buttons import EmulatorButtons
 
 log = logging.getLogger("workshop.inspector")
 
-MAX_ENTRIES = 50
-MAX_CHECKOUTS = 2000  # logs kept in memory (`ProcessCallLog`), the most recently written ones
-LOG_TTL_SECONDS = 6 * 3600
-# KCO forgets an order 48 h after its last update or shopper interaction (kco-rules: expiry-48h): one hour
-# more expires it.
-EXPIRY_SECONDS = 49 * 3600
-EMULATOR_TIMEOUT_SECONDS = 10
 WRITE_OPERATIONS = ("create", "update")
 # Callbacks whose answer changes the order in KCO (kco-rules: refine-callbacks): compared like an update.
 REFINING_CALLBACKS = ("address_update", "country_change", "shipping_option_update")
 # Line fields a reader cares about; the totals follow from them and are named, not spelled out.
 LINE_DETAIL_FIELDS = ("quantity", "unit_price", "tax_rate", "name")
-
-Content = dict[str, Any]
 
 
 # --- What changed -----------------------------------------------------------------------------------------
@@ -104,154 +81,16 @@ def _line_changes(before: list[dict[str, Any]], after: list[dict[str, Any]]) -> 
     return described
 
 
-# --- Where the log is kept --------------------------------------------------------------------------------
-
-class CallLog:
-    """Bounded per-checkout logs in a cachelib cache.
-
-    Per checkout: its last MAX_ENTRIES entries, each with an `id` that keeps counting so the panel sees the
-    new ones, and the order content the shop last sent (create/update) or a callback set,
-    `{order_id, content}`, which the next entry is compared with. Here one cache entry holds both;
-    `ProcessCallLog` and `RedisCallLog` keep them cheaper to change."""
-
-    def __init__(self, cache: BaseCache) -> None:
-        self.cache = cache
-        self._lock = threading.Lock()  # one process's writers; across processes see the module docstring
-
-    def entries(self, key: str) -> list[dict[str, Any]]:
-        if not key:
-            return []
-        return list((self.cache.get(f"log:{key}") or {}).get("entries", []))
-
-    def content(self, key: str) -> Content | None:
-        """The order content last recorded for the checkout, `{order_id, content}`, or None."""
-        return (self.cache.get(f"log:{key}") or {}).get("content")
-
-    def record(self, key: str, new_entries: list[dict[str, Any]], content: Content | None = None) -> None:
-        """Adds entries (given without `id`) to the checkout's log and, unless None, sets its `content`."""
-        with self._lock:
-            stored = self.cache.get(f"log:{key}") or {"next_id": 1, "entries": [], "content": None}
-            stored["next_id"] = _add_entries(stored["entries"], stored["next_id"], new_entries)
-            stored["entries"] = stored["entries"][-MAX_ENTRIES:]
-            if content is not None:
-                stored["content"] = content
-            self.cache.set(f"log:{key}", stored, timeout=LOG_TTL_SECONDS)
-
-    def append(self, key: str, new_entries: list[dict[str, Any]]) -> None:
-        self.record(key, new_entries)
-
-
-class ProcessCallLog(CallLog):
-    """The log in this process's memory: for the workshop's one development server with file sessions, where
-    nothing needs sharing; no file is read, pickled or written per change. Lost when the server restarts.
-    Holds the last MAX_CHECKOUTS checkouts' logs."""
-
-    def __init__(self) -> None:
-        super().__init__(NullCache())
-        self._logs: OrderedDict[str, dict[str, Any]] = OrderedDict()
-
-    def entries(self, key: str) -> list[dict[str, Any]]:
-        with self._lock:
-            stored = self._logs.get(key) if key else None
-            return list(stored["entries"]) if stored else []
-
-    def content(self, key: str) -> Content | None:
-        with self._lock:
-            stored = self._logs.get(key)
-            return stored["content"] if stored else None
-
-    def record(self, key: str, new_entries: list[dict[str, Any]], content: Content | None = None) -> None:
-        with self._lock:
-            stored = self._logs.get(key) or {"next_id": 1, "entries": [], "content": None}
-            stored["next_id"] = _add_entries(stored["entries"], stored["next_id"], new_entries)
-            if len(stored["entries"]) > MAX_ENTRIES:
-                del stored["entries"][:-MAX_ENTRIES]
-            if content is not None:
-                stored["content"] = content
-            _keep_newest(self._logs, key, stored)
-
-
-# Appends entries to a checkout's log in one round trip: each stored as `[id, entry]`, the ids from the
-# checkout's counter; keeps the last ARGV[2]; sets the content unless ARGV[3] is empty; all three keys expire
-# after ARGV[1] seconds. KEYS: the entries (a list), the id counter, the content.
-RECORD_SCRIPT = """
-local count = #ARGV - 3
-local last = redis.call('incrby', KEYS[2], count)
-for i = 1, count do
-  redis.call('rpush', KEYS[1], '[' .. (last - count + i) .. ',' .. ARGV[i + 3] .. ']')
-end
-redis.call('ltrim', KEYS[1], -tonumber(ARGV[2]), -1)
-if ARGV[3] ~= '' then redis.call('set', KEYS[3], ARGV[3]) end
-for _, key in ipairs(KEYS) do redis.call('expire', key, ARGV[1]) end
-return last
-"""
-
-
-class RedisCallLog(CallLog):
-    """The log in Redis beside the sessions, shared by several shop processes: the entries in a Redis list
-    and the content in its own key, as JSON, so recording a change reads the content (one GET) and appends
-    its entries (one script) without loading or rewriting the whole log; the panel's poll reads the list."""
-
-    PREFIX = "kco-inspector:"
-
-    def __init__(self, client: Any) -> None:
-        super().__init__(NullCache())
-        self.client = client
-        self._record = client.register_script(RECORD_SCRIPT)
-
-    def _keys(self, key: str) -> list[str]:
-        return [f"{self.PREFIX}entries:{key}", f"{self.PREFIX}next-id:{key}", f"{self.PREFIX}content:{key}"]
-
-    def entries(self, key: str) -> list[dict[str, Any]]:
-        if not key:
-            return []
-        return [{"id": entry_id, **entry}
-                for entry_id, entry in map(json.loads, self.client.lrange(self._keys(key)[0], 0, -1))]
-
-    def content(self, key: str) -> Content | None:
-        stored = self.client.get(self._keys(key)[2])
-        return json.loads(stored) if stored else None
-
-    def record(self, key: str, new_entries: list[dict[str, Any]], content: Content | None = None) -> None:
-        self._record(keys=self._keys(key),
-                     args=[LOG_TTL_SECONDS, MAX_ENTRIES, "" if content is None else json.dumps(content),
-                           *map(json.dumps, new_entries)])
-
-
-def _keep_newest(held: OrderedDict[str, Any], key: str, value: Any) -> None:
-    held[key] = value
-    held.move_to_end(key)
-    while len(held) > MAX_CHECKOUTS:
-        held.popitem(last=False)
-
-
-def _add_entries(entries: list[dict[str, Any]], next_id: int, new_entries: list[dict[str, Any]]) -> int:
-    """Appends `new_entries` to `entries`, numbered from `next_id`; returns the next free id."""
-    for entry in new_entries:
-        entries.append({"id": next_id, **entry})
-        next_id += 1
-    return next_id
-
-
-def call_log_for(app: Flask) -> CallLog:
-    """Redis, shared by several processes, when the sessions are there; else this process's memory."""
-    if app.config.get("SESSION_TYPE") == "redis":
-        return RedisCallLog(app.config["SESSION_REDIS"])
-    return ProcessCallLog()
-
-
 # --- Recording, after each request -----------------------------------------------------------------------
 
-def call_entries(calls: list[KCOCall], started_ms: float, trigger: str,
+def call_entries(calls: list[KCOCall], trigger: str,
                  changes_for: Callable[[KCOCall], dict[str, Any]]) -> list[dict[str, Any]]:
-    """One log entry per KCO call. `at` is the end of each call, from the request's start and the durations
-    before it (KCOCall carries no clock time); good enough to interleave with the page's events."""
+    """One log entry per KCO call, stamped (`at`, epoch milliseconds) with the call's own start, so a wait
+    between two calls, such as a retry's, shows in the timeline."""
     entries = []
-    elapsed = 0.0
     for call in calls:
-        elapsed += call.duration_ms
         entries.append({
-            "kind": "kco", "at": round(started_ms + elapsed), "trigger": trigger,
+            "kind": "kco", "at": round(call.started_at * 1000), "trigger": trigger,
             "operation": call.operation, "method": call.method, "path": call.path, "status": call.status,
             "duration_ms": call.duration_ms, "correlation_id": call.correlation_id, "order_id": call.order_id,
             "error": call.error, **changes_for(call),
@@ -268,16 +107,41 @@ class Recorder:
         self.flow = flow
 
     @staticmethod
-    def note_sync(checkout: Checkout, desired: Mapping[str, Any] | None, _outcome: Outcome) -> None:
-        """`CheckoutFlow.on_sync`: keeps the checkout and the order body this request built for KCO, so
-        recording it after the request needs no second load and pricing."""
+    def note_sync(checkout: Checkout, desired: Mapping[str, Any] | None, outcome: Outcome) -> None:
+        """`CheckoutFlow.on_sync`: keeps the checkout, the order body this request built for KCO and what
+        kco.checkout did with it, so recording it after the request needs no second load and pricing."""
         if has_request_context():
             g.inspector_checkout = checkout
             g.inspector_desired = desired
+            g.inspector_outcome = outcome
 
-    def shopper_request(self, checkout: Checkout, calls: list[KCOCall], started_ms: float, trigger: str,
-                        desired: Mapping[str, Any] | None) -> None:
-        """`desired`: the order body the request's create/update sent (`note_sync`)."""
+    def finished(self, response: Response) -> None:
+        """After each request: records its KCO calls for the shopper's checkout, or the callback KCO made and
+        the KCO calls made while answering it."""
+        calls: list[KCOCall] = list(g.get("kco_calls", []))
+        if request.path.startswith("/kco/callbacks/"):
+            self._callback_finished(response, calls)
+        elif calls and "inspector_checkout" in g:
+            self.shopper_request(g.inspector_checkout, calls, f"{request.method} {request.path}",
+                                 g.get("inspector_desired"), g.get("inspector_outcome"))
+
+    def _callback_finished(self, response: Response, calls: list[KCOCall]) -> None:
+        try:
+            checkout = verified_checkout(self.flow.records, self.flow.secret_key, request.args)
+        except ShopError:
+            return  # not from KCO (a bad token): never parsed, never recorded
+        if checkout is None:
+            return  # a replaced order's: its checkout's log moved on with it
+        started_ms = g.get("inspector_started_ms", time.time() * 1000)
+        self.callback_request(
+            checkout.id, request.path.rsplit("/", 1)[-1], request.args.get("order_id"), response.status_code,
+            time.time() * 1000 - started_ms, calls, started_ms, request.get_json(silent=True),
+            response.get_json(silent=True))
+
+    def shopper_request(self, checkout: Checkout, calls: list[KCOCall], trigger: str,
+                        desired: Mapping[str, Any] | None, outcome: Outcome | None = None) -> None:
+        """`desired`: the order body the request's create/update sent, or that its read found KCO holding
+        (`outcome` UNCHANGED); both from `note_sync`."""
         key = checkout.id
         writes = [call for call in calls if call.operation in WRITE_OPERATIONS]
         sent = order_content(desired) if writes and desired is not None else None
@@ -297,7 +161,11 @@ class Recorder:
             return extra
 
         recorded = {"order_id": order_id, "content": sent} if sent is not None and succeeded else None
-        self.call_log.record(key, call_entries(calls, started_ms, trigger, changes_for), recorded)
+        if outcome is not None and outcome.action is Action.UNCHANGED and desired is not None:
+            # A read found KCO holding the cart (a reload, also one after a timed-out update that KCO applied
+            # after all): the next change is described against that.
+            recorded = {"order_id": order_id, "content": order_content(desired)}
+        self.call_log.record(key, call_entries(calls, trigger, changes_for), recorded)
 
     def callback_request(self, key: str, name: str, order_id: str | None, status: int, duration_ms: float,
                          calls: list[KCOCall], started_ms: float, kco_order: Any, answer: Any) -> None:
@@ -316,8 +184,7 @@ class Recorder:
                 refined["purchase_country"] = country
             entry["changes"] = content_changes(previous["content"], refined)
             content = {"order_id": order_id, "content": refined}
-        self.call_log.record(key, [entry, *call_entries(calls, started_ms, f"callback {name}", lambda _: {})],
-                             content)
+        self.call_log.record(key, [entry, *call_entries(calls, f"callback {name}", lambda _: {})], content)
 
 
 def _shopper_country(kco_order: Any, billing_first: bool) -> str | None:
@@ -354,7 +221,9 @@ def inspector_blueprint(recorder: Recorder, kco: ClientConfig) -> Blueprint:
     def inspector_page_globals() -> dict[str, Any]:
         # templates/checkout.html includes workshop/_inspector.html only when `inspector` is defined.
         return {"inspector": {"emulator": emulator is not None,
-                              "countries": [(market.country, market.name) for market in MARKETS.values()]}}
+                              "countries": [(market.country, market.name) for market in MARKETS.values()],
+                              # Asked only where the drawer is drawn: a call to the emulator.
+                              "push_held": emulator.push_held if emulator else None}}
 
     @blueprint.before_app_request
     def note_start() -> None:
@@ -362,27 +231,8 @@ def inspector_blueprint(recorder: Recorder, kco: ClientConfig) -> Blueprint:
 
     @blueprint.after_app_request
     def record(response: Response) -> Response:
-        calls: list[KCOCall] = list(g.get("kco_calls", []))
-        is_callback = request.path.startswith("/kco/callbacks/")
-        if not calls and not is_callback:
-            return response
-        started_ms = g.get("inspector_started_ms", time.time() * 1000)
         try:
-            if is_callback:
-                try:
-                    flow = recorder.flow
-                    checkout = verified_checkout(flow.records, flow.secret_key, request.args)
-                except ShopError:
-                    return response  # not from KCO (a bad token): never parsed, never recorded
-                if checkout is None:
-                    return response  # a replaced order's: its checkout's log moved on with it
-                recorder.callback_request(
-                    checkout.id, request.path.rsplit("/", 1)[-1], request.args.get("order_id"),
-                    response.status_code, time.time() * 1000 - started_ms, calls, started_ms,
-                    request.get_json(silent=True), response.get_json(silent=True))
-            elif "inspector_checkout" in g:
-                recorder.shopper_request(g.inspector_checkout, calls, started_ms,
-                                         f"{request.method} {request.path}", g.get("inspector_desired"))
+            recorder.finished(response)
         except Exception:
             # A teaching aid must never break a checkout.
             log.exception("inspector could not record the request's KCO calls")
@@ -402,83 +252,11 @@ def inspector_blueprint(recorder: Recorder, kco: ClientConfig) -> Blueprint:
         @blueprint.post("/api/inspector/emulator/<action>")
         def emulator_action(action: str) -> Response:
             order_id = recorder.flow.current(session).order_id
-            paid_order_id = session.get("confirmed_order_id") or order_id
+            # After the confirmation page the session starts a new checkout with no order yet: the buttons
+            # for a completed order then act on the one it paid for.
+            paid_order_id = order_id or session.get("confirmed_order_id")
             body = request.get_json(silent=True)
             answer = emulator.run(action, order_id, paid_order_id, body if isinstance(body, dict) else {})
             return jsonify(answer)
 
     return blueprint
-
-
-class EmulatorButtons:
-    """The emulator's control API (kco_emulator/control.py), limited to what the workshop buttons need."""
-
-    def __init__(self, kco: ClientConfig) -> None:
-        self.base_url = kco.base_url
-        self.read_timeout = kco.read_timeout
-
-    def run(self, action: str, order_id: str | None, paid_order_id: str | None,
-            body: Mapping[str, Any]) -> dict[str, Any]:
-        """`order_id`: the shopper's open order; `paid_order_id`: the one paid for last, else the open one."""
-        if action == "expire":
-            return self._post("/_emulator/clock", {"advance_seconds": EXPIRY_SECONDS})
-        if action == "fail-update-503":
-            # The update and both retries of kco/checkout.py: a 503 that stays, so the order is replaced.
-            return self._post("/_emulator/faults", {"operation": "update", "status": 503,
-                                                    "times": 1 + len(UPDATE_RETRY_WAITS)})
-        if action == "fail-update-timeout":
-            # Longer than the shop's read timeout, so the shop gives up; the emulator still applies the
-            # update afterwards, which is why the shop marks its knowledge of the order stale.
-            delay_ms = int(self.read_timeout * 1000) + 1000
-            return self._post("/_emulator/faults", {"operation": "update", "delay_ms": delay_ms})
-        if action == "country":
-            country = str(body.get("country", "")).upper()
-            if country not in MARKETS:
-                raise ShopError("unsupported_country", "Pick one of the shop's countries.")
-            return self._post(f"/_emulator/orders/{self._order(order_id)}/country", {"country": country})
-        if action == "complete":
-            return self._post(f"/_emulator/orders/{self._order(order_id)}/complete", {})
-        if action == "complete-pending":
-            # Completed under fraud review: Order Management reads PENDING until a decision
-            # (kco-rules: pending-orders).
-            path = f"/_emulator/orders/{self._order(order_id)}/complete"
-            return self._post(path, {"fraud_status": "PENDING"})
-        if action == "fraud-decision":
-            event_type = str(body.get("event_type", ""))
-            if event_type not in FRAUD_DECISIONS:
-                raise ShopError("bad_event_type", f"Pick one of {', '.join(FRAUD_DECISIONS)}.")
-            return self._post(f"/_emulator/orders/{self._completed_order(paid_order_id)}/fraud-decision",
-                              {"event_type": event_type})
-        if action == "push":
-            return self._post(f"/_emulator/orders/{self._completed_order(paid_order_id)}/push", {})
-        raise ShopError("not_found", f"No emulator action {action!r}.", 404)
-
-    @staticmethod
-    def _completed_order(order_id: str | None) -> str:
-        if order_id is None:
-            raise ShopError("no_order", "There is no completed order in this session.", 409)
-        return order_id
-
-    @staticmethod
-    def _order(order_id: str | None) -> str:
-        if order_id is None:
-            raise ShopError("no_order", "This session has no KCO order yet: open the checkout first.", 409)
-        return order_id
-
-    def _post(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        try:
-            response = requests.post(self.base_url + path, json=payload, timeout=EMULATOR_TIMEOUT_SECONDS)
-        except requests.RequestException:
-            raise ShopError("emulator_unreachable", "The local KCO emulator did not answer.", 503) from None
-        try:
-            answer = response.json()
-        except ValueError:
-            answer = {}
-        if not isinstance(answer, dict):
-            answer = {}
-        if response.status_code >= 400:
-            message = ((answer.get("error") or {}).get("message")
-                       or f"The emulator answered {response.status_code}.")
-            status = response.status_code if response.status_code < 500 else 502
-            raise ShopError("emulator_refused", message, status)
-        return {"emulator": answer}

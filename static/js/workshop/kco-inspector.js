@@ -10,8 +10,10 @@
  *   - kco-sync's suspend/resume (the DOM events kco-sync:suspend and kco-sync:resume on [data-kco-sync]) and,
  *     with the emulator, the widget's own state (its data-kco-widget-state test hook);
  *   - what the emulator buttons did.
- * Page events are kept in sessionStorage, so a reload keeps the story. Times come from the browser and the
- * shop's clocks: on one machine (the emulator) they agree; against a remote shop they may be a little off.
+ * Page events are kept in sessionStorage, so a reload keeps the story; so are the panel's state (open or
+ * closed) and the presenter text size (its button, or ?presenter=1 and ?presenter=0 in the page's address).
+ * Times come from the browser and the shop's clocks: on one machine (the emulator) they agree; against a remote
+ * shop they may be a little off. Each KCO call shows its own start, so a wait between two calls shows too.
  *
  * Polling: once a second while the panel is open, and right after each kco-sync request, but never while
  * kco-sync has a change pending, so a poll never runs beside a cart update.
@@ -21,6 +23,7 @@ const POLL_MS = 1000;
 const MAX_PAGE_EVENTS = 100;
 const STORAGE_KEY = "kco-inspector:page-events";
 const OPEN_KEY = "kco-inspector:open";
+const PRESENTER_KEY = "kco-inspector:presenter";
 const WIDGET_EVENTS = [
   "load", "customer", "change", "billing_address_change", "shipping_address_change", "shipping_option_change",
   "order_total_change", "can_not_complete_order", "network_error", "redirect_initiated", "user_interacted",
@@ -29,7 +32,8 @@ const WIDGET_EVENTS = [
 const panel = document.querySelector("[data-kco-inspector]");
 const syncRoot = document.querySelector("[data-kco-sync]");
 const timeline = panel?.querySelector("[data-inspector-timeline]");
-const serverEntries = new Map();
+let serverEntries = [];
+let shownLog = "[]";
 let pageEvents = loadPageEvents();
 let pollRunning = false;
 
@@ -44,9 +48,37 @@ if (panel) {
   watchSnippetSwaps();
   watchEmulatorWidgetState();
   listenToButtons();
+  setUpPresenterSize();
   setInterval(() => { if (panel.open) poll(); }, POLL_MS);
   render();
   if (panel.open) poll();
+}
+
+// ---- The presenter text size -----------------------------------------------------------------------------
+
+/** Text a room can read from the back (18 px, static/css/workshop/inspector.css): the URL flag wins, then
+ * what this tab chose before. */
+function setUpPresenterSize() {
+  const address = new URL(window.location.href);
+  const flag = address.searchParams.get("presenter");
+  if (flag === "1" || flag === "0") {
+    sessionStorage.setItem(PRESENTER_KEY, flag);
+    // From now on the tab remembers it: a reload must not undo a later press of the button.
+    address.searchParams.delete("presenter");
+    history.replaceState(history.state, "", address);
+  }
+  const button = panel.querySelector("[data-inspector-presenter]");
+  showPresenterSize(button, sessionStorage.getItem(PRESENTER_KEY) === "1");
+  button.addEventListener("click", () => {
+    const presenter = button.getAttribute("aria-pressed") !== "true";
+    sessionStorage.setItem(PRESENTER_KEY, presenter ? "1" : "0");
+    showPresenterSize(button, presenter);
+  });
+}
+
+function showPresenterSize(button, presenter) {
+  panel.toggleAttribute("data-presenter", presenter);
+  button.setAttribute("aria-pressed", String(presenter));
 }
 
 // ---- What the page tells us ------------------------------------------------------------------------------
@@ -114,8 +146,8 @@ function widgetEventSummary(name, payload) {
   return "";
 }
 
-function note(source, name, detail) {
-  pageEvents.push({ kind: "page", source, name, detail, at: Date.now() });
+function note(source, name, detail, at = Date.now()) {
+  pageEvents.push({ kind: "page", source, name, detail, at });
   pageEvents = pageEvents.slice(-MAX_PAGE_EVENTS);
   try {
     sessionStorage.setItem(STORAGE_KEY, JSON.stringify(pageEvents));
@@ -144,15 +176,13 @@ async function poll() {
     const response = await fetch(panel.dataset.logUrl, { headers: { Accept: "application/json" } });
     if (!response.ok) return;
     const answer = await response.json();
-    let fresh = false;
-    for (const entry of answer.entries ?? []) {
-      if (!serverEntries.has(entry.id)) fresh = true;
-      serverEntries.set(entry.id, entry);
-    }
-    // The log is bounded: forget entries the shop no longer holds.
-    const held = new Set((answer.entries ?? []).map((entry) => entry.id));
-    for (const id of serverEntries.keys()) if (!held.has(id)) serverEntries.delete(id);
-    if (fresh) render();
+    // The answer is the whole log (bounded, and another checkout's after a purchase): drawn again only when it
+    // changed, so a presenter's scrolling is not undone every second.
+    const shown = JSON.stringify(answer.entries ?? []);
+    if (shown === shownLog) return;
+    shownLog = shown;
+    serverEntries = answer.entries ?? [];
+    render();
   } catch {
     // The next tick tries again; the shop may be restarting.
   } finally {
@@ -176,36 +206,72 @@ const ACTION_MESSAGES = {
   "fraud-decision": (answer) => `Fraud review: ${answer.emulator?.fraud_status}. KCO sent the notification; ` +
     `the shop answered ${answer.emulator?.notification?.status ?? "nothing"}.`,
   push: (answer) => `KCO pushed: the shop answered ${answer.emulator?.attempt?.status ?? "nothing"}.`,
+  "hold-push": (answer) => pushHeld(answer)
+    ? "The automatic push waits for KCO's own schedule: the first push 2 minutes after the purchase. Until " +
+      "then, Deliver push now sends the first one. This holds the push of every order of the emulator."
+    : "The emulator pushes on its quick schedule again: " +
+      `${(answer.emulator?.push_retry_seconds ?? []).join(", ")} s after the purchase.`,
 };
 
+/** The emulator holds its automatic push while it plays KCO's own ("real") push schedule. */
+function pushHeld(answer) {
+  return answer.emulator?.push_schedule === "real";
+}
+
 function listenToButtons() {
-  panel.addEventListener("click", async (event) => {
+  panel.addEventListener("click", (event) => {
     const button = event.target.closest("[data-emulator-action]");
-    if (!button) return;
-    const action = button.dataset.emulatorAction;
-    const value = (selector) => panel.querySelector(selector).value;
-    const body = { country: { country: value("[data-emulator-country]") },
-      "fraud-decision": { event_type: value("[data-emulator-fraud-decision]") } }[action] ?? {};
-    button.disabled = true;
-    note("panel", button.textContent.trim(), "");
-    try {
-      const response = await fetch(`${panel.dataset.emulatorUrl}/${action}`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
-        body: JSON.stringify(body),
-      });
-      const answer = await response.json().catch(() => ({}));
-      const message = response.ok ? ACTION_MESSAGES[action](answer) : answer.error?.message ?? `HTTP ${response.status}`;
-      if (!response.ok) note("panel", button.textContent.trim(), `failed: ${message}`);
-      showStatus(message);
-      if (response.ok && action === "country") window.location.reload();
-    } catch {
-      showStatus("The shop did not answer.");
-    } finally {
-      button.disabled = false;
-      poll();
-    }
+    if (button) press(button);
   });
+}
+
+/** What a button did goes into the timeline at the moment it was pressed, so the room reads it beside the
+ * calls it caused, and into the status line that screen readers announce. */
+async function press(button) {
+  const action = button.dataset.emulatorAction;
+  const label = button.textContent.trim();
+  const pressedAt = Date.now();
+  button.disabled = true;
+  try {
+    const response = await fetch(`${panel.dataset.emulatorUrl}/${action}`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+      body: JSON.stringify(actionBody(button)),
+    });
+    const answer = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      report(label, `failed: ${answer.error?.message ?? `HTTP ${response.status}`}`, pressedAt);
+      return;
+    }
+    report(label, ACTION_MESSAGES[action](answer), pressedAt);
+    if (action === "hold-push") button.setAttribute("aria-pressed", String(pushHeld(answer)));
+    if (action === "country") window.location.reload();
+  } catch {
+    report(label, "The shop did not answer.", pressedAt);
+  } finally {
+    button.disabled = false;
+    poll();
+  }
+}
+
+function actionBody(button) {
+  const value = (selector) => panel.querySelector(selector).value;
+  switch (button.dataset.emulatorAction) {
+    case "country":
+      return { country: value("[data-emulator-country]") };
+    case "fraud-decision":
+      return { event_type: value("[data-emulator-fraud-decision]") };
+    case "hold-push":
+      return { held: button.getAttribute("aria-pressed") !== "true" };
+    default:
+      return {};
+  }
+}
+
+function report(label, message, at) {
+  note("panel", label, message, at);
+  const status = panel.querySelector("[data-inspector-status]");
+  if (status) status.textContent = message;
 }
 
 function completeMessage(outcome) {
@@ -216,11 +282,6 @@ function completeMessage(outcome) {
   return `The purchase was not completed (${outcome.result}): ${outcome.error_text ?? outcome.redirect_url ?? ""}`;
 }
 
-function showStatus(text) {
-  const status = panel.querySelector("[data-inspector-status]");
-  if (status) status.textContent = text;
-}
-
 function csrfToken() {
   return document.querySelector('meta[name="csrf-token"]')?.content ?? "";
 }
@@ -229,7 +290,7 @@ function csrfToken() {
 
 function render() {
   if (!timeline) return;
-  const rows = [...serverEntries.values(), ...pageEvents].sort((a, b) => a.at - b.at);
+  const rows = [...serverEntries, ...pageEvents].sort((a, b) => a.at - b.at);
   timeline.replaceChildren(...rows.map(row));
   timeline.scrollTop = timeline.scrollHeight;
 }
@@ -239,10 +300,13 @@ function row(entry) {
   item.className = `kco-inspector-entry kind-${entry.kind}`;
   const source = entry.kind === "kco" ? "KCO call" : entry.kind === "callback" ? "callback" : entry.source;
   item.dataset.source = source;
+  item.dataset.at = String(entry.at); // epoch milliseconds, the clock shown in .time
   item.append(span("time", clock(entry.at)), span("source", source));
   if (entry.kind === "kco") {
     item.dataset.operation = entry.operation;
-    item.append(span("what", `${entry.method} ${entry.path}`), statusOf(entry));
+    const what = span("what", `${entry.method} ${entry.path}`);
+    what.title = what.textContent; // the line may be cut short
+    item.append(what, statusOf(entry));
     item.append(span("detail", [
       entry.operation,
       `${Math.round(entry.duration_ms)} ms`,
