@@ -6,7 +6,7 @@ INSTALLED := $(VENV)/.installed
 EMULATOR_PORT ?= 5001
 SHOP_PORT ?= 5000
 
-.PHONY: run test lint bench screenshots mutate mutate-js venv-deps system-deps clean
+.PHONY: run test lint bench screenshots translations mutate mutate-js venv-deps system-deps clean
 
 # The project itself is installed too (editable, with the emulator extra), as a merchant installs it: the
 # `kco-emulator` command and the pytest plugin that the tests use come from that install.
@@ -61,6 +61,14 @@ bench: $(INSTALLED) system-deps
 # them.
 screenshots: $(INSTALLED) system-deps
 	README_SCREENSHOTS=1 $(PY) -m pytest e2e/test_workshop_inspector.py e2e/test_workshop_on_a_projector.py
+
+# After marking or changing a string: extract the marked strings (babel.cfg) and update each catalogue in
+# translations/, then translate what is new or fuzzy. The shop compiles the catalogues itself when it starts
+# (shop/shopper_language.py); tests/test_translations.py fails while a catalogue lacks a translation.
+translations: $(INSTALLED)
+	mkdir -p build
+	$(VENV)/bin/pybabel extract -F babel.cfg -k _l --add-location=file --sort-by-file -o build/messages.pot .
+	$(VENV)/bin/pybabel update -i build/messages.pot -d translations --ignore-obsolete -w 110
 
 # Mutation testing, not part of `make test` (docs/mutation-testing.md): mutmut plants mistakes in kco/ and runs
 # the tests that exercise it; mutate-js plants the mistakes of tests/js_mutants.py in kco-sync.js and runs the

@@ -19,14 +19,25 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from kco.checkout import Action, CheckoutSync
 from kco.client import KCOClient
 from kco.markets import MARKETS
-from shop import budgets, callbacks, csrf, dev_server, errors, security, server_timing, sessions
+from shop import (
+    budgets,
+    callbacks,
+    csrf,
+    dev_server,
+    errors,
+    security,
+    server_timing,
+    sessions,
+    shopper_language,
+)
 from shop.callbacks import confirmation_path
 from shop.cart import Checkout, parse_cart, parse_form_quantity, parse_market, parse_sku
 from shop.catalogue import PRODUCTS, priced_products
 from shop.checkout_flow import Change, CheckoutFlow, sync_timeout_ms
+from shop.checkout_words import header_words
 from shop.records import Records
 from shop.settings import Settings
-from shop.shopper_language import SHOPPER_LANGUAGE_FILTERS
+from shop.shopper_language import in_language
 from workshop import inspector
 
 routes = Blueprint("shop", __name__)
@@ -49,8 +60,9 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
     app.extensions["checkout_flow"] = CheckoutFlow(
         CheckoutSync(client), records, settings.secret_key,
         lambda: app.config["PUBLIC_BASE_URL"] or "http://127.0.0.1:5000", settings.time_budget_seconds)
-    app.jinja_env.filters.update(SHOPPER_LANGUAGE_FILTERS)  # money and names in the shopper's language
-    app.jinja_env.globals.update(markets=MARKETS,
+    # The shop's words, money and names in the shopper's language (Flask-Babel).
+    shopper_language.init_app(app, settings.instance_path, shopper_locale)
+    app.jinja_env.globals.update(markets=MARKETS, header_words=header_words,
                                  sync_timeout_ms=sync_timeout_ms(settings.time_budget_seconds))
     app.register_blueprint(routes)
     if settings.trusted_proxies:
@@ -64,6 +76,20 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
 def flow() -> CheckoutFlow:
     """The app's one `CheckoutFlow`, which holds the KCO client, the records and the secret key."""
     return current_app.extensions["checkout_flow"]  # type: ignore[no-any-return]
+
+
+def shopper_locale() -> str | None:
+    """Flask-Babel's locale selector: a request's words (its errors) are in the language of the session's
+    checkout as the request leaves it; KCO's servers, which call the callbacks, read English (None)."""
+    if request.path.startswith(sessions.CALLBACK_PATH):
+        return None
+    return flow().current(session).locale
+
+
+def page(template: str, checkout: Checkout, **context: Any) -> str:
+    """A page in the language of the checkout it shows (the confirmation's is no longer the session's)."""
+    with in_language(checkout.locale):
+        return render_template(template, checkout=checkout, **context)
 
 
 # --- Health, for a platform's checks (no session, no KCO call) -----------------------------------------
@@ -93,8 +119,7 @@ def readyz() -> tuple[dict[str, Any], int]:
 @routes.get("/")
 def catalogue() -> str:
     added = PRODUCTS.get(request.args.get("added", ""))
-    return render_template("catalogue.html", products=PRODUCTS.values(), checkout=flow().current(session),
-                           added=added)
+    return page("catalogue.html", flow().current(session), products=PRODUCTS.values(), added=added)
 
 
 # Adds one product: no KCO call, but the checkout learns the cart (kco-rules: validation-callback).
@@ -110,14 +135,13 @@ def add_to_cart() -> Response:
 # A page that shows the widget gives the session a new id (session fixation, shop/sessions.py).
 @routes.get("/checkout")
 def checkout_page() -> Response | str:
-    page = flow().page_load(session)
-    if page.outcome.action is Action.COMPLETED:
-        return redirect(confirmation_path(page.outcome.order_id), 303)
-    if page.outcome.html_snippet:
+    loaded = flow().page_load(session)
+    if loaded.outcome.action is Action.COMPLETED:
+        return redirect(confirmation_path(loaded.outcome.order_id), 303)
+    if loaded.outcome.html_snippet:
         sessions.renew_session_id(flow().records)
-    return render_template("checkout.html", checkout=page.checkout, answer=page.answer,
-                           message=page.message(request.args.get("error")),
-                           html_snippet=page.outcome.html_snippet)
+    return page("checkout.html", loaded.checkout, answer=loaded.answer,
+                message=loaded.message(request.args.get("error")), html_snippet=loaded.outcome.html_snippet)
 
 
 # KCO sends the shopper here after the purchase (merchant_urls.confirmation, kco-rules: merchant-urls).
@@ -127,12 +151,12 @@ def confirmation() -> Response | str:
     if shown is None:  # KCO says the order is not complete
         return redirect("/checkout", 303)
     sessions.renew_session_id(flow().records)
-    return render_template("confirmation.html", **vars(shown))
+    return page("confirmation.html", **vars(shown), short_reference=shown.short_reference)
 
 
 @routes.get("/terms")  # linked in the widget: merchant_urls.terms is required (kco-rules: merchant-urls)
 def terms() -> str:
-    return render_template("terms.html", checkout=flow().current(session))
+    return page("terms.html", flow().current(session))
 
 
 # --- The JSON API of static/js/kco-sync.js -------------------------------------------------------------

@@ -1,18 +1,39 @@
 """A shopper over HTTP for tests and benchmarks, and what they read back from KCO (through the emulator).
 
 `ApiShopper` has its own cookie jar and the page's CSRF token, and speaks the shop's JSON API without a
-browser; e2e/journeys.py's `BrowserShopper` is its counterpart in Chromium.
+browser; e2e/journeys.py's `BrowserShopper` is its counterpart in Chromium. `shop_text` is what the shop
+writes for one of its strings in a shopper's language, from the catalogues the shop itself reads.
 """
 
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 import requests
+from babel.messages.catalog import Catalog
+from babel.messages.pofile import read_po
+
+from shop.shopper_language import TRANSLATIONS
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 TIMEOUT = 15
+
+
+def shop_text(msgid: str, locale: str = "sv-SE", **variables: Any) -> str:
+    """The shop's text for `msgid` in the language of a KCO `locale` (the default market's by default), with
+    gettext's `%(name)s` variables filled in; the msgid itself in English."""
+    language = locale.split("-")[0]
+    text = _catalogue(language)[msgid].string if language != "en" else msgid
+    assert text, f"no {language} translation of {msgid!r}"
+    return text % variables if variables else text
+
+
+@cache
+def _catalogue(language: str) -> Catalog:
+    with (TRANSLATIONS / language / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        return read_po(po, locale=language)
 
 
 def csrf_token_in(page: str) -> str | None:

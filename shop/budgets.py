@@ -16,6 +16,7 @@ in front (app.py), so the client's own address counts.
 from __future__ import annotations
 
 from flask import Flask, request, session
+from flask_babel import lazy_gettext as _l
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
@@ -43,5 +44,5 @@ def init_app(app: Flask, settings: Settings) -> None:
         if request.endpoint not in CHECKOUT_CREATING_VIEWS or "checkout_id" in session:
             return
         if not counter.hit(budget, SCOPE, request.remote_addr or ""):
-            raise ShopError("too_many_checkouts",
-                            "Too many checkouts were started from your address. Please try again later.", 429)
+            raise ShopError("too_many_checkouts", _l("Too many checkouts were started from your address. "
+                                                   "Please try again later."), 429)

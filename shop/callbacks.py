@@ -6,6 +6,9 @@ KCO posts these without the shopper's cookie, so each answer starts from the che
 KCO was last sent, market, shipping option), never from amounts in the callback body: a callback body is only
 trusted for what the shopper typed (address, country, chosen shipping option). Every callback first checks
 the URL's token (`verified_checkout`).
+
+A refusal's text is shown to the shopper in the widget, so it is written in the language of the order KCO
+holds (`order_locale`); every other answer here is read by KCO's servers and stays English.
 """
 
 from __future__ import annotations
@@ -13,6 +16,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
+
+from flask_babel import gettext
 
 from kco.checkout import content_fingerprint, order_content
 from kco.client import KCOClient
@@ -23,6 +28,7 @@ from shop.errors import ShopError
 from shop.pricing import kco_order_body
 from shop.records import CheckoutChanged, Records
 from shop.security import callback_token, callback_token_valid
+from shop.shopper_language import in_language
 
 CallbackAnswer = tuple[dict[str, Any], int]  # (body, status), as a Flask view returns it
 # notification: the outcome of a fraud review of a pending order (kco-rules: pending-orders).
@@ -106,6 +112,17 @@ def callback_body(body: Any) -> Mapping[str, Any]:
     return body
 
 
+def order_locale(order: Mapping[str, Any]) -> str:
+    """The locale of the order a callback body carries, as the shop spells it: the language KCO's widget
+    speaks. One the shop does not sell in reads as English, as KCO falls back to it (kco-rules: locales)."""
+    sent = str(order.get("locale", "")).lower()
+    for market in MARKETS.values():
+        for locale in market.locales:
+            if locale.lower() == sent:
+                return locale
+    return MARKETS["GB"].default_locale
+
+
 def _refused(error_type: str, error_text: str) -> CallbackAnswer:
     # 400 {error_type, error_text}; the text is shown to the shopper in the widget
     # (kco-rules: refine-callbacks).
@@ -146,9 +163,11 @@ def refine(records: Records, secret_key: str, args: Mapping[str, str], body: Map
     arrived = arrival()
     for _ in range(ATTEMPTS):
         checkout = verified_checkout(records, secret_key, args)
-        if checkout is None:
-            return _refused("approval_failed", "This checkout was replaced. Please reload the page.")
-        decided = decide(checkout, body, arrived)
+        with in_language(order_locale(body)):
+            if checkout is None:
+                replaced = gettext("This checkout was replaced. Please reload the page.")
+                return _refused("approval_failed", replaced)
+            decided = decide(checkout, body, arrived)
         if isinstance(decided, tuple):
             return decided
         checkout.kco_fingerprint = content_fingerprint(decided)
@@ -175,7 +194,8 @@ def for_address(billing_first: bool) -> Refine:
         try:
             market: Market = get_market(str(address.get("country") or checkout.country))
         except UnsupportedCountry:
-            return _refused("unsupported_shipping_address", "Sorry, we don't deliver to that country.")
+            refusal = gettext("Sorry, we don't deliver to that country.")
+            return _refused("unsupported_shipping_address", refusal)
         if market.country != checkout.country:
             # Unless the shopper's page set the market after this callback reached the shop.
             checkout.move_to(market.country, market.default_locale, at)
@@ -183,7 +203,7 @@ def for_address(billing_first: bool) -> Refine:
         checkout.us_region = region if checkout.country == "US" else None
         order_body = kco_order_body(checkout, cart=_widget_cart(checkout))
         if order_body is None:
-            return _refused("approval_failed", "Your cart is empty.")
+            return _refused("approval_failed", gettext("Your cart is empty."))
         return order_body
 
     return decide
@@ -196,11 +216,11 @@ def choose_shipping_option(checkout: Checkout, body: Mapping[str, Any],
     selected = body.get("selected_shipping_option")
     option_id = selected.get("id") if isinstance(selected, Mapping) else None
     if not isinstance(option_id, str) or option_id not in SHIPPING_METHODS:
-        return _refused("approval_failed", "That delivery option is not available.")
+        return _refused("approval_failed", gettext("That delivery option is not available."))
     checkout.shipping_option_id = option_id
     order_body = kco_order_body(checkout, cart=_widget_cart(checkout))
     if order_body is None:
-        return _refused("approval_failed", "Your cart is empty.")
+        return _refused("approval_failed", gettext("Your cart is empty."))
     return order_body
 
 

@@ -10,6 +10,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import lazy_gettext as _l
+
 from kco.markets import Market, UnsupportedCountry, UnsupportedLocale, check_locale, get_market
 from shop.catalogue import PRODUCTS
 from shop.errors import ShopError
@@ -83,7 +85,7 @@ def arrival() -> int:
 def _check_json(body: Any) -> None:
     """`body` is `request.get_json(silent=True)`: None when the request body was not JSON."""
     if body is None:
-        raise ShopError("malformed_json", "The request body must be JSON.", 400)
+        raise ShopError("malformed_json", _l("The request body must be JSON."), 400)
 
 
 def _is_int(value: Any) -> bool:
@@ -92,7 +94,8 @@ def _is_int(value: Any) -> bool:
 
 def parse_quantity(value: Any) -> int:
     if not _is_int(value) or not 0 <= value <= MAX_QUANTITY:
-        raise ShopError("invalid_quantity", f"Quantity must be a whole number from 0 to {MAX_QUANTITY}.")
+        raise ShopError("invalid_quantity",
+                        _l("Quantity must be a whole number from 0 to %(most)d.", most=MAX_QUANTITY))
     return value
 
 
@@ -105,9 +108,9 @@ def parse_form_quantity(text: str | None) -> int:
 
 def parse_sku(value: Any) -> str:
     if not isinstance(value, str):
-        raise ShopError("invalid_cart", "Each item needs a sku (a string).")
+        raise ShopError("invalid_cart", _l("Each item needs a sku (a string)."))
     if value not in PRODUCTS:
-        raise ShopError("unknown_sku", "That product is not in the catalogue.")
+        raise ShopError("unknown_sku", _l("That product is not in the catalogue."))
     return value
 
 
@@ -115,15 +118,15 @@ def parse_cart(body: Any) -> dict[str, int]:
     """`{"items": [{"sku": "...", "quantity": 2}]}` -> the new cart; quantity 0 drops the line."""
     _check_json(body)
     if not isinstance(body, dict) or not isinstance(body.get("items"), list):
-        raise ShopError("invalid_cart", 'Send {"items": [{"sku": "...", "quantity": 1}]}.')
+        raise ShopError("invalid_cart", _l('Send {"items": [{"sku": "...", "quantity": 1}]}.'))
     cart: dict[str, int] = {}
     for item in body["items"]:
         if not isinstance(item, dict) or "sku" not in item or "quantity" not in item:
-            raise ShopError("invalid_cart", "Each item needs a sku and a quantity.")
+            raise ShopError("invalid_cart", _l("Each item needs a sku and a quantity."))
         sku = parse_sku(item["sku"])
         quantity = parse_quantity(item["quantity"])
         if sku in cart:
-            raise ShopError("invalid_cart", "Each sku may appear only once.")
+            raise ShopError("invalid_cart", _l("Each sku may appear only once."))
         cart[sku] = quantity
     return {sku: quantity for sku, quantity in cart.items() if quantity > 0}
 
@@ -135,18 +138,18 @@ def parse_market(body: Any, checkout: Checkout) -> tuple[str, str]:
     """
     _check_json(body)
     if not isinstance(body, dict) or not isinstance(body.get("country"), str):
-        raise ShopError("unsupported_country", 'Send {"country": "DE"} with an optional "locale".')
+        raise ShopError("unsupported_country", _l('Send {"country": "DE"} with an optional "locale".'))
     try:
         market = get_market(body["country"])
     except UnsupportedCountry:
-        raise ShopError("unsupported_country", "We don't sell to that country.") from None
+        raise ShopError("unsupported_country", _l("We don't sell to that country.")) from None
     locale = body.get("locale")
     if locale is None:
         same_country = market.country == checkout.country
         return market.country, checkout.locale if same_country else market.default_locale
     if not isinstance(locale, str):
-        raise ShopError("unsupported_locale", "The locale must be a string such as de-DE.")
+        raise ShopError("unsupported_locale", _l("The locale must be a string such as de-DE."))
     try:
         return market.country, check_locale(market, locale)
     except UnsupportedLocale:
-        raise ShopError("unsupported_locale", f"That language is not offered in {market.name}.") from None
+        raise ShopError("unsupported_locale", _l("That language is not offered in that country.")) from None

@@ -3,11 +3,17 @@
 Prices are int minor units and include VAT where the market's prices include VAT (all but the US, whose
 prices exclude sales tax; kco-rules: us-sales-tax). KCO does no currency conversion (kco-rules: markets), so
 every currency the shop sells in has its own price list here.
+
+Product names stay as the merchant wrote them; the shipping options' words are the shop's own and are
+translated (`lazy_gettext`, shop/shopper_language.py) where they are shown: on the page and in KCO's widget.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 
 
 @dataclass(frozen=True)
@@ -23,8 +29,8 @@ class Product:
 @dataclass(frozen=True)
 class ShippingMethod:
     id: str
-    name: str
-    description: str
+    name: LazyString  # str() in the shopper's language (shop/pricing.py)
+    description: LazyString
     prices: dict[str, int]  # currency -> price in minor units, VAT included as for products
 
 
@@ -52,10 +58,10 @@ PRODUCTS: dict[str, Product] = {product.sku: product for product in (
 # Two options per market, offered inside the KCO widget (kco-rules: shipping-options); the first is
 # preselected.
 SHIPPING_METHODS: dict[str, ShippingMethod] = {method.id: method for method in (
-    ShippingMethod("standard", "Standard delivery", "2-5 working days", {
+    ShippingMethod("standard", _l("Standard delivery"), _l("2-5 working days"), {
         "SEK": 4900, "NOK": 5900, "DKK": 3900, "EUR": 490, "GBP": 395, "CHF": 590, "USD": 500,
         "PLN": 1490}),
-    ShippingMethod("express", "Express delivery", "Next working day", {
+    ShippingMethod("express", _l("Express delivery"), _l("Next working day"), {
         "SEK": 12900, "NOK": 13900, "DKK": 8900, "EUR": 1290, "GBP": 995, "CHF": 1490, "USD": 1500,
         "PLN": 3900}),
 )}

@@ -12,10 +12,14 @@ that the row does not keep is aborted. A change that the shop rejects raises bef
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from functools import partial
 from typing import Any
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 
 from kco.checkout import COMPLETE, INCOMPLETE, Action, CheckoutSync, Outcome
 from kco.client import time_budget
@@ -33,10 +37,10 @@ ATTEMPTS = 3
 # The page waits this much longer than the shop's time budget for KCO, so it gives up only after the shop.
 PAGE_MARGIN_SECONDS = 2.0
 PAGE_MESSAGES = {
-    "kco_failed": "The checkout could not be reached just now. Your cart is saved; please reload the page "
-                  "in a moment.",
-    "cart_changed": "Your cart changed while you were paying, so the purchase was stopped. Please check your "
-                    "order and complete it again.",
+    "kco_failed": _l("The checkout could not be reached just now. Your cart is saved; please reload the page "
+                     "in a moment."),
+    "cart_changed": _l("Your cart changed while you were paying, so the purchase was stopped. Please check "
+                       "your order and complete it again."),
 }
 
 # A change to apply to the checkout, given when its request reached the shop (`Checkout.set_cart`).
@@ -49,12 +53,40 @@ class PageLoad:
     outcome: Outcome
     answer: dict[str, Any]
 
-    def message(self, error: str | None) -> str | None:
+    def message(self, error: str | None) -> LazyString | None:
         """What the page says above the widget: KCO failed while the page loaded, or the validation callback
         sent the shopper back (`/checkout?error=cart_changed`)."""
         if self.outcome.action is Action.FAILED:
             return PAGE_MESSAGES["kco_failed"]
         return PAGE_MESSAGES.get(error or "")
+
+
+# How many characters of KCO's order id (a random UUID) the confirmation shows as the order's short reference:
+# 8 hex digits tell this shop's orders apart; support asks for the full id, which the page shows too.
+SHORT_REFERENCE_LENGTH = 8
+
+
+@dataclass(frozen=True)
+class PaidOrder:
+    """What the shopper paid, as KCO says it: the lines (products, shipping, US sales tax) and the sums, in
+    minor units; KCO's confirmation snippet shows the same."""
+
+    order_lines: list[dict[str, Any]]
+    order_amount: int
+    currency: str
+
+    @classmethod
+    def of(cls, order: Mapping[str, Any]) -> PaidOrder:
+        """From an order of Order Management as recorded (its lines as JSON) or of the Checkout API."""
+        lines = order["order_lines"]
+        order_lines = json.loads(lines) if isinstance(lines, str) else list(lines)
+        return cls(order_lines, int(order["order_amount"]), str(order["purchase_currency"]).upper())
+
+    @property
+    def tax_amount(self) -> int:
+        """The tax in the lines: Order Management's order has no order_tax_amount
+        (order-management-v1-openapi.yml MerchantOrderDto), its lines have total_tax_amount."""
+        return sum(int(line.get("total_tax_amount") or 0) for line in self.order_lines)
 
 
 @dataclass(frozen=True)
@@ -65,6 +97,13 @@ class Confirmation:
     # The fraud review as recorded (shop/callbacks.py): "pending" tells the shopper the payment is under
     # review; None when Order Management could not be read yet (the push records it later).
     fraud_status: str | None = None
+    # Order Management's order as recorded, which counts everything KCO charged; the Checkout API's while
+    # Order Management could not be read.
+    paid: PaidOrder | None = None
+
+    @property
+    def short_reference(self) -> str:
+        return self.order_id.replace("-", "")[:SHORT_REFERENCE_LENGTH].upper()
 
 
 # What `CheckoutFlow.on_sync` is told after each page load or change: the checkout, the order body the cart
@@ -103,7 +142,7 @@ class CheckoutFlow:
             checkout, outcome, totals = self._sync(session, apply)
         answer = self.answer(checkout, outcome, totals)
         if outcome.action is Action.COMPLETED:
-            raise ShopError("purchase_completed", "This purchase is already complete.", 409,
+            raise ShopError("purchase_completed", _l("This purchase is already complete."), 409,
                             redirect=confirmation_path(outcome.order_id), **answer)
         if outcome.action is Action.FAILED:
             raise kco_failure(outcome.error, **answer)
@@ -190,7 +229,7 @@ class CheckoutFlow:
         checkout = self.records.checkout_for_order(order_id)
         ours = checkout is not None and checkout.id == session.get("checkout_id")
         if checkout is None or not (ours or order_id == session.get("confirmed_order_id")):
-            raise ShopError("not_found", "There is no such order in your session.", 404)
+            raise ShopError("not_found", _l("There is no such order in your session."), 404)
         order: Mapping[str, Any] | None
         try:
             order = self.sync.client.read_order(order_id)
@@ -206,13 +245,15 @@ class CheckoutFlow:
                 return None
             recorded = self.records.order(order_id)
         fraud_status = recorded["fraud_status"] if recorded is not None else self._record(order_id)
+        recorded = recorded or self.records.order(order_id)
+        paid_order = recorded or order
         checkout.paid = True
         if ours:
             # The paid checkout stays in the database for KCO's callbacks; the shopper starts a new one.
             session.pop("checkout_id")
             session["confirmed_order_id"] = order_id
         return Confirmation(checkout, order_id, order.get("html_snippet", "") if order is not None else "",
-                            fraud_status)
+                            fraud_status, PaidOrder.of(paid_order) if paid_order is not None else None)
 
     def _record(self, order_id: str) -> str | None:
         """The order recorded (callbacks.record_paid_order); None if Order Management could not be read now:
@@ -277,7 +318,7 @@ class CheckoutFlow:
 
 
 def busy() -> ShopError:
-    return ShopError("checkout_busy", "Your cart is being changed in another tab. Please try again.", 409)
+    return ShopError("checkout_busy", _l("Your cart is being changed in another tab. Please try again."), 409)
 
 
 def sync_timeout_ms(time_budget_seconds: float) -> int:

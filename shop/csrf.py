@@ -16,6 +16,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 from flask import Flask, Response, g, request, session
+from flask_babel import lazy_gettext as _l
 
 from shop.errors import ShopError
 
@@ -60,8 +61,8 @@ def init_app(app: Flask) -> None:
         if request.method in SAFE_METHODS or request.path.startswith("/kco/callbacks/"):
             return
         if not csrf_valid(session, request.headers.get("X-CSRFToken") or request.form.get("csrf_token")):
-            raise ShopError("csrf_failed", "The page's security token is missing or expired. "
-                            "Please reload the page.", 403)
+            raise ShopError("csrf_failed", _l("The page's security token is missing or expired. "
+                                           "Please reload the page."), 403)
 
     @app.after_request
     def keep_visitor_csrf_token(response: Response) -> Response:

@@ -2,7 +2,8 @@
 
 One function, `kco_order_body`, builds what the shop wants KCO to hold; both the page/API path and the KCO
 callbacks call it, so a callback can never be answered with amounts the shopper's browser (or the callback
-body) chose. `cart_summary` shapes the same figures for the page and the JSON API.
+body) chose. `cart_summary` shapes the same figures for the page and the JSON API. The shipping options' names
+are written in the checkout's language (`in_language`), for KCO's widget as for the page.
 
 US sales tax: KCO expects it as one `sales_tax` line computed from the shipping address (inferred for KCO;
 kco-rules: us-sales-tax), which the `address_update` callback lets the shop recompute once the shopper typed
@@ -19,6 +20,8 @@ from kco.markets import Market
 from kco.order_lines import CartLine, OrderTotals, ShippingFee, build_order, line_tax
 from shop.cart import Checkout
 from shop.catalogue import DEFAULT_SHIPPING_METHOD, PRODUCTS, SHIPPING_METHODS, ShippingMethod
+from shop.checkout_words import checkout_words
+from shop.shopper_language import in_language
 
 # US state sales tax base rates in basis points, for the demo.
 STATE_RATES: dict[str, int] = {
@@ -47,7 +50,7 @@ def shipping_method(method_id: str | None) -> ShippingMethod:
 def shipping_fee(method: ShippingMethod, market: Market) -> ShippingFee:
     # US: shipping carries no VAT, and build_order leaves it out of the sales tax base
     # (kco-rules: us-sales-tax).
-    return ShippingFee(name=method.name, amount=method.prices[market.currency], tax_rate=market.vat_rate,
+    return ShippingFee(name=str(method.name), amount=method.prices[market.currency], tax_rate=market.vat_rate,
                        reference=method.id)
 
 
@@ -58,8 +61,8 @@ def shipping_options(market: Market, selected: str | None) -> list[dict[str, Any
     return [
         {
             "id": method.id,
-            "name": method.name,
-            "description": method.description,
+            "name": str(method.name),
+            "description": str(method.description),
             "price": method.prices[market.currency],
             "tax_amount": line_tax(method.prices[market.currency], market.vat_rate),
             "tax_rate": market.vat_rate,
@@ -77,7 +80,8 @@ def order_totals(checkout: Checkout, cart: Mapping[str, int] | None = None) -> O
         return None
     market = checkout.market
     rate = sales_tax_rate(checkout.region) if market.tax_mode == "sales_tax" else 0
-    shipping = shipping_fee(shipping_method(checkout.shipping_option_id), market)
+    with in_language(checkout.locale):
+        shipping = shipping_fee(shipping_method(checkout.shipping_option_id), market)
     return build_order(cart_lines(cart, market), market, shipping=shipping, sales_tax_rate=rate)
 
 
@@ -88,18 +92,21 @@ def kco_order_body(checkout: Checkout, cart: Mapping[str, int] | None = None,
     totals = totals or order_totals(checkout, cart)
     if totals is None:
         return None
+    with in_language(checkout.locale):
+        options = shipping_options(checkout.market, checkout.shipping_option_id)
     return {
         "purchase_country": checkout.market.country,
         "purchase_currency": checkout.market.currency,
         "locale": checkout.locale,
         **totals.as_kco(),
-        "shipping_options": shipping_options(checkout.market, checkout.shipping_option_id),
+        "shipping_options": options,
     }
 
 
 def cart_summary(checkout: Checkout, totals: OrderTotals | None = None) -> dict[str, Any]:
     """The `cart` object of the JSON API (its contract: static/js/kco-sync.js): items, market and the totals
-    KCO is asked to charge. `totals` as for `kco_order_body`."""
+    KCO is asked to charge, and the page's words in the cart's language (`texts`, for
+    static/js/cart-editor.js). `totals` as for `kco_order_body`."""
     market = checkout.market
     items = [
         {"sku": line.reference, "name": line.name, "quantity": line.quantity, "unit_price": line.unit_price,
@@ -115,12 +122,14 @@ def cart_summary(checkout: Checkout, totals: OrderTotals | None = None) -> dict[
         "order_amount": 0,
         "order_tax_amount": 0,
         "shipping": None,
+        "texts": checkout_words(checkout),
     }
     totals = totals or order_totals(checkout)
     if totals is not None:
         method = shipping_method(checkout.shipping_option_id)
         summary["order_amount"] = totals.order_amount
         summary["order_tax_amount"] = totals.order_tax_amount
-        summary["shipping"] = {"id": method.id, "name": method.name,
-                               "total_amount": method.prices[market.currency]}
+        with in_language(checkout.locale):
+            name = str(method.name)
+        summary["shipping"] = {"id": method.id, "name": name, "total_amount": method.prices[market.currency]}
     return summary

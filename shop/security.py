@@ -23,6 +23,7 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 from flask.json.provider import DefaultJSONProvider
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -130,7 +131,7 @@ def init_app(app: Flask, settings: Settings) -> None:
     app.config["MAX_CONTENT_LENGTH"] = MAX_CONTENT_LENGTH
     app.json = RequestJSONProvider(app)
     app.register_error_handler(RequestEntityTooLarge, lambda _: answer_error(ShopError(
-        "body_too_large", "The request is larger than the shop accepts.", 413)))
+        "body_too_large", _l("The request is larger than the shop accepts."), 413)))
     # KCO's html_snippet is rendered as trusted markup, its <script> tags carrying this response's nonce.
     app.jinja_env.filters["kco_snippet"] = lambda html: snippet_with_nonce(html or "", csp_nonce())
     app.jinja_env.globals["csp_nonce"] = csp_nonce

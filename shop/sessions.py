@@ -27,6 +27,7 @@ import redis
 from cachelib.file import FileSystemCache
 from flask import Flask, Request, Response, current_app, g, redirect, request, session
 from flask.sessions import SessionMixin
+from flask_babel import lazy_gettext as _l
 from flask_session import Session
 from flask_session.redis import RedisSessionInterface
 
@@ -75,8 +76,8 @@ def init_app(app: Flask, settings: Settings, records: Records) -> None:
         if not records.was_superseded(sent):
             return None  # expired or made up: a new visitor
         if request.method != "GET" or request.path.startswith("/api/"):
-            raise ShopError("session_renewed", "Your session was renewed in another tab. "
-                            "Please send your change again.", 409)
+            raise ShopError("session_renewed", _l("Your session was renewed in another tab. "
+                                               "Please send your change again."), 409)
         # A page asked for again comes with the cookie the browser holds by now; only once per id, since a
         # browser that never got the new cookie (its answer was lost) would ask forever.
         if records.first_redirect(sent):

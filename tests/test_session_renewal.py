@@ -10,7 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from harness.shop_client import page_csrf_token
+from harness.shop_client import page_csrf_token, shop_text
 from kco_emulator.testing import KcoEmulator
 from shop import records as records_module
 from shop.records import Records
@@ -68,7 +68,7 @@ def test_a_page_asked_for_with_the_old_id_is_sent_to_itself_once_and_never_loops
     assert first.status_code == 303 and first.headers["Location"] == "/checkout"
     again = lost.get("/checkout")
     assert again.status_code == 200  # a new visitor now: the cart left with the new id
-    assert "Your cart is empty" in again.get_data(as_text=True)
+    assert shop_text("Your cart is empty.") in again.get_data(as_text=True)
 
 
 def test_a_planted_session_that_already_has_an_order_is_cut_off_when_the_victim_opens_the_checkout(

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import requests
 
-from harness.shop_client import ApiShopper, KCOCalls, callback_url, kco_order
+from harness.shop_client import ApiShopper, KCOCalls, callback_url, kco_order, shop_text
 
 CALLBACKS = ("push", "validation", "address_update", "country_change", "shipping_option_update")
 
@@ -177,7 +177,9 @@ def test_validation_refuses_an_order_whose_cart_changed_in_another_tab(shopper: 
     answer = post(callback_url(emulator, order_id, "validation"), order)
     assert answer.status_code == 303
     page = shopper.open_checkout("?error=cart_changed")
-    assert "Your cart changed while you were paying" in page.text
+    sent_back = shop_text("Your cart changed while you were paying, so the purchase was stopped. Please "
+                          "check your order and complete it again.")
+    assert sent_back in page.text
 
 
 def test_push_delivered_three_times_stores_one_order_and_acknowledges_once(

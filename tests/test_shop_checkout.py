@@ -9,7 +9,7 @@ import re
 import sqlite3
 from pathlib import Path
 
-from harness.shop_client import ApiShopper, KCOCalls, kco_order
+from harness.shop_client import ApiShopper, KCOCalls, kco_order, shop_text
 
 SNIPPET_ID = "klarna-checkout-container"
 
@@ -170,7 +170,9 @@ def test_create_unreachable_shows_a_message_and_makes_one_attempt(shopper: ApiSh
     page = shopper.open_checkout()
     assert page.status_code == 200
     assert calls.since() == ["create"]
-    assert "could not be reached" in message_of(page.text)
+    unreachable = shop_text("The checkout could not be reached just now. Your cart is saved; please reload "
+                            "the page in a moment.")
+    assert message_of(page.text) == unreachable
     assert SNIPPET_ID not in page.text
 
 

@@ -11,7 +11,7 @@ import pytest
 import requests
 from flask import Flask
 
-from harness.shop_client import ApiShopper, KCOCalls, callback_url, csrf_token_in, kco_order
+from harness.shop_client import ApiShopper, KCOCalls, callback_url, csrf_token_in, kco_order, shop_text
 from kco.errors import KCOConfigError
 from kco.markets import MARKETS
 from shop.money import format_money
@@ -31,7 +31,7 @@ def completed_purchase(shopper: ApiShopper, emulator) -> str:
 
 def test_catalogue_offers_every_product_with_an_add_to_cart_button(shopper: ApiShopper) -> None:
     page = shopper.get("/").text
-    assert page.count(">Add to cart</button>") >= 5
+    assert page.count(f">{shop_text('Add to cart')}</button>") >= 5
     assert len(csrf_token_in(page) or "") >= 20
     answer = shopper.add_to_cart("tee-002", 2)
     assert answer.status_code == 303 and answer.headers["Location"] == "/?added=tee-002"
@@ -54,15 +54,19 @@ def test_checkout_page_follows_the_markup_contract(shopper: ApiShopper) -> None:
     for sku, name in (("mug-001", "Enamel mug"), ("tee-002", "Organic cotton T-shirt")):
         line = re.search(rf'<li[^>]*data-kco-line data-sku="{sku}">(.*?)</li>', page, re.S)
         assert line, sku
+        quantity_label = shop_text("Quantity of %(product)s", product=name)
         assert re.search(rf'<input type="number" min="0" max="99"[^>]*data-kco-quantity\s+'
-                         rf'aria-label="Quantity of {name}">', line.group(1))
-        assert f"<button type=\"button\" data-kco-remove>Remove {name}</button>" in line.group(1)
+                         rf'aria-label="{quantity_label}">', line.group(1))
+        remove = shop_text("Remove %(product)s", product=name)
+        assert f"<button type=\"button\" data-kco-remove>{remove}</button>" in line.group(1)
         assert "data-kco-line-total" in line.group(1) and "data-kco-unit-price" in line.group(1)
-    country = re.search(r"<label>Country\s*<select data-kco-country[^>]*>(.*?)</select>", page, re.S)
+    country = re.search(r"<label><span data-kco-text=\"country\">[^<]+</span>\s*"
+                        r"<select data-kco-country[^>]*>(.*?)</select>", page, re.S)
     assert country
     options = re.findall(r'<option value="([A-Z]{2})" data-alpha3="([a-z]{3})"', country.group(1))
     assert options == [(market.country, market.alpha3) for market in MARKETS.values()]
-    language = re.search(r"<label>Language\s*<select data-kco-language[^>]*>(.*?)</select>", page, re.S)
+    language = re.search(r"<label><span data-kco-text=\"language\">[^<]+</span>\s*"
+                         r"<select data-kco-language[^>]*>(.*?)</select>", page, re.S)
     assert language
     assert re.findall(r'<option value="([^"]+)"', language.group(1)) == ["sv-SE", "en-SE"]
     assert "data-kco-order-amount" in page and "data-kco-order-tax-amount" in page
@@ -97,7 +101,7 @@ def test_confirmation_shows_the_snippet_records_the_order_and_clears_the_cart(sh
     assert shopper.cart()["cart"]["items"] == []
     assert shopper.get(f"/confirmation?order_id={order_id}").status_code == 200  # a reload still works
     checkout = shopper.open_checkout()  # the back button: a fresh, empty checkout, no error
-    assert checkout.status_code == 200 and "Your cart is empty" in checkout.text
+    assert checkout.status_code == 200 and shop_text("Your cart is empty.") in checkout.text
 
 
 def test_confirmation_reload_after_kco_forgot_the_order_still_thanks_the_shopper(shopper: ApiShopper,
@@ -118,7 +122,7 @@ def test_a_second_session_cannot_open_the_first_sessions_confirmation(shopper: A
     answer = stranger.get(f"/confirmation?order_id={order_id}", headers={"Accept": "application/json"})
     assert answer.status_code == 404 and answer.json()["error"]["code"] == "not_found"
     assert calls.since() == []
-    assert "<h1>Sorry</h1>" in stranger.get(f"/confirmation?order_id={order_id}").text
+    assert f"<h1>{shop_text('Sorry')}</h1>" in stranger.get(f"/confirmation?order_id={order_id}").text
 
 
 def test_confirmation_of_an_order_not_yet_completed_goes_back_to_checkout(shopper: ApiShopper,
