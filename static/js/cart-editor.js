@@ -7,6 +7,10 @@
  * [data-kco-order-tax-amount], optional [data-kco-shipping-name] and [data-kco-shipping-amount];
  * select[data-kco-country], select[data-kco-language]; [data-kco-empty], shown for an empty cart.
  * What the shop last confirmed is kept in the fields' default values, so the page holds no copy of its own.
+ * The page's words come with each cart, in its language (cart.texts, shop/checkout_words.py): anywhere in the
+ * document, [data-kco-text] and [data-kco-label] name the word of their text and their aria-label; each line's
+ * quantity field and remove button are named by cart.texts.lines[sku]. <html lang> follows the cart's locale.
+ * A cart without texts leaves the page's words, and its lang, as they were rendered.
  */
 /**
  * An amount of int minor units as the shopper's locale writes it (CLDR, through the browser's Intl): the same text
@@ -97,6 +101,7 @@ export function cartEditor(root) {
       show(root, "[data-kco-order-amount]", money(cart.order_amount));
       show(root, "[data-kco-order-tax-amount]", money(cart.order_tax_amount));
       renderMarket(cart);
+      renderWords(cart);
       const emptyNote = root.querySelector("[data-kco-empty]");
       if (emptyNote) emptyNote.hidden = cart.items.length > 0;
       // A line this page never drew (added in another tab): only the server can render it.
@@ -105,6 +110,26 @@ export function cartEditor(root) {
       }
     },
   };
+
+  /** The page's words in the cart's language: a new language, tax label (VAT or sales tax) or cart count. */
+  function renderWords(cart) {
+    const { texts } = cart;
+    // A shop whose carts carry no words keeps the page's as rendered, and so their language.
+    if (!texts) return;
+    document.documentElement.lang = new Intl.Locale(cart.locale).language;
+    document.title = texts.title;
+    for (const element of document.querySelectorAll("[data-kco-text]")) {
+      element.textContent = texts[element.dataset.kcoText];
+    }
+    for (const element of document.querySelectorAll("[data-kco-label]")) {
+      element.setAttribute("aria-label", texts[element.dataset.kcoLabel]);
+    }
+    for (const line of lines()) {
+      const words = texts.lines[line.dataset.sku];
+      line.querySelector("[data-kco-quantity]").setAttribute("aria-label", words.quantity);
+      line.querySelector("[data-kco-remove]").textContent = words.remove;
+    }
+  }
 
   /** Setting .value fires no change event, so drawing the market sends no request. */
   function renderMarket(cart) {
