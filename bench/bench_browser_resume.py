@@ -22,6 +22,7 @@ from bench.stand import (
     print_report,
     running_stand,
 )
+from harness.shop_client import shop_text
 
 CHANGES = 30
 QUIET_MS = 300
@@ -42,7 +43,7 @@ def main() -> int:
         with checkout_in_chromium(executable, stand.shop_url, "Enamel mug") as page:
             widget = page.locator("#klarna-checkout-container")
             sync_root = page.locator("[data-kco-sync]")
-            quantity = page.get_by_label("Quantity of Enamel mug")
+            quantity = page.get_by_label(shop_text("Quantity of %(product)s", product="Enamel mug"))
             for number in range(CHANGES):
                 page.wait_for_timeout(QUIET_MS)  # isolated: no request for longer than kco-sync's DEBOUNCE_MS
                 quantity.fill(str(2 + number % 2))  # 2, 3, 2, ...: every change is a new cart

@@ -21,7 +21,7 @@ from bench.stand import (
     print_report,
     running_stand,
 )
-from harness.shop_client import ApiShopper, KCOCalls, kco_order
+from harness.shop_client import ApiShopper, KCOCalls, kco_order, shop_text
 
 CLICKS = 10
 
@@ -115,7 +115,7 @@ def browser_burst(stand: Stand) -> tuple[Scenario, list[str] | str]:
         widget = page.locator("#klarna-checkout-container")
         calls = KCOCalls(stand.emulator)
         calls.mark()
-        quantity = page.get_by_label("Quantity of Wool socks")
+        quantity = page.get_by_label(shop_text("Quantity of %(product)s", product="Wool socks"))
         for _ in range(CLICKS):
             quantity.press("ArrowUp")
         expect(page.locator("[data-kco-sync]")).to_have_attribute("data-kco-sync-state", "idle")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from harness.local_stack import shop_process
+from harness.shop_client import shop_text
 from kco_emulator.testing import EmulatorProcess, KcoEmulator
 
 SECRET_KEY = "benchmark-only-secret-key-not-for-production"
@@ -107,7 +108,7 @@ def checkout_in_chromium(executable: str, shop_url: str, product: str) -> Iterat
         try:
             page = browser.new_page()
             page.goto(f"{shop_url}/")
-            page.get_by_role("button", name=f"Add {product} to cart").click()
+            page.get_by_role("button", name=shop_text("Add %(product)s to cart", product=product)).click()
             page.goto(f"{shop_url}/checkout")
             widget = page.locator("#klarna-checkout-container")
             expect(widget).to_have_attribute("data-kco-widget-state", "ready")

@@ -14,6 +14,7 @@ from typing import Any
 
 from playwright.sync_api import FrameLocator, Locator, Page, expect
 
+from harness.shop_client import shop_text
 from kco.markets import MARKETS
 from kco_emulator.playwright import KcoWidget, expect_widget
 from kco_emulator.testing import KcoEmulator
@@ -32,8 +33,10 @@ class BrowserShopper:
     def adds_to_cart(self, product: str, times: int = 1) -> None:
         self.page.goto(f"{self.shop_url}/")
         for _ in range(times):
-            self.page.get_by_role("button", name=f"Add {product} to cart").click()
-            expect(self.page.get_by_role("status")).to_contain_text(f"{product} is in your cart")
+            add = self.says("Add %(product)s to cart", product=product)
+            self.page.get_by_role("button", name=add).click()
+            expect(self.page.get_by_role("status")).to_contain_text(
+                self.says("%(product)s is in your cart.", product=product))
 
     # --- on the checkout page --------------------------------------------------------------------------
 
@@ -49,7 +52,7 @@ class BrowserShopper:
         self.quantity_of(product).fill(str(quantity))
 
     def removes(self, product: str) -> None:
-        self.page.get_by_role("button", name=f"Remove {product}").click()
+        self.page.get_by_role("button", name=self.says("Remove %(product)s", product=product)).click()
 
     def chooses_country(self, name: str) -> None:
         """`name` as kco/markets.py spells it; the select shows it in the shopper's language."""
@@ -81,20 +84,24 @@ class BrowserShopper:
 
     # --- what the shopper sees -------------------------------------------------------------------------
 
+    def says(self, msgid: str, **variables: str) -> str:
+        """The shop's text for `msgid` in the language the page speaks now (its `<html lang>`)."""
+        return shop_text(msgid, self.page.evaluate("document.documentElement.lang"), **variables)
+
     @property
     def sync_root(self) -> Locator:
         return self.page.locator("[data-kco-sync]")
 
     @property
     def country(self) -> Locator:
-        return self.page.get_by_role("combobox", name="Country")
+        return self.page.get_by_role("combobox", name=self.says("Country"))
 
     @property
     def language(self) -> Locator:
-        return self.page.get_by_role("combobox", name="Language")
+        return self.page.get_by_role("combobox", name=self.says("Language"))
 
     def quantity_of(self, product: str) -> Locator:
-        return self.page.get_by_label(f"Quantity of {product}")
+        return self.page.get_by_label(self.says("Quantity of %(product)s", product=product))
 
     @property
     def shipping_name(self) -> Locator:

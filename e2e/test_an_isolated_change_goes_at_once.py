@@ -31,7 +31,7 @@ def test_an_isolated_change_is_sent_at_once_and_one_made_during_its_request_wait
     shopper.adds_to_cart("Wool socks")
     shopper.opens_checkout()
     shopper.waits_until_the_page_is_quiet()
-    label = "Quantity of Wool socks"
+    label = shopper.says("Quantity of %(product)s", product="Wool socks")
 
     # The second change comes while the first one's request is running: it waits for the pause.
     assert page.evaluate(TYPE_AND_SEE_WHAT_WENT_AT_ONCE, [label, ["2", "3"]]) == [True, False]

@@ -23,7 +23,9 @@ def test_a_cart_changed_before_complete_purchase_sends_the_shopper_back_with_a_m
     shopper.widget.completes_purchase()
 
     page.wait_for_url("**/checkout?error=cart_changed")
-    expect(shopper.message).to_contain_text("Your cart changed while you were paying")
+    expect(shopper.message).to_have_text(shopper.says(
+        "Your cart changed while you were paying, so the purchase was stopped. Please check your order and "
+        "complete it again."))
     shopper.widget.expect_ready()
     expect(shopper.quantity_of("Wool socks")).to_have_value("1")
     expect(shopper.widget.line("Wool socks")).to_be_visible()

@@ -21,10 +21,11 @@ def test_express_shipping_chosen_in_the_widget_shows_in_the_pages_totals(
     shopper.opens_checkout()
     with_standard = shopper.cart()
 
-    shopper.widget.chooses_shipping("Express delivery")
+    express = shopper.says("Express delivery")
+    shopper.widget.chooses_shipping(express)
 
     expect(shopper.shipping_amount).to_have_text(shopper.money(EXPRESS_IN_SEK, with_standard))
-    expect(shopper.shipping_name).to_have_text("Express delivery")
+    expect(shopper.shipping_name).to_have_text(express)
     shopper.waits_until_the_page_is_in_step()
     cart = shopper.cart()
     assert cart["shipping"]["id"] == "express"
