@@ -25,13 +25,14 @@ def shop_text(msgid: str, locale: str = "sv-SE", **variables: Any) -> str:
     """The shop's text for `msgid` in the language of a KCO `locale` (the default market's by default), with
     gettext's `%(name)s` variables filled in; the msgid itself in English."""
     language = locale.split("-")[0]
-    text = _catalogue(language)[msgid].string if language != "en" else msgid
+    text = shop_catalogue(language)[msgid].string if language != "en" else msgid
     assert text, f"no {language} translation of {msgid!r}"
     return text % variables if variables else text
 
 
 @cache
-def _catalogue(language: str) -> Catalog:
+def shop_catalogue(language: str) -> Catalog:
+    """The catalogue of a language as translations/ holds it (the shop compiles the same file)."""
     with (TRANSLATIONS / language / "LC_MESSAGES" / "messages.po").open("rb") as po:
         return read_po(po, locale=language)
 
