@@ -18,6 +18,7 @@ from werkzeug.wrappers import Request, Response
 
 from harness.emulator_samples import EUR_ANSWER, PRODUCTS_ONLY, created_id, sample_order
 from kco_emulator.testing import KcoEmulator, WsgiServer
+from kco_emulator.widget_text import widget_text
 
 EVENTS = [
     "load",
@@ -69,6 +70,10 @@ MERCHANT_SCRIPT = """
   }
 </script>
 """.replace("EVENTS", json.dumps(EVENTS))
+
+# The widget's words for the orders of these tests (kco_emulator/widget_text.py).
+SV = widget_text("sv-SE")
+DE = widget_text("de-DE")
 
 
 
@@ -143,10 +148,12 @@ def test_widget_renders_the_order_and_runs_api_calls_queued_before_it_loaded(
     frame = open_checkout(page, site, order_id)
     expect(frame.locator("[data-kco-order-line]")).to_have_text(["2 × T-shirt200,00 kr"])
     expect(frame.locator("[data-kco-order-total]")).to_have_text("200,00 kr")
-    for label in ("Email", "Postal code", "Given name", "Family name", "Street address", "City"):
-        expect(frame.get_by_label(label)).to_be_editable()
-    expect(frame.get_by_label("Country")).to_be_hidden()  # one country only
-    expect(frame.get_by_role("button", name="Complete purchase")).to_be_enabled()
+    # The order's locale is sv-SE: the widget speaks Swedish, as KCO's does.
+    expect(frame.locator("html")).to_have_attribute("lang", "sv")
+    for field in ("email", "postal_code", "given_name", "family_name", "street_address", "city"):
+        expect(frame.get_by_label(SV[field], exact=True)).to_be_editable()
+    expect(frame.get_by_label(SV["country"])).to_be_hidden()  # one country only
+    expect(frame.get_by_role("button", name=SV["complete"])).to_be_enabled()
     screenshot("loaded")
     # The handlers came through the queue and were in place for the load event.
     page.wait_for_function("window.kcoEvents.some(e => e.name === 'load')")
@@ -165,8 +172,8 @@ def test_suspend_disables_the_widget_and_resume_shows_the_updated_order(
     page.evaluate("window.kcoApi.suspend({autoResume: {enabled: false}})")
     expect(container).to_have_attribute("data-kco-widget-state", "suspended")
     expect(container).to_have_attribute("data-kco-auto-resume", "off")
-    expect(frame.get_by_role("status", name="Checkout suspended")).to_be_visible()
-    expect(frame.get_by_label("Email")).to_be_disabled()
+    expect(frame.get_by_role("status", name=SV["suspended"])).to_be_visible()
+    expect(frame.get_by_label(SV["email"])).to_be_disabled()
 
     three = [
         {
@@ -190,8 +197,8 @@ def test_suspend_disables_the_widget_and_resume_shows_the_updated_order(
     expect(container).to_have_attribute("data-kco-widget-state", "ready")
     expect(frame.locator("[data-kco-order-total]")).to_have_text("300,00 kr")
     expect(frame.locator("[data-kco-order-line]")).to_have_text(["3 × T-shirt300,00 kr"])
-    expect(frame.get_by_role("status", name="Checkout suspended")).to_be_hidden()
-    expect(frame.get_by_label("Email")).to_be_enabled()
+    expect(frame.get_by_role("status", name=SV["suspended"])).to_be_hidden()
+    expect(frame.get_by_label(SV["email"])).to_be_enabled()
     page.wait_for_function("window.kcoEvents.some(e => e.name === 'order_total_change')")
     assert events(page, "order_total_change") == [{"order_total": 30000}]
 
@@ -219,9 +226,15 @@ def test_changing_the_country_in_the_widget_runs_country_change_and_fires_change
 ) -> None:
     order_id = site.order(billing_countries=["SE", "DE", "FI"])
     frame = open_checkout(page, site, order_id)
-    frame.get_by_label("Country").select_option("DE")
+    # Countries are named in the order's language (sv-SE), as in KCO's widget.
+    country = frame.get_by_label(SV["country"])
+    expect(country.locator("option")).to_have_text(["Sverige", "Tyskland", "Finland"])
+    country.select_option("DE")
     page.wait_for_function("window.kcoEvents.some(e => e.name === 'change' && e.payload.country === 'deu')")
     expect(frame.locator("[data-kco-order-total]")).to_have_text("19,00 €")
+    # The merchant's answer moved the order to de-DE: the widget now speaks German.
+    expect(frame.get_by_label(DE["country"]).locator("option")).to_have_text(
+        ["Schweden", "Deutschland", "Finnland"])
     screenshot("germany")
     order = site.emulator.order(order_id)
     assert (order["purchase_country"], order["purchase_currency"]) == ("DE", "EUR")
@@ -234,16 +247,16 @@ def test_entering_an_address_and_completing_redirects_the_page_to_the_confirmati
 ) -> None:
     order_id = site.order()
     frame = open_checkout(page, site, order_id)
-    for label, value in (
-        ("Email", "ada@example.com"),
-        ("Postal code", "114 55"),
-        ("Given name", "Ada"),
-        ("Family name", "Lovelace"),
-        ("Street address", "Gatan 1"),
-        ("City", "Stockholm"),
+    for field, value in (
+        ("email", "ada@example.com"),
+        ("postal_code", "114 55"),
+        ("given_name", "Ada"),
+        ("family_name", "Lovelace"),
+        ("street_address", "Gatan 1"),
+        ("city", "Stockholm"),
     ):
-        frame.get_by_label(label).fill(value)
-    frame.get_by_label("City").press("Tab")
+        frame.get_by_label(SV[field], exact=True).fill(value)
+    frame.get_by_label(SV["city"], exact=True).press("Tab")
     page.wait_for_function("window.kcoEvents.some(e => e.name === 'billing_address_change')")
     assert events(page, "billing_address_change")[0] == {
         "postal_code": "11455",
@@ -253,7 +266,7 @@ def test_entering_an_address_and_completing_redirects_the_page_to_the_confirmati
         "email": "ada@example.com",
     }
     assert events(page, "user_interacted")[0] in ({"type": "mousedown"}, {"type": "keydown"})
-    frame.get_by_role("button", name="Complete purchase").click()
+    frame.get_by_role("button", name=SV["complete"]).click()
     page.wait_for_url(f"{site.url}/confirmation/{order_id}")
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Thank you for order {order_id}")
     assert site.emulator.order(order_id)["status"] == "checkout_complete"
@@ -278,7 +291,7 @@ def test_a_new_snippet_replaces_the_widget_and_its_queued_handlers(page: Page, s
     expect(frame.locator("[data-kco-order-total]")).to_have_text("19,00 €")
     page.evaluate("window.kcoApi.suspend({autoResume: {enabled: false}})")
     expect(page.locator("#klarna-checkout-container")).to_have_attribute("data-kco-widget-state", "suspended")
-    expect(frame.get_by_role("status", name="Checkout suspended")).to_be_visible()
+    expect(frame.get_by_role("status", name=DE["suspended"])).to_be_visible()
 
 
 # Opened as a page of its own, the frame makes Chromium ask the emulator for /favicon.ico: it serves none.
@@ -289,4 +302,4 @@ def test_the_checkout_frame_refuses_to_run_outside_the_merchant_page(page: Page,
     token = snippet.split("KlarnaCheckout ")[1].split('"')[0]
     page.goto(f"{site.emulator.url}/widget/orders/{order_id}?token={token}&parent_origin={site.url}")
     expect(page.get_by_text("only be shown inside the page of the shop")).to_be_visible()
-    expect(page.get_by_role("button", name="Complete purchase")).to_have_count(0)
+    expect(page.locator("button[type=submit]")).to_have_count(0)

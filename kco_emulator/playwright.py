@@ -5,7 +5,8 @@ like Playwright's own `expect`. Both read the emulator's test hooks: the contain
 (loading, ready, suspended, resuming; "ready" again only once a resume re-read the order; validating while
 the page's validation_callback has not answered; confirmation once the confirmation snippet fired
 load_confirmation) and, inside the iframe, the form fields named as KCO names them, `[data-kco-order-total]`,
-the message in role="alert" and the "Complete purchase" button.
+the message in role="alert" and the submit button: never the widget's words, which follow the order's
+language.
 
     widget = KcoWidget(page)
     widget.wait_ready()
@@ -91,7 +92,7 @@ class KcoWidget:
             raise TypeError(f"unknown shipping fields: {', '.join(sorted(unknown))}")
         market = self.country.input_value().upper()
         recipient = {**RECIPIENT, **SAMPLE_ADDRESSES.get(market, SAMPLE_ADDRESSES["GB"]), **fields}
-        self.frame.get_by_role("checkbox", name="Ship to another address").check()
+        self.frame.locator("input[name=separate_shipping_address]").check()
         for name in SHIPPING_FIELDS:
             self.frame.locator(f"input[name=shipping_{name}]").fill(recipient[name])
         self.frame.locator(f"input[name=shipping_{SHIPPING_FIELDS[-1]}]").press("Tab")
@@ -129,7 +130,7 @@ class KcoWidget:
     def complete(self) -> None:
         """Click Complete purchase. KCO validates, completes and sends the browser to the confirmation URL:
         wait for that page (`page.wait_for_url`), not for the widget, which goes away with the page."""
-        self.frame.get_by_role("button", name="Complete purchase").click()
+        self.frame.locator("button[type=submit]").click()
 
     def is_suspended(self) -> bool:
         """Whether the shop's page suspended the widget and has not resumed it yet (no waiting)."""

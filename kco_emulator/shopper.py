@@ -30,6 +30,7 @@ from kco_emulator.orders import (
 )
 from kco_emulator.store import EmulatorState, StoredOrder
 from kco_emulator.validation import BadValue, check_order
+from kco_emulator.widget_text import widget_text
 
 # Fields the iframe asks for before a purchase; the emulator's form, not KCO's real one.
 ADDRESS_FORM_FIELDS = {
@@ -311,10 +312,6 @@ def default_shopper(country: str) -> dict[str, str]:
     }
 
 
-# What the shopper reads when the purchase cannot be completed (the widget also fires can_not_complete_order).
-CANNOT_COMPLETE_TEXT = "This purchase cannot be completed with the offered payment methods."
-
-
 def complete_purchase(state: EmulatorState, order: StoredOrder, widget_base_url: str,
                       billing_address: dict[str, Any] | None = None,
                       fraud_status: str = "ACCEPTED",
@@ -349,7 +346,9 @@ def complete_purchase(state: EmulatorState, order: StoredOrder, widget_base_url:
         if order.completed:
             return Outcome("rejected", error_text="This purchase is already complete.")
         if order.cannot_complete:
-            return Outcome("failed", error_text=CANNOT_COMPLETE_TEXT, events=["can_not_complete_order"])
+            # As the widget tells it when the order turns so, in the order's language.
+            cannot_complete = widget_text(order.fields["locale"])["cannot_complete"]
+            return Outcome("failed", error_text=cannot_complete, events=["can_not_complete_order"])
         now = state.clock.now()
         order.status = "checkout_complete"
         order.completed_at = now

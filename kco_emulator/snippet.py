@@ -14,6 +14,7 @@ from typing import Any
 
 from kco_emulator.markets import alpha3
 from kco_emulator.store import StoredOrder
+from kco_emulator.widget_text import widget_text
 
 MERCHANT_NAME = "KCO emulator demo merchant"
 
@@ -79,9 +80,13 @@ def checkout_snippet(order: StoredOrder, base_url: str) -> str:
 
 def confirmation_snippet(order: StoredOrder, base_url: str) -> str:
     """What read returns after completion: a confirmation to show the shopper (kco-rules: order-status). Its
-    script loads the bootstrap too, which hands queued calls the `api` and fires load_confirmation
-    (kco-rules: widget-events); the emulator renders the confirmation in the snippet, not in an iframe."""
+    script loads the bootstrap too, which hands queued calls the `api`, writes each amount in the order's
+    locale (`Intl.NumberFormat`, as the widget does) and fires load_confirmation (kco-rules: widget-events);
+    the emulator renders the confirmation in the snippet, not in an iframe. Its words are in the order's
+    language (widget_text)."""
     fields = order.fields
+    text = widget_text(fields["locale"])
+    currency = fields["purchase_currency"]
     lines = list(fields["order_lines"])
     total = fields["order_amount"]
     if order.shipping_on_top is not None:
@@ -90,21 +95,23 @@ def confirmation_snippet(order: StoredOrder, base_url: str) -> str:
         total += order.shipping_on_top["total_amount"]
     rows = "".join(
         f"<li>{escape(str(line.get('quantity')))} × {escape(str(line.get('name')))}: "
-        f"{_money(line.get('total_amount', 0), fields['purchase_currency'])}</li>"
+        f"{_amount(line.get('total_amount', 0), currency)}</li>"
         for line in lines
     )
     return (
         '<div id="klarna-checkout-container" style="overflow: hidden;" data-kco-confirmation>'
-        "<h2>Thank you for your purchase</h2>"
-        f"<p>Order {escape(order.order_id)} is confirmed.</p>"
+        f"<h2>{escape(text['thanks'])}</h2>"
+        f"<p>{escape(text['confirmed'] % order.order_id)}</p>"
         f"<ul>{rows}</ul>"
-        f"<p>Total: {_money(total, fields['purchase_currency'])}</p>"
+        f"<p>{escape(text['total'])}: <span data-kco-confirmation-total>{_amount(total, currency)}</span></p>"
         f"{_loader(_config(order, base_url))}"
         "</div>"
     )
 
 
-def _money(minor_units: int, currency: str) -> str:
+def _amount(minor_units: int, currency: str) -> str:
+    """An amount the bootstrap writes in the order's locale; until then, or without JavaScript, plainly."""
     # All currencies of the core markets have two decimals (kco-rules: markets).
-    return escape(f"{minor_units // 100}.{minor_units % 100:02d} {currency}") if minor_units >= 0 else escape(
-        f"-{(-minor_units) // 100}.{(-minor_units) % 100:02d} {currency}")
+    sign = "-" if minor_units < 0 else ""
+    plain = f"{sign}{abs(minor_units) // 100}.{abs(minor_units) % 100:02d} {currency}"
+    return f'<data value="{minor_units}" data-kco-amount>{escape(plain)}</data>'

@@ -19,6 +19,7 @@ from kco_emulator.api import widget_base_url
 from kco_emulator.markets import alpha3, display_language, market_for
 from kco_emulator.orders import address, allowed_billing_countries, merchant_checkboxes, shipping_on_top
 from kco_emulator.store import EmulatorState, Settings, StoredOrder
+from kco_emulator.widget_text import widget_text
 
 STATIC = Path(__file__).parent / "static"
 widget = Blueprint("widget", __name__, url_prefix="/widget")
@@ -26,9 +27,10 @@ LINE_KEYS = ("reference", "name", "quantity", "unit_price", "total_amount", "typ
 
 
 def widget_state(order: StoredOrder, settings: Settings) -> dict[str, Any]:
-    """Everything the iframe renders; the order as the shopper may see it, and the settings that shape what
-    the widget fires. `order_total` is what the shopper pays: `order_amount`, plus the shipping KCO charges on
-    top under automatic_shipping_cost "separate" (kco-rules: automatic-shipping-cost)."""
+    """Everything the iframe renders; the order as the shopper may see it, the settings that shape what the
+    widget fires, and its words in the order's language. `order_total` is what the shopper pays:
+    `order_amount`, plus the shipping KCO charges on top under automatic_shipping_cost "separate"
+    (kco-rules: automatic-shipping-cost)."""
     fields = order.fields
     lines = [{key: line.get(key) for key in LINE_KEYS} for line in fields["order_lines"]]
     order_total = fields["order_amount"]
@@ -49,6 +51,7 @@ def widget_state(order: StoredOrder, settings: Settings) -> dict[str, Any]:
         "status": order.status,
         "locale": fields["locale"],
         "language": display_language(fields["locale"]),
+        "text": widget_text(fields["locale"]),  # the widget's words; country names: checkout.js
         "purchase_country": fields["purchase_country"].upper(),
         "purchase_currency": fields["purchase_currency"].upper(),
         "order_amount": fields["order_amount"],

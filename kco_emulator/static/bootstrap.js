@@ -10,7 +10,8 @@
  * validation_callback yet) | confirmation (load_confirmation has fired) and data-kco-auto-resume = on | off.
  *
  * The confirmation snippet loads this file too: it renders no iframe (the emulator's confirmation is the
- * snippet itself), hands queued callbacks the `api` and fires load_confirmation.
+ * snippet itself), writes its amounts ([data-kco-amount], minor units) in the order's locale, hands queued
+ * callbacks the `api` and fires load_confirmation.
  *
  * When a new snippet is inserted (a new order), its inline script replaces `.config` and loads this file
  * again: the previous widget is torn down, calls made in between are queued, and the new widget starts
@@ -210,6 +211,12 @@
   };
 
   if (config.ORDER_STATUS === 'checkout_complete') {
+    var amounts = container.querySelectorAll('[data-kco-amount]');
+    for (var index = 0; index < amounts.length; index += 1) {
+      amounts[index].textContent = new Intl.NumberFormat(config.LOCALE, {
+        style: 'currency', currency: config.PURCHASE_CURRENCY
+      }).format(Number(amounts[index].value) / 100);
+    }
     ready = true;
     drainQueue();
     emit('load_confirmation', {});

@@ -14,9 +14,15 @@
  * With options.require_client_validation a purchase first asks the page (validation_callback, through the
  * bootstrap); the merchant's checkboxes fire checkbox_change (kco-rules: client-validation, merchant-checkboxes).
  *
+ * It speaks the order's language, as KCO's widget speaks the order's locale (kco-rules: locales): its words
+ * come with each state (`text`, kco_emulator/widget_text.py), country names and amounts from the browser's CLDR
+ * data in the order's locale (Intl). [data-text] and [data-text-label] name the word of an element's text and
+ * aria-label; a resume after a change of locale redraws them.
+ *
  * Test hooks: <body data-kco-frame-state="loading|ready|suspended|complete|unavailable">, the overlay
- * role="status" named "Checkout suspended", the lines in [data-kco-order-line], the total in
- * [data-kco-order-total], shopper messages in role="alert".
+ * role="status" (named "Checkout suspended" in English), the form fields by their `name`, the lines in
+ * [data-kco-order-line], the total in [data-kco-order-total], the submit button, shopper messages in
+ * role="alert".
  */
 
 const params = new URLSearchParams(window.location.search);
@@ -25,13 +31,14 @@ const parentOrigin = params.get('parent_origin') || '';
 const orderUrl = window.location.pathname.replace(/\/$/, '');
 const authHeaders = { Authorization: `KlarnaCheckout ${token}` };
 
+// [name, autocomplete]; each field's label is the word of its name.
 const ADDRESS_FIELDS = [
-  ['email', 'Email', 'email'],
-  ['postal_code', 'Postal code', 'postal-code'],
-  ['given_name', 'Given name', 'given-name'],
-  ['family_name', 'Family name', 'family-name'],
-  ['street_address', 'Street address', 'street-address'],
-  ['city', 'City', 'address-level2'],
+  ['email', 'email'],
+  ['postal_code', 'postal-code'],
+  ['given_name', 'given-name'],
+  ['family_name', 'family-name'],
+  ['street_address', 'street-address'],
+  ['city', 'address-level2'],
 ];
 // A separate shipping address asks for the same but the email; it is offered only with
 // options.allow_separate_shipping_address (kco-rules: shipping-address-change).
@@ -39,8 +46,6 @@ const SHIPPING_FIELDS = ADDRESS_FIELDS.filter(([name]) => name !== 'email');
 // In AT and DE only postal code and country are reported to the merchant page (kco-rules: widget-events).
 const COUNTRIES_WITHOUT_NAMES_IN_EVENTS = ['AT', 'DE'];
 const SIGNAL_POLL_MS = 1000;
-const CANNOT_COMPLETE_TEXT = 'This purchase cannot be completed with the offered payment methods.';
-const NOT_PROCEEDING_TEXT = 'The shop could not accept this purchase.';
 
 let order = null;
 let lastSubmittedAddress = '';
@@ -102,6 +107,31 @@ function alpha3(country) {
   return order.alpha3[country] || String(country).toLowerCase();
 }
 
+/** The widget's words in the order's language on every element that names one (see the header). */
+function applyText(text) {
+  for (const element of document.querySelectorAll('[data-text]')) {
+    element.textContent = text[element.dataset.text];
+  }
+  for (const element of document.querySelectorAll('[data-text-label]')) {
+    element.setAttribute('aria-label', text[element.dataset.textLabel]);
+  }
+  for (const element of document.querySelectorAll('[data-text-shipping]')) {
+    element.textContent = shippingLabel(text, element.dataset.textShipping);
+  }
+}
+
+function shippingLabel(text, name) {
+  return text.for_shipping.replace('%s', text[name]);
+}
+
+function countryName(country) {
+  try {
+    return new Intl.DisplayNames([order.locale], { type: 'region' }).of(country);
+  } catch {
+    return country;
+  }
+}
+
 function setFrameState(state) {
   document.body.dataset.kcoFrameState = state;
 }
@@ -111,32 +141,34 @@ function showError(text) {
 }
 
 function build() {
-  el.title = h('h1', { text: 'Checkout' });
-  el.lines = h('ul', { 'aria-label': 'Order lines' });
+  el.title = h('h1', { 'data-text': 'title' });
+  el.lines = h('ul', { 'data-text-label': 'order_lines' });
   el.total = h('strong', { 'data-kco-order-total': true });
   el.inputs = {};
-  const fields = ADDRESS_FIELDS.map(([name, label, autocomplete]) => {
+  const fields = ADDRESS_FIELDS.map(([name, autocomplete]) => {
     el.inputs[name] = h('input', { name, autocomplete, type: name === 'email' ? 'email' : 'text' });
-    return h('label', {}, label, el.inputs[name]);
+    return h('label', {}, h('span', { 'data-text': name }), el.inputs[name]);
   });
   el.country = h('select', { name: 'country' });
-  el.countryField = h('label', { hidden: true }, 'Country', el.country);
+  el.countryField = h('label', { hidden: true }, h('span', { 'data-text': 'country' }), el.country);
   el.separate = h('input', { type: 'checkbox', name: 'separate_shipping_address' });
-  el.separateField = h('label', { hidden: true }, el.separate, 'Ship to another address');
-  el.shippingAddress = h('fieldset', { hidden: true, 'aria-label': 'Shipping address' });
+  el.separateField = h('label', { hidden: true }, el.separate, h('span', { 'data-text': 'separate_shipping' }));
+  el.shippingAddress = h('fieldset', { hidden: true, 'data-text-label': 'shipping_address' });
   el.shippingInputs = {};
-  el.shipping = h('fieldset', { class: 'shipping', hidden: true }, h('legend', { text: 'Shipping' }));
-  el.checkboxes = h('fieldset', { class: 'checkboxes', hidden: true, 'aria-label': 'From the shop' });
+  el.shippingLegend = h('legend', { 'data-text': 'shipping' });
+  el.shipping = h('fieldset', { class: 'shipping', hidden: true }, el.shippingLegend);
+  el.checkboxes = h('fieldset', { class: 'checkboxes', hidden: true, 'data-text-label': 'from_shop' });
   el.error = h('p', { role: 'alert' });
-  el.submit = h('button', { type: 'submit', text: 'Complete purchase' });
+  el.submit = h('button', { type: 'submit', 'data-text': 'complete' });
   el.controls = h('fieldset', {}, ...fields, el.countryField, el.separateField, el.shippingAddress, el.shipping,
     el.checkboxes, el.error, el.submit);
-  el.form = h('form', { novalidate: true, 'aria-label': 'Your details' }, el.controls);
-  el.overlay = h('div', { class: 'overlay', role: 'status', 'aria-label': 'Checkout suspended', hidden: true },
-    'Updating your order…');
-  const summary = h('section', { 'aria-label': 'Order summary' }, el.lines,
-    h('p', { class: 'total' }, h('span', { text: 'Total' }), el.total));
-  const notice = h('p', { class: 'testdrive', text: 'Local KCO emulator: no real payment is made.' });
+  el.form = h('form', { novalidate: true, 'data-text-label': 'details' }, el.controls);
+  el.overlay = h('div', {
+    class: 'overlay', role: 'status', 'data-text': 'updating', 'data-text-label': 'suspended', hidden: true,
+  });
+  const summary = h('section', { 'data-text-label': 'order_summary' }, el.lines,
+    h('p', { class: 'total' }, h('span', { 'data-text': 'total' }), el.total));
+  const notice = h('p', { class: 'testdrive', 'data-text': 'testdrive' });
   document.getElementById('checkout').append(el.title, summary, el.form, el.overlay, notice);
 
   for (const input of Object.values(el.inputs)) {
@@ -153,6 +185,7 @@ function build() {
 function render(state) {
   order = state;
   document.documentElement.lang = state.language;
+  applyText(state.text);
   el.lines.replaceChildren(...state.order_lines.map((line) => h('li', {
     'data-kco-order-line': true, 'data-reference': line.reference || '',
   }, h('span', { text: `${line.quantity} × ${line.name}` }), h('span', { text: money(line.total_amount) }))));
@@ -162,13 +195,13 @@ function render(state) {
   // (checkout-v3-openapi.yml order.billing_countries).
   el.countryField.hidden = state.countries.length < 2;
   el.country.replaceChildren(...state.countries.map((item) => h('option', {
-    value: item.country, 'data-alpha3': item.alpha3, text: item.name,
+    value: item.country, 'data-alpha3': item.alpha3, text: countryName(item.country),
   })));
   el.country.value = state.billing_address.country;
 
   const options = state.shipping_options || [];
   el.shipping.hidden = options.length === 0;
-  el.shipping.replaceChildren(h('legend', { text: 'Shipping' }), ...options.map((option) => {
+  el.shipping.replaceChildren(el.shippingLegend, ...options.map((option) => {
     const radio = h('input', {
       type: 'radio', name: 'shipping_option', value: option.id,
       checked: state.selected_shipping_option?.id === option.id,
@@ -205,10 +238,11 @@ function renderShippingAddress(state) {
   if (!state.allow_separate_shipping_address || el.shippingAddress.children.length > 0) {
     return;
   }
-  const fields = SHIPPING_FIELDS.map(([name, label, autocomplete]) => {
+  const fields = SHIPPING_FIELDS.map(([name, autocomplete]) => {
     el.shippingInputs[name] = h('input', { name: `shipping_${name}`, autocomplete: `shipping ${autocomplete}` });
     el.shippingInputs[name].addEventListener('change', onFieldChange);
-    return h('label', {}, `${label} (shipping)`, el.shippingInputs[name]);
+    const label = h('span', { 'data-text-shipping': name, text: shippingLabel(state.text, name) });
+    return h('label', {}, label, el.shippingInputs[name]);
   });
   el.shippingAddress.append(...fields);
   if (state.separate_shipping_address) {
@@ -318,7 +352,7 @@ async function sendAction(path, body) {
     });
     const answer = await response.json().catch(() => null);
     if (!response.ok || !answer) {
-      showError(answer?.error?.message || 'The checkout is not available. Please reload the page.');
+      showError(answer?.error?.message || order.text.unavailable);
       return 'failed';
     }
     const { outcome } = answer;
@@ -339,7 +373,7 @@ async function sendAction(path, body) {
     return outcome.result;
   } catch {
     emit('network_error', {});
-    showError('A network problem stopped the checkout. Please try again.');
+    showError(order.text.network);
     return 'failed';
   } finally {
     el.submit.disabled = order.status === 'checkout_complete';
@@ -432,7 +466,7 @@ async function pageLetsThePurchaseProceed() {
   try {
     const answer = await askPageToValidate();
     if (!answer.should_proceed) {
-      showError(answer.message || NOT_PROCEEDING_TEXT);
+      showError(answer.message || order.text.not_proceeding);
     }
     return answer.should_proceed;
   } finally {
@@ -451,10 +485,10 @@ async function onSubmit(event) {
   const address = currentAddress();
   const shipping = currentShippingAddress();
   if (!addressComplete(address) || !shippingComplete(shipping)) {
-    const missing = ADDRESS_FIELDS.filter(([name]) => !address[name]).map(([, label]) => label);
+    const missing = ADDRESS_FIELDS.filter(([name]) => !address[name]).map(([name]) => order.text[name]);
     const missingShipping = shipping === null ? [] : SHIPPING_FIELDS.filter(([name]) => !shipping[name])
-      .map(([, label]) => `${label} (shipping)`);
-    showError(`Please fill in: ${[...missing, ...missingShipping].join(', ')}.`);
+      .map(([name]) => shippingLabel(order.text, name));
+    showError(order.text.fill_in.replace('%s', [...missing, ...missingShipping].join(', ')));
     return;
   }
   showError('');
@@ -479,7 +513,7 @@ async function pollSignals() {
     }
     if ((await response.json()).cannot_complete) {
       emit('can_not_complete_order', {});
-      showError(CANNOT_COMPLETE_TEXT);
+      showError(order.text.cannot_complete);
       return;
     }
   } catch {
