@@ -57,10 +57,11 @@ test: $(INSTALLED) system-deps lint
 bench: $(INSTALLED) system-deps
 	@for script in bench/bench_*.py; do $(PY) -m bench.$$(basename $$script .py) || exit 1; done
 
-# Rewrites the screenshots of the README and docs/workshop.md (docs/images/) from the e2e journeys that take
-# them.
+# Rewrites the screenshots of the README, docs/workshop.md and the shopper's language (docs/images/) from the
+# e2e journeys that take them.
 screenshots: $(INSTALLED) system-deps
-	README_SCREENSHOTS=1 $(PY) -m pytest e2e/test_workshop_inspector.py e2e/test_workshop_on_a_projector.py
+	README_SCREENSHOTS=1 $(PY) -m pytest e2e/test_workshop_inspector.py e2e/test_workshop_on_a_projector.py \
+	  e2e/test_shopper_language.py e2e/test_completing_the_purchase.py
 
 # After marking or changing a string: extract the marked strings (babel.cfg) and update each catalogue in
 # translations/, then translate what is new or fuzzy. The shop compiles the catalogues itself when it starts

@@ -7,6 +7,7 @@ The flags keep Chromium from calling home, which a closed network answers with e
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +16,9 @@ from typing import Any
 import pytest
 
 SCREENSHOTS = Path(__file__).parent / "screenshots"
+DOCS_IMAGES = Path(__file__).parent.parent / "docs" / "images"
+# `make screenshots` sets it: the journeys that take the docs' screenshots write them over docs/images/.
+REFRESH_DOCS_IMAGES = os.environ.get("README_SCREENSHOTS") == "1"
 QUIET_CHROMIUM = [
     "--no-sandbox",
     "--disable-gpu",
@@ -63,6 +67,23 @@ def screenshot(page: Any, request: pytest.FixtureRequest):
     def take(name: str) -> Path:
         path = SCREENSHOTS / f"{request.node.name}-{name}.png"
         page.screenshot(path=str(path), full_page=True)
+        return path
+
+    return take
+
+
+@pytest.fixture
+def docs_screenshot(page: Any):
+    """A screenshot for the docs: what a 1280×720 window shows (Playwright's default viewport), into
+    e2e/screenshots/ on every run and over docs/images/<name>.png with `make screenshots`."""
+
+    def take(name: str) -> Path:
+        assert page.viewport_size == {"width": 1280, "height": 720}
+        SCREENSHOTS.mkdir(exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        page.screenshot(path=str(path))
+        if REFRESH_DOCS_IMAGES:
+            shutil.copyfile(path, DOCS_IMAGES / f"{name}.png")
         return path
 
     return take

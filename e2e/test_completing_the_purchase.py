@@ -5,12 +5,17 @@ which shows KCO's confirmation snippet and starts a fresh cart. KCO's push reach
 order and acknowledges it once (kco-rules: push-and-acknowledge). The back button then leads to a fresh, empty
 checkout: the shop never tries to update the completed (read-only) order. And a page that missed the purchase
 (paid in another tab) is sent to the confirmation as soon as the shopper changes something there.
+
+The confirmation is a page to keep: a short order reference, the full KCO order id for customer service, and
+what KCO charged line by line, with the same total as KCO's own confirmation snippet below it.
 """
 
 import pytest
 from playwright.sync_api import expect
 
 from e2e.journeys import BrowserShopper, count_of, wait_for
+from harness.shop_client import shop_text
+from shop.money import format_money
 
 
 def test_completing_the_purchase_confirms_acknowledges_and_clears_the_cart(
@@ -29,6 +34,29 @@ def test_completing_the_purchase_confirms_acknowledges_and_clears_the_cart(
     wait_for(lambda: count_of(emulator, "acknowledge") == 1, "the shop to acknowledge the push")
     assert shopper.cart()["items"] == []
     assert emulator.order(order_id)["status"] == "checkout_complete"
+
+
+def test_the_confirmation_lays_out_what_kco_charged_with_the_same_total_as_kcos_snippet(
+        page, shop_server, emulator, docs_screenshot):
+    shopper = BrowserShopper(page, shop_server.url)
+    shopper.adds_to_cart("Enamel mug", times=3)
+    shopper.opens_checkout()
+
+    order_id = shopper.has_paid_in_the_widget()
+
+    kco_order = emulator.order(order_id)
+    lines = [f"{line['quantity']} × {line['name']}" for line in kco_order["order_lines"]]
+    assert lines == ["3 × Enamel mug", f"1 × {shop_text('Standard delivery')}"]
+    expect(page.locator("[data-kco-paid-line] td:first-child")).to_have_text(lines)
+    # 597,00 kr is the mugs' line; the total adds the delivery, here as in KCO's snippet.
+    total = format_money(kco_order["order_amount"], "SEK", "sv-SE")
+    assert total == format_money(3 * 19900 + 4900, "SEK", "sv-SE")
+    expect(page.locator("[data-kco-paid-total]")).to_have_text(total)
+    expect(page.locator("[data-kco-confirmation-total]")).to_have_text(total)
+    expect(page.locator("[data-kco-order-reference]")).to_have_text(order_id.replace("-", "")[:8].upper())
+    expect(page.locator("[data-kco-order-id]")).to_have_text(order_id)
+    shopper.widget.kco.wait_confirmation_loaded()
+    docs_screenshot("confirmation-sv-SE")
 
 
 def test_the_back_button_after_the_purchase_leads_to_a_fresh_checkout(

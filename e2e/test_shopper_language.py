@@ -100,27 +100,40 @@ PAGE_WORDS = """() => ({
 })"""
 
 
-def test_switching_from_sweden_to_the_us_redraws_every_word_as_the_shop_renders_it_without_a_reload(
-        page, shop_server, emulator, screenshot) -> None:
+def test_switching_to_germany_then_the_us_redraws_every_word_as_the_shop_renders_it_without_a_reload(
+        page, shop_server, emulator, docs_screenshot) -> None:
     shopper = BrowserShopper(page, shop_server.url)
     shopper.adds_to_cart("Enamel mug")
+    shopper.adds_to_cart("Organic cotton T-shirt")
     shopper.opens_checkout()
     shopper.waits_until_the_page_is_quiet()
+    heading = page.get_by_role("heading", level=1)
     tax_label = page.locator("[data-kco-text=tax]")
     expect(tax_label).to_have_text(shop_text("Of which VAT", "sv-SE"))
+    docs_screenshot("checkout-sv-SE")
     page.evaluate("window.drawnHere = true")  # a reload would lose it
+
+    shopper.chooses_country("Germany")
+    shopper.waits_until_the_page_is_in_step()
+    expect(page.locator("html")).to_have_attribute("lang", "de")
+    expect(heading).to_have_text(shop_text("Checkout", "de-DE"))
+    expect(tax_label).to_have_text(shop_text("Of which VAT", "de-DE"))
+    shopper.widget.expect_ready()
+    expect(shopper.widget.language).to_have_attribute("lang", "de")
+    docs_screenshot("checkout-de-DE")
 
     shopper.chooses_country("United States")
     shopper.waits_until_the_page_is_in_step()
 
     expect(page.locator("html")).to_have_attribute("lang", "en")
     expect(tax_label).to_have_text("Sales tax")
-    expect(page.get_by_role("heading", level=1)).to_have_text("Checkout")
+    expect(heading).to_have_text("Checkout")
     expect(shopper.country.locator("option:checked")).to_have_text("United States")
     assert page.evaluate("window.drawnHere") is True
     redrawn = page.evaluate(PAGE_WORDS)
     shopper.widget.expect_ready()
-    screenshot("switched-to-the-us")
+    expect(shopper.widget.language).to_have_attribute("lang", "en")
+    docs_screenshot("checkout-en-US-after-switch")
     page.reload()
     assert page.evaluate(PAGE_WORDS) == redrawn
 
