@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 import requests
 
-from harness.shop_client import ApiShopper, KCOCalls, callback_url, kco_order, kco_quantities
+from harness.shop_client import ApiShopper, KCOCalls, callback_url, kco_order, kco_quantities, shop_text
 from kco.checkout import UPDATE_RETRY_WAITS, Action, CheckoutSync, content_fingerprint
 from kco.client import ClientConfig
 from kco.errors import KCOApiError
@@ -162,8 +162,9 @@ def test_a_pending_order_is_recorded_pending_and_the_confirmation_says_the_payme
     assert emulator.complete(order_id, fraud_status="PENDING")["result"] == "completed"
     page = shopper.get(f"/confirmation?order_id={order_id}")
     assert page.status_code == 200
-    assert 'data-fraud-status="pending"' in page.text and "under review" in page.text
-    assert "A receipt is on its way" not in page.text
+    assert 'data-fraud-status="pending"' in page.text
+    assert shop_text("Thank you, your payment is under review") in page.text
+    assert shop_text("Thank you for your order") not in page.text
     assert calls.since().count("om_read") == 1  # only Order Management knows the fraud status
 
 
@@ -179,9 +180,9 @@ def test_the_push_records_a_pending_order_as_pending(shopper: ApiShopper, calls:
 
 
 @pytest.mark.parametrize(("event_type", "recorded", "text"), [
-    ("FRAUD_RISK_ACCEPTED", "accepted", "A receipt is on its way"),
-    ("FRAUD_RISK_REJECTED", "rejected", "not approved"),
-    ("FRAUD_RISK_STOPPED", "rejected", "not approved"),  # Order Management reads REJECTED
+    ("FRAUD_RISK_ACCEPTED", "accepted", "Thank you for your order"),
+    ("FRAUD_RISK_REJECTED", "rejected", "Your payment was not approved"),
+    ("FRAUD_RISK_STOPPED", "rejected", "Your payment was not approved"),  # Order Management reads REJECTED
 ])
 def test_the_notification_moves_a_pending_order_on(event_type: str, recorded: str, text: str,
                                                   shopper: ApiShopper, calls: KCOCalls,
@@ -193,7 +194,7 @@ def test_the_notification_moves_a_pending_order_on(event_type: str, recorded: st
     decided = emulator.decide_fraud(order_id, event_type)
     assert decided["notification"]["status"] == 200
     page = shopper.get(f"/confirmation?order_id={order_id}")
-    assert f'data-fraud-status="{recorded}"' in page.text and text in page.text
+    assert f'data-fraud-status="{recorded}"' in page.text and shop_text(text) in page.text
 
 
 def test_a_late_or_replayed_notification_never_undoes_a_later_decision(
