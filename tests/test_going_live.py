@@ -20,7 +20,7 @@ from flask import Flask
 from harness.local_stack import ROOT
 from harness.postgres_server import postgres_bin_dir, start_postgres
 from harness.redis_server import redis_server_binary, start_redis
-from harness.shop_client import ApiShopper, page_csrf_token
+from harness.shop_client import ApiShopper, page_csrf_token, shop_text
 from kco_emulator.testing import KcoEmulator, ServerProcess, WsgiServer
 from shop.settings import Settings
 
@@ -106,9 +106,13 @@ def test_with_redis_gone_a_shopper_gets_503_with_a_message_and_readyz_names_redi
     assert shopper.post("/cart/add", data={"sku": "mug-001", "csrf_token": token}).status_code == 303
     assert app.test_client().get("/readyz").get_json() == {"status": "ok"}
     server.stop()
+    # In the default market's language: the shopper's checkout cannot be read.
+    unreachable = shop_text("The shop cannot reach its storage just now; nothing was changed. Please try "
+                            "again in a moment.")
     for answer in (shopper.get("/api/cart"), shopper.get("/checkout", headers={"Accept": "text/html"})):
         assert answer.status_code == 503
-        assert "cannot reach its storage" in answer.get_data(as_text=True)
+        shown = answer.get_json()["error"]["message"] if answer.is_json else answer.get_data(as_text=True)
+        assert unreachable in shown
         assert "Traceback" not in answer.get_data(as_text=True)
     probe = app.test_client()
     assert probe.get("/healthz").status_code == 200
