@@ -27,7 +27,8 @@ SCRIPT = Path(__file__).resolve().parent.parent / "docs" / "workshop.md"
 ROW = re.compile(r"^\| (\d+:\d\d) \| (.+?) \| (.+?) \|$", re.MULTILINE)
 BOLD = re.compile(r"\*\*(.+?)\*\*")
 READ_TIMEOUT_SECONDS = 2
-KCO_UNREACHABLE = "The checkout could not be reached just now"  # shop/errors.py, for the shopper
+# shop/errors.py, for the shopper; the page shows it in its language.
+KCO_UNREACHABLE = "The checkout could not be reached just now; nothing is lost. Please try again in a moment."
 
 # The timeline's rows as the room reads them; `at` is the stamp the row shows (epoch milliseconds).
 TIMELINE_ROWS = """rows => rows.map(row => ({
@@ -53,7 +54,8 @@ def script_rows() -> list[tuple[str, str, str]]:
 
 class Presenter:
     """The presenter at the checkout page, in the words of the script's "do" column. Each action notes the
-    name it used, so a step can be held to the names its row gives in bold."""
+    name it used, so a step can be held to the names its row gives in bold. The shop's controls speak the
+    page's language (Swedish at first): they are found by the shop's words for the script's English names."""
 
     def __init__(self, page: Page, shop_url: str, emulator: KcoEmulator) -> None:
         self.page = page
@@ -69,12 +71,15 @@ class Presenter:
 
     def adds(self, product: str) -> None:
         self._uses(product)
-        self.page.get_by_role("button", name=f"Add {product} to cart").click()
-        expect(self.page.get_by_role("status")).to_contain_text(f"{product} is in your cart")
+        add = self.shopper.says("Add %(product)s to cart", product=product)
+        self.page.get_by_role("button", name=add).click()
+        expect(self.page.get_by_role("status")).to_contain_text(
+            self.shopper.says("%(product)s is in your cart.", product=product))
 
     def opens(self, link: str) -> None:
         self._uses(link)
-        self.page.get_by_role("navigation", name="Main").get_by_role("link", name=link).click()
+        navigation = self.page.get_by_role("navigation", name=self.shopper.says("Main"))
+        navigation.get_by_role("link", name=self.shopper.says(link)).click()
         if link == "Checkout":
             self.shopper.widget.kco.wait_ready()
 
@@ -230,7 +235,7 @@ def times_an_update_out(presenter: Presenter) -> None:
     presenter.changes_a_quantity()
 
     presenter.shopper.waits_until_the_page_gives_up()
-    expect(presenter.shopper.message).to_contain_text(KCO_UNREACHABLE)
+    expect(presenter.shopper.message).to_have_text(presenter.shopper.says(KCO_UNREACHABLE))
     wanted = presenter.shopper.quantity_of("Enamel mug").input_value()
     presenter.waits_for("KCO call", "update", since=since)
     [update] = presenter.kco_calls(since)
@@ -303,7 +308,8 @@ def changes_a_quantity_after_paying(presenter: Presenter) -> None:
     presenter.changes_a_quantity()
 
     presenter.page.wait_for_url(f"**/confirmation?order_id={order_id}")
-    expect(presenter.page.get_by_role("heading", name="Thank you for your order")).to_be_visible()
+    thanks = presenter.shopper.says("Thank you for your order")
+    expect(presenter.page.get_by_role("heading", name=thanks)).to_be_visible()
     # The change itself reached no KCO; the confirmation page read the order for KCO's confirmation snippet.
     assert kco_operations(presenter.emulator)[calls_before:] == ["read"]
 
