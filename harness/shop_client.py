@@ -15,14 +15,17 @@ import requests
 from babel.messages.catalog import Catalog
 from babel.messages.pofile import read_po
 
+from kco.markets import get_market
+from shop.cart import DEFAULT_COUNTRY
 from shop.shopper_language import TRANSLATIONS
 
 CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)">')
 TIMEOUT = 15
+DEFAULT_LOCALE = get_market(DEFAULT_COUNTRY).default_locale  # a new shopper's checkout (shop/cart.py)
 
 
-def shop_text(msgid: str, locale: str = "sv-SE", **variables: Any) -> str:
-    """The shop's text for `msgid` in the language of a KCO `locale` (the default market's by default), with
+def shop_text(msgid: str, locale: str = DEFAULT_LOCALE, **variables: Any) -> str:
+    """The shop's text for `msgid` in the language of a KCO `locale` (a new shopper's by default), with
     gettext's `%(name)s` variables filled in; the msgid itself in English."""
     language = locale.split("-")[0]
     text = shop_catalogue(language)[msgid].string if language != "en" else msgid
