@@ -26,6 +26,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.json_values import json_scalars, json_values
 from harness.shop_client import callback_url, page_csrf_token
 from kco.markets import MARKETS
 from kco_emulator.testing import KcoEmulator, ServerProcess, WsgiServer
@@ -46,14 +47,6 @@ ALLOWED_REDIRECTS = {"validation": {303}}
 
 # --- strategies -------------------------------------------------------------------------------------------
 
-json_scalars = (st.none() | st.booleans() | st.integers(-(2**70), 2**70)
-                | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=16))
-json_values = st.recursive(
-    json_scalars,
-    lambda children: (st.lists(children, max_size=3)
-                      | st.dictionaries(st.text(max_size=8), children, max_size=3)),
-    max_leaves=4,
-)
 not_json = st.binary(max_size=40).filter(lambda raw: not _parses(raw))
 quantities = (st.integers(-5, 120) | st.floats(allow_nan=False) | st.booleans() | st.none()
               | st.text(max_size=3) | st.just("2"))

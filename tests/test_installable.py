@@ -4,7 +4,8 @@ work outside this repository.
 A wheel is built from the files pyproject.toml packages, installed with the [emulator] extra into a fresh
 virtual environment in a temporary folder, and the example merchant project (docs/examples/mug_shop: a Flask
 shop on the installed `kco`, and a test file using the `kco_emulator` fixture, `KcoWidget` and a shop under
-gunicorn) runs its tests in Chromium there. The wheels of the tools it needs are kept in
+gunicorn) runs its tests in Chromium there. Every snippet of docs/testing-your-shop.md is a part of those
+files (tests/test_doc_examples.py), so this runs each of them. The wheels of the tools it needs are kept in
 .venv/.wheelhouse, so only the first run downloads anything.
 """
 
