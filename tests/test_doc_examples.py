@@ -1,7 +1,7 @@
 """The guides show their examples as they are: every code block is a verbatim part of the example's files.
 
 docs/adapt-to-your-shop.md walks through docs/examples/candle_shop, which e2e/test_copy_works_on_its_own.py
-runs; docs/testing-your-shop.md shows parts of docs/examples/mug_shop, which
+runs; docs/testing-your-shop.md and docs/package.md show parts of docs/examples/mug_shop, which
 tests/test_installable.py runs in a fresh virtual environment. A block is "a part" when its lines equal
 consecutive lines of one file, compared without their common indentation (a guide may show a nested function
 on its own). The adapt guide also shows every line of the candle shop's Python and templates, so its blocks
@@ -24,6 +24,7 @@ MUG_SHOP = DOCS / "examples" / "mug_shop"
 GUIDES = {
     "adapt-to-your-shop.md": CANDLE_SHOP,
     "testing-your-shop.md": MUG_SHOP,
+    "package.md": MUG_SHOP,
 }
 EXAMPLE_SUFFIXES = (".py", ".html")
 CODE_BLOCK = re.compile(r"^```[\w-]*\n(.*?)^```$", re.MULTILINE | re.DOTALL)

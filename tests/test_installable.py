@@ -72,6 +72,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     setuptools = PYPROJECT["tool"]["setuptools"]
     project = PYPROJECT["project"]
     for name in ("pyproject.toml", project["readme"], *project["license-files"]):
+        (source / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / name, source / name)
     for package in setuptools["packages"]:
         if "." in package:
@@ -112,6 +113,16 @@ def test_the_library_needs_only_requests_and_the_emulator_comes_with_its_extra(w
     assert [re.split(r"[<>=;\s]", requirement)[0] for requirement in always] == ["requests"]
     emulator_only = [requirement for requirement in requires if 'extra == "emulator"' in requirement]
     assert any(requirement.startswith("flask") for requirement in emulator_only)
+
+
+def test_the_package_describes_itself_with_docs_package_md(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        (name,) = [name for name in archive.namelist() if name.endswith(".dist-info/METADATA")]
+        metadata = archive.read(name).decode()
+    description = (ROOT / "docs" / "package.md").read_text(encoding="utf-8")
+    assert "Description-Content-Type: text/markdown" in metadata
+    assert description.splitlines()[0] in metadata
+    assert "make run" not in metadata  # the README's front page is not the package's description
 
 
 def test_both_packages_ship_their_type_hints(wheel: Path) -> None:
