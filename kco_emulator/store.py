@@ -64,8 +64,8 @@ BEHAVIOUR_CHOICES: dict[str, tuple[str, ...]] = {
     "aborted_orders": ("not_found", "read_only"),
     # kco-rules: push-and-acknowledge: when Kustom's minutes start counting.
     "push_schedule": ("fast", "real", "real_from_first_push"),
-    # kco-rules: automatic-shipping-cost. "line" stays the default until the demo shop is safe under both.
-    "automatic_shipping_cost": ("separate", "line"),  # the best public evidence first (kco-rules)
+    # kco-rules: automatic-shipping-cost: the best public evidence first.
+    "automatic_shipping_cost": ("separate", "line"),
     # kco-rules: shipping-address-change.
     "shipping_address_change": ("separate_address", "every_address"),
     # kco-rules: update-nested-objects.

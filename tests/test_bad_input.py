@@ -4,7 +4,7 @@ leaves the shopper's session (or, for KCO's callbacks, the order's checkout row)
 Hypothesis generates thousands of bodies per endpoint: arbitrary JSON, bytes that are not JSON, and bodies
 shaped almost like the real thing (a known SKU with a quantity of the wrong type, a country with a locale of
 another country, an address without a country). They go through Flask's in-process test client, which runs
-the whole app (CSRF check, session lock, Flask-Session, the view) without a socket; the app talks to the
+the whole app (CSRF check, Flask-Session, the view) without a socket; the app talks to the
 running emulator, so the few valid bodies really update the KCO order.
 """
 
