@@ -1,9 +1,10 @@
-"""Journey: a merchant copies the files docs/adapt-to-your-shop.md lists, puts the guide's example shop beside
-them, and it works.
+"""Journey: a merchant copies the files docs/adapt-to-your-shop.md lists, writes the guide's example shop
+beside them from the guide's own code blocks, and it works.
 
-The copy goes into an empty folder with the example (docs/examples/candle_shop: the two-product shop the guide
-shows part by part). It runs from that folder with `flask --app candle_shop run`, as its docstring says, so it
-can import nothing of this repository but the copy, against the emulator, with no KCO credentials set (a
+The copy goes into an empty folder, and the shop beside it: the guide's Python blocks in order as
+candle_shop.py, its page blocks as templates/ (tests/test_doc_examples.py holds them equal to
+docs/examples/candle_shop). It runs from that folder with `flask --app candle_shop run`, as the guide says, so
+it can import nothing of this repository but the copy, against the emulator, with no KCO credentials set (a
 loopback KCO gets the emulator's demo ones). In Chromium the first load creates one KCO order, a quantity
 change is one update with the widget resumed, a country change moves the order's currency and locale, and a
 purchase ends on the shop's confirmation with the push acknowledged (kco-rules: push-and-acknowledge). Over
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -29,11 +29,10 @@ from hypothesis import strategies as st
 from playwright.sync_api import Page, expect
 
 from e2e.journeys import SyncEvents, Widget, count_of, kco_operations, wait_for
-from harness.copy_set import ROOT, copy_into
+from harness.copy_set import copy_into, write_example_from_guide
 from harness.json_values import json_values
 from kco_emulator.testing import KcoEmulator, ServerProcess
 
-EXAMPLE = ROOT / "docs" / "examples" / "candle_shop"
 # `flask run` reports where it listens as " * Running on http://127.0.0.1:PORT".
 RUNNING_ON = re.compile(r"Running on (http://[\d.:]+)")
 # -E: no PYTHONPATH or other PYTHON* variable can point back into this repository.
@@ -55,10 +54,11 @@ market_bodies = json_values | st.fixed_dictionaries({"country": countries}, opti
 
 @pytest.fixture(scope="module")
 def merchant_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """An empty folder holding the copied files at their paths, and the example shop beside them."""
+    """An empty folder holding the copied files at their paths, and the example shop beside them, written from
+    the guide's own code blocks as a reader would put them together."""
     folder = tmp_path_factory.mktemp("merchant-shop")
     copy_into(folder)
-    shutil.copytree(EXAMPLE, folder, dirs_exist_ok=True, ignore=shutil.ignore_patterns("__pycache__"))
+    write_example_from_guide(folder)
     return folder
 
 

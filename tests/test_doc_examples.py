@@ -4,8 +4,8 @@ docs/adapt-to-your-shop.md walks through docs/examples/candle_shop, which e2e/te
 runs; docs/testing-your-shop.md and docs/package.md show parts of docs/examples/mug_shop, which
 tests/test_installable.py runs in a fresh virtual environment. A block is "a part" when its lines equal
 consecutive lines of one file, compared without their common indentation (a guide may show a nested function
-on its own). The adapt guide also shows every line of the candle shop's Python and templates, so its blocks
-together are the whole app.
+on its own). The adapt guide's blocks are more: in order, they are the candle shop itself, line for line, as
+e2e/test_copy_works_on_its_own.py writes it from the guide (harness/copy_set.py `example_from_guide`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
+
+from harness.copy_set import example_from_guide
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -60,20 +62,19 @@ def test_every_code_block_of_the_guide_is_a_part_of_its_example(guide: str) -> N
     assert not_in_the_example == []
 
 
-def test_the_adapt_guide_shows_every_line_of_the_candle_shops_python_and_templates() -> None:
-    # Its static/terms.html is any page of terms, not part of the integration.
-    files = [CANDLE_SHOP / "candle_shop.py", *sorted((CANDLE_SHOP / "templates").glob("*.html"))]
-    shown: dict[Path, set[int]] = {}
-    for block in code_blocks(DOCS / "adapt-to-your-shop.md"):
-        found = shown_at(block, files)
-        if found is not None:
-            shown.setdefault(found[0], set()).update(found[1])
-    left_out = []
+def non_blank_lines(text: str) -> list[str]:
+    return [line for line in text.split("\n") if line.strip()]
+
+
+def test_the_adapt_guides_blocks_in_order_are_the_candle_shop_line_for_line() -> None:
+    # The copy journey runs the shop as example_from_guide writes it: these are the same files.
+    from_guide = example_from_guide()
+    templates = sorted((CANDLE_SHOP / "templates").glob("*.html"))
+    files = ["candle_shop.py", *(f"templates/{path.name}" for path in templates)]
+    assert sorted(from_guide) == sorted(files)
     for path in files:
-        for number, line in enumerate(path.read_text(encoding="utf-8").split("\n")):
-            if line.strip() and number not in shown.get(path, set()):
-                left_out.append(f"{path.relative_to(CANDLE_SHOP)}: {line.strip()}")
-    assert left_out == []
+        in_the_example = (CANDLE_SHOP / path).read_text(encoding="utf-8")
+        assert non_blank_lines(from_guide[path]) == non_blank_lines(in_the_example), path
 
 
 def test_a_block_that_differs_from_the_file_by_one_character_is_not_a_part_of_it() -> None:

@@ -38,6 +38,49 @@ KCO_TIME_BUDGET_SECONDS = 15
 PAGE_TIMEOUT_MS = (KCO_TIME_BUDGET_SECONDS + 2) * 1000
 
 
+def session_market() -> Market:
+    return MARKETS[session.get("country", "SE")]
+
+
+def cart_lines(market: Market) -> list[CartLine]:
+    """The session's cart, priced from the catalogue in the market's currency."""
+    lines = []
+    for sku, quantity in session.get("cart", FIRST_CART).items():
+        name, prices = PRODUCTS[sku]
+        lines.append(CartLine(reference=sku, name=name, quantity=quantity,
+                              unit_price=prices[market.currency], tax_rate=market.vat_rate))
+    return lines
+
+
+def kco_order() -> dict[str, Any] | None:
+    """The KCO order the session's cart calls for; None for an empty cart, which needs no order."""
+    market = session_market()
+    lines = cart_lines(market)
+    if not lines:
+        return None
+    return {
+        "purchase_country": market.country,
+        "purchase_currency": market.currency,
+        "locale": session.get("locale", market.default_locale),
+        # order_lines, order_amount and order_tax_amount, in the sums KCO checks.
+        **build_order(lines, market).as_kco(),
+    }
+
+
+def merchant_urls() -> dict[str, Any]:
+    """What only a create sends: the shop's pages and callbacks, as KCO must reach them."""
+    shop = request.host_url
+    return {
+        "merchant_urls": {
+            "terms": shop + "static/terms.html",
+            "checkout": shop,
+            "confirmation": shop + "confirmation",
+            # KCO writes the order's id in place of {checkout.order.id} when it calls the push URL.
+            "push": shop + "kco/push?order_id={checkout.order.id}",
+        },
+    }
+
+
 def create_app(environ: Mapping[str, str] = os.environ) -> Flask:
     app = Flask(__name__)
     if not environ.get("SECRET_KEY"):
@@ -131,49 +174,6 @@ def create_app(environ: Mapping[str, str] = os.environ) -> Flask:
         return {"error": {"code": "kco_error", "message": "Please try again in a moment."}}, 502
 
     return app
-
-
-def session_market() -> Market:
-    return MARKETS[session.get("country", "SE")]
-
-
-def cart_lines(market: Market) -> list[CartLine]:
-    """The session's cart, priced from the catalogue in the market's currency."""
-    lines = []
-    for sku, quantity in session.get("cart", FIRST_CART).items():
-        name, prices = PRODUCTS[sku]
-        lines.append(CartLine(reference=sku, name=name, quantity=quantity,
-                              unit_price=prices[market.currency], tax_rate=market.vat_rate))
-    return lines
-
-
-def kco_order() -> dict[str, Any] | None:
-    """The KCO order the session's cart calls for; None for an empty cart, which needs no order."""
-    market = session_market()
-    lines = cart_lines(market)
-    if not lines:
-        return None
-    return {
-        "purchase_country": market.country,
-        "purchase_currency": market.currency,
-        "locale": session.get("locale", market.default_locale),
-        # order_lines, order_amount and order_tax_amount, in the sums KCO checks.
-        **build_order(lines, market).as_kco(),
-    }
-
-
-def merchant_urls() -> dict[str, Any]:
-    """What only a create sends: the shop's pages and callbacks, as KCO must reach them."""
-    shop = request.host_url
-    return {
-        "merchant_urls": {
-            "terms": shop + "static/terms.html",
-            "checkout": shop,
-            "confirmation": shop + "confirmation",
-            # KCO writes the order's id in place of {checkout.order.id} when it calls the push URL.
-            "push": shop + "kco/push?order_id={checkout.order.id}",
-        },
-    }
 
 
 def cart_answer() -> dict[str, Any]:
