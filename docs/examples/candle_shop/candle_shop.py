@@ -2,7 +2,7 @@
 
 docs/adapt-to-your-shop.md walks through it part by part. To run it beside the local KCO emulator:
 
-    kco-emulator --port 5001
+    kco-emulator --port 5001 &
     export KCO_API_URL=http://127.0.0.1:5001 SECRET_KEY=change-me
     flask --app candle_shop run --port 5000
 """
