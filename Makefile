@@ -53,7 +53,7 @@ lint: $(INSTALLED)
 test: $(INSTALLED) system-deps lint
 	$(PY) -m pytest -n 2 --dist loadfile
 
-# Each benchmark starts its own emulator and shop on free ports and prints a markdown table (see README).
+# Each benchmark starts its own emulator and shop on free ports and prints a markdown table (docs/performance.md).
 bench: $(INSTALLED) system-deps
 	@for script in bench/bench_*.py; do $(PY) -m bench.$$(basename $$script .py) || exit 1; done
 

@@ -60,7 +60,7 @@ def main() -> None:
                      "Development server (werkzeug, threaded), session in files under instance/, SQLite; "
                      "one shopper, requests one after another; the workshop inspector off.",
                      "Server-Timing's total runs from Flask's before_request to after_request: loading and "
-                     "saving the session and the per-session lock around them are only in the round trip.",
+                     "saving the session around them are only in the round trip.",
                  ])
 
 

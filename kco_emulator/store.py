@@ -58,13 +58,14 @@ def _seconds_list(env: Mapping[str, str], name: str, default: str) -> tuple[floa
 
 
 # The emulator's choices where KCO's behaviour is not documented: each alternative is a setting, so a test can
-# play every plausible behaviour (the README's behaviour table names them). The first value is the default.
+# play every plausible behaviour (docs/emulator.md's behaviour table names them). The first value is the
+# default.
 BEHAVIOUR_CHOICES: dict[str, tuple[str, ...]] = {
     "aborted_orders": ("not_found", "read_only"),
     # kco-rules: push-and-acknowledge: when Kustom's minutes start counting.
     "push_schedule": ("fast", "real", "real_from_first_push"),
-    # kco-rules: automatic-shipping-cost. "line" stays the default until the demo shop is safe under both.
-    "automatic_shipping_cost": ("separate", "line"),  # the best public evidence first (kco-rules)
+    # kco-rules: automatic-shipping-cost: the best public evidence first.
+    "automatic_shipping_cost": ("separate", "line"),
     # kco-rules: shipping-address-change.
     "shipping_address_change": ("separate_address", "every_address"),
     # kco-rules: update-nested-objects.
@@ -83,7 +84,8 @@ def lock_status_problem(status: object) -> str | None:
 
 
 # Where KCO's behaviour is not documented, one setting per question; each value is a plausible behaviour
-# (README, the emulator's behaviour table). The control API and `kco-emulator --settings-from` change them.
+# (docs/emulator.md, "What the emulator does, and why"). The control API and `kco-emulator --settings-from`
+# change them.
 BEHAVIOUR_SETTINGS = ("callback_lock_status", "country_change_sets_purchase_country", *BEHAVIOUR_CHOICES)
 
 

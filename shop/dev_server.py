@@ -1,6 +1,7 @@
 """`python app.py --host 127.0.0.1 --port 5000`: the shop on Werkzeug's threaded server, for development.
 
-Production runs the same `create_app()` in a WSGI server, e.g. `gunicorn 'app:create_app()'` (README.md).
+Production runs the same `create_app()` in a WSGI server, e.g. `gunicorn 'app:create_app()'`
+(docs/production.md).
 With port 0 the operating system picks a free port; the server prints `Shop listening on http://HOST:PORT`
 once its socket accepts connections, which is what the test and benchmark harness waits for.
 """

@@ -4,7 +4,7 @@ leaves the shopper's session (or, for KCO's callbacks, the order's checkout row)
 Hypothesis generates thousands of bodies per endpoint: arbitrary JSON, bytes that are not JSON, and bodies
 shaped almost like the real thing (a known SKU with a quantity of the wrong type, a country with a locale of
 another country, an address without a country). They go through Flask's in-process test client, which runs
-the whole app (CSRF check, session lock, Flask-Session, the view) without a socket; the app talks to the
+the whole app (CSRF check, Flask-Session, the view) without a socket; the app talks to the
 running emulator, so the few valid bodies really update the KCO order.
 """
 
@@ -26,6 +26,7 @@ from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from harness.json_values import json_scalars, json_values
 from harness.shop_client import callback_url, page_csrf_token
 from kco.markets import MARKETS
 from kco_emulator.testing import KcoEmulator, ServerProcess, WsgiServer
@@ -46,14 +47,6 @@ ALLOWED_REDIRECTS = {"validation": {303}}
 
 # --- strategies -------------------------------------------------------------------------------------------
 
-json_scalars = (st.none() | st.booleans() | st.integers(-(2**70), 2**70)
-                | st.floats(allow_nan=False, allow_infinity=False) | st.text(max_size=16))
-json_values = st.recursive(
-    json_scalars,
-    lambda children: (st.lists(children, max_size=3)
-                      | st.dictionaries(st.text(max_size=8), children, max_size=3)),
-    max_leaves=4,
-)
 not_json = st.binary(max_size=40).filter(lambda raw: not _parses(raw))
 quantities = (st.integers(-5, 120) | st.floats(allow_nan=False) | st.booleans() | st.none()
               | st.text(max_size=3) | st.just("2"))

@@ -23,7 +23,12 @@ RULES = DOCS / "kco-rules.md"
 FLOW_PAGES = ("create.md", "reload.md", "cart-change.md", "market-change.md", "expiry-and-errors.md",
               "callbacks.md", "confirmation-and-push.md")
 OTHER_PAGES = ("adapt-to-your-shop.md", "real-playground.md", "troubleshooting.md", "workshop.md",
-               "kco-rules.md")
+               "kco-rules.md", "testing-your-shop.md", "emulator.md", "production.md", "performance.md",
+               "package.md")
+# The README is read in five minutes: what it is, the two commands, the picture, one flow, where things are,
+# and links. The reference it used to hold lives on these pages.
+README_MAX_LINES = 150
+README_MOVED_TO = ("docs/emulator.md", "docs/performance.md", "docs/production.md")
 SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "__pycache__", ".pytest_cache", ".ruff_cache",
                 ".mypy_cache", "instance"}
 # docs/fault-matrix.md has its own owner and checks; every other page here is held to these rules.
@@ -195,6 +200,22 @@ def test_the_index_links_every_flow_and_guide_and_each_flow_has_a_diagram_and_co
         page = DOCS / name
         assert MERMAID_BLOCK.search(page.read_text(encoding="utf-8")), f"{name} has no sequence diagram"
         assert len(code_links(page)) >= 3, f"{name} links too little code"
+
+
+def test_the_readme_is_short_and_links_the_pages_that_hold_the_rest() -> None:
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= README_MAX_LINES
+    assert "make run" in text and "make test" in text
+    targets = {target for _, target in links(readme)}
+    assert "docs/images/checkout-inspector.png" in targets
+    assert set(README_MOVED_TO) <= targets
+
+
+def test_the_package_description_has_no_link_into_the_repository() -> None:
+    # docs/package.md is the wheel's long description (pyproject.toml), read where no repository file exists.
+    relative = [target for _, target in links(DOCS / "package.md") if not re.match(r"^https://", target)]
+    assert relative == []
 
 
 def test_the_workshop_page_shows_the_screenshots_the_browser_suite_writes() -> None:

@@ -4,7 +4,7 @@
 Its phases send the spec's examples, boundary and wrong values of every field, methods the spec does not
 declare, and sequences that follow the OpenAPI links added below: read, update and abort then work on a real
 order id from a create. The only adjustments to the official file are named in `contract_spec`, and each
-answer the spec would not predict is a row of the README's emulator behaviour table.
+answer the spec would not predict is a row of the emulator's behaviour table (docs/emulator.md).
 """
 
 from __future__ import annotations

@@ -5,8 +5,8 @@ order's state and the recorded orders are in the database (DATABASE_URL). So a s
 picks up where it stopped, and several gunicorn instances behind a load balancer without sticky sessions
 serve one shopper in turn. These tests stop and start real shop processes, and run two gunicorn instances
 sharing one Redis and one PostgreSQL with the shopper's requests alternating between them: the production
-shape the README describes (harness/postgres_server.py starts a throwaway cluster; SQLite stays the default
-for `make run`).
+shape docs/production.md describes (harness/postgres_server.py starts a throwaway cluster; SQLite stays the
+default for `make run`).
 """
 
 from __future__ import annotations

@@ -26,9 +26,9 @@
  *   Error  {"error": {"code", "message" (for the shopper)}}, plus the Answer's keys where the shop holds a
  *          cart: 400 invalid_cart, invalid_quantity, unknown_sku, unsupported_country, unsupported_locale,
  *          malformed_json (nothing changed); 403 csrf_failed; 409 purchase_completed + "redirect" (paid),
- *          session_renewed (sent again once after each accepted request); 413 body_too_large;
- *          429 too_many_orders; 500 internal_error; 502 kco_error, 503 kco_unreachable (cart kept, KCO order
- *          behind it: resent).
+ *          session_renewed (sent again once after each accepted request), checkout_busy (another tab's
+ *          change came first); 413 body_too_large; 429 too_many_checkouts; 500 internal_error;
+ *          502 kco_error, 503 kco_unreachable (cart kept, KCO order behind it: resent), store_unavailable.
  */
 import { messagesFor } from "./kco-sync-messages.js";
 

@@ -1,5 +1,8 @@
 """A one-product shop on Kustom Checkout: the smallest merchant whose tests use the kco_emulator plugin."""
 
+import os
+from collections.abc import Mapping
+
 from flask import Flask, request
 
 from kco.client import ClientConfig, KCOClient
@@ -9,22 +12,29 @@ from kco.order_lines import CartLine, build_order
 
 SWEDEN = get_market("SE")
 MUG = CartLine(reference="mug", name="Coffee mug", quantity=1, unit_price=14900, tax_rate=SWEDEN.vat_rate)
-# merchant_urls, relative to the shop; KCO fills in the order id.
-PATHS = {"terms": "terms", "checkout": "checkout", "push": "push?order_id={checkout.order.id}",
-         "confirmation": "confirmation?order_id={checkout.order.id}"}
+# merchant_urls, relative to the shop; KCO writes the order's id in place of {checkout.order.id}.
+PATHS = {
+    "terms": "terms",
+    "checkout": "checkout",
+    "confirmation": "confirmation?order_id={checkout.order.id}",
+    "push": "push?order_id={checkout.order.id}",
+}
 
 
-def create_app(kco_api_url: str, username: str, password: str) -> Flask:
+def create_app(environ: Mapping[str, str] = os.environ) -> Flask:
     app = Flask(__name__)
-    kco = KCOClient(ClientConfig(base_url=kco_api_url, username=username, password=password))
+    # KCO_API_URL; against the local emulator no credentials are needed (its demo ones go).
+    kco = KCOClient(ClientConfig.from_env(environ))
 
     @app.get("/checkout")
     def checkout() -> tuple[str, int]:
         """A new KCO order for one mug, and its widget."""
         try:
             order = kco.create_order({
-                "purchase_country": SWEDEN.country, "purchase_currency": SWEDEN.currency,
-                "locale": SWEDEN.default_locale, **build_order([MUG], SWEDEN).as_kco(),
+                "purchase_country": SWEDEN.country,
+                "purchase_currency": SWEDEN.currency,
+                "locale": SWEDEN.default_locale,
+                **build_order([MUG], SWEDEN).as_kco(),
                 "merchant_urls": {name: request.host_url + path for name, path in PATHS.items()},
             })
         except KCOError:

@@ -1,4 +1,5 @@
 import pytest
+import requests
 from playwright.sync_api import Page, expect
 
 from kco_emulator.playwright import KcoWidget
@@ -23,6 +24,16 @@ def test_a_shopper_buys_a_mug_and_the_shop_acknowledges_it(page: Page, shop_url,
 
 
 def test_the_shop_says_so_when_kco_is_down(page: Page, shop_url, kco_emulator):
-    kco_emulator.fail_next("create", status=503, times=3)  # the kco client tries 3 times
+    kco_emulator.fail_next("create", status=503)  # one fault is enough: the kco client never retries a create
     assert page.goto(f"{shop_url}/checkout").status == 503
     expect(page.get_by_role("heading")).to_have_text("The checkout is not available, please try again")
+    assert len(kco_emulator.calls("create")) == 1
+
+    # The fault is spent: the shopper's next try gets a checkout.
+    assert page.goto(f"{shop_url}/checkout").status == 200
+
+
+def test_the_shop_as_production_runs_it_creates_the_order(gunicorn_shop_url, kco_emulator):
+    answer = requests.get(f"{gunicorn_shop_url}/checkout", timeout=30)
+    assert answer.status_code == 200
+    assert [call["status"] for call in kco_emulator.calls("create")] == [201]
