@@ -16,9 +16,16 @@ import pytest
 from kco.client import ClientConfig
 from kco.probe import Report, run_probe
 from kco.probe.__main__ import main
+from kco.probe.guided import RECIPIENT, SHOPPER
 from kco.probe.kco_calls import Exchange
 from kco.probe.report import Finding
-from kco.probe.widget_probes import LockProbe, lock_finding, push_finding
+from kco.probe.widget_probes import (
+    LockProbe,
+    address_finding,
+    lock_finding,
+    push_finding,
+    split_address_events,
+)
 from kco_emulator.testing import EMULATOR_LISTENING, KcoEmulator, ServerProcess
 
 TEST_KEY = "kco_test_api_kco-probe"
@@ -188,6 +195,24 @@ def test_an_update_kco_holds_until_the_callback_is_answered_matches_no_setting()
     assert finding.setting == {}
     assert finding.unplayed == ("KCO held the update until the callback was answered; the emulator answers "
                                 "at once")
+
+
+def address_event(name: str, address: dict[str, str]) -> dict[str, Any]:
+    return {"name": name, "payload": {"postal_code": address["postal_code"], "country": "swe"}}
+
+
+def test_a_shipping_address_change_that_arrives_after_done_counts_with_the_address_it_carries() -> None:
+    # The person pressed Done as soon as billing_address_change showed; the widget's shipping_address_change
+    # for the same address came a moment later, among the separate address's events.
+    events = [address_event("billing_address_change", SHOPPER),
+              address_event("shipping_address_change", SHOPPER),
+              address_event("billing_address_change", SHOPPER),
+              address_event("shipping_address_change", RECIPIENT)]
+    with_billing, with_separate = split_address_events(events, billing_step_events=1)
+    assert with_billing == ["billing_address_change", "shipping_address_change"]
+    assert with_separate == ["billing_address_change", "shipping_address_change"]
+    finding = address_finding(with_billing, with_separate)
+    assert finding.setting == {"shipping_address_change": "every_address"}
 
 
 def test_the_markdown_report_tells_each_kind_of_finding() -> None:

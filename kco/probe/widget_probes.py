@@ -174,14 +174,33 @@ def addresses(guided: Guided) -> list[Finding]:
         guided.open_in_page(order_id, snippet)
         guided.ask("billing_address", f"Type this shopper: {spelled(SHOPPER)} ({SHOPPER_EXTRAS}), shipping "
                    "to the same address. Then press Done.", order_id, address=SHOPPER)
-        with_billing = guided.listener.events_of(order_id)
+        billing_step_events = len(guided.listener.events_of(order_id))
         guided.ask("separate_address", "Choose to ship to another address, and type it: "
                    f"{spelled(RECIPIENT)}. Then press Done.", order_id, address=RECIPIENT)
     except NotObserved as why:
         return [unobserved("shipping_address_change", str(why))]
-    with_separate = guided.listener.events_of(order_id)[len(with_billing):]
-    return [address_finding([event["name"] for event in with_billing],
-                            [event["name"] for event in with_separate])]
+    return [address_finding(*split_address_events(guided.listener.events_of(order_id), billing_step_events))]
+
+
+def split_address_events(events: list[dict[str, Any]],
+                         billing_step_events: int) -> tuple[list[str], list[str]]:
+    """The names of the events that came with the billing address and with the separate one. An event is
+    counted by when it arrived (the first `billing_step_events` before Done), except a shipping_address_change
+    carrying one of the two postal codes: it counts with that address, also when it arrived after Done."""
+    with_billing: list[str] = []
+    with_separate: list[str] = []
+    for position, event in enumerate(events):
+        payload = event.get("payload")
+        postal_code = payload.get("postal_code") if isinstance(payload, dict) else None
+        if event["name"] == "shipping_address_change" and postal_code == SHOPPER["postal_code"]:
+            with_billing.append(event["name"])
+        elif event["name"] == "shipping_address_change" and postal_code == RECIPIENT["postal_code"]:
+            with_separate.append(event["name"])
+        elif position < billing_step_events:
+            with_billing.append(event["name"])
+        else:
+            with_separate.append(event["name"])
+    return with_billing, with_separate
 
 
 def address_finding(with_billing: list[str], with_separate: list[str]) -> Finding:
