@@ -133,7 +133,7 @@ class ClientConfig:
     @property
     def is_local(self) -> bool:
         """True for the local emulator (127.0.0.1 / localhost): without credentials, its demo ones go."""
-        return (urlsplit(self.base_url).hostname or "") in LOCAL_HOSTS
+        return host_of(self.base_url) in LOCAL_HOSTS
 
     @property
     def authorization(self) -> str | None:
@@ -163,7 +163,7 @@ class ClientConfig:
         username = environ.get("KCO_USERNAME") or None
         password = environ.get("KCO_PASSWORD") or None
         api_key = environ.get("KCO_API_KEY") or None
-        is_local = (urlsplit(base_url).hostname or "") in LOCAL_HOSTS
+        is_local = host_of(base_url) in LOCAL_HOSTS
         if api_key and (username or password):
             raise KCOConfigError("set either KCO_API_KEY or KCO_USERNAME and KCO_PASSWORD, not both")
         if username and not password:
@@ -215,12 +215,17 @@ def _base_url_from_env(environ: Mapping[str, str]) -> str:
 def _check_key_environment(api_key: str | None, base_url: str) -> None:
     """A kco_test_ key against a live host, or a kco_live_ key against the playground or the emulator, would
     only be refused (401) on the first call: refused at start instead."""
-    host = urlsplit(base_url).hostname or ""
+    host = host_of(base_url)
     environment = "playground" if host in LOCAL_HOSTS or "playground" in host else "live"
     for prefix, key_environment in KEY_ENVIRONMENTS.items():
         if api_key and api_key.startswith(prefix) and key_environment != environment:
             raise KCOConfigError(f"KCO_API_KEY is a {key_environment} key ({prefix}...) but {base_url} is "
                                  f"{environment}: use a key for {environment}, or the {key_environment} host")
+
+
+def host_of(url: str) -> str:
+    """The URL's host name, lower-cased; "" for a URL without one."""
+    return urlsplit(url).hostname or ""
 
 
 def _seconds_from_env(environ: Mapping[str, str], name: str, default: float) -> float:
@@ -471,7 +476,7 @@ class KCOClient:
         except requests.exceptions.RequestException as failure:
             # The log and the error name the host and the cause (DNS, connection refused, TLS, a timeout),
             # never the headers.
-            cause = failure_cause(failure, urlsplit(self.config.base_url).hostname or "")
+            cause = failure_cause(failure, host_of(self.config.base_url))
             self._report(request, started, None, None, cause)
             if isinstance(failure, requests.exceptions.ReadTimeout):
                 # KCO got the request and may have acted on it.

@@ -505,6 +505,18 @@ def test_an_update_refused_every_time_is_tried_three_times_then_the_order_is_rep
     assert kco.orders[outcome.order_id]["merchant_reference2"] == "ref-1"
 
 
+def test_each_wait_in_update_retry_waits_is_one_more_try(
+        waiting_sync: CheckoutSync, kco: FakeKCO, waits: Waits, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A merchant who lets a locked order settle longer adds a wait: each one is used, in order.
+    monkeypatch.setattr("kco.checkout.UPDATE_RETRY_WAITS", (0.25, 0.5, 1.0))
+    order_id = created(waiting_sync, kco)
+    kco.fail["update"] = [KCOApiError("update", 409)] * 4
+    outcome = waiting_sync.on_change(order_id, order_body(quantity=2), None, extras)
+    assert outcome.action is Action.CREATED and outcome.replaced_order_id == order_id
+    assert kco.operations() == ["update", "read", "update", "update", "update", "abort", "create"]
+    assert waits.seconds == [0.25, 0.5, 1.0]
+
+
 def test_a_retried_update_refused_for_good_replaces_the_order_without_more_tries(
         waiting_sync: CheckoutSync, kco: FakeKCO, waits: Waits) -> None:
     order_id = created(waiting_sync, kco)

@@ -12,7 +12,9 @@ import logging
 import re
 import socket
 import threading
+import time
 import uuid
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -25,6 +27,7 @@ from kco.client import (
     ClientConfig,
     KCOCall,
     KCOClient,
+    host_of,
     sleep_within_budget,
     time_budget,
 )
@@ -462,6 +465,24 @@ def test_a_failing_on_call_hook_does_not_change_the_result(kco_api, caplog):
     kco_api.get(ORDER_URL, json=ORDER)
     assert client.read_order(ORDER_ID) == ORDER
     assert [record.getMessage() for record in caplog.records] == ["on_call hook failed"]
+
+
+def test_each_reported_call_says_when_it_was_sent_on_the_wall_clock(kco_api, recorder, monkeypatch):
+    # The client's clocks, made exact: the answer comes 0.5 s after the request went out, at 1000.0 s.
+    counter_readings = [10.0, 10.5]
+    monkeypatch.setattr("kco.client.time", SimpleNamespace(
+        perf_counter=lambda: counter_readings.pop(0), time=lambda: 1000.0,
+        monotonic=time.monotonic, sleep=time.sleep))
+    kco_api.get(ORDER_URL, json=ORDER)
+    make_client(recorder).read_order(ORDER_ID)
+    [call] = recorder.calls
+    assert (call.started_at, call.duration_ms) == (999.5, 500.0)
+
+
+def test_host_of_reads_the_host_name_in_lower_case_and_nothing_from_a_url_without_one():
+    assert host_of("https://API.Playground.kustom.co/checkout/v3/orders") == "api.playground.kustom.co"
+    assert host_of("http://127.0.0.1:5001") == "127.0.0.1"
+    assert host_of("/checkout/v3/orders") == ""
 
 
 # --- Configuration from the environment ------------------------------------------------------------------
