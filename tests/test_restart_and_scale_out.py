@@ -30,7 +30,7 @@ from harness.postgres_server import postgres_bin_dir, start_postgres
 from harness.redis_server import redis_server_binary, start_redis
 from harness.shop_client import ApiShopper, KCOCalls, callback_url, kco_order
 from kco_emulator.testing import KcoEmulator, ServerProcess
-from shop.records import orders
+from shop.database import orders
 
 KCO_DEMO_CREDENTIALS = {"KCO_USERNAME": "demo", "KCO_PASSWORD": "demo"}
 # Every process of one shop shares the key: it signs the session cookie and the callback tokens.
