@@ -2,8 +2,9 @@
 
 `create_app` wires the pieces; then come the routes, each saying why it exists. What KCO is sent and when:
 kco/checkout.py; one shopper request from session to KCO and back: shop/checkout_flow.py; the answers to KCO's
-callbacks: shop/callbacks.py. Each piece of wiring is one `init_app` in shop/ (sessions, security, csrf,
-errors, budgets, server_timing); workshop/ is an optional teaching panel.
+callbacks: shop/callbacks.py; the order once paid: shop/paid_orders.py. Each piece of wiring is one
+`init_app` in shop/ (sessions, security, csrf, errors, budgets, server_timing); workshop/ is an optional
+teaching panel.
 Run: `python app.py --host H --port P`, or `flask --app app run`.
 """
 
@@ -25,6 +26,7 @@ from shop import (
     csrf,
     dev_server,
     errors,
+    paid_orders,
     security,
     server_timing,
     sessions,
@@ -241,7 +243,7 @@ def validation() -> Response:
 @routes.post("/kco/callbacks/push")
 def push() -> Response:
     order_id = callbacks.current_order(callback_checkout())
-    callbacks.acknowledge_push(flow().sync.client, flow().records, order_id)
+    paid_orders.acknowledge_push(flow().sync.client, flow().records, order_id)
     return Response(status=200)
 
 
@@ -249,7 +251,7 @@ def push() -> Response:
 @routes.post("/kco/callbacks/notification")
 def notification() -> Response:
     order_id = callbacks.current_order(callback_checkout())
-    callbacks.record_fraud_review(flow().sync.client, flow().records, order_id, callback_body())
+    paid_orders.record_fraud_review(flow().sync.client, flow().records, order_id, callback_body())
     return Response(status=200)
 
 

@@ -13,14 +13,12 @@ holds (`order_locale`); every other answer here is read by KCO's servers and sta
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from flask_babel import gettext
 
 from kco.checkout import content_fingerprint, order_content
-from kco.client import KCOClient
 from kco.markets import MARKETS, Market, UnsupportedCountry, get_market
 from shop.cart import Checkout, arrival
 from shop.catalogue import SHIPPING_METHODS
@@ -37,15 +35,6 @@ CALLBACKS = ("push", "notification", "validation", "address_update", "country_ch
 # Replaced by KCO in every merchant URL (kco-rules: merchant-urls).
 ORDER_ID_PLACEHOLDER = "{checkout.order.id}"
 ATTEMPTS = 3  # a callback whose store keeps finding the checkout changed by others gives up
-
-# Order Management's fraud_status (ACCEPTED, PENDING or REJECTED: order-management-v1-openapi.yml getOrder) as
-# the shop records it. Anything else counts as pending, so an order is never shipped on a status the shop does
-# not know [inferred].
-RECORDED_FRAUD_STATUS = {"ACCEPTED": "accepted", "REJECTED": "rejected"}
-# The notification's event_type once a fraud review ended (kco-rules: pending-orders). A stopped order, even
-# one accepted before, must not be shipped: Order Management then reads REJECTED.
-FRAUD_DECISIONS = ("FRAUD_RISK_ACCEPTED", "FRAUD_RISK_REJECTED", "FRAUD_RISK_STOPPED")
-
 
 def confirmation_path(order_id: str | None) -> str:
     return f"/confirmation?order_id={order_id}"
@@ -74,11 +63,6 @@ def create_extras(base_url: str, secret_key: str, reference: str) -> dict[str, A
         # (kco-rules: order-options, validation-callback).
         "options": {"require_validate_callback_success": True},
     }
-
-
-def recorded_fraud_status(om_order: Mapping[str, Any]) -> str:
-    """accepted, rejected or pending, from an Order Management order."""
-    return RECORDED_FRAUD_STATUS.get(str(om_order.get("fraud_status", "")).upper(), "pending")
 
 
 def verified_checkout(records: Records, secret_key: str, args: Mapping[str, str]) -> Checkout | None:
@@ -241,42 +225,3 @@ def order_matches_shop(checkout: Checkout | None, order: Mapping[str, Any]) -> b
         received.pop(not_priced)
         wanted.pop(not_priced)
     return received == wanted
-
-
-def record_paid_order(client: KCOClient, records: Records, order_id: str, recorded_by: str) -> str:
-    """Reads a paid order from Order Management, the source of truth after the purchase
-    (kco-rules: push-and-acknowledge), and records it with its fraud review, or records the review anew for an
-    order recorded already. Whatever called, in whatever order and however often: what is recorded is what
-    Order Management says now. Answers the recorded review; raises KCOError when KCO fails."""
-    om_order = client.read_om_order(order_id)
-    fraud_status = recorded_fraud_status(om_order)
-    if not records.record_order({**om_order, "order_id": order_id}, recorded_by, fraud_status):
-        records.set_fraud_status(order_id, fraud_status)
-    return fraud_status
-
-
-def acknowledge_push(client: KCOClient, records: Records, order_id: str) -> None:
-    """push (kco-rules: push-and-acknowledge): record once, acknowledge once. A push for an order recorded and
-    acknowledged already costs no KCO call; KCO may repeat pushes until it sees the acknowledgement, so every
-    step is safe to repeat. A KCOError makes the caller answer non-2xx, and KCO pushes again later."""
-    recorded = records.order(order_id)
-    if recorded is not None and recorded["acknowledged_at"] is not None:
-        return
-    if recorded is None:
-        record_paid_order(client, records, order_id, recorded_by="push")
-    # One idempotency key per order, so a repeat (a second push at the same moment, or one after a lost
-    # answer) is one acknowledgement for KCO (order-management-v1-openapi.yml acknowledgeOrder). It recommends
-    # a random UUIDv4; a UUIDv5 of the order id is as unique per order and also stays the same across pushes,
-    # processes and restarts, where a random key would have to be stored first.
-    client.acknowledge_order(order_id, idempotency_key=str(uuid.uuid5(uuid.NAMESPACE_URL, f"ack:{order_id}")))
-    records.mark_acknowledged(order_id)
-
-
-def record_fraud_review(client: KCOClient, records: Records, order_id: str, body: Mapping[str, Any]) -> None:
-    """notification (kco-rules: pending-orders): `{order_id, event_type}` once the fraud review of a pending
-    order ended. The body says only that something changed: a replayed or late notification must not undo a
-    later decision (an accepted order may be stopped), so Order Management is read and what it says now is
-    recorded. Raises ShopError for a body that does not fit."""
-    if body.get("event_type") not in FRAUD_DECISIONS or body.get("order_id", order_id) != order_id:
-        raise ShopError("bad_notification", "Unknown event_type, or an order_id that is not the URL's.", 400)
-    record_paid_order(client, records, order_id, recorded_by="notification")

@@ -12,7 +12,6 @@ that the row does not keep is aborted. A change that the shop rejects raises bef
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from functools import partial
@@ -23,9 +22,10 @@ from flask_babel import lazy_gettext as _l
 
 from kco.checkout import COMPLETE, INCOMPLETE, Action, CheckoutSync, Outcome
 from kco.client import time_budget
-from kco.errors import KCOApiError, KCOError
+from kco.errors import KCOError
 from kco.order_lines import OrderTotals
-from shop.callbacks import confirmation_path, create_extras, record_paid_order
+from shop import paid_orders
+from shop.callbacks import confirmation_path, create_extras
 from shop.cart import Checkout, arrival
 from shop.errors import ShopError, kco_failure
 from shop.pricing import cart_summary, kco_order_body, order_totals
@@ -59,51 +59,6 @@ class PageLoad:
         if self.outcome.action is Action.FAILED:
             return PAGE_MESSAGES["kco_failed"]
         return PAGE_MESSAGES.get(error or "")
-
-
-# How many characters of KCO's order id (a random UUID) the confirmation shows as the order's short reference:
-# 8 hex digits tell this shop's orders apart; support asks for the full id, which the page shows too.
-SHORT_REFERENCE_LENGTH = 8
-
-
-@dataclass(frozen=True)
-class PaidOrder:
-    """What the shopper paid, as KCO says it: the lines (products, shipping, US sales tax) and the sums, in
-    minor units; KCO's confirmation snippet shows the same."""
-
-    order_lines: list[dict[str, Any]]
-    order_amount: int
-    currency: str
-
-    @classmethod
-    def of(cls, order: Mapping[str, Any]) -> PaidOrder:
-        """From an order of Order Management as recorded (its lines as JSON) or of the Checkout API."""
-        lines = order["order_lines"]
-        order_lines = json.loads(lines) if isinstance(lines, str) else list(lines)
-        return cls(order_lines, int(order["order_amount"]), str(order["purchase_currency"]).upper())
-
-    @property
-    def tax_amount(self) -> int:
-        """The tax in the lines: Order Management's order has no order_tax_amount
-        (order-management-v1-openapi.yml MerchantOrderDto), its lines have total_tax_amount."""
-        return sum(int(line.get("total_tax_amount") or 0) for line in self.order_lines)
-
-
-@dataclass(frozen=True)
-class Confirmation:
-    checkout: Checkout
-    order_id: str
-    html_snippet: str  # KCO's confirmation snippet; "" once the Checkout API no longer has the order
-    # The fraud review as recorded (shop/callbacks.py): "pending" tells the shopper the payment is under
-    # review; None when Order Management could not be read yet (the push records it later).
-    fraud_status: str | None = None
-    # Order Management's order as recorded, which counts everything KCO charged; the Checkout API's while
-    # Order Management could not be read.
-    paid: PaidOrder | None = None
-
-    @property
-    def short_reference(self) -> str:
-        return self.order_id.replace("-", "")[:SHORT_REFERENCE_LENGTH].upper()
 
 
 # What `CheckoutFlow.on_sync` is told after each page load or change: the checkout, the order body the cart
@@ -215,53 +170,12 @@ class CheckoutFlow:
         except KCOError:
             pass
 
-    def confirmation(self, session: MutableMapping[str, Any], order_id: str) -> Confirmation | None:
-        """The purchase's end (merchant_urls.confirmation): KCO's confirmation snippet, the order recorded,
-        and a fresh cart. None while KCO says the order is not complete: the shopper belongs on the checkout.
-        A failed KCO call raises its KCOError, which shop/errors.py answers.
-
-        A completed order is not yet a paid one: with fraud review it may be pending
-        (kco-rules: pending-orders), which only Order Management says, so a first visit reads it there too."""
+    def confirmation(self, session: MutableMapping[str, Any],
+                     order_id: str) -> paid_orders.Confirmation | None:
+        """The purchase's end (merchant_urls.confirmation): `paid_orders.confirmation`, within the time
+        budget."""
         with time_budget(self.time_budget_seconds):
-            return self._confirmation(session, order_id)
-
-    def _confirmation(self, session: MutableMapping[str, Any], order_id: str) -> Confirmation | None:
-        checkout = self.records.checkout_for_order(order_id)
-        ours = checkout is not None and checkout.id == session.get("checkout_id")
-        if checkout is None or not (ours or order_id == session.get("confirmed_order_id")):
-            raise ShopError("not_found", _l("There is no such order in your session."), 404)
-        order: Mapping[str, Any] | None
-        try:
-            order = self.sync.client.read_order(order_id)
-        except KCOApiError as error:
-            # A completed order may later 404 on the Checkout API while Order Management still has it
-            # (kco-rules: completed-order-may-404): a reload then shows the thank-you without KCO's snippet.
-            recorded = self.records.order(order_id) if error.status == 404 else None
-            if recorded is None:
-                raise
-            order = None  # recorded already (by the push or an earlier visit): the cart is cleared below too
-        else:
-            if order.get("status") != COMPLETE:
-                return None
-            recorded = self.records.order(order_id)
-        fraud_status = recorded["fraud_status"] if recorded is not None else self._record(order_id)
-        recorded = recorded or self.records.order(order_id)
-        paid_order = recorded or order
-        checkout.paid = True
-        if ours:
-            # The paid checkout stays in the database for KCO's callbacks; the shopper starts a new one.
-            session.pop("checkout_id")
-            session["confirmed_order_id"] = order_id
-        return Confirmation(checkout, order_id, order.get("html_snippet", "") if order is not None else "",
-                            fraud_status, PaidOrder.of(paid_order) if paid_order is not None else None)
-
-    def _record(self, order_id: str) -> str | None:
-        """The order recorded (callbacks.record_paid_order); None if Order Management could not be read now:
-        KCO's push reads it again and records it."""
-        try:
-            return record_paid_order(self.sync.client, self.records, order_id, recorded_by="confirmation")
-        except KCOError:
-            return None
+            return paid_orders.confirmation(self.sync.client, self.records, session, order_id)
 
     # --- pieces ------------------------------------------------------------------------------------------
 

@@ -17,8 +17,8 @@ import requests
 from kco.checkout import UPDATE_RETRY_WAITS
 from kco.client import ClientConfig
 from kco.markets import MARKETS
-from shop.callbacks import FRAUD_DECISIONS
 from shop.errors import ShopError
+from shop.paid_orders import FRAUD_DECISIONS
 
 # KCO forgets an order 48 h after its last update or shopper interaction (kco-rules: expiry-48h): one hour
 # more expires it.
