@@ -121,6 +121,17 @@ def _order_line(
     }
 
 
+def _check_tax_mode(market: Market, cart_lines: list[CartLine], shipping: ShippingFee | None,
+                    sales_tax_rate: int) -> None:
+    """VAT markets take no sales tax rate; in sales-tax markets no line carries a tax rate of its own."""
+    if market.tax_mode == "vat_included" and sales_tax_rate != 0:
+        raise ValueError(f"{market.country} has VAT included in prices; sales_tax_rate must be 0")
+    if market.tax_mode == "sales_tax" and any(line.tax_rate != 0 for line in cart_lines):
+        raise ValueError(f"{market.country} uses a sales_tax line; cart lines must have tax_rate 0")
+    if market.tax_mode == "sales_tax" and shipping is not None and shipping.tax_rate != 0:
+        raise ValueError(f"{market.country} uses a sales_tax line; the shipping fee must have tax_rate 0")
+
+
 def build_order(
     lines: Iterable[CartLine],
     market: Market,
@@ -143,13 +154,7 @@ def build_order(
     negative order amount); the message is the `first_violation` text.
     """
     cart_lines = list(lines)
-    if market.tax_mode == "vat_included" and sales_tax_rate != 0:
-        raise ValueError(f"{market.country} has VAT included in prices; sales_tax_rate must be 0")
-    if market.tax_mode == "sales_tax" and any(line.tax_rate != 0 for line in cart_lines):
-        raise ValueError(f"{market.country} uses a sales_tax line; cart lines must have tax_rate 0")
-    if market.tax_mode == "sales_tax" and shipping is not None and shipping.tax_rate != 0:
-        raise ValueError(f"{market.country} uses a sales_tax line; the shipping fee must have tax_rate 0")
-
+    _check_tax_mode(market, cart_lines, shipping, sales_tax_rate)
     order_lines = [
         _order_line(
             type=line.type, reference=line.reference, name=line.name, quantity=line.quantity,

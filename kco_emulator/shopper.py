@@ -225,28 +225,9 @@ def _refine_unlocked(state: EmulatorState, order: StoredOrder, revision: int, te
         market_country = order.widget_country
     outcome = Outcome("updated")
     if url:
-        answer = callbacks.post_to_merchant(url, shipping_service_request(tentative),
-                                            state.settings.callback_timeout)
-        outcome.callback, outcome.callback_status = callback, answer.status
-        if answer.kind == "redirect":
-            # 3xx: KCO sends the shopper to Location (kco-rules: refine-callbacks).
-            return Outcome("rejected", redirect_url=answer.location, callback=callback,
-                           callback_status=answer.status)
-        if answer.kind == "rejected":
-            return Outcome("rejected", callback=callback, callback_status=answer.status,
-                           error_text=answer.error_text or "Your address could not be used.")
-        if answer.kind == "failed":
-            # Any other answer stops the flow; the web widget signals it with shipping_address_update_error
-            # (kco-rules: refine-callbacks, widget-events; observed in
-            # krokedil/klarna-checkout-for-woocommerce #195).
-            return Outcome("failed", callback=callback, callback_status=answer.status,
-                           error_text=CHANGE_FAILED_TEXT, events=["shipping_address_update_error"])
-        try:
-            _apply_merchant_answer(tentative, answer.body)
-        except BadValue as error:
-            return Outcome("failed", callback=callback, callback_status=answer.status,
-                           error_text=f"The shop answered with an order that cannot be used ({error}).",
-                           events=["shipping_address_update_error"])
+        stopped = _ask_merchant(state, tentative, callback, url, outcome)
+        if stopped is not None:
+            return stopped
     tentative = with_selected_shipping_option(tentative)
     shipping_line = recharge_shipping(tentative, order.automatic_shipping_line)
     try:
@@ -286,6 +267,35 @@ def _refine_unlocked(state: EmulatorState, order: StoredOrder, revision: int, te
         if on_commit is not None:
             on_commit(order)
     return outcome
+
+
+def _ask_merchant(state: EmulatorState, tentative: dict[str, Any], callback: str, url: str,
+                  outcome: Outcome) -> Outcome | None:
+    """Posts the refine callback and applies the merchant's answer to `tentative`, noting the callback in
+    `outcome`; the outcome that stops the change when the answer refuses it or cannot be used."""
+    answer = callbacks.post_to_merchant(url, shipping_service_request(tentative),
+                                        state.settings.callback_timeout)
+    outcome.callback, outcome.callback_status = callback, answer.status
+    if answer.kind == "redirect":
+        # 3xx: KCO sends the shopper to Location (kco-rules: refine-callbacks).
+        return Outcome("rejected", redirect_url=answer.location, callback=callback,
+                       callback_status=answer.status)
+    if answer.kind == "rejected":
+        return Outcome("rejected", callback=callback, callback_status=answer.status,
+                       error_text=answer.error_text or "Your address could not be used.")
+    if answer.kind == "failed":
+        # Any other answer stops the flow; the web widget signals it with shipping_address_update_error
+        # (kco-rules: refine-callbacks, widget-events; observed in
+        # krokedil/klarna-checkout-for-woocommerce #195).
+        return Outcome("failed", callback=callback, callback_status=answer.status,
+                       error_text=CHANGE_FAILED_TEXT, events=["shipping_address_update_error"])
+    try:
+        _apply_merchant_answer(tentative, answer.body)
+    except BadValue as error:
+        return Outcome("failed", callback=callback, callback_status=answer.status,
+                       error_text=f"The shop answered with an order that cannot be used ({error}).",
+                       events=["shipping_address_update_error"])
+    return None
 
 
 def _apply_merchant_answer(tentative: dict[str, Any], body: Any) -> None:
