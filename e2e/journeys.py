@@ -32,11 +32,11 @@ class BrowserShopper:
 
     def adds_to_cart(self, product: str, times: int = 1) -> None:
         self.page.goto(f"{self.shop_url}/")
+        add = self.says("Add %(product)s to cart", product=product)
+        added = self.says("%(product)s is in your cart.", product=product)
         for _ in range(times):
-            add = self.says("Add %(product)s to cart", product=product)
             self.page.get_by_role("button", name=add).click()
-            expect(self.page.get_by_role("status")).to_contain_text(
-                self.says("%(product)s is in your cart.", product=product))
+            expect(self.page.get_by_role("status")).to_contain_text(added)
 
     # --- on the checkout page --------------------------------------------------------------------------
 
@@ -85,8 +85,14 @@ class BrowserShopper:
     # --- what the shopper sees -------------------------------------------------------------------------
 
     def says(self, msgid: str, **variables: str) -> str:
-        """The shop's text for `msgid` in the language the page speaks now (its `<html lang>`)."""
-        return shop_text(msgid, self.page.evaluate("document.documentElement.lang"), **variables)
+        """The shop's text for `msgid` in the language the page speaks now (its `<html lang>`).
+
+        The locator waits for the `<html>` element, so a page that is still loading (after a form post) is
+        read once it is there rather than failing on a missing document.
+        """
+        language = self.page.locator("html").get_attribute("lang")
+        assert language, f"{self.page.url} has no <html lang>"
+        return shop_text(msgid, language, **variables)
 
     @property
     def sync_root(self) -> Locator:
