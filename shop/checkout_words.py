@@ -10,31 +10,40 @@ key of `checkout_words`.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask_babel import gettext
+from flask_babel import get_translations
 
 from shop.cart import Checkout
 from shop.catalogue import PRODUCTS
 from shop.shopper_language import in_language
+
+# Each answer carries some 25 words: the catalogue of the checkout's language is looked up once for all of
+# them (Flask-Babel's gettext finds it anew for each word), and its gettext used as the shop's gettext.
+Gettext = Callable[[str], str]
 
 
 def header_words(checkout: Checkout | None) -> dict[str, str]:
     """The header of every page: the shop's name and its two links, the cart's count in the second. Without
     a checkout (an error page), in the request's language and without a count."""
     if checkout is None:
-        return _header_words(0)
+        return _header_words(get_translations().gettext, 0)
     with in_language(checkout.locale):
-        return _header_words(0 if checkout.paid else sum(checkout.cart.values()))
+        return _header_words(get_translations().gettext, _count(checkout))
 
 
-def _header_words(count: int) -> dict[str, str]:
+def _count(checkout: Checkout) -> int:
+    return 0 if checkout.paid else sum(checkout.cart.values())
+
+
+def _header_words(gettext: Gettext, count: int) -> dict[str, str]:
     return {
         "shop_name": gettext("Demo shop"),
         "site_name": gettext("KCO reference shop"),
         "navigation": gettext("Main"),
         "products": gettext("Products"),
-        "checkout_link": gettext("Checkout (%(count)d)", count=count) if count else gettext("Checkout"),
+        "checkout_link": gettext("Checkout (%(count)d)") % {"count": count} if count else gettext("Checkout"),
     }
 
 
@@ -42,12 +51,13 @@ def checkout_words(checkout: Checkout) -> dict[str, Any]:
     """The checkout page's words: the header's, the page's own, the tax label of the market, and for each
     line of the cart the names of its quantity field and its remove button (`lines`, by SKU)."""
     with in_language(checkout.locale):
+        gettext = get_translations().gettext
         heading = gettext("Checkout")
         # US prices exclude sales tax, which comes on top; elsewhere VAT is part of the total.
         sales_tax = checkout.market.tax_mode == "sales_tax"
         tax_label = gettext("Sales tax") if sales_tax else gettext("Of which VAT")
         words: dict[str, Any] = {
-            **header_words(checkout),
+            **_header_words(gettext, _count(checkout)),
             "heading": heading,
             "market": gettext("Country and language"),
             "country": gettext("Country"),
@@ -59,8 +69,8 @@ def checkout_words(checkout: Checkout) -> dict[str, Any]:
             "tax": tax_label,
             "payment": gettext("Payment"),
             "lines": {
-                sku: {"quantity": gettext("Quantity of %(product)s", product=PRODUCTS[sku].name),
-                      "remove": gettext("Remove %(product)s", product=PRODUCTS[sku].name)}
+                sku: {"quantity": gettext("Quantity of %(product)s") % {"product": PRODUCTS[sku].name},
+                      "remove": gettext("Remove %(product)s") % {"product": PRODUCTS[sku].name}}
                 for sku in checkout.cart
             },
         }
