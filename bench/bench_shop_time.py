@@ -54,7 +54,7 @@ def main() -> None:
                  markdown_table(["Measure (ms)", "p50", "p99", "max"], [
                      row("**Shop's own time** (Server-Timing total - kco)", own),
                      row("KCO update call, for context (Server-Timing kco; the local emulator)", kco),
-                     row("Round trip seen by the client - kco (adds loopback HTTP, session load/save, lock)",
+                     row("Round trip seen by the client - kco (adds loopback HTTP and loading the session)",
                          round_trip_less_kco),
                  ]), [
                      "Development server (werkzeug, threaded), session in files under instance/, SQLite; "

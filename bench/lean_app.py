@@ -1,7 +1,7 @@
 """The lean baseline for bench/bench_cpu_ratio.py: only the essential work of one cart change, nothing else.
 
 Read the session, parse the JSON, build the order with kco's integer math, one `requests.Session` POST to
-KCO (create the first time, update after), save the session. No lock, no database, no checks, no CSRF:
+KCO (create the first time, update after), save the session. No database, no checks, no CSRF, no translations:
 what the shop spends on top of this is its price for safety and teaching. Same server and session store as
 the shop (werkzeug threaded; files under INSTANCE_PATH, or Redis with REDIS_URL).
 
