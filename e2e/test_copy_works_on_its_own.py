@@ -221,6 +221,17 @@ def test_any_push_is_answered_2xx_or_4xx(merchant_shop: ServerProcess, order_id:
     assert_answered_well(answer)
 
 
+@pytest.mark.parametrize("order_id", ["", ".", ".."])
+def test_a_push_naming_no_order_or_a_path_instead_is_refused_400(
+        merchant_shop: ServerProcess, emulator: KcoEmulator, order_id: str) -> None:
+    # "." once made the copy acknowledge /ordermanagement/v1/orders/acknowledge, and answer 502.
+    calls_before = len(emulator.calls())
+    answer = requests.post(f"{merchant_shop.url}/kco/push", params={"order_id": order_id}, timeout=30)
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "missing_order_id"
+    assert len(emulator.calls()) == calls_before
+
+
 @FUZZ
 @given(raw=st.binary(max_size=60), content_type=st.sampled_from(["application/json", "text/plain", ""]))
 def test_bytes_of_any_kind_are_answered_2xx_or_4xx_on_every_post(

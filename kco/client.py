@@ -275,7 +275,11 @@ def _causes(failure: BaseException) -> list[BaseException]:
 
 
 def _segment(order_id: str) -> str:
-    """The order id as one URL path segment, so an odd id can never point the call at another path."""
+    """The order id as one URL path segment, so an odd id can never point the call at another path. An empty
+    id, "." and ".." cannot be one: a URL resolves the last two away ("orders/../x" is "x"), and requests does
+    so before it sends, so they are refused (ValueError) before any call."""
+    if order_id in ("", ".", ".."):
+        raise ValueError(f"{order_id!r} is not an order id: as a URL path segment it names another path")
     return quote(order_id, safe="")
 
 

@@ -142,6 +142,17 @@ def test_an_order_id_cannot_escape_its_path_segment(kco_api, client):
     assert kco_api.calls[0].request.path_url == "/checkout/v3/orders/..%2Fabort%3Fx%3D1"
 
 
+@pytest.mark.parametrize("order_id", ["", ".", ".."])
+def test_an_order_id_that_a_url_resolves_away_is_refused_before_any_call(kco_api, client, order_id):
+    # requests sends read_order("..") as GET /checkout/v3/ and acknowledge_order(".") to
+    # /ordermanagement/v1/orders/acknowledge: another path, with the merchant's credentials.
+    with pytest.raises(ValueError, match="is not an order id"):
+        client.read_order(order_id)
+    with pytest.raises(ValueError, match="is not an order id"):
+        client.acknowledge_order(order_id)
+    assert len(kco_api.calls) == 0
+
+
 def test_abort_posts_to_the_abort_path(kco_api, client):
     kco_api.post(f"{ORDER_URL}/abort", json=ORDER)
     assert client.abort_order(ORDER_ID) == ORDER

@@ -150,7 +150,8 @@ def create_app(environ: Mapping[str, str] = os.environ) -> Flask:
         """KCO says a purchase is done, and says it again until the shop acknowledges the order
         (kco-rules: push-and-acknowledge). Record the paid order here before acknowledging it."""
         order_id = request.args.get("order_id", "")
-        if not order_id:
+        # None, or one that a URL resolves away ("." and "..", which the kco client refuses).
+        if order_id in ("", ".", ".."):
             raise Refused(400, "missing_order_id", "The push names no order.")
         with time_budget(KCO_TIME_BUDGET_SECONDS):
             client.acknowledge_order(order_id)
