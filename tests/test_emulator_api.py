@@ -75,9 +75,9 @@ def test_emulator_never_imports_the_shop_or_the_kco_client() -> None:
         "Basic kco_test_api_not-a-real-key",
         # The random part of Kustom's documented example key is base64, so it may hold +, / and =
         # (kco-rules: basic-auth).
-        "Basic kco_test_api_elZGI1B5dHBIRWltRjF5cjZrNldnbEVjKnIqeC+/Uybz0=",
+        "Basic kco_test_api_not+a/real=key",
         f"Basic {base64.b64encode(b'M123-abc:kco_test_api_not-a-real-key').decode()}",
-        f"Basic {base64.b64encode(b'M123-abc:kco_test_api_elZGI1B5dHBI+/Uybz0=').decode()}",
+        f"Basic {base64.b64encode(b'M123-abc:kco_test_api_not+a/real=key').decode()}",
     ],
 )
 def test_accepted_credentials_are_demo_basic_auth_and_kustom_test_api_keys(
