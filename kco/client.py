@@ -274,13 +274,27 @@ def _causes(failure: BaseException) -> list[BaseException]:
     return found
 
 
+# Not an order id, whatever the caller says: an empty path segment, and the two that a URL resolves away
+# ("orders/../x" is "x"), which requests does before it sends.
+NOT_ORDER_IDS = ("", ".", "..")
+
+
 def _segment(order_id: str) -> str:
-    """The order id as one URL path segment, so an odd id can never point the call at another path. An empty
-    id, "." and ".." cannot be one: a URL resolves the last two away ("orders/../x" is "x"), and requests does
-    so before it sends, so they are refused (ValueError) before any call."""
-    if order_id in ("", ".", ".."):
+    """The order id as one URL path segment, so an odd id can never point the call at another path; one of
+    NOT_ORDER_IDS is refused (ValueError) before any call."""
+    if order_id in NOT_ORDER_IDS:
         raise ValueError(f"{order_id!r} is not an order id: as a URL path segment it names another path")
     return quote(order_id, safe="")
+
+
+def location_names_order(location: str, base_url: str, order_id: str) -> bool:
+    """Whether a create's Location is the URL the client builds for `order_id` (on the API host, or a path
+    without the host; a trailing slash allowed)."""
+    if order_id in NOT_ORDER_IDS:
+        return False
+    built = urlsplit(f"{base_url}/checkout/v3/orders/{_segment(order_id)}")
+    given = urlsplit(location)
+    return given.path.rstrip("/") == built.path and given.netloc in ("", built.netloc)
 
 
 @dataclass(frozen=True)
@@ -364,10 +378,9 @@ class KCOClient:
         order_id = created.get("order_id")
         if not location:
             raise KCOProtocolError("create", "201 without a Location header")
-        built = urlsplit(f"{self.config.base_url}/checkout/v3/orders/{_segment(str(order_id))}")
-        given = urlsplit(location)
-        if not isinstance(order_id, str) or given.path.rstrip("/") != built.path or (
-                given.netloc and given.netloc != built.netloc):
+        if not isinstance(order_id, str) or order_id in NOT_ORDER_IDS:
+            raise KCOProtocolError("create", f"order_id {order_id!r} is not an order id")
+        if not location_names_order(location, self.config.base_url, order_id):
             raise KCOProtocolError("create", f"Location {location!r} is not the URL of order_id {order_id!r}")
         return created
 

@@ -735,6 +735,15 @@ def test_a_create_answer_without_the_orders_location_names_the_problem(kco_api, 
     assert (raised.value.operation, raised.value.problem) == ("create", problem)
 
 
+@pytest.mark.parametrize("order_id", ["", ".", "..", None])
+def test_a_create_answer_whose_order_id_is_no_order_id_is_a_protocol_error(kco_api, client, order_id):
+    kco_api.post(f"{BASE}/checkout/v3/orders", json={**ORDER, "order_id": order_id}, status=201,
+                 headers={"Location": f"{BASE}/checkout/v3/orders/{order_id}"})
+    with pytest.raises(KCOProtocolError) as raised:
+        client.create_order(CREATE_BODY)
+    assert raised.value.problem == f"order_id {order_id!r} is not an order id"
+
+
 def test_an_unexpected_success_status_is_a_protocol_error_and_a_300_an_api_error(kco_api, client):
     kco_api.get(ORDER_URL, json=ORDER, status=299)
     kco_api.post(ORDER_URL, json=ORDER, status=300)
