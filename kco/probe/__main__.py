@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from kco.client import KUSTOM_HOSTS, LOCAL_HOSTS, ClientConfig
+from kco.client import KUSTOM_HOSTS, ClientConfig, host_of
 from kco.errors import KCOConfigError
 from kco.probe.runner import DEFAULT_STEP_TIMEOUT, PARTS, run_probe
 
@@ -33,8 +33,10 @@ def production_problem(environ: Mapping[str, str], config: ClientConfig | None) 
             return f"{name} is a kco_live_ key"
     if environ.get("KCO_ENVIRONMENT", "").strip().lower() == "live":
         return "KCO_ENVIRONMENT=live"
-    host = urlsplit(config.base_url).hostname if config is not None else None
-    if host is not None and host not in LOCAL_HOSTS and host != urlsplit(KUSTOM_HOSTS["playground"]).hostname:
+    if config is None or config.is_local:
+        return None
+    host = host_of(config.base_url)
+    if host != host_of(KUSTOM_HOSTS["playground"]):
         return f"{host} is not the playground"
     return None
 
@@ -91,7 +93,7 @@ def main(argv: list[str] | None = None, environ: Mapping[str, str] | None = None
 def public_url_problem(public_url: str | None, config: ClientConfig) -> str | None:
     """KCO calls the probe back over https (kco-rules: https-callbacks); only a KCO on this machine (the
     emulator) may call it over http, at its own address."""
-    local = (urlsplit(config.base_url).hostname or "") in LOCAL_HOSTS
+    local = config.is_local
     if public_url is None:
         return None if local else "--public-url is needed: the https address of a tunnel to --port"
     parts = urlsplit(public_url)

@@ -66,17 +66,17 @@ class Guided:
         self.listener.page_snippet = snippet
 
     def show(self, step_id: str, instruction: str, order_id: str | None, action: str | None = None,
-             **details: Any) -> tuple[Step, int]:
+             **details: Any) -> int:
         self.steps_shown += 1
         step = Step(step_id, instruction, order_id, details, action, self.steps_shown, self.total_steps)
         seq = self.listener.show(step)
         self.guide(step, self.public_url + "/")
-        return step, seq
+        return seq
 
     def ask(self, step_id: str, instruction: str, order_id: str | None, action: str | None = None,
             **details: Any) -> dict[str, Any]:
         """Show the step, let the guide do it, and wait for Done; what the page posted with it."""
-        _, seq = self.show(step_id, instruction, order_id, action, **details)
+        seq = self.show(step_id, instruction, order_id, action, **details)
         observed = self.listener.wait_done(seq, self.step_timeout)
         if observed is None:
             raise NotObserved(f"the step “{instruction}” was not done within {self.step_timeout:g} s")

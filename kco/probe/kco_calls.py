@@ -15,7 +15,7 @@ from typing import Any
 
 import requests
 
-from kco.client import ClientConfig
+from kco.client import ClientConfig, failure_cause, host_of
 from kco.markets import Market, get_market
 from kco.order_lines import CartLine, build_order
 
@@ -97,7 +97,7 @@ class RawKco:
                 data=json.dumps(body) if body is not None else None,
                 timeout=(self.config.connect_timeout, self.config.read_timeout))
         except requests.RequestException as failure:
-            return Exchange(method, path, None, error=f"{type(failure).__name__}: {failure}")
+            return Exchange(method, path, None, error=failure_cause(failure, host_of(self.config.base_url)))
         return Exchange(method, path, response.status_code,
                         {name.lower(): value for name, value in response.headers.items()}, response.text)
 
@@ -112,9 +112,6 @@ class RawKco:
 
     def abort(self, order_id: str) -> Exchange:
         return self.call("POST", f"{ORDERS_PATH}/{order_id}/abort")
-
-    def read_om(self, order_id: str) -> Exchange:
-        return self.call("GET", f"/ordermanagement/v1/orders/{order_id}")
 
     def acknowledge(self, order_id: str) -> Exchange:
         return self.call("POST", f"/ordermanagement/v1/orders/{order_id}/acknowledge")
