@@ -26,10 +26,10 @@ from urllib.parse import urlsplit
 import redis
 from cachelib.file import FileSystemCache
 from flask import Flask, Request, Response, current_app, g, redirect, request, session
-from flask.sessions import SessionMixin
+from flask.sessions import SessionInterface, SessionMixin
 from flask_babel import lazy_gettext as _l
 from flask_session import Session
-from flask_session.redis import RedisSessionInterface
+from flask_session.base import ServerSideSessionInterface
 
 from shop.errors import STORE_FAILURES, ShopError
 from shop.records import Records
@@ -52,14 +52,13 @@ def init_app(app: Flask, settings: Settings, records: Records) -> None:
         SESSION_REFRESH_EACH_REQUEST=False,
     )
     if settings.redis_url:
-        client = connected_redis(settings.redis_url)
-        app.config.update(SESSION_TYPE="redis", SESSION_REDIS=client)
-        app.session_interface = RedisSessionsOrUnavailable(app, client, permanent=True)
+        app.config.update(SESSION_TYPE="redis", SESSION_REDIS=connected_redis(settings.redis_url))
     else:
         folder = settings.instance_path / "sessions"
         cache = FileSystemCache(str(folder), threshold=SESSION_FILE_LIMIT, mode=0o600)
         app.config.update(SESSION_TYPE="cachelib", SESSION_CACHELIB=cache)
-        Session(app)
+    Session(app)
+    app.session_interface = SessionsOrUnavailable(app.session_interface)
 
     @app.before_request
     def refuse_without_session_store() -> None:
@@ -85,18 +84,28 @@ def init_app(app: Flask, settings: Settings, records: Records) -> None:
         return None
 
 
-class RedisSessionsOrUnavailable(RedisSessionInterface):
-    """Flask-Session's Redis sessions, except when Redis does not answer as a request's session is opened:
+class SessionsOrUnavailable(SessionInterface):
+    """Flask-Session's sessions, except when their store does not answer as a request's session is opened:
     then the request gets Flask's null session, and `refuse_without_session_store` answers it 503 like any
     other store failure (shop/errors.py). Raised from opening the session, the error would reach Flask before
-    any handler of the shop's, as a 500."""
+    any handler of the shop's, as a 500. Flask's own interface for sessions, around Flask-Session's."""
 
-    def open_session(self, app: Flask, request: Request) -> SessionMixin:
+    def __init__(self, store: ServerSideSessionInterface) -> None:
+        self.store = store
+
+    def open_session(self, app: Flask, request: Request) -> SessionMixin | None:
         try:
-            return super().open_session(app, request)
+            return self.store.open_session(app, request)
         except STORE_FAILURES as error:
             g.session_store_failure = error
-            return self.make_null_session(app)
+            return None  # Flask makes its null session
+
+    def save_session(self, app: Flask, session: SessionMixin, response: Response) -> None:
+        self.store.save_session(app, session, response)
+
+    def regenerate(self, session: SessionMixin) -> None:
+        """A new id for the session, its data kept (Flask-Session's)."""
+        self.store.regenerate(session)
 
 
 def connected_redis(url: str) -> redis.Redis:

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 from flask.testing import FlaskClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -105,10 +105,11 @@ class Shop:
 
     def session(self) -> dict[str, Any]:
         """The session as stored (read from the session store directly, so reading it changes nothing)."""
-        interface: Any = self.app.session_interface
-        cookie = self.client.get_cookie(self.app.config["SESSION_COOKIE_NAME"])
+        name = self.app.config["SESSION_COOKIE_NAME"]
+        cookie = self.client.get_cookie(name)
         assert cookie is not None
-        return dict(interface._retrieve_session_data(interface._get_store_id(cookie.value)) or {})
+        with self.app.test_request_context(headers={"Cookie": f"{name}={cookie.value}"}):
+            return dict(self.app.session_interface.open_session(self.app, request) or {})
 
     def post_json(self, path: str, body: Any = None, raw: bytes | None = None) -> Any:
         data = raw if raw is not None else json.dumps(body).encode()
