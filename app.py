@@ -83,7 +83,7 @@ def flow() -> CheckoutFlow:
 def shopper_locale() -> str | None:
     """Flask-Babel's locale selector: a request's words (its errors) are in the language of the session's
     checkout as the request leaves it; KCO's servers, which call the callbacks, read English (None)."""
-    if request.path.startswith(sessions.CALLBACK_PATH):
+    if request.path.startswith(errors.CALLBACK_PATH):
         return None
     return flow().current(session).locale
 

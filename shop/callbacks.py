@@ -24,7 +24,7 @@ from shop.cart import Checkout, arrival
 from shop.catalogue import SHIPPING_METHODS
 from shop.errors import ShopError
 from shop.pricing import kco_order_body
-from shop.records import CheckoutChanged, Records
+from shop.records import SAVE_ATTEMPTS, CheckoutChanged, Records
 from shop.security import callback_token, callback_token_valid
 from shop.shopper_language import in_language
 
@@ -34,7 +34,6 @@ CALLBACKS = ("push", "notification", "validation", "address_update", "country_ch
              "shipping_option_update")
 # Replaced by KCO in every merchant URL (kco-rules: merchant-urls).
 ORDER_ID_PLACEHOLDER = "{checkout.order.id}"
-ATTEMPTS = 3  # a callback whose store keeps finding the checkout changed by others gives up
 
 def confirmation_path(order_id: str | None) -> str:
     return f"/confirmation?order_id={order_id}"
@@ -145,7 +144,7 @@ def refine(records: Records, secret_key: str, args: Mapping[str, str], body: Map
     """Answers a refine callback with `decide`; the checkout keeps the answer's fingerprint, because KCO holds
     that content once it takes the answer."""
     arrived = arrival()
-    for _ in range(ATTEMPTS):
+    for _ in range(SAVE_ATTEMPTS):
         checkout = verified_checkout(records, secret_key, args)
         with in_language(order_locale(body)):
             if checkout is None:

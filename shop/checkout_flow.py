@@ -29,11 +29,10 @@ from shop.callbacks import confirmation_path, create_extras
 from shop.cart import Checkout, arrival
 from shop.errors import ShopError, kco_failure
 from shop.pricing import cart_summary, kco_order_body, order_totals
-from shop.records import CheckoutChanged, Records, checkout_columns
+from shop.records import SAVE_ATTEMPTS, CheckoutChanged, Records, checkout_columns
 from shop.security import new_checkout_reference
+from shop.settings import DEFAULT_TIME_BUDGET_SECONDS
 
-# A request whose store keeps finding the checkout changed by others gives up after this many attempts.
-ATTEMPTS = 3
 # The page waits this much longer than the shop's time budget for KCO, so it gives up only after the shop.
 PAGE_MARGIN_SECONDS = 2.0
 PAGE_MESSAGES = {
@@ -68,7 +67,8 @@ SyncObserver = Callable[[Checkout, Mapping[str, Any] | None, Outcome], None]
 
 class CheckoutFlow:
     def __init__(self, sync: CheckoutSync, records: Records, secret_key: str,
-                 public_base_url: Callable[[], str], time_budget_seconds: float = 15.0) -> None:
+                 public_base_url: Callable[[], str],
+                 time_budget_seconds: float = DEFAULT_TIME_BUDGET_SECONDS) -> None:
         """`time_budget_seconds`: the most one page load, change or confirmation waits for KCO, whatever
         calls it needs (kco.client.time_budget); past it the shopper is told to try again, the cart kept."""
         self.sync = sync
@@ -108,7 +108,7 @@ class CheckoutFlow:
         checkout learns the cart, so KCO's validation callback sees what the shop holds
         (kco-rules: validation-callback)."""
         arrived = arrival()
-        for _ in range(ATTEMPTS):
+        for _ in range(SAVE_ATTEMPTS):
             checkout = self.current(session)
             apply(checkout, arrived)
             try:
@@ -123,7 +123,7 @@ class CheckoutFlow:
         """A page load (`apply` None) or a change, with its KCO calls, stored; see the module docstring."""
         arrived = arrival()
         updated_order = None  # the order an earlier attempt updated, maybe after another request did
-        for _ in range(ATTEMPTS):
+        for _ in range(SAVE_ATTEMPTS):
             checkout = self.current(session)
             stored = checkout_columns(checkout)
             if apply is not None:

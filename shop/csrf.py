@@ -18,7 +18,7 @@ from typing import Any
 from flask import Flask, Response, g, request, session
 from flask_babel import lazy_gettext as _l
 
-from shop.errors import ShopError
+from shop.errors import CALLBACK_PATH, ShopError
 
 CSRF_SESSION_KEY = "csrf_token"
 CSRF_COOKIE = "visitor_csrf"
@@ -58,7 +58,7 @@ def csrf_valid(session: MutableMapping[str, Any], sent: str | None) -> bool:
 def init_app(app: Flask) -> None:
     @app.before_request
     def check_csrf() -> None:
-        if request.method in SAFE_METHODS or request.path.startswith("/kco/callbacks/"):
+        if request.method in SAFE_METHODS or request.path.startswith(CALLBACK_PATH):
             return
         if not csrf_valid(session, request.headers.get("X-CSRFToken") or request.form.get("csrf_token")):
             raise ShopError("csrf_failed", _l("The page's security token is missing or expired. "

@@ -30,6 +30,8 @@ HTTP_MESSAGES = {
     404: _l("There is nothing at this address."),
     405: _l("This address does not answer that kind of request."),
 }
+# Where KCO calls the shop back (shop/callbacks.py): answers there are read by KCO's servers, not a shopper.
+CALLBACK_PATH = "/kco/callbacks/"
 # A store the shop needs went away (a restart, the network): worth trying again in a moment.
 STORE_FAILURES = (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OperationalError,
                   InterfaceError)
@@ -81,7 +83,7 @@ def answer_error(error: Exception) -> tuple[Any, int]:
         shop_error = error
     elif isinstance(error, KCOError):
         log.warning("KCO call failed: %s", error)
-        shop_error = kco_failure(error, to_kco=request.path.startswith("/kco/callbacks/"))
+        shop_error = kco_failure(error, to_kco=request.path.startswith(CALLBACK_PATH))
     elif isinstance(error, STORE_FAILURES):
         # A store dropped after the start (checked then: shop/settings.py): the shopper is told to try again;
         # the log says which store, in one line.

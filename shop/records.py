@@ -44,6 +44,11 @@ STORE_CHECKOUT = sa.update(checkouts).where(checkouts.c.id == sa.bindparam("read
 FORGET_CHECKOUTS = sa.delete(checkouts).where(checkouts.c.updated_at < sa.bindparam("cutoff"))
 
 
+# A request whose store keeps finding the checkout changed by others (CheckoutChanged) gives up after this
+# many attempts.
+SAVE_ATTEMPTS = 3
+
+
 class CheckoutChanged(Exception):
     """Another request saved the checkout after this one read it: nothing was written."""
 

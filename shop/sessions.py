@@ -31,13 +31,12 @@ from flask_babel import lazy_gettext as _l
 from flask_session import Session
 from flask_session.base import ServerSideSessionInterface
 
-from shop.errors import STORE_FAILURES, ShopError
+from shop.errors import CALLBACK_PATH, STORE_FAILURES, ShopError
 from shop.records import Records
 from shop.settings import Settings, SettingsError
 
 SESSION_LIFETIME = timedelta(days=7)
 SESSION_FILE_LIMIT = 20_000
-CALLBACK_PATH = "/kco/callbacks/"
 
 
 def init_app(app: Flask, settings: Settings, records: Records) -> None:

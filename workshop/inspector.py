@@ -28,7 +28,7 @@ from kco.markets import MARKETS
 from shop.callbacks import verified_checkout
 from shop.cart import Checkout
 from shop.checkout_flow import CheckoutFlow
-from shop.errors import ShopError
+from shop.errors import CALLBACK_PATH, ShopError
 from shop.settings import Settings
 from workshop.call_log import CallLog, Content, call_log_for
 from workshop.emulator_buttons import EmulatorButtons
@@ -119,7 +119,7 @@ class Recorder:
         """After each request: records its KCO calls for the shopper's checkout, or the callback KCO made and
         the KCO calls made while answering it."""
         calls: list[KCOCall] = list(g.get("kco_calls", []))
-        if request.path.startswith("/kco/callbacks/"):
+        if request.path.startswith(CALLBACK_PATH):
             self._callback_finished(response, calls)
         elif calls and "inspector_checkout" in g:
             self.shopper_request(g.inspector_checkout, calls, f"{request.method} {request.path}",
@@ -241,9 +241,7 @@ def inspector_blueprint(recorder: Recorder, kco: ClientConfig) -> Blueprint:
     # This checkout's KCO calls and callbacks, oldest first; the panel polls it.
     @blueprint.get("/api/inspector")
     def inspector_log() -> Response:
-        checkout = recorder.flow.current(session)
-        response = jsonify({"entries": recorder.call_log.entries(session.get("checkout_id", "")),
-                            "order_id": checkout.order_id, "emulator": emulator is not None})
+        response = jsonify({"entries": recorder.call_log.entries(session.get("checkout_id", ""))})
         response.headers["Cache-Control"] = "no-store"
         return response
 
