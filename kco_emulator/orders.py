@@ -10,6 +10,7 @@ import copy
 from datetime import timedelta
 from typing import Any
 
+from kco_emulator.shipping import lines_paid, shipping_fee_line
 from kco_emulator.snippet import MERCHANT_NAME, checkout_snippet, confirmation_snippet
 from kco_emulator.store import StoredOrder, iso8601
 from kco_emulator.validation import BadValue
@@ -89,16 +90,6 @@ def with_selected_shipping_option(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
 
 
-def shipping_fee_line(option: dict[str, Any]) -> dict[str, Any]:
-    """The line KCO adds for a shipping option it charges itself (kco-rules: automatic-shipping-cost): the
-    option's id as reference, its price and tax."""
-    return {
-        "type": "shipping_fee", "reference": option["id"], "name": option["name"], "quantity": 1,
-        "unit_price": option["price"], "tax_rate": option["tax_rate"], "total_amount": option["price"],
-        "total_tax_amount": option["tax_amount"],
-    }
-
-
 def charge_shipping(fields: dict[str, Any], previous_line: dict[str, Any] | None) -> dict[str, Any] | None:
     """Without a shipping_option_update URL KCO adds the chosen option's price to the order itself, as a
     shipping_fee line (kco-rules: automatic-shipping-cost); a line it added for an earlier choice goes.
@@ -134,19 +125,6 @@ def recharge_shipping(fields: dict[str, Any], line: dict[str, Any] | None) -> di
     if option and shipping_fee_line(option) == line:
         return line
     return charge_shipping(fields, line)
-
-
-def shipping_on_top(fields: dict[str, Any], reading: str) -> dict[str, Any] | None:
-    """Under automatic_shipping_cost "separate", the line of the selected option that KCO charges on top of
-    `order_amount` when it handles shipping itself (no shipping_option_update URL); else None.
-
-    That reading leaves the option out of the checkout order's lines and `order_amount`, while Order
-    Management's `order_amount` is the full total (kco-rules: automatic-shipping-cost, inferred).
-    """
-    if reading != "separate" or (fields.get("merchant_urls") or {}).get("shipping_option_update"):
-        return None
-    option = fields.get("selected_shipping_option")
-    return shipping_fee_line(option) if option else None
 
 
 def address(order_fields: dict[str, Any], key: str) -> dict[str, Any]:
@@ -264,12 +242,7 @@ def om_body(order: StoredOrder) -> dict[str, Any]:
     MerchantOrderDto)."""
     fields = order.fields
     assert order.completed_at is not None
-    order_lines = copy.deepcopy(fields["order_lines"])
-    order_amount = fields["order_amount"]
-    if order.shipping_on_top is not None:
-        # The shipping KCO charged on top of the checkout order (kco-rules: automatic-shipping-cost).
-        order_lines.append(copy.deepcopy(order.shipping_on_top))
-        order_amount += order.shipping_on_top["total_amount"]
+    order_lines, order_amount = lines_paid(order)
     body: dict[str, Any] = {
         "order_id": order.order_id,
         # Authorized, also while under fraud review; a rejected order is not cancelled here (kco-rules:

@@ -24,10 +24,10 @@ from kco_emulator.orders import (
     merchant_checkboxes,
     order_body,
     recharge_shipping,
-    shipping_on_top,
     shipping_service_request,
     with_selected_shipping_option,
 )
+from kco_emulator.shipping import shipping_on_top
 from kco_emulator.store import EmulatorState, StoredOrder
 from kco_emulator.validation import BadValue, check_order
 from kco_emulator.widget_text import widget_text

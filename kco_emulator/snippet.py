@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from kco_emulator.markets import alpha3
+from kco_emulator.shipping import lines_paid
 from kco_emulator.store import StoredOrder
 from kco_emulator.widget_text import widget_text
 
@@ -87,12 +88,7 @@ def confirmation_snippet(order: StoredOrder, base_url: str) -> str:
     fields = order.fields
     text = widget_text(fields["locale"])
     currency = fields["purchase_currency"]
-    lines = list(fields["order_lines"])
-    total = fields["order_amount"]
-    if order.shipping_on_top is not None:
-        # What the shopper paid: the shipping KCO charged on top (kco-rules: automatic-shipping-cost).
-        lines.append(order.shipping_on_top)
-        total += order.shipping_on_top["total_amount"]
+    lines, total = lines_paid(order)
     rows = "".join(
         f"<li>{escape(str(line.get('quantity')))} × {escape(str(line.get('name')))}: "
         f"{_amount(line.get('total_amount', 0), currency)}</li>"

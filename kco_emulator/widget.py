@@ -17,7 +17,8 @@ from flask import Blueprint, Response, current_app, jsonify, request
 from kco_emulator import shopper
 from kco_emulator.api import widget_base_url
 from kco_emulator.markets import alpha3, display_language, market_for
-from kco_emulator.orders import address, allowed_billing_countries, merchant_checkboxes, shipping_on_top
+from kco_emulator.orders import address, allowed_billing_countries, merchant_checkboxes
+from kco_emulator.shipping import lines_paid
 from kco_emulator.store import EmulatorState, Settings, StoredOrder
 from kco_emulator.widget_text import widget_text
 
@@ -32,12 +33,8 @@ def widget_state(order: StoredOrder, settings: Settings) -> dict[str, Any]:
     `order_amount`, plus the shipping KCO charges on top under automatic_shipping_cost "separate"
     (kco-rules: automatic-shipping-cost)."""
     fields = order.fields
-    lines = [{key: line.get(key) for key in LINE_KEYS} for line in fields["order_lines"]]
-    order_total = fields["order_amount"]
-    on_top = shipping_on_top(fields, settings.automatic_shipping_cost)
-    if on_top is not None:
-        lines.append({key: on_top.get(key) for key in LINE_KEYS})
-        order_total += on_top["total_amount"]
+    paid, order_total = lines_paid(order, settings.automatic_shipping_cost)
+    lines = [{key: line.get(key) for key in LINE_KEYS} for line in paid]
     billing = address(fields, "billing_address")
     shipping = address(fields, "shipping_address")
     options = fields.get("options") or {}
