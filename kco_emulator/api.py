@@ -156,12 +156,28 @@ def open_checkout(order_id: str) -> StoredOrder:
     return order
 
 
+def request_object() -> dict[str, Any]:
+    """The request's JSON body when it is an object, else an empty one."""
+    payload = request.get_json(silent=True)
+    return payload if isinstance(payload, dict) else {}
+
+
+def object_field(payload: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """`payload[key]` when it is an object, else None."""
+    value = payload.get(key)
+    return value if isinstance(value, dict) else None
+
+
 def read_only(order: StoredOrder) -> tuple[Response, int] | None:
     if order.completed or order.aborted:
         # Updates are only allowed while checkout_incomplete (kco-rules: status-codes); an aborted order that
         # still reads refuses them the same way (kco-rules: aborted-orders, inferred).
-        return kco_error(403, "READ_ONLY_ORDER", "Resource is read-only")
+        return read_only_error()
     return None
+
+
+def read_only_error() -> tuple[Response, int]:
+    return kco_error(403, "READ_ONLY_ORDER", "Resource is read-only")
 
 
 def locked(order: StoredOrder) -> tuple[Response, int] | None:
@@ -178,7 +194,7 @@ def locked(order: StoredOrder) -> tuple[Response, int] | None:
     if order.lock_refusals:
         order.lock_refusals -= 1
     if status == 403:
-        return kco_error(403, "READ_ONLY_ORDER", "Resource is read-only")
+        return read_only_error()
     try:
         code = HTTPStatus(status).name
     except ValueError:

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import ipaddress
 from importlib import resources
-from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from kco_emulator import callbacks, faults, shopper
-from kco_emulator.api import completed_order, widget_base_url
+from kco_emulator.api import completed_order, object_field, request_object, widget_base_url
 from kco_emulator.orders import allowed_billing_countries, order_body
 from kco_emulator.store import BEHAVIOUR_SETTINGS, EmulatorState, StoredOrder, behaviour_problem, iso8601
 
@@ -36,16 +35,6 @@ def _state() -> EmulatorState:
 
 def _error(status: int, code: str, message: str) -> tuple[Response, int]:
     return jsonify({"error": {"code": code, "message": message}}), status
-
-
-def _payload() -> dict[str, Any]:
-    payload = request.get_json(silent=True)
-    return payload if isinstance(payload, dict) else {}
-
-
-def _object(payload: dict[str, Any], key: str) -> dict[str, Any] | None:
-    value = payload.get(key)
-    return value if isinstance(value, dict) else None
 
 
 def _from_loopback(address: str | None) -> bool:
@@ -116,7 +105,7 @@ def clock() -> Response:
 
 @control.post("/clock")
 def advance_clock() -> tuple[Response, int] | Response:
-    seconds = _payload().get("advance_seconds")
+    seconds = request_object().get("advance_seconds")
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
         return _error(400, "bad_clock", "advance_seconds must be a non-negative number")
     _state().clock.advance(seconds)
@@ -154,7 +143,7 @@ def settings() -> Response:
 @control.post("/settings")
 def change_settings() -> tuple[Response, int] | Response:
     """Change timings until the next reset (e.g. a short validation timeout for a test)."""
-    payload = _payload()
+    payload = request_object()
     current = _state().settings
     for name, attribute in TIMING_SETTINGS.items():
         if name in payload:
@@ -230,15 +219,15 @@ def _open_order(order_id: str) -> StoredOrder:
 def complete(order_id: str) -> tuple[Response, int] | Response:
     """Finish the purchase as a shopper would: address, validation, completion, push. `fraud_status`
     "PENDING" completes it under fraud review (kco-rules: pending-orders)."""
-    payload = _payload()
+    payload = request_object()
     fraud_status = payload.get("fraud_status", "ACCEPTED")
     if fraud_status not in ("ACCEPTED", "PENDING"):
         return _error(400, "bad_fraud_status", "fraud_status must be ACCEPTED or PENDING")
     order = _open_order(order_id)
     outcome = shopper.complete_purchase(_state(), order, widget_base_url(),
-                                        billing_address=_object(payload, "billing_address"),
+                                        billing_address=object_field(payload, "billing_address"),
                                         fraud_status=fraud_status,
-                                        shipping_address=_object(payload, "shipping_address"))
+                                        shipping_address=object_field(payload, "shipping_address"))
     return jsonify(outcome.as_json())
 
 
@@ -246,7 +235,7 @@ def complete(order_id: str) -> tuple[Response, int] | Response:
 def fraud_decision(order_id: str) -> tuple[Response, int] | Response:
     """End the fraud review of a completed order: Order Management's fraud_status changes and KCO POSTs
     `{order_id, event_type}` to merchant_urls.notification (kco-rules: pending-orders)."""
-    event_type = _payload().get("event_type")
+    event_type = request_object().get("event_type")
     if event_type not in callbacks.FRAUD_DECISIONS:
         return _error(400, "bad_event_type",
                       "event_type must be one of " + ", ".join(callbacks.FRAUD_DECISIONS))
@@ -268,7 +257,7 @@ def fraud_decision(order_id: str) -> tuple[Response, int] | Response:
 def lock(order_id: str) -> tuple[Response, int] | Response:
     """Refuse the next `refusals` merchant updates of this order with callback_lock_status, as while a refine
     callback runs (kco-rules: callback-lock)."""
-    refusals = _payload().get("refusals", 1)
+    refusals = request_object().get("refusals", 1)
     if isinstance(refusals, bool) or not isinstance(refusals, int) or refusals < 0:
         return _error(400, "bad_refusals", "refusals must be a non-negative integer")
     order = _open_order(order_id)
@@ -292,7 +281,7 @@ def change_country(order_id: str) -> tuple[Response, int] | Response:
     """As if the shopper changed the billing country in the widget (runs country_change). The widget offers a
     choice only among two or more billing countries of the order, so any other call is refused (409)."""
     order = _open_order(order_id)
-    country = str(_payload().get("country", "")).upper()
+    country = str(request_object().get("country", "")).upper()
     offered = allowed_billing_countries(order.fields)
     if len(offered) < 2 or country not in offered:
         return _error(409, "country_not_offered",
@@ -306,8 +295,9 @@ def enter_address(order_id: str) -> tuple[Response, int] | Response:
     """As if the shopper entered this billing address, and `shipping_address` as a separate one (runs
     address_update or country_change)."""
     order = _open_order(order_id)
-    billing_address = _payload().get("billing_address")
-    shipping_address = _payload().get("shipping_address")
+    payload = request_object()
+    billing_address = payload.get("billing_address")
+    shipping_address = payload.get("shipping_address")
     if not isinstance(billing_address, dict):
         return _error(400, "bad_address", "billing_address must be an object")
     if shipping_address is not None and not isinstance(shipping_address, dict):
@@ -319,7 +309,8 @@ def enter_address(order_id: str) -> tuple[Response, int] | Response:
 def choose_shipping_option(order_id: str) -> Response:
     """As if the shopper picked this shipping option (runs shipping_option_update)."""
     order = _open_order(order_id)
-    return jsonify(shopper.choose_shipping_option(_state(), order, str(_payload().get("id", ""))).as_json())
+    option_id = str(request_object().get("id", ""))
+    return jsonify(shopper.choose_shipping_option(_state(), order, option_id).as_json())
 
 
 @control.post("/orders/<order_id>/checkbox")
@@ -327,7 +318,7 @@ def tick_checkbox(order_id: str) -> tuple[Response, int] | Response:
     """As if the shopper ticked (`checked` true) or cleared one of the merchant's checkboxes, by `key`: an id
     of options.additional_checkboxes, or "additional_checkbox" for options.additional_checkbox."""
     order = _open_order(order_id)
-    payload = _payload()
+    payload = request_object()
     if not isinstance(payload.get("key"), str) or not isinstance(payload.get("checked"), bool):
         return _error(400, "bad_checkbox", "key must be a string and checked true or false")
     return jsonify(shopper.tick_checkbox(_state(), order, payload["key"], payload["checked"]).as_json())

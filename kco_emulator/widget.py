@@ -15,7 +15,7 @@ from typing import Any
 from flask import Blueprint, Response, current_app, jsonify, request
 
 from kco_emulator import shopper
-from kco_emulator.api import widget_base_url
+from kco_emulator.api import object_field, request_object, widget_base_url
 from kco_emulator.markets import alpha3, display_language, market_for
 from kco_emulator.orders import address, allowed_billing_countries, merchant_checkboxes
 from kco_emulator.shipping import lines_paid
@@ -164,12 +164,9 @@ def _shopper_action(order_id: str, action: str) -> tuple[Response, int] | Respon
         order = shopper.usable_order(state, _order_for_widget(order_id))
     except shopper.ShopperError as error:
         return _not_available(str(error))
-    payload = request.get_json(silent=True)
-    payload = payload if isinstance(payload, dict) else {}
-    billing_address = payload.get("billing_address")
-    billing_address = billing_address if isinstance(billing_address, dict) else None
-    shipping_address = payload.get("shipping_address")
-    shipping_address = shipping_address if isinstance(shipping_address, dict) else None
+    payload = request_object()
+    billing_address = object_field(payload, "billing_address")
+    shipping_address = object_field(payload, "shipping_address")
     if action == "country":
         outcome = shopper.change_country(state, order, str(payload.get("country", "")))
     elif action == "address":
