@@ -88,17 +88,14 @@ def measure(store: str, settings: Mapping[str, str], emulator_url: str, work_dir
             changes_per_round: int = CHANGES_PER_ROUND) -> tuple[dict[str, list[float]], float]:
     """Each server's CPU ms per change in each round, and the connections opened per 100 KCO calls."""
     with ExitStack() as stack:
-        def start(server: ServerProcess) -> ServerProcess:
-            return stack.enter_context(server)
-
         def lean(copy: int) -> ServerProcess:
             env = {"KCO_API_URL": emulator_url, **shop_env(work_dir / f"{store}-lean-{copy}"), **settings}
-            return start(ServerProcess("lean", [sys.executable, "-m", "bench.lean_app", "--port", "0"], env,
-                                       cwd=ROOT))
+            argv = [sys.executable, "-m", "bench.lean_app", "--port", "0"]
+            return stack.enter_context(ServerProcess("lean", argv, env, cwd=ROOT))
 
         def shop(folder: str, **extra: str) -> ServerProcess:
             env = {**shop_env(work_dir / f"{store}-{folder}"), **settings, **extra}
-            return start(shop_process(emulator_url, port=0, env=env))
+            return stack.enter_context(shop_process(emulator_url, port=0, env=env))
 
         servers = {
             "lean app": [lean(copy) for copy in range(COPIES)],

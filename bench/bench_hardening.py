@@ -112,13 +112,9 @@ def idle_socket() -> list[tuple[str, Any]]:
 
     rows: list[tuple[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-idle-") as folder:
-        emulator = EmulatorProcess()
-        emulator.start()
-        shop = shop_process(emulator.url, port=0, env={"INSTANCE_PATH": folder, "SECRET_KEY": "bench-only",
-                                                        "KCO_INSPECTOR": "0", "KCO_USERNAME": "demo",
-                                                        "KCO_PASSWORD": "demo"})
-        shop.start()
-        try:
+        env = {"INSTANCE_PATH": folder, "SECRET_KEY": "bench-only", "KCO_INSPECTOR": "0",
+               "KCO_USERNAME": "demo", "KCO_PASSWORD": "demo"}
+        with EmulatorProcess() as emulator, shop_process(emulator.url, port=0, env=env) as shop:
             victim = ApiShopper(shop.url)
             victim.add_to_cart("mug-001")
             assert victim.open_checkout().status_code == 200
@@ -135,9 +131,6 @@ def idle_socket() -> list[tuple[str, Any]]:
                                  f"{answer.status_code} after {time.perf_counter() - started:.2f} s"))
                 finally:
                     attacker.close()
-        finally:
-            shop.stop()
-            emulator.stop()
     return rows
 
 
