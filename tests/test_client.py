@@ -28,6 +28,7 @@ from kco.client import (
     KCOCall,
     KCOClient,
     host_of,
+    location_names_order,
     sleep_within_budget,
     time_budget,
 )
@@ -741,7 +742,14 @@ def test_a_create_answer_whose_order_id_is_no_order_id_is_a_protocol_error(kco_a
                  headers={"Location": f"{BASE}/checkout/v3/orders/{order_id}"})
     with pytest.raises(KCOProtocolError) as raised:
         client.create_order(CREATE_BODY)
-    assert raised.value.problem == f"order_id {order_id!r} is not an order id"
+    problem = f"order_id {order_id!r} is not an order id"
+    assert (raised.value.operation, raised.value.problem) == ("create", problem)
+
+
+@pytest.mark.parametrize("order_id", ["", ".", ".."])
+def test_no_location_names_an_order_id_that_a_url_resolves_away(order_id):
+    assert not location_names_order(f"{BASE}/checkout/v3/orders/{order_id}", BASE, order_id)
+    assert not location_names_order(f"{BASE}/checkout/v3/orders", BASE, order_id)
 
 
 def test_an_unexpected_success_status_is_a_protocol_error_and_a_300_an_api_error(kco_api, client):
